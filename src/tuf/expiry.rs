@@ -1,0 +1,107 @@
+//! Times in metadata and on the command line.
+//!
+//! TUF's `expires` is `YYYY-MM-DDTHH:MM:SSZ` exactly (python-tuf refuses fractional seconds and
+//! offsets); [`parse_tuf_time`] accepts only that. `now` is always passed in: nothing here reads
+//! the clock.
+
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Duration, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+pub type Timestamp = OffsetDateTime;
+
+/// Parses TUF's `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn parse_tuf_time(s: &str) -> Result<Timestamp, String> {
+    let fmt = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    PrimitiveDateTime::parse(s, &fmt)
+        .map(|t| t.assume_utc())
+        .map_err(|_| {
+            format!("expires {s:?} is not in TUF's YYYY-MM-DDTHH:MM:SSZ form (python-tuf refuses fractional seconds and offsets)")
+        })
+}
+
+/// Formats as TUF's `YYYY-MM-DDTHH:MM:SSZ` (in UTC, whole seconds).
+pub fn format_tuf_time(t: Timestamp) -> String {
+    let t = t.to_offset(UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// A point in time given by a user: RFC 3339 (`2027-12-31T00:00:00Z`), a date (`2027-12-31`,
+/// midnight UTC), or a span from `now` (`365d`, `26w`, `12h`).
+pub fn parse_user_time(s: &str, now: Timestamp) -> Result<Timestamp, String> {
+    if let Some(span) = parse_span(s) {
+        return span.map(|d| now + d);
+    }
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Ok(t.to_offset(UtcOffset::UTC));
+    }
+    let date_fmt = format_description!("[year]-[month]-[day]");
+    if let Ok(d) = time::Date::parse(s, &date_fmt) {
+        return Ok(d.midnight().assume_utc());
+    }
+    Err(format!(
+        "cannot read the time {s:?}: give RFC 3339 (2027-12-31T00:00:00Z), a date (2027-12-31) or a span (365d, 26w, 12h)"
+    ))
+}
+
+fn parse_span(s: &str) -> Option<Result<Duration, String>> {
+    let unit = s.chars().last()?;
+    let num = &s[..s.len() - unit.len_utf8()];
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: i64 = match num.parse() {
+        Ok(n) if n <= 100_000 => n,
+        _ => return Some(Err(format!("span {s:?} is too long"))),
+    };
+    let d = match unit {
+        'd' => Duration::days(n),
+        'w' => Duration::weeks(n),
+        'h' => Duration::hours(n),
+        'y' => Duration::days(365 * n),
+        _ => return None,
+    };
+    Some(Ok(d))
+}
+
+/// Whole seconds, UTC: what metadata can hold.
+pub fn truncate(t: Timestamp) -> Timestamp {
+    t.to_offset(UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn tuf_time_round_trips_and_is_strict() {
+        let t = parse_tuf_time("2030-01-01T00:00:00Z").unwrap();
+        assert_eq!(format_tuf_time(t), "2030-01-01T00:00:00Z");
+        assert!(parse_tuf_time("2022-05-11T19:09:02.663975009Z").is_err());
+        assert!(parse_tuf_time("2021-12-18T13:28:12-06:00").is_err());
+    }
+
+    #[test]
+    fn user_times() {
+        let now = datetime!(2026-11-28 12:00 UTC);
+        assert_eq!(parse_user_time("1d", now).unwrap(), datetime!(2026-11-29 12:00 UTC));
+        assert_eq!(parse_user_time("2027-01-01", now).unwrap(), datetime!(2027-01-01 0:00 UTC));
+        assert_eq!(
+            parse_user_time("2027-01-01T01:00:00+01:00", now).unwrap(),
+            datetime!(2027-01-01 0:00 UTC)
+        );
+        assert!(parse_user_time("soon", now).is_err());
+        assert!(parse_user_time("99999999d", now).is_err());
+    }
+}
