@@ -1,0 +1,340 @@
+//! The command line: parse, prompt, call an operation, print. Nothing else happens here.
+
+mod output;
+mod prompt;
+
+use crate::error::{Error, Result};
+use crate::ops::{self, Context, GuardMode};
+use crate::tuf::Algorithm;
+use crate::tuf::expiry::{Timestamp, parse_user_time};
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "rootcellar", version, about = "Keeps the root of trust of a TUF / Docker Content Trust repository offline and in hardware")]
+pub struct Cli {
+    /// The ceremony workspace.
+    #[arg(long, global = true, env = "ROOTCELLAR_DIR", value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Print the result as JSON (shape in docs/cli.md).
+    #[arg(long, global = true)]
+    json: bool,
+    /// Run even though the machine is online (a dry run: never for a real root).
+    #[arg(long, global = true, env = "ROOTCELLAR_ALLOW_ONLINE", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
+    allow_online: bool,
+    /// Read the passphrase or PIN from the first line of FILE.
+    #[arg(long, global = true, value_name = "FILE")]
+    pin_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create a ceremony workspace.
+    Init {
+        /// Repository name (the GUN, for Docker Content Trust).
+        #[arg(long, alias = "gun")]
+        name: Option<String>,
+    },
+    /// Generate, import and list keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Stage, edit, show and discard the next root.
+    #[command(subcommand)]
+    Root(RootCommand),
+    /// Sign the staged root.
+    Sign {
+        /// Key name, key ID, or a unique key ID prefix (8+ hex digits). Repeat for several.
+        #[arg(long = "key", value_name = "K", required = true)]
+        keys: Vec<String>,
+    },
+    /// Publish the staged root once it verifies completely.
+    Publish,
+    /// Verify root files as a TUF client would (a folder means its N.root.json files).
+    Verify {
+        /// The trusted root to start from (else the first FILE is the trust anchor).
+        #[arg(long, value_name = "FILE")]
+        trusted: Option<PathBuf>,
+        /// Check expiry as of TIME (RFC 3339 or YYYY-MM-DD) instead of now.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Run a whole ceremony with software keys, no hardware, no prompts, in a new folder.
+    Demo,
+}
+
+#[derive(Subcommand, Debug)]
+enum KeyCommand {
+    /// Generate a key pair.
+    Generate {
+        #[arg(long)]
+        name: String,
+        /// Where the private key lives.
+        #[arg(long, default_value = "software", value_parser = ["software"])]
+        backend: String,
+        #[arg(long, default_value = "ecdsa-p256", value_parser = parse_alg)]
+        algorithm: Algorithm,
+    },
+    /// Register a public key (TUF key JSON or PEM): how online keys come in.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+    /// List the registered keys.
+    List,
+}
+
+#[derive(Args, Debug)]
+struct NewArgs {
+    /// Root keys (repeat).
+    #[arg(long = "root-key", value_name = "K", required = true)]
+    root_keys: Vec<String>,
+    /// Root threshold.
+    #[arg(long)]
+    threshold: u64,
+    /// Targets (tagging) keys (repeat).
+    #[arg(long = "targets-key", value_name = "K", required = true)]
+    targets_keys: Vec<String>,
+    #[arg(long, default_value_t = 1)]
+    targets_threshold: u64,
+    #[arg(long, value_name = "K")]
+    snapshot_key: String,
+    #[arg(long, value_name = "K")]
+    timestamp_key: String,
+    /// Expiry: a span (365d) or a time (2027-12-31T00:00:00Z). Default: the workspace's.
+    #[arg(long)]
+    expires: Option<String>,
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    consistent_snapshot: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum RootCommand {
+    /// Stage version 1.
+    New(NewArgs),
+    /// Stage version N+1 from the latest published root (edits accumulate until publish).
+    Edit {
+        /// ROLE:K, e.g. root:alice (repeat).
+        #[arg(long = "add-key", value_name = "ROLE:K", value_parser = parse_role_key)]
+        add: Vec<(String, String)>,
+        /// ROLE:K (repeat).
+        #[arg(long = "remove-key", value_name = "ROLE:K", value_parser = parse_role_key)]
+        remove: Vec<(String, String)>,
+        /// ROLE:N (repeat).
+        #[arg(long = "threshold", value_name = "ROLE:N", value_parser = parse_role_threshold)]
+        thresholds: Vec<(String, u64)>,
+        #[arg(long)]
+        expires: Option<String>,
+        /// Edit a staged root that has signatures (they are dropped and must be made again).
+        #[arg(long)]
+        drop_signatures: bool,
+    },
+    /// Show the staged root (or the latest published one) for a human.
+    Show,
+    /// Drop the staged root.
+    Discard,
+}
+
+fn parse_alg(s: &str) -> std::result::Result<Algorithm, String> {
+    s.parse()
+}
+
+fn parse_role_key(s: &str) -> std::result::Result<(String, String), String> {
+    match s.split_once(':') {
+        Some((r, k)) if !r.is_empty() && !k.is_empty() => Ok((r.to_string(), k.to_string())),
+        _ => Err(format!("expected ROLE:K (e.g. root:alice), got {s:?}")),
+    }
+}
+
+fn parse_role_threshold(s: &str) -> std::result::Result<(String, u64), String> {
+    let (r, n) = s.split_once(':').ok_or_else(|| format!("expected ROLE:N (e.g. root:2), got {s:?}"))?;
+    let n = n.parse().map_err(|_| format!("threshold {n:?} is not a whole number"))?;
+    Ok((r.to_string(), n))
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let json = cli.json;
+    let now = time::OffsetDateTime::now_utc();
+    let term = prompt::TermPrompt { secret_file: cli.pin_file.clone() };
+    let dir = cli.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let mut ctx = Context::new(dir, &term, now);
+    if cli.allow_online {
+        ctx.guard = GuardMode::Warn;
+    }
+    if let Some(s) = std::env::var_os("ROOTCELLAR_SYSFS") {
+        ctx.sysfs = PathBuf::from(s);
+    }
+    let result = dispatch(&cli, &ctx, now);
+    let notices = ctx.take_notices();
+    match result {
+        Ok(out) => {
+            if json {
+                output::print_json(true, &out.value, &notices);
+            } else {
+                for n in &notices {
+                    eprintln!("note: {n}");
+                }
+                print!("{}", out.human);
+            }
+            out.code
+        }
+        Err(e) => {
+            if json {
+                output::print_json(false, &serde_json::to_value(&e).unwrap_or_default(), &notices);
+            } else {
+                for n in &notices {
+                    eprintln!("note: {n}");
+                }
+                eprintln!("error: {}", e.message);
+                if let Some(h) = &e.hint {
+                    eprintln!("  what to do: {h}");
+                }
+            }
+            e.kind.exit_code()
+        }
+    }
+}
+
+/// What a command printed: human text, the JSON value, and the exit code.
+pub struct Output {
+    pub human: String,
+    pub value: serde_json::Value,
+    pub code: i32,
+}
+
+fn out<T: Serialize>(v: &T, human: String) -> Result<Output> {
+    Ok(Output {
+        human,
+        value: serde_json::to_value(v).map_err(|e| Error::environment(e.to_string()))?,
+        code: 0,
+    })
+}
+
+fn at_time(at: Option<&str>, now: Timestamp) -> Result<Timestamp> {
+    match at {
+        Some(s) => parse_user_time(s, now).map_err(|e| Error::bad_input(e).hint("e.g. --at 2026-01-01")),
+        None => Ok(now),
+    }
+}
+
+fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
+    match &cli.command {
+        Command::Init { name } => {
+            let ws = crate::workspace::Workspace::init(&ctx.dir, crate::workspace::Config::new(name.clone(), false))?;
+            let v = serde_json::json!({"dir": ws.dir, "name": ws.config.name});
+            out(&v, format!("Workspace created in {}\nNext: rootcellar key generate --name NAME\n", ws.dir.display()))
+        }
+        Command::Key(KeyCommand::Generate { name, backend: _, algorithm }) => {
+            let k = ops::key::generate_software(ctx, name, *algorithm)?;
+            let h = output::key_line(&k);
+            out(&k, h)
+        }
+        Command::Key(KeyCommand::Import { file, name }) => {
+            let k = ops::key::import(ctx, file, name)?;
+            let h = output::key_line(&k);
+            out(&k, h)
+        }
+        Command::Key(KeyCommand::List) => {
+            let ks = ops::key::list(ctx)?;
+            let h = output::key_list(&ks);
+            out(&ks, h)
+        }
+        Command::Root(RootCommand::New(a)) => {
+            let v = ops::root::new(
+                ctx,
+                &ops::root::NewRoot {
+                    root_keys: a.root_keys.clone(),
+                    threshold: a.threshold,
+                    targets_keys: a.targets_keys.clone(),
+                    targets_threshold: a.targets_threshold,
+                    snapshot_key: a.snapshot_key.clone(),
+                    timestamp_key: a.timestamp_key.clone(),
+                    expires: a.expires.clone(),
+                    consistent_snapshot: a.consistent_snapshot,
+                },
+            )?;
+            let h = output::root_view(&v);
+            out(&v, h)
+        }
+        Command::Root(RootCommand::Edit { add, remove, thresholds, expires, drop_signatures }) => {
+            let v = ops::root::edit_root(
+                ctx,
+                &ops::root::EditRoot {
+                    add: add.clone(),
+                    remove: remove.clone(),
+                    thresholds: thresholds.clone(),
+                    expires: expires.clone(),
+                    drop_signatures: *drop_signatures,
+                },
+            )?;
+            let h = output::root_view(&v);
+            out(&v, h)
+        }
+        Command::Root(RootCommand::Show) => {
+            let v = ops::root::show(ctx)?;
+            let h = output::root_view(&v);
+            out(&v, h)
+        }
+        Command::Root(RootCommand::Discard) => {
+            let d = ops::root::discard(ctx)?;
+            let h = match d {
+                Some(v) if v > 0 => format!("Dropped the staged root (version {v}).\n"),
+                Some(_) => "Dropped the staged root.\n".to_string(),
+                None => "No root was staged.\n".to_string(),
+            };
+            out(&serde_json::json!({"discarded": d.is_some(), "version": d}), h)
+        }
+        Command::Sign { keys } => {
+            let r = ops::root::sign(ctx, keys)?;
+            let h = output::sign_report(&r);
+            out(&r, h)
+        }
+        Command::Publish => {
+            let r = ops::root::publish(ctx)?;
+            let h = format!(
+                "Published root version {} (expires {}), digest {}\n{}",
+                r.version,
+                r.expires,
+                ops::root::read_aloud(&r.digest),
+                r.files.iter().map(|f| format!("  {}\n", f.display())).collect::<String>()
+            );
+            out(&r, h)
+        }
+        Command::Verify { trusted, at, files } => {
+            let at = at_time(at.as_deref(), now)?;
+            let r = ops::verify::verify_files(trusted.as_deref(), files, at)?;
+            let h = output::verify_report(&r);
+            let mut o = out(&r, h)?;
+            o.code = if r.valid { 0 } else { 1 };
+            Ok(o)
+        }
+        Command::Demo => {
+            let dir = ops::demo::pick_dir(cli.dir.as_deref(), &std::env::current_dir().unwrap_or_default())?;
+            let mut lines = Vec::new();
+            let json = cli.json;
+            let sysfs = ctx.sysfs.clone();
+            let mut say = |l: &str| {
+                if !json {
+                    println!("{l}");
+                }
+                lines.push(l.to_string());
+            };
+            ops::demo::run(&dir, now, &sysfs, &mut say)?;
+            out(&serde_json::json!({"dir": dir, "steps": lines}), String::new())
+        }
+    }
+}

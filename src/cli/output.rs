@@ -1,0 +1,161 @@
+//! Human and JSON output.
+//!
+//! JSON shape (docs/cli.md): `{"ok": true, "result": …, "notices": […]}` on success,
+//! `{"ok": false, "error": {"kind", "message", "hint"}, "notices": […]}` on failure.
+
+use crate::ops::key::KeyInfo;
+use crate::ops::root::{RootView, SignReport, Status, read_aloud};
+use crate::ops::verify::VerifyReport;
+use crate::tuf::verify::ThresholdCheck;
+use std::fmt::Write;
+
+pub fn print_json(ok: bool, value: &serde_json::Value, notices: &[String]) {
+    let field = if ok { "result" } else { "error" };
+    let v = serde_json::json!({"ok": ok, field: value, "notices": notices});
+    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+}
+
+pub fn key_line(k: &KeyInfo) -> String {
+    format!(
+        "{}  {}  {}  {}  fingerprint {}\n",
+        k.name, k.keyid, k.algorithm, k.backend, k.fingerprint
+    )
+}
+
+pub fn key_list(ks: &[KeyInfo]) -> String {
+    if ks.is_empty() {
+        return "No keys yet. Next: rootcellar key generate --name NAME\n".into();
+    }
+    let mut s = format!("{:<16} {:<18} {:<11} {:<9} {}\n", "NAME", "KEY ID", "ALGORITHM", "BACKEND", "CREATED");
+    for k in ks {
+        let _ = writeln!(s, "{:<16} {:<18} {:<11} {:<9} {}", k.name, &k.keyid[..16.min(k.keyid.len())], k.algorithm, k.backend, k.created_at);
+    }
+    s
+}
+
+fn threshold_line(label: &str, c: &ThresholdCheck) -> String {
+    format!(
+        "{label}: {} of {} needed{}",
+        c.count(),
+        c.threshold,
+        if c.met { " — met" } else { " — NOT met" }
+    )
+}
+
+fn status_lines(s: &Status, out: &mut String) {
+    if let Some(p) = &s.by_previous {
+        let _ = writeln!(out, "  {}", threshold_line(&format!("signatures by {}'s root keys", p.keys_of.replace("root v", "version ")), p));
+    }
+    let _ = writeln!(out, "  {}", threshold_line("signatures by its own root keys", &s.by_self));
+    if !s.can_still_sign.is_empty() && !s.publishable {
+        let _ = writeln!(out, "  not yet signed by: {}", s.can_still_sign.join(", "));
+    }
+    let _ = writeln!(out, "  publishable: {}", if s.publishable { "yes (rootcellar publish)" } else { "no" });
+}
+
+pub fn root_view(v: &RootView) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "Root version {} ({}), spec {}", v.version, v.source, v.spec_version);
+    let _ = writeln!(s, "  expires:  {}", v.expires);
+    if let Some(cs) = v.consistent_snapshot {
+        let _ = writeln!(s, "  consistent snapshot: {cs}");
+    }
+    let _ = writeln!(s, "  digest:   {}  (read aloud: {})", v.digest, read_aloud(&v.digest));
+    let _ = writeln!(s, "Roles:");
+    for r in &v.roles {
+        let _ = writeln!(s, "  {:<10} threshold {} of {}: {}", r.role, r.threshold, r.keys.len(), r.keys.join(", "));
+    }
+    let _ = writeln!(s, "Keys:");
+    for k in &v.keys {
+        let _ = writeln!(
+            s,
+            "  {:<12} {}  {:<10} fingerprint {}  {}{}",
+            k.name.as_deref().unwrap_or("(unnamed)"),
+            &k.keyid[..16.min(k.keyid.len())],
+            k.algorithm,
+            k.fingerprint,
+            k.roles.join(","),
+            k.backend.as_deref().map(|b| format!("  [{b}]")).unwrap_or_default()
+        );
+    }
+    let _ = writeln!(s, "Signatures:");
+    if v.signatures.is_empty() {
+        let _ = writeln!(s, "  none yet");
+    }
+    for g in &v.signatures {
+        let who = g.name.clone().unwrap_or_else(|| g.keyid.chars().take(12).collect());
+        match &g.problem {
+            None => {
+                let _ = writeln!(s, "  {who}: valid");
+            }
+            Some(p) => {
+                let _ = writeln!(s, "  {who}: {p}");
+            }
+        }
+    }
+    if let Some(st) = &v.status {
+        let _ = writeln!(s, "Status:");
+        status_lines(st, &mut s);
+    }
+    s
+}
+
+pub fn sign_report(r: &SignReport) -> String {
+    let mut s = format!("Signed root version {} with {}\n", r.version, r.signed_by.join(", "));
+    status_lines(&r.status, &mut s);
+    s
+}
+
+pub fn verify_report(r: &VerifyReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "Checked as of {}", r.at);
+    if let Some(c) = &r.chain {
+        for (i, root) in c.roots.iter().enumerate() {
+            let file = r.files.get(i).map(String::as_str).unwrap_or("?");
+            let _ = writeln!(
+                s,
+                "{file}: root version {}, expires {}{}",
+                root.version,
+                root.expires,
+                if i == 0 { " (trust anchor)" } else { "" }
+            );
+            if let Some(p) = &root.by_previous {
+                let _ = writeln!(s, "  {} — signed by {}", threshold_line(&format!("{}'s root keys", p.keys_of.replace("root v", "version ")), p), short_ids(&p.counted));
+            }
+            let _ = writeln!(s, "  {} — signed by {}", threshold_line("own root keys", &root.by_self), short_ids(&root.by_self.counted));
+            let mut notes: Vec<&String> = root.by_self.notes.iter().collect();
+            if let Some(p) = &root.by_previous {
+                notes.extend(p.notes.iter().filter(|n| !root.by_self.notes.contains(n)));
+            }
+            for n in notes {
+                let _ = writeln!(s, "  note: {n}");
+            }
+            for e in &root.errors {
+                let _ = writeln!(s, "  REFUSED: {e}");
+            }
+        }
+    }
+    match (&r.failure, &r.chain) {
+        (None, Some(c)) => {
+            let last = c.roots.last();
+            let _ = writeln!(
+                s,
+                "VALID: root version {} is trusted (expires {})",
+                last.map(|x| x.version).unwrap_or(0),
+                last.map(|x| x.expires.as_str()).unwrap_or("?")
+            );
+        }
+        (Some(f), _) => {
+            let _ = writeln!(s, "INVALID: {f}");
+        }
+        (None, None) => {}
+    }
+    s
+}
+
+fn short_ids(ids: &[String]) -> String {
+    if ids.is_empty() {
+        return "no key".into();
+    }
+    ids.iter().map(|i| i.chars().take(12).collect::<String>()).collect::<Vec<_>>().join(", ")
+}

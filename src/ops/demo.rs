@@ -1,0 +1,171 @@
+//! The demo: a whole ceremony with software keys, no hardware and no prompts, in a new folder.
+//!
+//! Three root keys with threshold 2 and three online keys; version 1 signed and published; then
+//! version 2 revokes one root key and adds another, is signed by a threshold of version 1's root
+//! keys and of its own, published, and the chain 1 → 2 verified as a client would.
+
+use super::root::{EditRoot, NewRoot, read_aloud};
+use super::{Context, GuardMode};
+use crate::error::{Error, Result};
+use crate::prompt::FixedPrompt;
+use crate::tuf::Algorithm;
+use crate::tuf::expiry::Timestamp;
+use crate::workspace::{Config, Workspace};
+use secrecy::SecretString;
+use std::path::{Path, PathBuf};
+
+/// The passphrase of demo keys (documented; demo keys are for trials only).
+pub const DEMO_PASSPHRASE: &str = "rootcellar-demo";
+
+/// Picks the demo folder: `dir` if given (it must not exist or be empty), else the first of
+/// `rootcellar-demo`, `rootcellar-demo-2`, … under `base` that does not exist.
+pub fn pick_dir(dir: Option<&Path>, base: &Path) -> Result<PathBuf> {
+    if let Some(d) = dir {
+        let empty = match std::fs::read_dir(d) {
+            Ok(mut rd) => rd.next().is_none(),
+            Err(_) => !d.exists(),
+        };
+        if !empty {
+            return Err(Error::refused(format!("{} exists and is not empty", d.display()))
+                .hint("the demo writes only into a new or empty folder: choose another --dir"));
+        }
+        return Ok(d.to_path_buf());
+    }
+    for n in 1u32..1000 {
+        let name = if n == 1 { "rootcellar-demo".to_string() } else { format!("rootcellar-demo-{n}") };
+        let p = base.join(name);
+        if !p.exists() {
+            return Ok(p);
+        }
+    }
+    Err(Error::refused("too many rootcellar-demo folders here").hint("remove old ones or pass --dir"))
+}
+
+/// Runs the demo in `dir`, telling each step to `say`. Returns the workspace folder.
+pub fn run(dir: &Path, now: Timestamp, sysfs: &Path, say: &mut dyn FnMut(&str)) -> Result<PathBuf> {
+    let prompt = FixedPrompt(SecretString::from(DEMO_PASSPHRASE));
+    let mut ctx = Context::new(dir.to_path_buf(), &prompt, now);
+    ctx.guard = GuardMode::Warn;
+    ctx.sysfs = sysfs.to_path_buf();
+    let flush = |ctx: &Context, say: &mut dyn FnMut(&str)| {
+        for n in ctx.take_notices() {
+            if n.starts_with("air-gap") {
+                say(&format!("   note: {n}"));
+            }
+        }
+    };
+
+    Workspace::init(dir, Config::new(Some("example.com/demo".into()), true))?;
+    say(&format!("1. Workspace created in {}", dir.display()));
+
+    say("2. Keys (software keys, encrypted with the demo passphrase; real roots use an HSM or YubiKey):");
+    let gen_key = |name: &str, alg: Algorithm, role: &str, say: &mut dyn FnMut(&str)| -> Result<()> {
+        let k = super::key::generate_software(&ctx, name, alg)?;
+        say(&format!("   {:<10} {:<10} {}  {}", k.name, role, k.algorithm, &k.keyid[..16]));
+        Ok(())
+    };
+    gen_key("alice", Algorithm::EcdsaP256, "root", say)?;
+    gen_key("bob", Algorithm::Ed25519, "root", say)?;
+    gen_key("carol", Algorithm::EcdsaP256, "root", say)?;
+    gen_key("targets", Algorithm::Ed25519, "targets", say)?;
+    gen_key("snapshot", Algorithm::Ed25519, "snapshot", say)?;
+    gen_key("timestamp", Algorithm::Ed25519, "timestamp", say)?;
+    flush(&ctx, say);
+
+    let v = super::root::new(
+        &ctx,
+        &NewRoot {
+            root_keys: vec!["alice".into(), "bob".into(), "carol".into()],
+            threshold: 2,
+            targets_keys: vec!["targets".into()],
+            targets_threshold: 1,
+            snapshot_key: "snapshot".into(),
+            timestamp_key: "timestamp".into(),
+            expires: None,
+            consistent_snapshot: true,
+        },
+    )?;
+    say(&format!(
+        "3. Root version {} staged: root keys alice, bob, carol, threshold 2; expires {}; digest {}",
+        v.version,
+        v.expires,
+        read_aloud(&v.digest)
+    ));
+
+    let s = super::root::sign(&ctx, &["alice".into()])?;
+    say(&format!(
+        "4. Signed by alice: {} of {} root signatures; publishable: {}",
+        s.status.by_self.count(),
+        s.status.by_self.threshold,
+        s.status.publishable
+    ));
+    let s = super::root::sign(&ctx, &["bob".into()])?;
+    say(&format!(
+        "   Signed by bob:   {} of {} root signatures; publishable: {}",
+        s.status.by_self.count(),
+        s.status.by_self.threshold,
+        s.status.publishable
+    ));
+    let p = super::root::publish(&ctx)?;
+    say(&format!("5. Published version {} → {}", p.version, p.files[0].display()));
+
+    gen_key("dave", Algorithm::EcdsaP256, "root", say)?;
+    let v = super::root::edit_root(
+        &ctx,
+        &EditRoot {
+            add: vec![("root".into(), "dave".into())],
+            remove: vec![("root".into(), "carol".into())],
+            ..EditRoot::default()
+        },
+    )?;
+    say(&format!(
+        "6. Root version {} staged: carol's key revoked, dave's added; digest {}",
+        v.version,
+        read_aloud(&v.digest)
+    ));
+
+    let s = super::root::sign(&ctx, &["alice".into(), "dave".into()])?;
+    let prev = s.status.by_previous.as_ref().map(|c| (c.count(), c.threshold)).unwrap_or((0, 0));
+    say(&format!(
+        "7. Signed by alice and dave: version 1's root keys {} of {}, version 2's {} of {}; publishable: {}",
+        prev.0,
+        prev.1,
+        s.status.by_self.count(),
+        s.status.by_self.threshold,
+        s.status.publishable
+    ));
+    if let Err(e) = super::root::publish(&ctx) {
+        say(&format!("   publish refused, as it must be: {}", e.message));
+    }
+    let s = super::root::sign(&ctx, &["bob".into()])?;
+    let prev = s.status.by_previous.as_ref().map(|c| (c.count(), c.threshold)).unwrap_or((0, 0));
+    say(&format!(
+        "   Signed by bob:  version 1's root keys {} of {}, version 2's {} of {}; publishable: {}",
+        prev.0,
+        prev.1,
+        s.status.by_self.count(),
+        s.status.by_self.threshold,
+        s.status.publishable
+    ));
+    let p = super::root::publish(&ctx)?;
+    say(&format!("8. Published version {} → {}", p.version, p.files[0].display()));
+
+    let meta = dir.join("metadata");
+    let r = super::verify::verify_files(None, &[meta.clone()], now)?;
+    if !r.valid {
+        return Err(Error::refused(format!(
+            "the demo's own chain does not verify: {}",
+            r.failure.unwrap_or_default()
+        )));
+    }
+    say(&format!(
+        "9. Verified the chain 1.root.json → 2.root.json as a TUF client does: valid until {}",
+        r.chain.as_ref().and_then(|c| c.roots.last()).map(|x| x.expires.clone()).unwrap_or_default()
+    ));
+    say(&format!(
+        "Done. Files: {} (keys/, metadata/1.root.json, metadata/2.root.json, metadata/root.json)",
+        dir.display()
+    ));
+    say(&format!("Try: rootcellar --dir {} root show", dir.display()));
+    Ok(dir.to_path_buf())
+}

@@ -1,0 +1,61 @@
+//! Asking the operator: passphrases and PINs. The CLI and the TUI implement [`Prompt`].
+//!
+//! Invariant: secrets come back as [`SecretString`] and are never printed, logged or kept in
+//! `Debug` output.
+
+use crate::error::{Error, Result};
+use secrecy::SecretString;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretKind {
+    Passphrase,
+    Pin,
+}
+
+impl SecretKind {
+    pub fn word(self) -> &'static str {
+        match self {
+            SecretKind::Passphrase => "passphrase",
+            SecretKind::Pin => "PIN",
+        }
+    }
+}
+
+pub trait Prompt {
+    /// An existing secret, e.g. the passphrase of a key. `label` names what it unlocks.
+    fn secret(&self, kind: SecretKind, label: &str) -> Result<SecretString>;
+    /// A new secret (asked twice where a person types it).
+    fn new_secret(&self, kind: SecretKind, label: &str) -> Result<SecretString>;
+    /// Whether asking again can give another answer (a person at a terminal).
+    fn can_retry(&self) -> bool;
+}
+
+/// Gives the same secret every time: the demo, and tests.
+pub struct FixedPrompt(pub SecretString);
+
+impl Prompt for FixedPrompt {
+    fn secret(&self, _: SecretKind, _: &str) -> Result<SecretString> {
+        Ok(self.0.clone())
+    }
+    fn new_secret(&self, _: SecretKind, _: &str) -> Result<SecretString> {
+        Ok(self.0.clone())
+    }
+    fn can_retry(&self) -> bool {
+        false
+    }
+}
+
+/// Refuses to give any secret (commands that must not need one).
+pub struct NoPrompt;
+
+impl Prompt for NoPrompt {
+    fn secret(&self, kind: SecretKind, label: &str) -> Result<SecretString> {
+        Err(Error::bad_input(format!("no {} available for {label}", kind.word())))
+    }
+    fn new_secret(&self, kind: SecretKind, label: &str) -> Result<SecretString> {
+        self.secret(kind, label)
+    }
+    fn can_retry(&self) -> bool {
+        false
+    }
+}

@@ -1,0 +1,411 @@
+//! The ceremony workspace: one folder holding the configuration, key records, the staged root
+//! and the published roots.
+//!
+//! ```text
+//! rootcellar.toml          format, repository name, default expiry
+//! keys/NAME.json           key record: key ID, public key, backend, reference (never a private key in clear)
+//! keys/NAME.key.pem        software keys only: encrypted PKCS#8
+//! staged/root.json         the version being signed, with the signatures so far
+//! staged/state.json        the canonical digest rootcellar last wrote (detects edits by hand)
+//! metadata/N.root.json     published roots;  metadata/root.json  the latest
+//! .lock                    held while a command writes
+//! ```
+//!
+//! Invariants: every write is atomic; a command that writes holds the lock; a refused command
+//! leaves every file as it was.
+
+use crate::atomic::{write_atomic, write_new_atomic};
+use crate::error::{Error, Result};
+use crate::tuf::{Algorithm, Key, Metadata, PublicKey, Root};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+pub const CONFIG_FILE: &str = "rootcellar.toml";
+
+/// `rootcellar.toml`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Metadata dialect: "tuf" (TUF 1.0).
+    pub format: String,
+    /// Repository name (the GUN for Docker Content Trust), informational for TUF.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Default lifetime of a new root version, e.g. "365d".
+    pub root_expiry: String,
+    /// A demo workspace: keys use light key derivation and a known passphrase.
+    #[serde(default)]
+    pub demo: bool,
+}
+
+impl Config {
+    pub fn new(name: Option<String>, demo: bool) -> Config {
+        Config {
+            format: "tuf".into(),
+            name,
+            root_expiry: "365d".into(),
+            demo,
+        }
+    }
+}
+
+/// Where a key's private half lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Encrypted PKCS#8 file in `keys/` (trials, tests, demo).
+    Software,
+    /// Public key only: the private half is elsewhere (online keys).
+    Public,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Software => "software",
+            Backend::Public => "public",
+        }
+    }
+}
+
+/// `keys/NAME.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRecord {
+    pub name: String,
+    pub keyid: String,
+    pub algorithm: Algorithm,
+    pub key: Key,
+    pub backend: Backend,
+    /// Backend-specific reference, e.g. `software:NAME.key.pem`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub created_at: String,
+}
+
+impl KeyRecord {
+    pub fn public_key(&self) -> Result<PublicKey> {
+        self.key.decode().map_err(|e| {
+            Error::bad_input(format!("key record {} holds an unusable key: {e}", self.name))
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct StagedState {
+    canonical_sha256: String,
+}
+
+pub struct Workspace {
+    pub dir: PathBuf,
+    pub config: Config,
+}
+
+/// Held while a command writes; released on drop.
+pub struct WorkspaceLock {
+    _file: File,
+}
+
+pub fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::bad_input(format!("key name {name:?} is not allowed"))
+            .hint("use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"))
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).map_err(|e| Error::io("read", path, &e))
+}
+
+pub fn digest_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl Workspace {
+    /// Creates a workspace in `dir` (which may exist but must not hold one already).
+    pub fn init(dir: &Path, config: Config) -> Result<Workspace> {
+        fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, &e))?;
+        let cfg = dir.join(CONFIG_FILE);
+        if cfg.exists() {
+            return Err(Error::refused(format!("{} is already a rootcellar workspace", dir.display()))
+                .hint("use it as it is, or choose another folder with --dir"));
+        }
+        for sub in ["keys", "staged", "metadata"] {
+            let p = dir.join(sub);
+            fs::create_dir_all(&p).map_err(|e| Error::io("create", &p, &e))?;
+        }
+        write_atomic(&dir.join(".lock"), b"")?;
+        let text = toml::to_string(&config).map_err(|e| Error::environment(e.to_string()))?;
+        write_new_atomic(&cfg, text.as_bytes())?;
+        Ok(Workspace { dir: dir.to_path_buf(), config })
+    }
+
+    /// Opens the workspace in `dir`.
+    pub fn open(dir: &Path) -> Result<Workspace> {
+        let cfg = dir.join(CONFIG_FILE);
+        if !cfg.exists() {
+            return Err(Error::bad_input(format!(
+                "{} is not a rootcellar workspace (no {CONFIG_FILE})",
+                dir.display()
+            ))
+            .hint("run `rootcellar init` there, or point --dir (or ROOTCELLAR_DIR) at your workspace"));
+        }
+        let text = String::from_utf8(read(&cfg)?)
+            .map_err(|_| Error::bad_input(format!("{} is not UTF-8", cfg.display())))?;
+        let config: Config = toml::from_str(&text).map_err(|e| {
+            Error::bad_input(format!("{} is not a valid configuration: {e}", cfg.display()))
+                .hint("fix the file by hand or restore it")
+        })?;
+        if config.format != "tuf" {
+            return Err(Error::bad_input(format!(
+                "workspace format {:?} is not supported yet (only \"tuf\")",
+                config.format
+            )));
+        }
+        Ok(Workspace { dir: dir.to_path_buf(), config })
+    }
+
+    /// Takes the workspace lock, or says who has it.
+    pub fn lock(&self) -> Result<WorkspaceLock> {
+        let p = self.dir.join(".lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&p)
+            .map_err(|e| Error::io("open", &p, &e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(WorkspaceLock { _file: file }),
+            Err(fs::TryLockError::WouldBlock) => Err(Error::environment(format!(
+                "another rootcellar command is using the workspace {}",
+                self.dir.display()
+            ))
+            .hint("wait for it to finish, then run this command again")),
+            Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &p, &e)),
+        }
+    }
+
+    pub fn keys_dir(&self) -> PathBuf {
+        self.dir.join("keys")
+    }
+
+    fn key_path(&self, name: &str) -> PathBuf {
+        self.keys_dir().join(format!("{name}.json"))
+    }
+
+    /// Path of a software key's encrypted private key file.
+    pub fn software_key_path(&self, reference: &str) -> Result<PathBuf> {
+        let file = reference
+            .strip_prefix("software:")
+            .filter(|f| !f.contains('/') && !f.contains('\\') && !f.starts_with('.'))
+            .ok_or_else(|| Error::bad_input(format!("software key reference {reference:?} is malformed")))?;
+        Ok(self.keys_dir().join(file))
+    }
+
+    /// All key records, sorted by name.
+    pub fn keys(&self) -> Result<Vec<KeyRecord>> {
+        let dir = self.keys_dir();
+        let rd = fs::read_dir(&dir).map_err(|e| Error::io("list", &dir, &e))?;
+        let mut out = Vec::new();
+        for entry in rd {
+            let entry = entry.map_err(|e| Error::io("list", &dir, &e))?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.starts_with('.') || !name.ends_with(".json") {
+                continue;
+            }
+            out.push(self.read_key_record(&entry.path())?);
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    fn read_key_record(&self, path: &Path) -> Result<KeyRecord> {
+        let damaged = |why: String| {
+            Error::bad_input(format!("key record {} is damaged: {why}", path.display()))
+                .hint("restore it from your backup, or remove it and register the key again")
+        };
+        let v = crate::tuf::json::parse_strict(&read(path)?).map_err(|e| damaged(e.to_string()))?;
+        let rec: KeyRecord = serde_json::from_value(v).map_err(|e| damaged(e.to_string()))?;
+        if rec.key.keyid() != rec.keyid {
+            return Err(damaged(format!("its keyid {} is not the hash of its key", rec.keyid)));
+        }
+        rec.key.decode().map_err(|e| damaged(e.to_string()))?;
+        if path.file_name().map(|f| f.to_string_lossy().to_string()) != Some(format!("{}.json", rec.name)) {
+            return Err(damaged(format!("it names the key {:?}, not its file name", rec.name)));
+        }
+        Ok(rec)
+    }
+
+    /// A key by name, full key ID, or a unique key ID prefix of at least 8 hex digits.
+    pub fn resolve_key(&self, k: &str) -> Result<KeyRecord> {
+        let keys = self.keys()?;
+        if let Some(r) = keys.iter().find(|r| r.name == k) {
+            return Ok(r.clone());
+        }
+        let lower = k.to_ascii_lowercase();
+        let is_hex = lower.len() >= 8 && lower.bytes().all(|b| b.is_ascii_hexdigit());
+        if is_hex {
+            let hits: Vec<&KeyRecord> = keys.iter().filter(|r| r.keyid.starts_with(&lower)).collect();
+            match hits.as_slice() {
+                [one] => return Ok((*one).clone()),
+                [] => {}
+                many => {
+                    let names: Vec<&str> = many.iter().map(|r| r.name.as_str()).collect();
+                    return Err(Error::bad_input(format!(
+                        "key ID prefix {k} matches several keys: {}",
+                        names.join(", ")
+                    ))
+                    .hint("give more digits of the key ID, or the key's name"));
+                }
+            }
+        }
+        Err(Error::bad_input(format!(
+            "no key named {k:?}{} in {}",
+            if is_hex { " or with that key ID" } else { "" },
+            self.dir.display()
+        ))
+        .hint("`rootcellar key list` shows the keys; a key ID prefix needs at least 8 hex digits"))
+    }
+
+    /// The record whose key ID is `keyid`, if any.
+    pub fn key_by_id(&self, keyid: &str) -> Result<Option<KeyRecord>> {
+        Ok(self.keys()?.into_iter().find(|r| r.keyid == keyid))
+    }
+
+    /// Refuses a new record whose name or public key is already registered.
+    pub fn check_new_key(&self, name: &str, key: &Key) -> Result<()> {
+        check_name(name)?;
+        let pk = key.decode().map_err(|e| Error::bad_input(e.to_string()))?;
+        for r in self.keys()? {
+            if r.name == name {
+                return Err(Error::refused(format!("a key named {name:?} exists already"))
+                    .hint("choose another name"));
+            }
+            if r.public_key()?.identity() == pk.identity() {
+                return Err(Error::refused(format!(
+                    "this public key is registered already, as {:?} ({})",
+                    r.name, r.keyid
+                ))
+                .hint("one key cannot stand for two keyholders: it would fake a threshold. Use the existing name"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a new key record (never replacing one).
+    pub fn add_key_record(&self, rec: &KeyRecord) -> Result<()> {
+        let mut bytes = serde_json::to_vec_pretty(rec).map_err(|e| Error::environment(e.to_string()))?;
+        bytes.push(b'\n');
+        write_new_atomic(&self.key_path(&rec.name), &bytes)
+    }
+
+    fn staged_path(&self) -> PathBuf {
+        self.dir.join("staged/root.json")
+    }
+
+    fn staged_state_path(&self) -> PathBuf {
+        self.dir.join("staged/state.json")
+    }
+
+    /// The staged root, checked to be what rootcellar last wrote.
+    pub fn staged(&self) -> Result<Option<Metadata<Root>>> {
+        let p = self.staged_path();
+        if !p.exists() {
+            return Ok(None);
+        }
+        let edited = |why: String| {
+            Error::refused(format!("staged/root.json was changed outside rootcellar: {why}"))
+                .hint("restore the file, or drop it with `rootcellar root discard` and stage the edit again with `rootcellar root edit`")
+        };
+        let md = Metadata::<Root>::from_bytes(&read(&p)?).map_err(|e| edited(e.to_string()))?;
+        let sp = self.staged_state_path();
+        let state: StagedState = serde_json::from_slice(&read(&sp)?)
+            .map_err(|e| edited(format!("{} is unreadable ({e})", sp.display())))?;
+        let now = digest_hex(md.canonical_signed());
+        if now != state.canonical_sha256 {
+            return Err(edited(format!(
+                "its signed part has digest {}, rootcellar wrote {}",
+                &now[..16],
+                &state.canonical_sha256.get(..16).unwrap_or("?")
+            )));
+        }
+        Ok(Some(md))
+    }
+
+    /// Writes the staged root and its state.
+    pub fn write_staged(&self, md: &Metadata<Root>) -> Result<()> {
+        let state = StagedState {
+            canonical_sha256: digest_hex(md.canonical_signed()),
+        };
+        let state_bytes = serde_json::to_vec(&state).map_err(|e| Error::environment(e.to_string()))?;
+        // State first: a crash between the two leaves a mismatch that is reported, not trusted.
+        write_atomic(&self.staged_state_path(), &state_bytes)?;
+        write_atomic(&self.staged_path(), &md.to_file_bytes())
+    }
+
+    /// Drops the staged root. Returns whether there was one.
+    pub fn discard_staged(&self) -> Result<bool> {
+        let p = self.staged_path();
+        let existed = p.exists();
+        for f in [p, self.staged_state_path()] {
+            if f.exists() {
+                fs::remove_file(&f).map_err(|e| Error::io("remove", &f, &e))?;
+            }
+        }
+        Ok(existed)
+    }
+
+    fn metadata_dir(&self) -> PathBuf {
+        self.dir.join("metadata")
+    }
+
+    /// Published roots 1..=N, in order; each file checked to carry its own version.
+    pub fn published(&self) -> Result<Vec<Metadata<Root>>> {
+        let mut out: Vec<Metadata<Root>> = Vec::new();
+        for v in 1u64.. {
+            let p = self.metadata_dir().join(format!("{v}.root.json"));
+            if !p.exists() {
+                break;
+            }
+            let md = Metadata::<Root>::from_bytes(&read(&p)?).map_err(|e| {
+                Error::refused(format!("published root {} is unreadable: {e}", p.display()))
+                    .hint("restore the file from your export or backup")
+            })?;
+            if md.signed.version != v {
+                return Err(Error::refused(format!(
+                    "{} holds version {}",
+                    p.display(),
+                    md.signed.version
+                )));
+            }
+            out.push(md);
+        }
+        Ok(out)
+    }
+
+    /// Paths of the published files.
+    pub fn published_paths(&self, version: u64) -> (PathBuf, PathBuf) {
+        (
+            self.metadata_dir().join(format!("{version}.root.json")),
+            self.metadata_dir().join("root.json"),
+        )
+    }
+
+    /// Writes `N.root.json` (new) and `root.json`, then drops the staged root.
+    pub fn publish(&self, md: &Metadata<Root>) -> Result<(PathBuf, PathBuf)> {
+        let (versioned, latest) = self.published_paths(md.signed.version);
+        let bytes = md.to_file_bytes();
+        write_new_atomic(&versioned, &bytes)?;
+        write_atomic(&latest, &bytes)?;
+        self.discard_staged()?;
+        Ok((versioned, latest))
+    }
+}
