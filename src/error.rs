@@ -72,8 +72,12 @@ impl Error {
     pub fn io(action: &str, path: &Path, e: &std::io::Error) -> Error {
         let hint = match e.kind() {
             std::io::ErrorKind::NotFound => "check the path",
-            std::io::ErrorKind::PermissionDenied => "check the permissions of the file and its folder",
-            std::io::ErrorKind::StorageFull => "free space on that drive and try again; nothing was half-written",
+            std::io::ErrorKind::PermissionDenied => {
+                "check the permissions of the file and its folder"
+            }
+            std::io::ErrorKind::StorageFull => {
+                "free space on that drive and try again; nothing was half-written"
+            }
             _ => "check the drive and try again; nothing was half-written",
         };
         Error::environment(format!("cannot {action} {}: {e}", path.display())).hint(hint)

@@ -50,7 +50,10 @@ pub struct NoPrompt;
 
 impl Prompt for NoPrompt {
     fn secret(&self, kind: SecretKind, label: &str) -> Result<SecretString> {
-        Err(Error::bad_input(format!("no {} available for {label}", kind.word())))
+        Err(Error::bad_input(format!(
+            "no {} available for {label}",
+            kind.word()
+        )))
     }
     fn new_secret(&self, kind: SecretKind, label: &str) -> Result<SecretString> {
         self.secret(kind, label)

@@ -88,7 +88,10 @@ pub struct KeyRecord {
 impl KeyRecord {
     pub fn public_key(&self) -> Result<PublicKey> {
         self.key.decode().map_err(|e| {
-            Error::bad_input(format!("key record {} holds an unusable key: {e}", self.name))
+            Error::bad_input(format!(
+                "key record {} holds an unusable key: {e}",
+                self.name
+            ))
         })
     }
 }
@@ -111,13 +114,21 @@ pub struct WorkspaceLock {
 pub fn check_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
     if ok {
         Ok(())
     } else {
-        Err(Error::bad_input(format!("key name {name:?} is not allowed"))
-            .hint("use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"))
+        Err(
+            Error::bad_input(format!("key name {name:?} is not allowed")).hint(
+                "use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            ),
+        )
     }
 }
 
@@ -135,8 +146,11 @@ impl Workspace {
         fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, &e))?;
         let cfg = dir.join(CONFIG_FILE);
         if cfg.exists() {
-            return Err(Error::refused(format!("{} is already a rootcellar workspace", dir.display()))
-                .hint("use it as it is, or choose another folder with --dir"));
+            return Err(Error::refused(format!(
+                "{} is already a rootcellar workspace",
+                dir.display()
+            ))
+            .hint("use it as it is, or choose another folder with --dir"));
         }
         for sub in ["keys", "staged", "metadata"] {
             let p = dir.join(sub);
@@ -145,7 +159,10 @@ impl Workspace {
         write_atomic(&dir.join(".lock"), b"")?;
         let text = toml::to_string(&config).map_err(|e| Error::environment(e.to_string()))?;
         write_new_atomic(&cfg, text.as_bytes())?;
-        Ok(Workspace { dir: dir.to_path_buf(), config })
+        Ok(Workspace {
+            dir: dir.to_path_buf(),
+            config,
+        })
     }
 
     /// Opens the workspace in `dir`.
@@ -156,13 +173,18 @@ impl Workspace {
                 "{} is not a rootcellar workspace (no {CONFIG_FILE})",
                 dir.display()
             ))
-            .hint("run `rootcellar init` there, or point --dir (or ROOTCELLAR_DIR) at your workspace"));
+            .hint(
+                "run `rootcellar init` there, or point --dir (or ROOTCELLAR_DIR) at your workspace",
+            ));
         }
         let text = String::from_utf8(read(&cfg)?)
             .map_err(|_| Error::bad_input(format!("{} is not UTF-8", cfg.display())))?;
         let config: Config = toml::from_str(&text).map_err(|e| {
-            Error::bad_input(format!("{} is not a valid configuration: {e}", cfg.display()))
-                .hint("fix the file by hand or restore it")
+            Error::bad_input(format!(
+                "{} is not a valid configuration: {e}",
+                cfg.display()
+            ))
+            .hint("fix the file by hand or restore it")
         })?;
         if config.format != "tuf" {
             return Err(Error::bad_input(format!(
@@ -170,7 +192,10 @@ impl Workspace {
                 config.format
             )));
         }
-        Ok(Workspace { dir: dir.to_path_buf(), config })
+        Ok(Workspace {
+            dir: dir.to_path_buf(),
+            config,
+        })
     }
 
     /// Takes the workspace lock, or says who has it.
@@ -206,7 +231,9 @@ impl Workspace {
         let file = reference
             .strip_prefix("software:")
             .filter(|f| !f.contains('/') && !f.contains('\\') && !f.starts_with('.'))
-            .ok_or_else(|| Error::bad_input(format!("software key reference {reference:?} is malformed")))?;
+            .ok_or_else(|| {
+                Error::bad_input(format!("software key reference {reference:?} is malformed"))
+            })?;
         Ok(self.keys_dir().join(file))
     }
 
@@ -235,11 +262,19 @@ impl Workspace {
         let v = crate::tuf::json::parse_strict(&read(path)?).map_err(|e| damaged(e.to_string()))?;
         let rec: KeyRecord = serde_json::from_value(v).map_err(|e| damaged(e.to_string()))?;
         if rec.key.keyid() != rec.keyid {
-            return Err(damaged(format!("its keyid {} is not the hash of its key", rec.keyid)));
+            return Err(damaged(format!(
+                "its keyid {} is not the hash of its key",
+                rec.keyid
+            )));
         }
         rec.key.decode().map_err(|e| damaged(e.to_string()))?;
-        if path.file_name().map(|f| f.to_string_lossy().to_string()) != Some(format!("{}.json", rec.name)) {
-            return Err(damaged(format!("it names the key {:?}, not its file name", rec.name)));
+        if path.file_name().map(|f| f.to_string_lossy().to_string())
+            != Some(format!("{}.json", rec.name))
+        {
+            return Err(damaged(format!(
+                "it names the key {:?}, not its file name",
+                rec.name
+            )));
         }
         Ok(rec)
     }
@@ -253,7 +288,10 @@ impl Workspace {
         let lower = k.to_ascii_lowercase();
         let is_hex = lower.len() >= 8 && lower.bytes().all(|b| b.is_ascii_hexdigit());
         if is_hex {
-            let hits: Vec<&KeyRecord> = keys.iter().filter(|r| r.keyid.starts_with(&lower)).collect();
+            let hits: Vec<&KeyRecord> = keys
+                .iter()
+                .filter(|r| r.keyid.starts_with(&lower))
+                .collect();
             match hits.as_slice() {
                 [one] => return Ok((*one).clone()),
                 [] => {}
@@ -286,8 +324,10 @@ impl Workspace {
         let pk = key.decode().map_err(|e| Error::bad_input(e.to_string()))?;
         for r in self.keys()? {
             if r.name == name {
-                return Err(Error::refused(format!("a key named {name:?} exists already"))
-                    .hint("choose another name"));
+                return Err(
+                    Error::refused(format!("a key named {name:?} exists already"))
+                        .hint("choose another name"),
+                );
             }
             if r.public_key()?.identity() == pk.identity() {
                 return Err(Error::refused(format!(
@@ -302,7 +342,8 @@ impl Workspace {
 
     /// Writes a new key record (never replacing one).
     pub fn add_key_record(&self, rec: &KeyRecord) -> Result<()> {
-        let mut bytes = serde_json::to_vec_pretty(rec).map_err(|e| Error::environment(e.to_string()))?;
+        let mut bytes =
+            serde_json::to_vec_pretty(rec).map_err(|e| Error::environment(e.to_string()))?;
         bytes.push(b'\n');
         write_new_atomic(&self.key_path(&rec.name), &bytes)
     }
@@ -345,7 +386,8 @@ impl Workspace {
         let state = StagedState {
             canonical_sha256: digest_hex(md.canonical_signed()),
         };
-        let state_bytes = serde_json::to_vec(&state).map_err(|e| Error::environment(e.to_string()))?;
+        let state_bytes =
+            serde_json::to_vec(&state).map_err(|e| Error::environment(e.to_string()))?;
         // State first: a crash between the two leaves a mismatch that is reported, not trusted.
         write_atomic(&self.staged_state_path(), &state_bytes)?;
         write_atomic(&self.staged_path(), &md.to_file_bytes())

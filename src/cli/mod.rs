@@ -12,7 +12,11 @@ use serde::Serialize;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "rootcellar", version, about = "Keeps the root of trust of a TUF / Docker Content Trust repository offline and in hardware")]
+#[command(
+    name = "rootcellar",
+    version,
+    about = "Keeps the root of trust of a TUF / Docker Content Trust repository offline and in hardware"
+)]
 pub struct Cli {
     /// The ceremony workspace.
     #[arg(long, global = true, env = "ROOTCELLAR_DIR", value_name = "DIR")]
@@ -152,8 +156,12 @@ fn parse_role_key(s: &str) -> std::result::Result<(String, String), String> {
 }
 
 fn parse_role_threshold(s: &str) -> std::result::Result<(String, u64), String> {
-    let (r, n) = s.split_once(':').ok_or_else(|| format!("expected ROLE:N (e.g. root:2), got {s:?}"))?;
-    let n = n.parse().map_err(|_| format!("threshold {n:?} is not a whole number"))?;
+    let (r, n) = s
+        .split_once(':')
+        .ok_or_else(|| format!("expected ROLE:N (e.g. root:2), got {s:?}"))?;
+    let n = n
+        .parse()
+        .map_err(|_| format!("threshold {n:?} is not a whole number"))?;
     Ok((r.to_string(), n))
 }
 
@@ -169,7 +177,9 @@ pub fn main() -> i32 {
     };
     let json = cli.json;
     let now = time::OffsetDateTime::now_utc();
-    let term = prompt::TermPrompt { secret_file: cli.pin_file.clone() };
+    let term = prompt::TermPrompt {
+        secret_file: cli.pin_file.clone(),
+    };
     let dir = cli.dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let mut ctx = Context::new(dir, &term, now);
     if cli.allow_online {
@@ -194,7 +204,11 @@ pub fn main() -> i32 {
         }
         Err(e) => {
             if json {
-                output::print_json(false, &serde_json::to_value(&e).unwrap_or_default(), &notices);
+                output::print_json(
+                    false,
+                    &serde_json::to_value(&e).unwrap_or_default(),
+                    &notices,
+                );
             } else {
                 for n in &notices {
                     eprintln!("note: {n}");
@@ -226,7 +240,9 @@ fn out<T: Serialize>(v: &T, human: String) -> Result<Output> {
 
 fn at_time(at: Option<&str>, now: Timestamp) -> Result<Timestamp> {
     match at {
-        Some(s) => parse_user_time(s, now).map_err(|e| Error::bad_input(e).hint("e.g. --at 2026-01-01")),
+        Some(s) => {
+            parse_user_time(s, now).map_err(|e| Error::bad_input(e).hint("e.g. --at 2026-01-01"))
+        }
         None => Ok(now),
     }
 }
@@ -234,11 +250,24 @@ fn at_time(at: Option<&str>, now: Timestamp) -> Result<Timestamp> {
 fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
     match &cli.command {
         Command::Init { name } => {
-            let ws = crate::workspace::Workspace::init(&ctx.dir, crate::workspace::Config::new(name.clone(), false))?;
+            let ws = crate::workspace::Workspace::init(
+                &ctx.dir,
+                crate::workspace::Config::new(name.clone(), false),
+            )?;
             let v = serde_json::json!({"dir": ws.dir, "name": ws.config.name});
-            out(&v, format!("Workspace created in {}\nNext: rootcellar key generate --name NAME\n", ws.dir.display()))
+            out(
+                &v,
+                format!(
+                    "Workspace created in {}\nNext: rootcellar key generate --name NAME\n",
+                    ws.dir.display()
+                ),
+            )
         }
-        Command::Key(KeyCommand::Generate { name, backend: _, algorithm }) => {
+        Command::Key(KeyCommand::Generate {
+            name,
+            backend: _,
+            algorithm,
+        }) => {
             let k = ops::key::generate_software(ctx, name, *algorithm)?;
             let h = output::key_line(&k);
             out(&k, h)
@@ -270,7 +299,13 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             let h = output::root_view(&v);
             out(&v, h)
         }
-        Command::Root(RootCommand::Edit { add, remove, thresholds, expires, drop_signatures }) => {
+        Command::Root(RootCommand::Edit {
+            add,
+            remove,
+            thresholds,
+            expires,
+            drop_signatures,
+        }) => {
             let v = ops::root::edit_root(
                 ctx,
                 &ops::root::EditRoot {
@@ -296,7 +331,10 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
                 Some(_) => "Dropped the staged root.\n".to_string(),
                 None => "No root was staged.\n".to_string(),
             };
-            out(&serde_json::json!({"discarded": d.is_some(), "version": d}), h)
+            out(
+                &serde_json::json!({"discarded": d.is_some(), "version": d}),
+                h,
+            )
         }
         Command::Sign { keys } => {
             let r = ops::root::sign(ctx, keys)?;
@@ -310,7 +348,10 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
                 r.version,
                 r.expires,
                 ops::root::read_aloud(&r.digest),
-                r.files.iter().map(|f| format!("  {}\n", f.display())).collect::<String>()
+                r.files
+                    .iter()
+                    .map(|f| format!("  {}\n", f.display()))
+                    .collect::<String>()
             );
             out(&r, h)
         }
@@ -323,7 +364,10 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             Ok(o)
         }
         Command::Demo => {
-            let dir = ops::demo::pick_dir(cli.dir.as_deref(), &std::env::current_dir().unwrap_or_default())?;
+            let dir = ops::demo::pick_dir(
+                cli.dir.as_deref(),
+                &std::env::current_dir().unwrap_or_default(),
+            )?;
             let mut lines = Vec::new();
             let json = cli.json;
             let sysfs = ctx.sysfs.clone();
@@ -334,7 +378,10 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
                 lines.push(l.to_string());
             };
             ops::demo::run(&dir, now, &sysfs, &mut say)?;
-            out(&serde_json::json!({"dir": dir, "steps": lines}), String::new())
+            out(
+                &serde_json::json!({"dir": dir, "steps": lines}),
+                String::new(),
+            )
         }
     }
 }

@@ -26,9 +26,20 @@ pub fn key_list(ks: &[KeyInfo]) -> String {
     if ks.is_empty() {
         return "No keys yet. Next: rootcellar key generate --name NAME\n".into();
     }
-    let mut s = format!("{:<16} {:<18} {:<11} {:<9} {}\n", "NAME", "KEY ID", "ALGORITHM", "BACKEND", "CREATED");
+    let mut s = format!(
+        "{:<16} {:<18} {:<11} {:<9} {}\n",
+        "NAME", "KEY ID", "ALGORITHM", "BACKEND", "CREATED"
+    );
     for k in ks {
-        let _ = writeln!(s, "{:<16} {:<18} {:<11} {:<9} {}", k.name, &k.keyid[..16.min(k.keyid.len())], k.algorithm, k.backend, k.created_at);
+        let _ = writeln!(
+            s,
+            "{:<16} {:<18} {:<11} {:<9} {}",
+            k.name,
+            &k.keyid[..16.min(k.keyid.len())],
+            k.algorithm,
+            k.backend,
+            k.created_at
+        );
     }
     s
 }
@@ -44,26 +55,64 @@ fn threshold_line(label: &str, c: &ThresholdCheck) -> String {
 
 fn status_lines(s: &Status, out: &mut String) {
     if let Some(p) = &s.by_previous {
-        let _ = writeln!(out, "  {}", threshold_line(&format!("signatures by {}'s root keys", p.keys_of.replace("root v", "version ")), p));
+        let _ = writeln!(
+            out,
+            "  {}",
+            threshold_line(
+                &format!(
+                    "signatures by {}'s root keys",
+                    p.keys_of.replace("root v", "version ")
+                ),
+                p
+            )
+        );
     }
-    let _ = writeln!(out, "  {}", threshold_line("signatures by its own root keys", &s.by_self));
+    let _ = writeln!(
+        out,
+        "  {}",
+        threshold_line("signatures by its own root keys", &s.by_self)
+    );
     if !s.can_still_sign.is_empty() && !s.publishable {
         let _ = writeln!(out, "  not yet signed by: {}", s.can_still_sign.join(", "));
     }
-    let _ = writeln!(out, "  publishable: {}", if s.publishable { "yes (rootcellar publish)" } else { "no" });
+    let _ = writeln!(
+        out,
+        "  publishable: {}",
+        if s.publishable {
+            "yes (rootcellar publish)"
+        } else {
+            "no"
+        }
+    );
 }
 
 pub fn root_view(v: &RootView) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "Root version {} ({}), spec {}", v.version, v.source, v.spec_version);
+    let _ = writeln!(
+        s,
+        "Root version {} ({}), spec {}",
+        v.version, v.source, v.spec_version
+    );
     let _ = writeln!(s, "  expires:  {}", v.expires);
     if let Some(cs) = v.consistent_snapshot {
         let _ = writeln!(s, "  consistent snapshot: {cs}");
     }
-    let _ = writeln!(s, "  digest:   {}  (read aloud: {})", v.digest, read_aloud(&v.digest));
+    let _ = writeln!(
+        s,
+        "  digest:   {}  (read aloud: {})",
+        v.digest,
+        read_aloud(&v.digest)
+    );
     let _ = writeln!(s, "Roles:");
     for r in &v.roles {
-        let _ = writeln!(s, "  {:<10} threshold {} of {}: {}", r.role, r.threshold, r.keys.len(), r.keys.join(", "));
+        let _ = writeln!(
+            s,
+            "  {:<10} threshold {} of {}: {}",
+            r.role,
+            r.threshold,
+            r.keys.len(),
+            r.keys.join(", ")
+        );
     }
     let _ = writeln!(s, "Keys:");
     for k in &v.keys {
@@ -75,7 +124,10 @@ pub fn root_view(v: &RootView) -> String {
             k.algorithm,
             k.fingerprint,
             k.roles.join(","),
-            k.backend.as_deref().map(|b| format!("  [{b}]")).unwrap_or_default()
+            k.backend
+                .as_deref()
+                .map(|b| format!("  [{b}]"))
+                .unwrap_or_default()
         );
     }
     let _ = writeln!(s, "Signatures:");
@@ -83,7 +135,10 @@ pub fn root_view(v: &RootView) -> String {
         let _ = writeln!(s, "  none yet");
     }
     for g in &v.signatures {
-        let who = g.name.clone().unwrap_or_else(|| g.keyid.chars().take(12).collect());
+        let who = g
+            .name
+            .clone()
+            .unwrap_or_else(|| g.keyid.chars().take(12).collect());
         match &g.problem {
             None => {
                 let _ = writeln!(s, "  {who}: valid");
@@ -101,7 +156,11 @@ pub fn root_view(v: &RootView) -> String {
 }
 
 pub fn sign_report(r: &SignReport) -> String {
-    let mut s = format!("Signed root version {} with {}\n", r.version, r.signed_by.join(", "));
+    let mut s = format!(
+        "Signed root version {} with {}\n",
+        r.version,
+        r.signed_by.join(", ")
+    );
     status_lines(&r.status, &mut s);
     s
 }
@@ -120,9 +179,22 @@ pub fn verify_report(r: &VerifyReport) -> String {
                 if i == 0 { " (trust anchor)" } else { "" }
             );
             if let Some(p) = &root.by_previous {
-                let _ = writeln!(s, "  {} — signed by {}", threshold_line(&format!("{}'s root keys", p.keys_of.replace("root v", "version ")), p), short_ids(&p.counted));
+                let _ = writeln!(
+                    s,
+                    "  {} — signed by {}",
+                    threshold_line(
+                        &format!("{}'s root keys", p.keys_of.replace("root v", "version ")),
+                        p
+                    ),
+                    short_ids(&p.counted)
+                );
             }
-            let _ = writeln!(s, "  {} — signed by {}", threshold_line("own root keys", &root.by_self), short_ids(&root.by_self.counted));
+            let _ = writeln!(
+                s,
+                "  {} — signed by {}",
+                threshold_line("own root keys", &root.by_self),
+                short_ids(&root.by_self.counted)
+            );
             let mut notes: Vec<&String> = root.by_self.notes.iter().collect();
             if let Some(p) = &root.by_previous {
                 notes.extend(p.notes.iter().filter(|n| !root.by_self.notes.contains(n)));
@@ -157,5 +229,8 @@ fn short_ids(ids: &[String]) -> String {
     if ids.is_empty() {
         return "no key".into();
     }
-    ids.iter().map(|i| i.chars().take(12).collect::<String>()).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(|i| i.chars().take(12).collect::<String>())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -12,12 +12,16 @@ pub struct TermPrompt {
 }
 
 impl TermPrompt {
-    fn from_file(&self) -> Result<Option<SecretString>> {
-        let Some(p) = &self.secret_file else { return Ok(None) };
-        let text = Zeroizing::new(std::fs::read_to_string(p).map_err(|e| Error::io("read", p, &e))?);
+    fn read_secret_file(&self) -> Result<Option<SecretString>> {
+        let Some(p) = &self.secret_file else {
+            return Ok(None);
+        };
+        let text =
+            Zeroizing::new(std::fs::read_to_string(p).map_err(|e| Error::io("read", p, &e))?);
         let line = text.lines().next().unwrap_or("");
         if line.is_empty() {
-            return Err(Error::bad_input(format!("{} is empty", p.display())).hint("put the secret on its first line"));
+            return Err(Error::bad_input(format!("{} is empty", p.display()))
+                .hint("put the secret on its first line"));
         }
         Ok(Some(SecretString::from(line.to_string())))
     }
@@ -27,7 +31,10 @@ impl TermPrompt {
             SecretKind::Passphrase => "ROOTCELLAR_PASSPHRASE",
             SecretKind::Pin => "ROOTCELLAR_PIN",
         };
-        std::env::var(var).ok().filter(|v| !v.is_empty()).map(SecretString::from)
+        std::env::var(var)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(SecretString::from)
     }
 
     fn ask(kind: SecretKind, label: &str, question: &str) -> Result<SecretString> {
@@ -40,17 +47,24 @@ impl TermPrompt {
                 "the {} for {label} is needed and there is no terminal to ask on",
                 kind.word()
             ))
-            .hint(format!("run it at a terminal, or give {var} or --pin-file FILE")));
+            .hint(format!(
+                "run it at a terminal, or give {var} or --pin-file FILE"
+            )));
         }
         rpassword::prompt_password(question)
             .map(SecretString::from)
-            .map_err(|e| Error::environment(format!("cannot read the {} from the terminal: {e}", kind.word())))
+            .map_err(|e| {
+                Error::environment(format!(
+                    "cannot read the {} from the terminal: {e}",
+                    kind.word()
+                ))
+            })
     }
 }
 
 impl Prompt for TermPrompt {
     fn secret(&self, kind: SecretKind, label: &str) -> Result<SecretString> {
-        if let Some(s) = self.from_file()? {
+        if let Some(s) = self.read_secret_file()? {
             return Ok(s);
         }
         if let Some(s) = Self::from_env(kind) {
@@ -60,7 +74,7 @@ impl Prompt for TermPrompt {
     }
 
     fn new_secret(&self, kind: SecretKind, label: &str) -> Result<SecretString> {
-        if let Some(s) = self.from_file()? {
+        if let Some(s) = self.read_secret_file()? {
             return Ok(s);
         }
         if let Some(s) = Self::from_env(kind) {
@@ -68,16 +82,22 @@ impl Prompt for TermPrompt {
         }
         let a = Self::ask(kind, label, &format!("new {} for {label}: ", kind.word()))?;
         if a.expose_secret().chars().count() < 8 {
-            return Err(Error::bad_input(format!("the {} must have at least 8 characters", kind.word())));
+            return Err(Error::bad_input(format!(
+                "the {} must have at least 8 characters",
+                kind.word()
+            )));
         }
         let b = Self::ask(kind, label, &format!("the same {} again: ", kind.word()))?;
         if a.expose_secret() != b.expose_secret() {
-            return Err(Error::bad_input(format!("the two {}s differ", kind.word())).hint("run the command again"));
+            return Err(Error::bad_input(format!("the two {}s differ", kind.word()))
+                .hint("run the command again"));
         }
         Ok(a)
     }
 
     fn can_retry(&self) -> bool {
-        self.secret_file.is_none() && std::io::stdin().is_terminal() && std::env::var_os("ROOTCELLAR_PASSPHRASE").is_none()
+        self.secret_file.is_none()
+            && std::io::stdin().is_terminal()
+            && std::env::var_os("ROOTCELLAR_PASSPHRASE").is_none()
     }
 }

@@ -26,19 +26,26 @@ pub fn pick_dir(dir: Option<&Path>, base: &Path) -> Result<PathBuf> {
             Err(_) => !d.exists(),
         };
         if !empty {
-            return Err(Error::refused(format!("{} exists and is not empty", d.display()))
-                .hint("the demo writes only into a new or empty folder: choose another --dir"));
+            return Err(
+                Error::refused(format!("{} exists and is not empty", d.display()))
+                    .hint("the demo writes only into a new or empty folder: choose another --dir"),
+            );
         }
         return Ok(d.to_path_buf());
     }
     for n in 1u32..1000 {
-        let name = if n == 1 { "rootcellar-demo".to_string() } else { format!("rootcellar-demo-{n}") };
+        let name = if n == 1 {
+            "rootcellar-demo".to_string()
+        } else {
+            format!("rootcellar-demo-{n}")
+        };
         let p = base.join(name);
         if !p.exists() {
             return Ok(p);
         }
     }
-    Err(Error::refused("too many rootcellar-demo folders here").hint("remove old ones or pass --dir"))
+    Err(Error::refused("too many rootcellar-demo folders here")
+        .hint("remove old ones or pass --dir"))
 }
 
 /// Runs the demo in `dir`, telling each step to `say`. Returns the workspace folder.
@@ -58,12 +65,21 @@ pub fn run(dir: &Path, now: Timestamp, sysfs: &Path, say: &mut dyn FnMut(&str)) 
     Workspace::init(dir, Config::new(Some("example.com/demo".into()), true))?;
     say(&format!("1. Workspace created in {}", dir.display()));
 
-    say("2. Keys (software keys, encrypted with the demo passphrase; real roots use an HSM or YubiKey):");
-    let gen_key = |name: &str, alg: Algorithm, role: &str, say: &mut dyn FnMut(&str)| -> Result<()> {
-        let k = super::key::generate_software(&ctx, name, alg)?;
-        say(&format!("   {:<10} {:<10} {}  {}", k.name, role, k.algorithm, &k.keyid[..16]));
-        Ok(())
-    };
+    say(
+        "2. Keys (software keys, encrypted with the demo passphrase; real roots use an HSM or YubiKey):",
+    );
+    let gen_key =
+        |name: &str, alg: Algorithm, role: &str, say: &mut dyn FnMut(&str)| -> Result<()> {
+            let k = super::key::generate_software(&ctx, name, alg)?;
+            say(&format!(
+                "   {:<10} {:<10} {}  {}",
+                k.name,
+                role,
+                k.algorithm,
+                &k.keyid[..16]
+            ));
+            Ok(())
+        };
     gen_key("alice", Algorithm::EcdsaP256, "root", say)?;
     gen_key("bob", Algorithm::Ed25519, "root", say)?;
     gen_key("carol", Algorithm::EcdsaP256, "root", say)?;
@@ -107,7 +123,11 @@ pub fn run(dir: &Path, now: Timestamp, sysfs: &Path, say: &mut dyn FnMut(&str)) 
         s.status.publishable
     ));
     let p = super::root::publish(&ctx)?;
-    say(&format!("5. Published version {} → {}", p.version, p.files[0].display()));
+    say(&format!(
+        "5. Published version {} → {}",
+        p.version,
+        p.files[0].display()
+    ));
 
     gen_key("dave", Algorithm::EcdsaP256, "root", say)?;
     let v = super::root::edit_root(
@@ -125,7 +145,12 @@ pub fn run(dir: &Path, now: Timestamp, sysfs: &Path, say: &mut dyn FnMut(&str)) 
     ));
 
     let s = super::root::sign(&ctx, &["alice".into(), "dave".into()])?;
-    let prev = s.status.by_previous.as_ref().map(|c| (c.count(), c.threshold)).unwrap_or((0, 0));
+    let prev = s
+        .status
+        .by_previous
+        .as_ref()
+        .map(|c| (c.count(), c.threshold))
+        .unwrap_or((0, 0));
     say(&format!(
         "7. Signed by alice and dave: version 1's root keys {} of {}, version 2's {} of {}; publishable: {}",
         prev.0,
@@ -138,7 +163,12 @@ pub fn run(dir: &Path, now: Timestamp, sysfs: &Path, say: &mut dyn FnMut(&str)) 
         say(&format!("   publish refused, as it must be: {}", e.message));
     }
     let s = super::root::sign(&ctx, &["bob".into()])?;
-    let prev = s.status.by_previous.as_ref().map(|c| (c.count(), c.threshold)).unwrap_or((0, 0));
+    let prev = s
+        .status
+        .by_previous
+        .as_ref()
+        .map(|c| (c.count(), c.threshold))
+        .unwrap_or((0, 0));
     say(&format!(
         "   Signed by bob:  version 1's root keys {} of {}, version 2's {} of {}; publishable: {}",
         prev.0,
@@ -148,10 +178,14 @@ pub fn run(dir: &Path, now: Timestamp, sysfs: &Path, say: &mut dyn FnMut(&str)) 
         s.status.publishable
     ));
     let p = super::root::publish(&ctx)?;
-    say(&format!("8. Published version {} → {}", p.version, p.files[0].display()));
+    say(&format!(
+        "8. Published version {} → {}",
+        p.version,
+        p.files[0].display()
+    ));
 
     let meta = dir.join("metadata");
-    let r = super::verify::verify_files(None, &[meta.clone()], now)?;
+    let r = super::verify::verify_files(None, std::slice::from_ref(&meta), now)?;
     if !r.valid {
         return Err(Error::refused(format!(
             "the demo's own chain does not verify: {}",
@@ -160,12 +194,19 @@ pub fn run(dir: &Path, now: Timestamp, sysfs: &Path, say: &mut dyn FnMut(&str)) 
     }
     say(&format!(
         "9. Verified the chain 1.root.json → 2.root.json as a TUF client does: valid until {}",
-        r.chain.as_ref().and_then(|c| c.roots.last()).map(|x| x.expires.clone()).unwrap_or_default()
+        r.chain
+            .as_ref()
+            .and_then(|c| c.roots.last())
+            .map(|x| x.expires.clone())
+            .unwrap_or_default()
     ));
     say(&format!(
         "Done. Files: {} (keys/, metadata/1.root.json, metadata/2.root.json, metadata/root.json)",
         dir.display()
     ));
-    say(&format!("Try: rootcellar --dir {} root show", dir.display()));
+    say(&format!(
+        "Try: rootcellar --dir {} root show",
+        dir.display()
+    ));
     Ok(dir.to_path_buf())
 }

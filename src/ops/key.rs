@@ -30,7 +30,11 @@ impl KeyInfo {
             keyid: rec.keyid.clone(),
             algorithm: rec.algorithm.name().into(),
             backend: rec.backend.name().into(),
-            fingerprint: rec.key.decode().map(|k| k.fingerprint()).unwrap_or_default(),
+            fingerprint: rec
+                .key
+                .decode()
+                .map(|k| k.fingerprint())
+                .unwrap_or_default(),
             created_at: rec.created_at.clone(),
         }
     }
@@ -43,13 +47,18 @@ pub fn generate_software(ctx: &Context, name: &str, alg: Algorithm) -> Result<Ke
     check_name(name)?;
     // Refuse a taken name before asking for anything.
     if ws.keys()?.iter().any(|r| r.name == name) {
-        return Err(Error::refused(format!("a key named {name:?} exists already")).hint("choose another name"));
+        return Err(
+            Error::refused(format!("a key named {name:?} exists already"))
+                .hint("choose another name"),
+        );
     }
     ctx.air_gap("create a private key")?;
     let key = SoftwareKey::generate(alg);
     let tuf_key = key.public_key().to_tuf_key();
     ws.check_new_key(name, &tuf_key)?;
-    let pass = ctx.prompt.new_secret(SecretKind::Passphrase, &format!("new key {name}"))?;
+    let pass = ctx
+        .prompt
+        .new_secret(SecretKind::Passphrase, &format!("new key {name}"))?;
     let pem = key.to_encrypted_pem(&pass, ctx.kdf(&ws))?;
     let file = format!("{name}.key.pem");
     let reference = format!("software:{file}");
@@ -83,7 +92,10 @@ pub fn import(ctx: &Context, file: &Path, name: &str) -> Result<KeyInfo> {
     check_name(name)?;
     let text = std::fs::read_to_string(file).map_err(|e| Error::io("read", file, &e))?;
     let key = Key::from_import_text(&text).map_err(|e| {
-        Error::bad_input(format!("{} is not a public key rootcellar can use: {e}", file.display()))
+        Error::bad_input(format!(
+            "{} is not a public key rootcellar can use: {e}",
+            file.display()
+        ))
     })?;
     ws.check_new_key(name, &key)?;
     let pk = key.decode().map_err(|e| Error::bad_input(e.to_string()))?;

@@ -105,7 +105,11 @@ impl<'a> Context<'a> {
 
     /// How costly software-key encryption is in `ws`.
     pub fn kdf(&self, ws: &Workspace) -> KdfCost {
-        if ws.config.demo { KdfCost::LIGHT } else { KdfCost::STANDARD }
+        if ws.config.demo {
+            KdfCost::LIGHT
+        } else {
+            KdfCost::STANDARD
+        }
     }
 
     /// Opens the signer for a registered key, asking for its passphrase once per process.

@@ -92,7 +92,10 @@ pub struct EditRoot {
 /// Digest for reading aloud: four groups of four hex digits.
 pub fn read_aloud(digest: &str) -> String {
     let d: Vec<char> = digest.chars().take(16).collect();
-    d.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join(" ")
+    d.chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn expiry(ctx: &Context, ws: &Workspace, given: Option<&str>) -> Result<String> {
@@ -117,13 +120,13 @@ fn resolve_all(ws: &Workspace, ks: &[String]) -> Result<Vec<KeyRecord>> {
 fn warn_software_root_keys(ctx: &Context, ws: &Workspace, root: &Root) {
     if let Some(role) = root.role("root") {
         for id in &role.keyids {
-            if let Ok(Some(r)) = ws.key_by_id(id) {
-                if r.backend == Backend::Software {
-                    ctx.notice(format!(
-                        "root key {} is a software key: fine for trials, but a root key belongs in an HSM or a YubiKey",
-                        r.name
-                    ));
-                }
+            if let Ok(Some(r)) = ws.key_by_id(id)
+                && r.backend == Backend::Software
+            {
+                ctx.notice(format!(
+                    "root key {} is a software key: fine for trials, but a root key belongs in an HSM or a YubiKey",
+                    r.name
+                ));
             }
         }
     }
@@ -153,7 +156,11 @@ pub fn new(ctx: &Context, args: &NewRoot) -> Result<RootView> {
         let mut seen = Vec::new();
         for r in &recs {
             if seen.contains(&r.keyid) {
-                return Err(Error::bad_input(format!("key {} is given twice for one role", r.name)));
+                return Err(Error::bad_input(format!(
+                    "key {} is given twice for one role",
+                    r.name
+                ))
+                .hint("name each key once; a threshold counts distinct keys"));
             }
             seen.push(r.keyid.clone());
         }
@@ -162,14 +169,28 @@ pub fn new(ctx: &Context, args: &NewRoot) -> Result<RootView> {
     let plan = RootPlan {
         roles: vec![
             ("root".into(), role_keys(&args.root_keys)?, args.threshold),
-            ("targets".into(), role_keys(&args.targets_keys)?, args.targets_threshold),
-            ("snapshot".into(), role_keys(std::slice::from_ref(&args.snapshot_key))?, 1),
-            ("timestamp".into(), role_keys(std::slice::from_ref(&args.timestamp_key))?, 1),
+            (
+                "targets".into(),
+                role_keys(&args.targets_keys)?,
+                args.targets_threshold,
+            ),
+            (
+                "snapshot".into(),
+                role_keys(std::slice::from_ref(&args.snapshot_key))?,
+                1,
+            ),
+            (
+                "timestamp".into(),
+                role_keys(std::slice::from_ref(&args.timestamp_key))?,
+                1,
+            ),
         ],
         expires: expiry(ctx, &ws, args.expires.as_deref())?,
         consistent_snapshot: args.consistent_snapshot,
     };
-    let root = edit::new_root(plan).map_err(|e| Error::refused(e))?;
+    let root = edit::new_root(plan).map_err(|e| {
+        Error::refused(e).hint("give more keys for that role, or a lower threshold")
+    })?;
     let md = Metadata::new(root).map_err(|e| Error::refused(e.to_string()))?;
     warn_software_root_keys(ctx, &ws, &md.signed);
     ws.write_staged(&md)?;
@@ -190,7 +211,11 @@ pub fn edit_root(ctx: &Context, args: &EditRoot) -> Result<RootView> {
     let mut root = match &staged {
         Some(s) => {
             if !s.signatures.is_empty() && !args.drop_signatures {
-                let names: Vec<String> = s.signatures.iter().map(|g| key_label(&ws, &g.keyid)).collect();
+                let names: Vec<String> = s
+                    .signatures
+                    .iter()
+                    .map(|g| key_label(&ws, &g.keyid))
+                    .collect();
                 return Err(Error::refused(format!(
                     "the staged version {} has {} signature(s) ({}); an edit would void them",
                     s.signed.version,
@@ -205,7 +230,8 @@ pub fn edit_root(ctx: &Context, args: &EditRoot) -> Result<RootView> {
             }
             r
         }
-        None => edit::next_version(&latest.signed, expiry(ctx, &ws, args.expires.as_deref())?),
+        None => edit::next_version(&latest.signed, expiry(ctx, &ws, args.expires.as_deref())?)
+            .map_err(Error::refused)?,
     };
     let mut edits = Vec::new();
     for (role, k) in &args.add {
@@ -245,7 +271,11 @@ pub fn discard(ctx: &Context) -> Result<Option<u64>> {
         .ok()
         .and_then(|b| Metadata::<Root>::from_bytes(&b).ok())
         .map(|m| m.signed.version);
-    if ws.discard_staged()? { Ok(version.or(Some(0))) } else { Ok(None) }
+    if ws.discard_staged()? {
+        Ok(version.or(Some(0)))
+    } else {
+        Ok(None)
+    }
 }
 
 /// `rootcellar root show`: the staged root, or the latest published one when none is staged.
@@ -256,7 +286,8 @@ pub fn show(ctx: &Context) -> Result<RootView> {
     }
     match ws.published()?.pop() {
         Some(md) => view(ctx, &ws, &md, "published"),
-        None => Err(Error::refused("no root is staged or published").hint("stage version 1 with `rootcellar root new`")),
+        None => Err(Error::refused("no root is staged or published")
+            .hint("stage version 1 with `rootcellar root new`")),
     }
 }
 
@@ -287,9 +318,17 @@ pub fn status(ctx: &Context, ws: &Workspace, md: &Metadata<Root>) -> Result<Stat
     };
     let last = chain.roots.last().cloned();
     let by_self = last.as_ref().map(|r| r.by_self.clone()).unwrap_or_else(|| {
-        check_threshold("", md.canonical_signed(), &md.signatures, &md.signed.keys, &RoleKeys::new(vec![], 1))
+        check_threshold(
+            "",
+            md.canonical_signed(),
+            &md.signatures,
+            &md.signed.keys,
+            &RoleKeys::new(vec![], 1),
+        )
     });
-    let by_previous = prev.as_ref().and_then(|_| last.as_ref().and_then(|r| r.by_previous.clone()));
+    let by_previous = prev
+        .as_ref()
+        .and_then(|_| last.as_ref().and_then(|r| r.by_previous.clone()));
     let mut problems = Vec::new();
     if let Some(f) = &chain.failure {
         problems.push(f.clone());
@@ -321,7 +360,11 @@ pub fn status(ctx: &Context, ws: &Workspace, md: &Metadata<Root>) -> Result<Stat
 }
 
 fn view(ctx: &Context, ws: &Workspace, md: &Metadata<Root>, source: &str) -> Result<RootView> {
-    let records: BTreeMap<String, KeyRecord> = ws.keys()?.into_iter().map(|r| (r.keyid.clone(), r)).collect();
+    let records: BTreeMap<String, KeyRecord> = ws
+        .keys()?
+        .into_iter()
+        .map(|r| (r.keyid.clone(), r))
+        .collect();
     let root = &md.signed;
     let keys = root
         .keys
@@ -331,7 +374,10 @@ fn view(ctx: &Context, ws: &Workspace, md: &Metadata<Root>, source: &str) -> Res
             KeyView {
                 keyid: id.clone(),
                 name: records.get(id).map(|r| r.name.clone()),
-                algorithm: pk.as_ref().map(|p| p.algorithm().name().to_string()).unwrap_or_else(|| k.keytype.clone()),
+                algorithm: pk
+                    .as_ref()
+                    .map(|p| p.algorithm().name().to_string())
+                    .unwrap_or_else(|| k.keytype.clone()),
                 fingerprint: pk.as_ref().map(|p| p.fingerprint()).unwrap_or_default(),
                 backend: records.get(id).map(|r| r.backend.name().to_string()),
                 roles: root
@@ -352,14 +398,22 @@ fn view(ctx: &Context, ws: &Workspace, md: &Metadata<Root>, source: &str) -> Res
             keys: r.keyids.iter().map(|id| key_label(ws, id)).collect(),
         })
         .collect();
-    let prev = if source == "staged" { previous_of(ws, md)? } else { None };
+    let prev = if source == "staged" {
+        previous_of(ws, md)?
+    } else {
+        None
+    };
     let signatures = md
         .signatures
         .iter()
         .map(|s| {
-            let key = root.keys.get(&s.keyid).or_else(|| prev.as_ref().and_then(|p| p.signed.keys.get(&s.keyid)));
+            let key = root
+                .keys
+                .get(&s.keyid)
+                .or_else(|| prev.as_ref().and_then(|p| p.signed.keys.get(&s.keyid)));
             let result = match key.map(|k| k.decode()) {
-                Some(Ok(pk)) => crate::tuf::sig::verify(&pk, md.canonical_signed(), &s.sig).map_err(|e| e.to_string()),
+                Some(Ok(pk)) => crate::tuf::sig::verify(&pk, md.canonical_signed(), &s.sig)
+                    .map_err(|e| e.to_string()),
                 Some(Err(e)) => Err(e.to_string()),
                 None => Err("not a key of this root or the previous one".into()),
             };
@@ -371,7 +425,11 @@ fn view(ctx: &Context, ws: &Workspace, md: &Metadata<Root>, source: &str) -> Res
             }
         })
         .collect();
-    let status = if source == "staged" { Some(status(ctx, ws, md)?) } else { None };
+    let status = if source == "staged" {
+        Some(status(ctx, ws, md)?)
+    } else {
+        None
+    };
     Ok(RootView {
         source: source.into(),
         version: root.version,
@@ -404,8 +462,12 @@ pub fn sign(ctx: &Context, keys: &[String]) -> Result<SignReport> {
     let prev = previous_of(&ws, &md)?;
     let recs = resolve_all(&ws, keys)?;
     let is_root_key = |id: &String| {
-        md.signed.role("root").is_some_and(|r| r.keyids.contains(id))
-            || prev.as_ref().is_some_and(|p| p.signed.role("root").is_some_and(|r| r.keyids.contains(id)))
+        md.signed
+            .role("root")
+            .is_some_and(|r| r.keyids.contains(id))
+            || prev
+                .as_ref()
+                .is_some_and(|p| p.signed.role("root").is_some_and(|r| r.keyids.contains(id)))
     };
     for r in &recs {
         if !is_root_key(&r.keyid) {
@@ -413,7 +475,11 @@ pub fn sign(ctx: &Context, keys: &[String]) -> Result<SignReport> {
                 "key {} is not a root key of version {}{}: its signature would count for nothing",
                 r.name,
                 md.signed.version,
-                if prev.is_some() { " or of the version before" } else { "" }
+                if prev.is_some() {
+                    " or of the version before"
+                } else {
+                    ""
+                }
             ))
             .hint("`rootcellar root show` lists the root keys and who still has to sign"));
         }
@@ -425,8 +491,11 @@ pub fn sign(ctx: &Context, keys: &[String]) -> Result<SignReport> {
         let sig = signer.sign(md.canonical_signed())?;
         let pk = r.public_key()?;
         crate::tuf::sig::verify(&pk, md.canonical_signed(), &hex::encode(&sig)).map_err(|e| {
-            Error::environment(format!("the signature just made by {} does not verify: {e}", r.name))
-                .hint("the key or device is faulty; nothing was kept")
+            Error::environment(format!(
+                "the signature just made by {} does not verify: {e}",
+                r.name
+            ))
+            .hint("the key or device is faulty; nothing was kept")
         })?;
         md.signatures.retain(|s| s.keyid != r.keyid);
         md.signatures.push(Signature::new(r.keyid.clone(), &sig));
@@ -470,9 +539,16 @@ pub fn publish(ctx: &Context) -> Result<PublishReport> {
         let hint = if st.can_still_sign.is_empty() {
             "fix the staged root (`rootcellar root show`), or discard it".to_string()
         } else {
-            format!("sign with more root keys (`rootcellar sign --key K`): not yet signed by {}", st.can_still_sign.join(", "))
+            format!(
+                "sign with more root keys (`rootcellar sign --key K`): not yet signed by {}",
+                st.can_still_sign.join(", ")
+            )
         };
-        return Err(Error::refused(format!("cannot publish version {}: {failure}", md.signed.version)).hint(hint));
+        return Err(Error::refused(format!(
+            "cannot publish version {}: {failure}",
+            md.signed.version
+        ))
+        .hint(hint));
     }
     let (a, b) = ws.publish(&md)?;
     Ok(PublishReport {

@@ -28,12 +28,18 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             for entry in rd {
                 let entry = entry.map_err(|e| Error::io("list", p, &e))?;
                 let name = entry.file_name().to_string_lossy().to_string();
-                if let Some(n) = name.strip_suffix(".root.json").and_then(|n| n.parse::<u64>().ok()) {
+                if let Some(n) = name
+                    .strip_suffix(".root.json")
+                    .and_then(|n| n.parse::<u64>().ok())
+                {
                     found.push((n, entry.path()));
                 }
             }
             if found.is_empty() {
-                return Err(Error::bad_input(format!("{} holds no N.root.json files", p.display())));
+                return Err(Error::bad_input(format!(
+                    "{} holds no N.root.json files",
+                    p.display()
+                )));
             }
             found.sort();
             out.extend(found.into_iter().map(|(_, p)| p));
@@ -45,17 +51,26 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 }
 
 fn load(path: &Path) -> Result<std::result::Result<Metadata<Root>, String>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, &e).hint("check the path"))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        let mut err = Error::io("read", path, &e);
+        err.kind = crate::error::ErrorKind::BadInput;
+        err
+    })?;
     Ok(Metadata::<Root>::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display())))
 }
 
 /// Verifies `files` in order (folders expand to their `N.root.json`). The first of `trusted`
 /// or `files` is the trust anchor; the rest must follow it version by version.
-pub fn verify_files(trusted: Option<&Path>, files: &[PathBuf], at: Timestamp) -> Result<VerifyReport> {
+pub fn verify_files(
+    trusted: Option<&Path>,
+    files: &[PathBuf],
+    at: Timestamp,
+) -> Result<VerifyReport> {
     let mut paths: Vec<PathBuf> = trusted.map(Path::to_path_buf).into_iter().collect();
     paths.extend(expand(files)?);
     if paths.is_empty() {
-        return Err(Error::bad_input("no files to verify").hint("name one or more root.json files or a folder"));
+        return Err(Error::bad_input("no files to verify")
+            .hint("name one or more root.json files or a folder"));
     }
     let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let mut roots = Vec::new();

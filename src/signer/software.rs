@@ -9,7 +9,9 @@ use super::Signer;
 use crate::error::{Error, Result};
 use crate::tuf::{Algorithm, PublicKey};
 use pkcs8::der::SecretDocument;
-use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncryptedPrivateKeyInfoRef, LineEnding, PrivateKeyInfoRef};
+use pkcs8::{
+    DecodePrivateKey, EncodePrivateKey, EncryptedPrivateKeyInfoRef, LineEnding, PrivateKeyInfoRef,
+};
 use rand_core::UnwrapErr;
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
@@ -21,8 +23,9 @@ pub struct KdfCost {
 }
 
 impl KdfCost {
-    /// pkcs8's recommended cost (log2 N = 15, about 0.1 s here).
-    pub const STANDARD: KdfCost = KdfCost { log_n: 15 };
+    /// log2 N = 14, r = 8, p = 1: what `openssl pkcs8 -topk8 -scrypt` writes, and the largest
+    /// cost `openssl pkey` opens under its 32 MiB scrypt memory cap (N = 2^15 is refused).
+    pub const STANDARD: KdfCost = KdfCost { log_n: 14 };
     /// For the demo and tests only: recorded in the file like any other scrypt setting.
     pub const LIGHT: KdfCost = KdfCost { log_n: 10 };
 }
@@ -40,7 +43,12 @@ pub struct SoftwareKey {
 
 impl std::fmt::Debug for SoftwareKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SoftwareKey({} {})", self.public.algorithm().name(), self.public.fingerprint())
+        write!(
+            f,
+            "SoftwareKey({} {})",
+            self.public.algorithm().name(),
+            self.public.fingerprint()
+        )
     }
 }
 
@@ -53,29 +61,52 @@ impl SoftwareKey {
     pub fn generate(alg: Algorithm) -> SoftwareKey {
         match alg {
             Algorithm::EcdsaP256 => {
-                let sk = <p256::ecdsa::SigningKey as p256::elliptic_curve::Generate>::generate_from_rng(&mut rng());
+                let sk =
+                    <p256::ecdsa::SigningKey as p256::elliptic_curve::Generate>::generate_from_rng(
+                        &mut rng(),
+                    );
                 let public = PublicKey::EcdsaP256(*sk.verifying_key());
-                SoftwareKey { secret: Secret::P256(sk), public }
+                SoftwareKey {
+                    secret: Secret::P256(sk),
+                    public,
+                }
             }
             Algorithm::Ed25519 => {
                 let sk = ed25519_dalek::SigningKey::generate(&mut rng());
                 let public = PublicKey::Ed25519(sk.verifying_key());
-                SoftwareKey { secret: Secret::Ed25519(sk), public }
+                SoftwareKey {
+                    secret: Secret::Ed25519(sk),
+                    public,
+                }
             }
         }
     }
 
     /// The key as encrypted PKCS#8 PEM (`-----BEGIN ENCRYPTED PRIVATE KEY-----`).
-    pub fn to_encrypted_pem(&self, passphrase: &SecretString, cost: KdfCost) -> Result<Zeroizing<String>> {
+    pub fn to_encrypted_pem(
+        &self,
+        passphrase: &SecretString,
+        cost: KdfCost,
+    ) -> Result<Zeroizing<String>> {
         let internal = |what: &str, e: &dyn std::fmt::Display| {
             Error::environment(format!("cannot {what} the private key: {e}"))
         };
         let der = match &self.secret {
             Secret::P256(k) => k.to_pkcs8_der(),
-            Secret::Ed25519(k) => k.to_pkcs8_der(),
+            // PKCS#8 v1 (RFC 8410, private key only): OpenSSL 3.0 does not read the v2 form
+            // that ed25519-dalek writes by default.
+            Secret::Ed25519(k) => {
+                let secret = Zeroizing::new(k.to_bytes());
+                ed25519_dalek::pkcs8::KeypairBytes {
+                    secret_key: *secret,
+                    public_key: None,
+                }
+                .to_pkcs8_der()
+            }
         }
         .map_err(|e| internal("encode", &e))?;
-        let info = PrivateKeyInfoRef::try_from(der.as_bytes()).map_err(|e| internal("encode", &e))?;
+        let info =
+            PrivateKeyInfoRef::try_from(der.as_bytes()).map_err(|e| internal("encode", &e))?;
         let mut salt = [0u8; 16];
         let mut iv = [0u8; 16];
         getrandom::fill(&mut salt)
@@ -93,34 +124,52 @@ impl SoftwareKey {
     }
 
     /// Opens an encrypted PKCS#8 PEM. `label` names the key in messages.
-    pub fn from_encrypted_pem(pem: &str, passphrase: &SecretString, label: &str) -> Result<SoftwareKey> {
+    pub fn from_encrypted_pem(
+        pem: &str,
+        passphrase: &SecretString,
+        label: &str,
+    ) -> Result<SoftwareKey> {
         let corrupted = |why: String| {
             Error::bad_input(format!("the private key file of {label} is damaged: {why}"))
                 .hint("restore the file from your backup; rootcellar did not change it")
         };
-        let (pem_label, doc) = SecretDocument::from_pem(pem).map_err(|e| corrupted(e.to_string()))?;
+        let (pem_label, doc) =
+            SecretDocument::from_pem(pem).map_err(|e| corrupted(e.to_string()))?;
         if pem_label != "ENCRYPTED PRIVATE KEY" {
-            return Err(corrupted(format!("PEM label is {pem_label:?}, expected \"ENCRYPTED PRIVATE KEY\"")));
+            return Err(corrupted(format!(
+                "PEM label is {pem_label:?}, expected \"ENCRYPTED PRIVATE KEY\""
+            )));
         }
-        let enc = EncryptedPrivateKeyInfoRef::try_from(doc.as_bytes()).map_err(|e| corrupted(e.to_string()))?;
-        let plain = enc.decrypt(passphrase.expose_secret().as_bytes()).map_err(|_| {
-            Error::bad_input(format!("wrong passphrase for key {label}"))
-                .hint("check the passphrase and try again (a software key has no retry counter)")
-        })?;
+        let enc = EncryptedPrivateKeyInfoRef::try_from(doc.as_bytes())
+            .map_err(|e| corrupted(e.to_string()))?;
+        let plain = enc
+            .decrypt(passphrase.expose_secret().as_bytes())
+            .map_err(|_| {
+                Error::bad_input(format!("wrong passphrase for key {label}")).hint(
+                    "check the passphrase and try again (a software key has no retry counter)",
+                )
+            })?;
         let info = PrivateKeyInfoRef::try_from(plain.as_bytes()).map_err(|_| {
             Error::bad_input(format!("wrong passphrase for key {label}"))
                 .hint("check the passphrase and try again (a software key has no retry counter)")
         })?;
         let oid = info.algorithm.oid;
         if oid == p256::elliptic_curve::ALGORITHM_OID {
-            let sk = p256::ecdsa::SigningKey::from_pkcs8_der(plain.as_bytes()).map_err(|e| corrupted(e.to_string()))?;
+            let sk = p256::ecdsa::SigningKey::from_pkcs8_der(plain.as_bytes())
+                .map_err(|e| corrupted(e.to_string()))?;
             let public = PublicKey::EcdsaP256(*sk.verifying_key());
-            Ok(SoftwareKey { secret: Secret::P256(sk), public })
+            Ok(SoftwareKey {
+                secret: Secret::P256(sk),
+                public,
+            })
         } else {
             let sk = ed25519_dalek::SigningKey::from_pkcs8_der(plain.as_bytes())
                 .map_err(|e| corrupted(format!("not a P-256 or Ed25519 key ({e})")))?;
             let public = PublicKey::Ed25519(sk.verifying_key());
-            Ok(SoftwareKey { secret: Secret::Ed25519(sk), public })
+            Ok(SoftwareKey {
+                secret: Secret::Ed25519(sk),
+                public,
+            })
         }
     }
 }
@@ -158,7 +207,8 @@ mod tests {
             assert_eq!(back.public_key(), k.public_key());
             let sig = back.sign(b"hello").unwrap();
             verify(k.public_key(), b"hello", &hex::encode(sig)).unwrap();
-            let e = SoftwareKey::from_encrypted_pem(&pem, &SecretString::from("nope"), "k").unwrap_err();
+            let e = SoftwareKey::from_encrypted_pem(&pem, &SecretString::from("nope"), "k")
+                .unwrap_err();
             assert!(e.message.contains("wrong passphrase"), "{e:?}");
             let e = SoftwareKey::from_encrypted_pem("garbage", &pw, "k").unwrap_err();
             assert!(e.message.contains("damaged"));

@@ -4,7 +4,7 @@
 //! `keys` map holds exactly the keys some role lists.
 
 use super::key::Key;
-use super::metadata::{Root, RoleKeys, TOP_LEVEL_ROLES};
+use super::metadata::{RoleKeys, Root, TOP_LEVEL_ROLES};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// TUF specification version rootcellar writes.
@@ -61,11 +61,14 @@ pub fn new_root(plan: RootPlan) -> Result<Root, String> {
 }
 
 /// The next version: same keys and roles, version + 1, new expiry, signatures to be made.
-pub fn next_version(prev: &Root, expires: String) -> Root {
+pub fn next_version(prev: &Root, expires: String) -> Result<Root, String> {
     let mut r = prev.clone();
-    r.version = prev.version + 1;
+    r.version = prev
+        .version
+        .checked_add(1)
+        .ok_or("the published root has the largest possible version")?;
     r.expires = expires;
-    r
+    Ok(r)
 }
 
 /// One change to the next root.
@@ -138,7 +141,12 @@ pub fn set_threshold(root: &mut Root, role: &str, threshold: u64) -> Result<(), 
 
 fn prune_keys(root: &mut Root) {
     let used: BTreeSet<&String> = root.roles.values().flat_map(|r| r.keyids.iter()).collect();
-    let unused: Vec<String> = root.keys.keys().filter(|k| !used.contains(k)).cloned().collect();
+    let unused: Vec<String> = root
+        .keys
+        .keys()
+        .filter(|k| !used.contains(k))
+        .cloned()
+        .collect();
     for k in unused {
         root.keys.remove(&k);
     }
@@ -148,14 +156,20 @@ fn prune_keys(root: &mut Root) {
 pub fn check_thresholds(root: &Root) -> Result<(), String> {
     for (name, r) in &root.roles {
         if r.threshold == 0 {
-            return Err(format!("the {name} threshold would be 0: a threshold must be at least 1"));
+            return Err(format!(
+                "the {name} threshold would be 0: a threshold must be at least 1"
+            ));
         }
         // Count distinct public keys, not key IDs.
         let distinct: BTreeSet<Vec<u8>> = r
             .keyids
             .iter()
             .filter_map(|id| root.keys.get(id))
-            .map(|k| k.decode().map(|pk| pk.identity()).unwrap_or_else(|_| k.keyid().into_bytes()))
+            .map(|k| {
+                k.decode()
+                    .map(|pk| pk.identity())
+                    .unwrap_or_else(|_| k.keyid().into_bytes())
+            })
             .collect();
         if (distinct.len() as u64) < r.threshold {
             return Err(format!(

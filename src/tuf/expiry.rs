@@ -95,8 +95,14 @@ mod tests {
     #[test]
     fn user_times() {
         let now = datetime!(2026-11-28 12:00 UTC);
-        assert_eq!(parse_user_time("1d", now).unwrap(), datetime!(2026-11-29 12:00 UTC));
-        assert_eq!(parse_user_time("2027-01-01", now).unwrap(), datetime!(2027-01-01 0:00 UTC));
+        assert_eq!(
+            parse_user_time("1d", now).unwrap(),
+            datetime!(2026-11-29 12:00 UTC)
+        );
+        assert_eq!(
+            parse_user_time("2027-01-01", now).unwrap(),
+            datetime!(2027-01-01 0:00 UTC)
+        );
         assert_eq!(
             parse_user_time("2027-01-01T01:00:00+01:00", now).unwrap(),
             datetime!(2027-01-01 0:00 UTC)

@@ -134,8 +134,8 @@ mod tests {
 
     #[test]
     fn accepts_plain_json() {
-        let v = parse_strict(br#"{"a":[1,-2,"x",true,null],"b":{"c":18446744073709551615}}"#)
-            .unwrap();
+        let v =
+            parse_strict(br#"{"a":[1,-2,"x",true,null],"b":{"c":18446744073709551615}}"#).unwrap();
         assert_eq!(v["b"]["c"], Value::from(u64::MAX));
         assert_eq!(v["a"][1], Value::from(-2));
     }

@@ -68,7 +68,9 @@ pub enum PublicKey {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KeyError {
-    #[error("unsupported key type {keytype:?} with scheme {scheme:?} (rootcellar uses ecdsa-sha2-nistp256 and ed25519)")]
+    #[error(
+        "unsupported key type {keytype:?} with scheme {scheme:?} (rootcellar uses ecdsa-sha2-nistp256 and ed25519)"
+    )]
     Unsupported { keytype: String, scheme: String },
     #[error("invalid {what} public key: {why}")]
     Invalid { what: &'static str, why: String },
@@ -194,8 +196,8 @@ impl Key {
         let trimmed = text.trim_start();
         if trimmed.starts_with('{') {
             let value = super::json::parse_strict(text.as_bytes()).map_err(|e| e.to_string())?;
-            let key: Key = serde_json::from_value(value)
-                .map_err(|e| format!("not a TUF key object: {e}"))?;
+            let key: Key =
+                serde_json::from_value(value).map_err(|e| format!("not a TUF key object: {e}"))?;
             let pk = key.decode().map_err(|e| e.to_string())?;
             Ok(pk.to_tuf_key())
         } else if trimmed.starts_with("-----BEGIN") {
@@ -221,15 +223,17 @@ mod tests {
         assert!(pem.ends_with("-----END PUBLIC KEY-----\n"));
         assert!(!pem.contains('\r'));
         assert!(pem.lines().all(|l| l.len() <= 64));
-        assert_eq!(key.decode().unwrap(), PublicKey::EcdsaP256(*sk.verifying_key()));
+        assert_eq!(
+            key.decode().unwrap(),
+            PublicKey::EcdsaP256(*sk.verifying_key())
+        );
     }
 
     #[test]
     fn unsupported_and_broken_keys_are_errors() {
-        let mut k = PublicKey::Ed25519(
-            ed25519_dalek::SigningKey::from_bytes(&[1u8; 32]).verifying_key(),
-        )
-        .to_tuf_key();
+        let mut k =
+            PublicKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[1u8; 32]).verifying_key())
+                .to_tuf_key();
         k.scheme = Some("rsassa-pss-sha256".into());
         assert!(matches!(k.decode(), Err(KeyError::Unsupported { .. })));
         k.scheme = Some("ed25519".into());

@@ -110,13 +110,21 @@ pub trait SignedBody: Serialize + DeserializeOwned + Clone {
     fn validate(&self) -> Result<(), MetadataError>;
 }
 
-fn check_common(type_: &str, want: &str, spec: &str, version: u64, expires: &str) -> Result<(), MetadataError> {
+fn check_common(
+    type_: &str,
+    want: &str,
+    spec: &str,
+    version: u64,
+    expires: &str,
+) -> Result<(), MetadataError> {
     if type_ != want {
         return Err(shape(format!("_type is {type_:?}, expected {want:?}")));
     }
     let parts: Vec<&str> = spec.split('.').collect();
     if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.parse::<u64>().is_err()) {
-        return Err(shape(format!("spec_version {spec:?} is not a version like \"1.0.31\"")));
+        return Err(shape(format!(
+            "spec_version {spec:?} is not a version like \"1.0.31\""
+        )));
     }
     if parts[0] != "1" {
         return Err(shape(format!(
@@ -131,7 +139,12 @@ fn check_common(type_: &str, want: &str, spec: &str, version: u64, expires: &str
     Ok(())
 }
 
-fn check_keyids(what: &str, keyids: &[String], threshold: u64, keys: &BTreeMap<String, Key>) -> Result<(), MetadataError> {
+fn check_keyids(
+    what: &str,
+    keyids: &[String],
+    threshold: u64,
+    keys: &BTreeMap<String, Key>,
+) -> Result<(), MetadataError> {
     if threshold == 0 {
         return Err(shape(format!(
             "{what} has threshold 0: a threshold must be at least 1"
@@ -154,15 +167,30 @@ fn check_keyids(what: &str, keyids: &[String], threshold: u64, keys: &BTreeMap<S
 impl SignedBody for Root {
     const TYPE: &'static str = "root";
     fn validate(&self) -> Result<(), MetadataError> {
-        check_common(&self.type_, Self::TYPE, &self.spec_version, self.version, &self.expires)?;
+        check_common(
+            &self.type_,
+            Self::TYPE,
+            &self.spec_version,
+            self.version,
+            &self.expires,
+        )?;
         for name in TOP_LEVEL_ROLES {
             let role = self
                 .roles
                 .get(name)
                 .ok_or_else(|| shape(format!("root has no {name:?} role")))?;
-            check_keyids(&format!("role {name:?}"), &role.keyids, role.threshold, &self.keys)?;
+            check_keyids(
+                &format!("role {name:?}"),
+                &role.keyids,
+                role.threshold,
+                &self.keys,
+            )?;
         }
-        if let Some(other) = self.roles.keys().find(|r| !TOP_LEVEL_ROLES.contains(&r.as_str())) {
+        if let Some(other) = self
+            .roles
+            .keys()
+            .find(|r| !TOP_LEVEL_ROLES.contains(&r.as_str()))
+        {
             return Err(shape(format!(
                 "root names a role {other:?}: only root, targets, snapshot and timestamp belong in root"
             )));
@@ -176,7 +204,9 @@ pub fn check_role_name(name: &str) -> Result<(), String> {
     let bad = name.is_empty()
         || name == "."
         || name == ".."
-        || name.split('/').any(|p| p.is_empty() || p == "." || p == "..")
+        || name
+            .split('/')
+            .any(|p| p.is_empty() || p == "." || p == "..")
         || name.contains('\\')
         || name.chars().any(char::is_control);
     if bad {
@@ -191,7 +221,13 @@ pub fn check_role_name(name: &str) -> Result<(), String> {
 impl SignedBody for Targets {
     const TYPE: &'static str = "targets";
     fn validate(&self) -> Result<(), MetadataError> {
-        check_common(&self.type_, Self::TYPE, &self.spec_version, self.version, &self.expires)?;
+        check_common(
+            &self.type_,
+            Self::TYPE,
+            &self.spec_version,
+            self.version,
+            &self.expires,
+        )?;
         if let Some(d) = &self.delegations {
             let mut names = BTreeSet::new();
             for role in &d.roles {
@@ -203,9 +239,17 @@ impl SignedBody for Targets {
                     )));
                 }
                 if !names.insert(role.name.as_str()) {
-                    return Err(shape(format!("delegated role {:?} appears twice", role.name)));
+                    return Err(shape(format!(
+                        "delegated role {:?} appears twice",
+                        role.name
+                    )));
                 }
-                check_keyids(&format!("delegated role {:?}", role.name), &role.keyids, role.threshold, &d.keys)?;
+                check_keyids(
+                    &format!("delegated role {:?}", role.name),
+                    &role.keyids,
+                    role.threshold,
+                    &d.keys,
+                )?;
                 match (&role.paths, &role.path_hash_prefixes) {
                     (Some(_), Some(_)) => {
                         return Err(shape(format!(
@@ -246,7 +290,9 @@ impl<T: SignedBody> Metadata<T> {
         let Value::Object(mut top) = value else {
             return Err(shape("top level is not an object"));
         };
-        let signed_value = top.remove("signed").ok_or_else(|| shape("no \"signed\" object"))?;
+        let signed_value = top
+            .remove("signed")
+            .ok_or_else(|| shape("no \"signed\" object"))?;
         let sigs_value = top
             .remove("signatures")
             .ok_or_else(|| shape("no \"signatures\" list"))?;
@@ -258,10 +304,10 @@ impl<T: SignedBody> Metadata<T> {
         if !signed_value.is_object() {
             return Err(shape("\"signed\" is not an object"));
         }
-        let signatures: Vec<Signature> = serde_json::from_value(sigs_value)
-            .map_err(|e| shape(format!("signatures: {e}")))?;
-        let signed: T = serde_json::from_value(signed_value.clone())
-            .map_err(|e| shape(format!("signed: {e}")))?;
+        let signatures: Vec<Signature> = serde_path_to_error::deserialize(sigs_value)
+            .map_err(|e| shape(format!("signatures.{}: {}", e.path(), e.inner())))?;
+        let signed: T = serde_path_to_error::deserialize(signed_value.clone())
+            .map_err(|e| shape(format!("signed.{}: {}", e.path(), e.inner())))?;
         signed.validate()?;
         let back = serde_json::to_value(&signed).map_err(|e| shape(e.to_string()))?;
         if back != signed_value {
@@ -365,11 +411,21 @@ mod tests {
 
         let mut v = parse_strict(VECTOR).unwrap();
         v["signed"]["_type"] = Value::from("targets");
-        assert!(Metadata::<Root>::from_value(v).unwrap_err().to_string().contains("_type"));
+        assert!(
+            Metadata::<Root>::from_value(v)
+                .unwrap_err()
+                .to_string()
+                .contains("_type")
+        );
 
         let mut v = parse_strict(VECTOR).unwrap();
         v["signed"]["spec_version"] = Value::from("2.0.0");
-        assert!(Metadata::<Root>::from_value(v).unwrap_err().to_string().contains("major"));
+        assert!(
+            Metadata::<Root>::from_value(v)
+                .unwrap_err()
+                .to_string()
+                .contains("major")
+        );
 
         let mut v = parse_strict(VECTOR).unwrap();
         v["signed"]["version"] = Value::from(-1);
@@ -377,7 +433,12 @@ mod tests {
 
         let mut v = parse_strict(VECTOR).unwrap();
         v["signed"]["consistent_snapshot"] = Value::Null;
-        assert!(Metadata::<Root>::from_value(v).unwrap_err().to_string().contains("cannot keep"));
+        assert!(
+            Metadata::<Root>::from_value(v)
+                .unwrap_err()
+                .to_string()
+                .contains("cannot keep")
+        );
     }
 
     #[test]

@@ -12,5 +12,5 @@ pub mod sig;
 pub mod verify;
 
 pub use key::{Algorithm, Key, PublicKey};
-pub use metadata::{Metadata, MetadataError, Root, RoleKeys, Targets};
+pub use metadata::{Metadata, MetadataError, RoleKeys, Root, Targets};
 pub use sig::Signature;

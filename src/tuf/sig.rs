@@ -101,7 +101,10 @@ mod tests {
         assert_eq!(ecdsa_raw_to_der(&raw).unwrap(), der);
         let pk = PublicKey::EcdsaP256(*sk.verifying_key());
         assert_eq!(verify(&pk, b"msg", &hex::encode(&der)), Ok(()));
-        assert_eq!(verify(&pk, b"other", &hex::encode(&der)), Err(SigError::BadSignature));
+        assert_eq!(
+            verify(&pk, b"other", &hex::encode(&der)),
+            Err(SigError::BadSignature)
+        );
         assert!(matches!(
             verify(&pk, b"msg", &hex::encode(&raw)),
             Err(SigError::NotDer { .. })

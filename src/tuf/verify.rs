@@ -8,7 +8,7 @@
 
 use super::expiry::{Timestamp, format_tuf_time};
 use super::key::Key;
-use super::metadata::{Metadata, Root, RoleKeys};
+use super::metadata::{Metadata, RoleKeys, Root};
 use super::sig::{Signature, verify};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,7 +46,10 @@ pub fn check_threshold(
     let mut by_identity: BTreeMap<Vec<u8>, String> = BTreeMap::new();
     for keyid in role.keyids.iter().collect::<BTreeSet<_>>() {
         let Some(key) = keys.get(keyid) else {
-            notes.push(format!("key {} is listed for the role but not in keys", short(keyid)));
+            notes.push(format!(
+                "key {} is listed for the role but not in keys",
+                short(keyid)
+            ));
             continue;
         };
         let actual = key.keyid();
@@ -136,7 +139,7 @@ fn root_check(md: &Metadata<Root>, previous: Option<&Metadata<Root>>) -> RootChe
     let v = md.signed.version;
     let mut errors = Vec::new();
     let by_previous = previous.map(|prev| {
-        if v != prev.signed.version + 1 {
+        if prev.signed.version.checked_add(1) != Some(v) {
             errors.push(format!(
                 "version {v} follows version {}: root versions must go up by exactly one (a skipped, repeated or rolled-back version)",
                 prev.signed.version
@@ -160,7 +163,11 @@ fn root_check(md: &Metadata<Root>, previous: Option<&Metadata<Root>>) -> RootChe
         }
         c
     });
-    let role = md.signed.role("root").cloned().unwrap_or_else(|| RoleKeys::new(vec![], 1));
+    let role = md
+        .signed
+        .role("root")
+        .cloned()
+        .unwrap_or_else(|| RoleKeys::new(vec![], 1));
     let by_self = check_threshold(
         &format!("root v{v}"),
         md.canonical_signed(),
@@ -186,7 +193,11 @@ fn root_check(md: &Metadata<Root>, previous: Option<&Metadata<Root>>) -> RootChe
 
 /// Verifies `trusted` (a threshold of its own keys), then each of `updates` in order, then the
 /// expiry of the last one as of `at`. Stops at the first root that fails, as a client would.
-pub fn verify_chain(trusted: &Metadata<Root>, updates: &[Metadata<Root>], at: Timestamp) -> ChainCheck {
+pub fn verify_chain(
+    trusted: &Metadata<Root>,
+    updates: &[Metadata<Root>],
+    at: Timestamp,
+) -> ChainCheck {
     let mut roots = vec![root_check(trusted, None)];
     let mut failure = None;
     let mut last = trusted;

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""python-tuf side of rootcellar's interop test.
+
+  keys OUTDIR ALG        make the online keys (targets, snapshot, timestamp) with securesystemslib:
+                         OUTDIR/NAME.pub.json (TUF key JSON, what rootcellar imports) and
+                         OUTDIR/NAME.priv.pem (PKCS#8, used by `refresh` to sign)
+  refresh ROOTS KEYS     build a repository around rootcellar's published ROOTS/N.root.json with
+                         python-tuf (targets, snapshot, timestamp signed with the online keys),
+                         serve it on 127.0.0.1, and run a real tuf.ngclient.Updater.refresh()
+                         from a client that trusts only 1.root.json; then download a target.
+Prints one JSON line with what the client ended up trusting; exits non-zero on any failure.
+"""
+import http.server
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from securesystemslib.signer import CryptoSigner
+from tuf.api.metadata import MetaFile, Metadata, Root, Snapshot, TargetFile, Targets, Timestamp
+from tuf.api.serialization.json import JSONSerializer
+from tuf.ngclient import Updater
+
+ONLINE = ("targets", "snapshot", "timestamp")
+
+
+def keys(outdir: Path, alg: str) -> None:
+    outdir.mkdir(parents=True, exist_ok=True)
+    for name in ONLINE:
+        priv = ec.generate_private_key(ec.SECP256R1()) if alg == "ecdsa" else ed25519.Ed25519PrivateKey.generate()
+        signer = CryptoSigner(priv)
+        (outdir / f"{name}.pub.json").write_text(json.dumps(signer.public_key.to_dict()))
+        pem = priv.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        (outdir / f"{name}.priv.pem").write_bytes(pem)
+
+
+def refresh(roots: Path, keydir: Path) -> None:
+    versions = sorted(int(p.name.split(".")[0]) for p in roots.glob("*.root.json"))
+    assert versions and versions == list(range(1, len(versions) + 1)), f"root files: {versions}"
+    latest = Metadata[Root].from_file(str(roots / f"{versions[-1]}.root.json"))
+
+    def signer(role: str) -> CryptoSigner:
+        keyid = latest.signed.roles[role].keyids[0]
+        priv = serialization.load_pem_private_key((keydir / f"{role}.priv.pem").read_bytes(), password=None)
+        return CryptoSigner(priv, latest.signed.keys[keyid])
+
+    work = Path(tempfile.mkdtemp(prefix="rootcellar-interop-"))
+    repo, targets_dir = work / "repo" / "metadata", work / "repo" / "targets"
+    repo.mkdir(parents=True)
+    targets_dir.mkdir(parents=True)
+    for v in versions:
+        shutil.copy(roots / f"{v}.root.json", repo / f"{v}.root.json")
+
+    expires = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=7)
+    payload = b"hello from a rootcellar-rooted repository\n"
+    target = TargetFile.from_data("hello.txt", payload)
+    consistent = bool(latest.signed.consistent_snapshot)
+    name = f"{target.hashes['sha256']}.hello.txt" if consistent else "hello.txt"
+    (targets_dir / name).write_bytes(payload)
+
+    ser = JSONSerializer(compact=False)
+    targets = Metadata(Targets(version=1, expires=expires, targets={"hello.txt": target}))
+    targets.sign(signer("targets"))
+    targets.to_file(str(repo / ("1.targets.json" if consistent else "targets.json")), ser)
+    snapshot = Metadata(Snapshot(version=1, expires=expires, meta={"targets.json": MetaFile(version=1)}))
+    snapshot.sign(signer("snapshot"))
+    snapshot.to_file(str(repo / ("1.snapshot.json" if consistent else "snapshot.json")), ser)
+    timestamp = Metadata(Timestamp(version=1, expires=expires, snapshot_meta=MetaFile(version=1)))
+    timestamp.sign(signer("timestamp"))
+    timestamp.to_file(str(repo / "timestamp.json"), ser)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(work / "repo"), **kw)
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        client, downloads = work / "client", work / "downloads"
+        client.mkdir()
+        downloads.mkdir()
+        updater = Updater(
+            str(client),
+            f"{base}/metadata/",
+            str(downloads),
+            f"{base}/targets/",
+            bootstrap=(roots / "1.root.json").read_bytes(),
+        )
+        updater.refresh()
+        info = updater.get_targetinfo("hello.txt")
+        assert info is not None, "target not found"
+        path = updater.download_target(info)
+        assert Path(path).read_bytes() == payload
+        trusted = Metadata[Root].from_file(str(client / "root.json"))
+        print(json.dumps({"trusted_root_version": trusted.signed.version, "target": "hello.txt", "downloaded": True}))
+    finally:
+        server.shutdown()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1] if len(sys.argv) > 1 else ""
+    if cmd == "keys" and len(sys.argv) == 4:
+        keys(Path(sys.argv[2]), sys.argv[3])
+    elif cmd == "refresh" and len(sys.argv) == 4:
+        refresh(Path(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        sys.exit(__doc__)

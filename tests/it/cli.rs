@@ -1,0 +1,692 @@
+//! The command line, end to end: every command, and every refusal leaves the workspace as it was.
+
+use crate::support::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const PASS: &str = "test passphrase 1";
+
+/// A workspace in a temp folder, commands run offline (fake /sys) with a passphrase in the env.
+struct Ws {
+    dir: tempfile::TempDir,
+    sys: tempfile::TempDir,
+}
+
+impl Ws {
+    fn new() -> Ws {
+        let w = Ws {
+            dir: tempfile::tempdir().unwrap(),
+            sys: offline_sysfs(),
+        };
+        w.ok(&["init", "--name", "example.com/test"]);
+        w
+    }
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut c = rootcellar();
+        c.env("ROOTCELLAR_DIR", self.path())
+            .env("ROOTCELLAR_SYSFS", self.sys.path())
+            .env("ROOTCELLAR_PASSPHRASE", PASS)
+            .args(args);
+        c
+    }
+    fn run(&self, args: &[&str]) -> Run {
+        run(self.cmd(args))
+    }
+    fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "{args:?} failed: {}{}", r.stdout, r.stderr);
+        r
+    }
+    /// Runs a command that must fail with `code` and `msg`, and leave every file as it was.
+    fn refused(&self, args: &[&str], code: i32, msg: &str) -> Run {
+        self.refused_with(self.cmd(args), code, msg)
+    }
+    fn refused_with(&self, c: assert_cmd::Command, code: i32, msg: &str) -> Run {
+        let before = snapshot(self.path());
+        let r = run(c);
+        assert_eq!(
+            r.code, code,
+            "expected exit {code}: {}{}",
+            r.stdout, r.stderr
+        );
+        assert!(r.stderr.contains(msg), "expected {msg:?} in:\n{}", r.stderr);
+        assert!(
+            r.stderr.contains("what to do:"),
+            "no hint in:\n{}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("panicked"));
+        assert_eq!(before, snapshot(self.path()), "the workspace changed");
+        r
+    }
+    fn keys(&self, names: &[(&str, &str)]) {
+        for (n, alg) in names {
+            self.ok(&["key", "generate", "--name", n, "--algorithm", alg]);
+        }
+    }
+    fn import_online(&self) {
+        let d = tempfile::tempdir().unwrap();
+        let t = TestKey::ed25519(50).key();
+        let f = write(
+            d.path(),
+            "t.json",
+            serde_json::to_string(&t).unwrap().as_bytes(),
+        );
+        self.ok(&["key", "import", f.to_str().unwrap(), "--name", "targets"]);
+        let s = TestKey::ecdsa(51).key();
+        let f = write(d.path(), "s.pem", s.keyval.public.as_bytes());
+        self.ok(&["key", "import", f.to_str().unwrap(), "--name", "snapshot"]);
+        let ts = TestKey::ed25519(52).key();
+        let f = write(
+            d.path(),
+            "ts.json",
+            serde_json::to_string(&ts).unwrap().as_bytes(),
+        );
+        self.ok(&["key", "import", f.to_str().unwrap(), "--name", "timestamp"]);
+    }
+    /// Keys r1 r2 r3, online keys, version 1 staged with root threshold 2.
+    fn staged_v1(&self) {
+        self.keys(&[
+            ("r1", "ecdsa-p256"),
+            ("r2", "ed25519"),
+            ("r3", "ecdsa-p256"),
+        ]);
+        self.import_online();
+        self.ok(&[
+            "root",
+            "new",
+            "--root-key",
+            "r1",
+            "--root-key",
+            "r2",
+            "--root-key",
+            "r3",
+            "--threshold",
+            "2",
+            "--targets-key",
+            "targets",
+            "--snapshot-key",
+            "snapshot",
+            "--timestamp-key",
+            "timestamp",
+        ]);
+    }
+    fn published_v1(&self) {
+        self.staged_v1();
+        self.ok(&["sign", "--key", "r1", "--key", "r2"]);
+        self.ok(&["publish"]);
+    }
+    fn metadata(&self) -> PathBuf {
+        self.path().join("metadata")
+    }
+}
+
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.insert(p.clone(), Vec::new());
+                stack.push(p);
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_whole_ceremony_from_the_command_line() {
+    let w = Ws::new();
+    w.staged_v1();
+    let list = w.ok(&["key", "list", "--json"]).json();
+    let keys = list["result"].as_array().unwrap();
+    assert_eq!(keys.len(), 6);
+    assert_eq!(
+        keys.iter().filter(|k| k["backend"] == "software").count(),
+        3
+    );
+    assert_eq!(keys.iter().filter(|k| k["backend"] == "public").count(), 3);
+    // No private key in clear anywhere in the workspace.
+    for (p, bytes) in snapshot(w.path()) {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains("BEGIN PRIVATE KEY"), "{}", p.display());
+    }
+
+    let show = w.ok(&["root", "show"]);
+    assert!(
+        show.stdout.contains("Root version 1 (staged)"),
+        "{}",
+        show.stdout
+    );
+    assert!(
+        show.stdout
+            .contains("root       threshold 2 of 3: r1, r2, r3"),
+        "{}",
+        show.stdout
+    );
+    assert!(show.stdout.contains("publishable: no"));
+
+    let s = w.ok(&["sign", "--key", "r1", "--json"]).json();
+    assert_eq!(
+        s["result"]["status"]["by_self"]["counted"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(s["result"]["status"]["publishable"], false);
+    assert!(s["notices"].to_string().contains("software key"), "{s}");
+    // A key prefix of 8+ hex digits works as K.
+    let r2 = list["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "r2")
+        .unwrap()["keyid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let s = w.ok(&["sign", "--key", &r2[..10], "--json"]).json();
+    assert_eq!(s["result"]["status"]["publishable"], true);
+    let p = w.ok(&["publish", "--json"]).json();
+    assert_eq!(p["result"]["version"], 1);
+    assert!(w.metadata().join("1.root.json").exists());
+    assert_eq!(
+        std::fs::read(w.metadata().join("1.root.json")).unwrap(),
+        std::fs::read(w.metadata().join("root.json")).unwrap()
+    );
+    assert!(!w.path().join("staged/root.json").exists());
+
+    // Version 2: revoke r3, add r4.
+    w.keys(&[("r4", "ecdsa-p256")]);
+    let e = w
+        .ok(&[
+            "root",
+            "edit",
+            "--remove-key",
+            "root:r3",
+            "--add-key",
+            "root:r4",
+            "--expires",
+            "200d",
+            "--json",
+        ])
+        .json();
+    assert_eq!(e["result"]["version"], 2);
+    let s = w
+        .ok(&["sign", "--key", "r1", "--key", "r4", "--json"])
+        .json();
+    let st = &s["result"]["status"];
+    assert_eq!(st["by_previous"]["met"], false);
+    assert_eq!(st["by_self"]["met"], true);
+    let still: Vec<&str> = st["can_still_sign"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(still.contains(&"r2") && still.contains(&"r3"), "{still:?}");
+    w.refused(&["publish"], 1, "needs from version 1's root keys");
+    w.ok(&["sign", "--key", "r2"]);
+    w.ok(&["publish"]);
+    let v = verify(&[w.metadata()], &[]);
+    assert_eq!(v.code, 0, "{}", v.stdout);
+    assert!(v.stdout.contains("VALID: root version 2"));
+    let shown = w.ok(&["root", "show"]);
+    assert!(
+        shown.stdout.contains("Root version 2 (published)"),
+        "{}",
+        shown.stdout
+    );
+    assert!(!shown.stdout.contains("r3"), "{}", shown.stdout);
+    let d = w.ok(&["root", "discard"]);
+    assert!(d.stdout.contains("No root was staged"));
+}
+
+#[test]
+fn publish_below_the_new_threshold_is_refused() {
+    let w = Ws::new();
+    w.published_v1();
+    w.keys(&[("r4", "ed25519")]);
+    w.ok(&[
+        "root",
+        "edit",
+        "--add-key",
+        "root:r4",
+        "--threshold",
+        "root:3",
+    ]);
+    w.ok(&["sign", "--key", "r1", "--key", "r2"]);
+    w.refused(
+        &["publish"],
+        1,
+        "version 2 has 2 of the 3 signatures it needs from its own root keys",
+    );
+}
+
+#[test]
+fn publish_of_version_1_below_threshold_is_refused() {
+    let w = Ws::new();
+    w.staged_v1();
+    w.refused(&["publish"], 1, "has 0 of the 2 signatures");
+    w.ok(&["sign", "--key", "r3"]);
+    w.refused(&["publish"], 1, "has 1 of the 2 signatures");
+}
+
+#[test]
+fn an_edit_that_breaks_a_threshold_is_refused() {
+    let w = Ws::new();
+    w.published_v1();
+    w.refused(
+        &[
+            "root",
+            "edit",
+            "--remove-key",
+            "root:r1",
+            "--remove-key",
+            "root:r2",
+        ],
+        1,
+        "the root role would have 1 key(s) for a threshold of 2",
+    );
+    w.refused(
+        &["root", "edit", "--threshold", "root:0"],
+        1,
+        "threshold would be 0",
+    );
+    w.refused(
+        &["root", "edit", "--threshold", "snapshot:2"],
+        1,
+        "the snapshot role would have 1 key(s)",
+    );
+    // The same edits in an order that works: lower the threshold, then remove.
+    w.ok(&[
+        "root",
+        "edit",
+        "--threshold",
+        "root:1",
+        "--remove-key",
+        "root:r3",
+        "--remove-key",
+        "root:r2",
+    ]);
+}
+
+#[test]
+fn a_staged_root_with_signatures_is_not_edited_without_being_told() {
+    let w = Ws::new();
+    w.published_v1();
+    w.ok(&["root", "edit", "--expires", "100d"]);
+    w.ok(&["sign", "--key", "r1"]);
+    w.refused(
+        &["root", "edit", "--expires", "90d"],
+        1,
+        "an edit would void them",
+    );
+    let r = w
+        .ok(&[
+            "root",
+            "edit",
+            "--expires",
+            "90d",
+            "--drop-signatures",
+            "--json",
+        ])
+        .json();
+    assert_eq!(r["result"]["signatures"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn a_duplicate_public_key_is_refused() {
+    let w = Ws::new();
+    w.keys(&[("r1", "ecdsa-p256")]);
+    let rec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.path().join("keys/r1.json")).unwrap()).unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let pem = write(
+        d.path(),
+        "r1.pem",
+        rec["key"]["keyval"]["public"].as_str().unwrap().as_bytes(),
+    );
+    w.refused(
+        &["key", "import", pem.to_str().unwrap(), "--name", "mallory"],
+        1,
+        "registered already, as \"r1\"",
+    );
+    // And the same key in TUF JSON form, legacy keytype spelling included.
+    let mut k = rec["key"].clone();
+    k["keytype"] = "ecdsa-sha2-nistp256".into();
+    let js = write(d.path(), "r1.json", k.to_string().as_bytes());
+    w.refused(
+        &["key", "import", js.to_str().unwrap(), "--name", "mallory"],
+        1,
+        "registered already",
+    );
+    w.refused(
+        &["key", "generate", "--name", "r1"],
+        1,
+        "a key named \"r1\" exists already",
+    );
+    w.refused(
+        &["key", "generate", "--name", "../evil"],
+        2,
+        "is not allowed",
+    );
+}
+
+#[test]
+fn unknown_keys_and_keys_outside_the_root_are_refused() {
+    let w = Ws::new();
+    w.staged_v1();
+    w.refused(&["sign", "--key", "nobody"], 2, "no key named \"nobody\"");
+    w.refused(
+        &["sign", "--key", "targets"],
+        1,
+        "is not a root key of version 1",
+    );
+    w.refused(
+        &["root", "edit", "--add-key", "root:r1"],
+        1,
+        "no root is published yet",
+    );
+    w.ok(&["root", "discard"]);
+    w.refused(
+        &[
+            "root",
+            "new",
+            "--root-key",
+            "nobody",
+            "--threshold",
+            "1",
+            "--targets-key",
+            "targets",
+            "--snapshot-key",
+            "snapshot",
+            "--timestamp-key",
+            "timestamp",
+        ],
+        2,
+        "no key named \"nobody\"",
+    );
+    w.refused(
+        &[
+            "root",
+            "new",
+            "--root-key",
+            "r1",
+            "--root-key",
+            "r1",
+            "--threshold",
+            "1",
+            "--targets-key",
+            "targets",
+            "--snapshot-key",
+            "snapshot",
+            "--timestamp-key",
+            "timestamp",
+        ],
+        2,
+        "key r1 is given twice",
+    );
+    w.refused(
+        &[
+            "root",
+            "new",
+            "--root-key",
+            "r1",
+            "--threshold",
+            "2",
+            "--targets-key",
+            "targets",
+            "--snapshot-key",
+            "snapshot",
+            "--timestamp-key",
+            "timestamp",
+        ],
+        1,
+        "the root role would have 1 key(s) for a threshold of 2",
+    );
+}
+
+#[test]
+fn a_wrong_passphrase_is_refused_and_loses_nothing() {
+    let w = Ws::new();
+    w.staged_v1();
+    w.ok(&["sign", "--key", "r1"]);
+    let mut c = w.cmd(&["sign", "--key", "r2"]);
+    c.env("ROOTCELLAR_PASSPHRASE", "not the passphrase");
+    w.refused_with(c, 2, "wrong passphrase for key r2");
+    // The first signature is still there.
+    let show = w.ok(&["root", "show", "--json"]).json();
+    assert_eq!(show["result"]["signatures"].as_array().unwrap().len(), 1);
+    // A secret file works as well as the environment.
+    let d = tempfile::tempdir().unwrap();
+    let f = write(d.path(), "pass", format!("{PASS}\n").as_bytes());
+    let mut c = w.cmd(&["sign", "--key", "r2", "--pin-file", f.to_str().unwrap()]);
+    c.env_remove("ROOTCELLAR_PASSPHRASE");
+    assert_eq!(run(c).code, 0);
+}
+
+#[test]
+fn no_passphrase_and_no_terminal_is_a_clear_error() {
+    let w = Ws::new();
+    let mut c = w.cmd(&["key", "generate", "--name", "r1"]);
+    c.env_remove("ROOTCELLAR_PASSPHRASE");
+    let r = w.refused_with(c, 2, "no terminal to ask on");
+    assert!(r.stderr.contains("ROOTCELLAR_PASSPHRASE"));
+}
+
+#[test]
+fn corrupted_key_files_are_refused() {
+    let w = Ws::new();
+    w.staged_v1();
+    let pem = w.path().join("keys/r1.key.pem");
+    let mut bytes = std::fs::read(&pem).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] = if bytes[mid] == b'A' { b'B' } else { b'A' };
+    std::fs::write(&pem, &bytes).unwrap();
+    let r = w.run(&["sign", "--key", "r1"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("r1")
+            && (r.stderr.contains("damaged") || r.stderr.contains("wrong passphrase")),
+        "{}",
+        r.stderr
+    );
+    std::fs::write(&pem, b"-----BEGIN NONSENSE-----\n").unwrap();
+    w.refused(
+        &["sign", "--key", "r1"],
+        2,
+        "the private key file of r1 is damaged",
+    );
+    std::fs::write(w.path().join("keys/r2.json"), b"{\"name\": \"r2\",").unwrap();
+    w.refused(&["sign", "--key", "r3"], 2, "keys/r2.json is damaged");
+    w.refused(&["key", "list"], 2, "is damaged");
+}
+
+#[test]
+fn a_staged_root_edited_by_hand_is_refused() {
+    let w = Ws::new();
+    w.staged_v1();
+    w.ok(&["sign", "--key", "r1"]);
+    let p = w.path().join("staged/root.json");
+    let text = std::fs::read_to_string(&p).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let exp = v["signed"]["expires"].as_str().unwrap().to_string();
+    std::fs::write(&p, text.replace(&exp, "2099-12-31T00:00:00Z")).unwrap();
+    w.refused(
+        &["sign", "--key", "r2"],
+        1,
+        "staged/root.json was changed outside rootcellar",
+    );
+    w.refused(&["publish"], 1, "changed outside rootcellar");
+    w.refused(&["root", "show"], 1, "changed outside rootcellar");
+    std::fs::write(&p, b"{ not json").unwrap();
+    w.refused(&["sign", "--key", "r2"], 1, "changed outside rootcellar");
+    w.ok(&["root", "discard"]);
+    assert!(!p.exists());
+}
+
+#[test]
+fn the_air_gap_guard_refuses_an_online_machine_unless_told() {
+    let w = Ws::new();
+    let online = offline_sysfs();
+    let eth = online.path().join("class/net/eth0");
+    std::fs::create_dir_all(&eth).unwrap();
+    std::fs::write(eth.join("operstate"), "up\n").unwrap();
+    std::fs::write(eth.join("flags"), "0x1003\n").unwrap();
+    let bt = online.path().join("class/rfkill/rfkill0");
+    std::fs::create_dir_all(&bt).unwrap();
+    for (f, t) in [
+        ("type", "bluetooth\n"),
+        ("soft", "0\n"),
+        ("hard", "0\n"),
+        ("name", "hci0\n"),
+    ] {
+        std::fs::write(bt.join(f), t).unwrap();
+    }
+    let mut c = w.cmd(&["key", "generate", "--name", "r1"]);
+    c.env("ROOTCELLAR_SYSFS", online.path());
+    let r = w.refused_with(c, 3, "this machine is not air-gapped: network interface eth0 (up, state up); Bluetooth radio hci0 (not blocked by rfkill)");
+    assert!(r.stderr.contains("--allow-online"));
+    // With the override it proceeds, and says so.
+    let mut c = w.cmd(&["key", "generate", "--name", "r1", "--allow-online"]);
+    c.env("ROOTCELLAR_SYSFS", online.path());
+    let r = run(c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("air-gap guard overridden"),
+        "{}",
+        r.stderr
+    );
+    // The environment variable does the same; and on the real /sys of a test machine too.
+    let mut c = w.cmd(&["key", "generate", "--name", "r2"]);
+    c.env_remove("ROOTCELLAR_SYSFS")
+        .env("ROOTCELLAR_ALLOW_ONLINE", "1");
+    assert_eq!(run(c).code, 0);
+}
+
+#[test]
+fn a_locked_workspace_is_refused() {
+    let w = Ws::new();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(w.path().join(".lock"))
+        .unwrap();
+    f.try_lock().unwrap();
+    w.refused(
+        &["key", "generate", "--name", "r1"],
+        3,
+        "another rootcellar command is using the workspace",
+    );
+    drop(f);
+    w.ok(&["key", "generate", "--name", "r1"]);
+}
+
+#[test]
+fn outside_a_workspace_commands_say_how_to_start() {
+    let d = tempfile::tempdir().unwrap();
+    let mut c = rootcellar();
+    c.env("ROOTCELLAR_DIR", d.path()).args(["key", "list"]);
+    let r = run(c);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("is not a rootcellar workspace") && r.stderr.contains("rootcellar init"),
+        "{}",
+        r.stderr
+    );
+    let w = Ws::new();
+    w.refused(&["init"], 1, "already a rootcellar workspace");
+    w.refused(&["root", "edit"], 1, "no root is published yet");
+    w.refused(&["sign", "--key", "x"], 1, "no root is staged");
+}
+
+#[test]
+fn json_errors_have_a_documented_shape() {
+    let w = Ws::new();
+    let r = w.run(&["publish", "--json"]);
+    assert_eq!(r.code, 1);
+    let j = r.json();
+    assert_eq!(j["ok"], false);
+    assert_eq!(j["error"]["kind"], "refused");
+    assert_eq!(j["error"]["message"], "no root is staged");
+    assert!(j["error"]["hint"].as_str().unwrap().contains("root new"));
+    assert!(j["notices"].is_array());
+}
+
+#[test]
+fn help_is_everywhere() {
+    for args in [
+        vec!["--help"],
+        vec!["key", "--help"],
+        vec!["key", "generate", "--help"],
+        vec!["root", "new", "--help"],
+        vec!["root", "edit", "--help"],
+        vec!["verify", "--help"],
+        vec!["demo", "--help"],
+        vec!["sign", "--help"],
+        vec!["publish", "--help"],
+    ] {
+        let mut c = rootcellar();
+        c.args(&args);
+        let r = run(c);
+        assert_eq!(r.code, 0, "{args:?}");
+        assert!(r.stdout.contains("Usage:"), "{args:?}");
+    }
+    let mut c = rootcellar();
+    c.args(["frobnicate"]);
+    assert_eq!(run(c).code, 2);
+}
+
+#[test]
+fn the_demo_runs_a_whole_ceremony_in_a_new_folder() {
+    let d = tempfile::tempdir().unwrap();
+    let sys = offline_sysfs();
+    let demo = |cwd: &Path, extra: &[&str]| {
+        let mut c = rootcellar();
+        c.current_dir(cwd)
+            .env("ROOTCELLAR_SYSFS", sys.path())
+            .arg("demo")
+            .args(extra);
+        run(c)
+    };
+    let r = demo(d.path(), &[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    for step in [
+        "1. Workspace created",
+        "publish refused, as it must be",
+        "8. Published version 2",
+        "9. Verified the chain",
+    ] {
+        assert!(r.stdout.contains(step), "{step:?} missing:\n{}", r.stdout);
+    }
+    let ws = d.path().join("rootcellar-demo");
+    assert_eq!(verify(&[ws.join("metadata")], &[]).code, 0);
+    // A second run does not touch the first one's files.
+    let before = snapshot(&ws);
+    let r = demo(d.path(), &[]);
+    assert_eq!(r.code, 0);
+    assert!(
+        d.path()
+            .join("rootcellar-demo-2/metadata/2.root.json")
+            .exists()
+    );
+    assert_eq!(before, snapshot(&ws));
+    // An explicit folder must be new or empty.
+    let r = demo(d.path(), &["--dir", ws.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("exists and is not empty"));
+    let r = demo(
+        d.path(),
+        &["--dir", d.path().join("fresh").to_str().unwrap(), "--json"],
+    );
+    assert_eq!(r.code, 0);
+    assert!(r.json()["result"]["steps"].as_array().unwrap().len() > 10);
+}

@@ -1,0 +1,141 @@
+//! Interop with code this project did not write: python-tuf 7's tuf.ngclient refreshes from a
+//! trusted 1.root.json through a rotation to 2.root.json published by rootcellar (a root key
+//! revoked, another added), for ECDSA and Ed25519 root keys.
+//!
+//! Needs ROOTCELLAR_TEST_PYTHON: a python with tuf 7 and securesystemslib[crypto], which
+//! scripts/test installs. Without it the test fails and says so.
+
+use crate::support::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn python() -> PathBuf {
+    match std::env::var_os("ROOTCELLAR_TEST_PYTHON") {
+        Some(p) => PathBuf::from(p),
+        None => panic!(
+            "ROOTCELLAR_TEST_PYTHON is not set: run scripts/test, which installs python-tuf in a virtualenv"
+        ),
+    }
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/python_tuf_client.py")
+}
+
+fn py(args: &[&str]) -> std::process::Output {
+    Command::new(python())
+        .arg(script())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn rotation_is_accepted_by_python_tuf(alg: &str, py_alg: &str) {
+    let d = tempfile::tempdir().unwrap();
+    let sys = offline_sysfs();
+    let ws = d.path().join("ws");
+    let online = d.path().join("online");
+    let o = py(&["keys", online.to_str().unwrap(), py_alg]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rc = |args: &[&str]| {
+        let mut c = rootcellar();
+        c.env("ROOTCELLAR_DIR", &ws)
+            .env("ROOTCELLAR_SYSFS", sys.path())
+            .env("ROOTCELLAR_PASSPHRASE", "interop passphrase")
+            .args(args);
+        let r = run(c);
+        assert_eq!(r.code, 0, "{args:?}: {}{}", r.stdout, r.stderr);
+        r
+    };
+    rc(&["init"]);
+    for k in ["r1", "r2", "r3", "r4"] {
+        rc(&["key", "generate", "--name", k, "--algorithm", alg]);
+    }
+    for k in ["targets", "snapshot", "timestamp"] {
+        rc(&[
+            "key",
+            "import",
+            online.join(format!("{k}.pub.json")).to_str().unwrap(),
+            "--name",
+            k,
+        ]);
+    }
+    rc(&[
+        "root",
+        "new",
+        "--root-key",
+        "r1",
+        "--root-key",
+        "r2",
+        "--root-key",
+        "r3",
+        "--threshold",
+        "2",
+        "--targets-key",
+        "targets",
+        "--snapshot-key",
+        "snapshot",
+        "--timestamp-key",
+        "timestamp",
+    ]);
+    rc(&["sign", "--key", "r1", "--key", "r3"]);
+    rc(&["publish"]);
+    rc(&[
+        "root",
+        "edit",
+        "--remove-key",
+        "root:r3",
+        "--add-key",
+        "root:r4",
+    ]);
+    rc(&["sign", "--key", "r1", "--key", "r2", "--key", "r4"]);
+    rc(&["publish"]);
+
+    let meta = ws.join("metadata");
+    let o = py(&["refresh", meta.to_str().unwrap(), online.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "python-tuf refused: {out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["trusted_root_version"], 2);
+    assert_eq!(v["downloaded"], true);
+
+    // The harness can fail: drop version 1's signatures from 2.root.json and python-tuf refuses.
+    let bad = d.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    std::fs::copy(meta.join("1.root.json"), bad.join("1.root.json")).unwrap();
+    let mut two: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(meta.join("2.root.json")).unwrap()).unwrap();
+    let r4: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.join("keys/r4.json")).unwrap()).unwrap();
+    let r2: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.join("keys/r2.json")).unwrap()).unwrap();
+    two["signatures"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|s| s["keyid"] == r4["keyid"] || s["keyid"] == r2["keyid"]);
+    std::fs::write(bad.join("2.root.json"), serde_json::to_vec(&two).unwrap()).unwrap();
+    let o = py(&["refresh", bad.to_str().unwrap(), online.to_str().unwrap()]);
+    assert!(
+        !o.status.success(),
+        "python-tuf accepted a rotation without version 1's threshold"
+    );
+    // rootcellar refuses it as well.
+    assert_eq!(
+        verify(&[bad.join("1.root.json"), bad.join("2.root.json")], &[]).code,
+        1
+    );
+}
+
+#[test]
+fn python_tuf_accepts_an_ecdsa_root_rotation() {
+    rotation_is_accepted_by_python_tuf("ecdsa-p256", "ecdsa");
+}
+
+#[test]
+fn python_tuf_accepts_an_ed25519_root_rotation() {
+    rotation_is_accepted_by_python_tuf("ed25519", "ed25519");
+}

@@ -1,0 +1,9 @@
+//! One integration-test binary: modules per area, one file per attack under `attacks/`.
+
+mod attacks;
+mod cli;
+mod interop;
+mod props;
+mod software_keys;
+mod support;
+mod vectors;

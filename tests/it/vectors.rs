@@ -1,0 +1,122 @@
+//! Real metadata written by others: python-tuf's vectors and sigstore's root history.
+
+use crate::support::*;
+
+fn sigstore(from: u64, to: u64) -> Vec<std::path::PathBuf> {
+    (from..=to)
+        .map(|v| data(&format!("sigstore-root-history/{v}.root.json")))
+        .collect()
+}
+
+#[test]
+fn python_tuf_single_root_verifies() {
+    let r = verify(
+        &[data("tuf/python-tuf-ecdsa-ed25519.root.json")],
+        &["--at", "2026-01-01"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("own root keys: 2 of 2 needed — met"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("VALID: root version 1"));
+}
+
+#[test]
+fn python_tuf_chain_verifies_and_json_says_so() {
+    let files = [
+        data("tuf/chain/1.root.json"),
+        data("tuf/chain/2.root.json"),
+        data("tuf/chain/3.root.json"),
+    ];
+    let r = verify(&files, &["--json", "--at", "2026-01-01T00:00:00Z"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let j = r.json();
+    assert_eq!(j["ok"], true);
+    assert_eq!(j["result"]["valid"], true);
+    let roots = j["result"]["chain"]["roots"].as_array().unwrap();
+    assert_eq!(roots.len(), 3);
+    assert_eq!(roots[2]["version"], 3);
+    assert_eq!(roots[2]["by_previous"]["met"], true);
+    assert_eq!(roots[2]["by_self"]["met"], true);
+    // --trusted names the anchor explicitly.
+    let r = verify(
+        &files[1..],
+        &[
+            "--trusted",
+            files[0].to_str().unwrap(),
+            "--at",
+            "2026-01-01",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+}
+
+#[test]
+fn sigstore_history_5_to_15_verifies_as_of_2026_01_01() {
+    let r = verify(&sigstore(5, 15), &["--at", "2026-01-01"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("VALID: root version 15"), "{}", r.stdout);
+    // Placeholder signatures (empty "sig") are reported and count for nothing.
+    assert!(
+        r.stdout.contains("empty signature (a placeholder)"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn sigstore_history_is_refused_as_of_today() {
+    // Version 15 expired on 2026-11-20.
+    let r = verify(&sigstore(5, 15), &["--at", "2026-11-28"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("INVALID: root version 15 expired at 2026-11-20T13:58:18Z"),
+        "{}",
+        r.stdout
+    );
+    // And with the real clock: it is past 2026-11-20 for good.
+    let r = verify(&sigstore(5, 15), &[]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+}
+
+#[test]
+fn sigstore_history_as_a_folder_starts_at_version_1_which_python_tuf_cannot_load() {
+    // Versions 1-4 carry go-tuf's fractional-second expiry, which python-tuf refuses as well.
+    let r = verify(&[data("sigstore-root-history")], &["--at", "2026-01-01"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout
+            .contains("1.root.json: malformed metadata: expires"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_middle_version_missing_is_refused() {
+    let mut files = sigstore(5, 15);
+    files.remove(3); // version 8
+    let r = verify(&files, &["--at", "2026-01-01"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("version 9 follows version 7"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn bad_usage_and_unreadable_files_exit_2() {
+    let r = verify(&[data("no-such-file.json")], &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("cannot read"), "{}", r.stderr);
+    let r = verify(&[data("tuf/chain/1.root.json")], &["--at", "someday"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("cannot read the time"), "{}", r.stderr);
+    let mut c = rootcellar();
+    c.arg("verify");
+    assert_eq!(run(c).code, 2);
+}
