@@ -28,6 +28,8 @@ pub trait Prompt {
     fn new_secret(&self, kind: SecretKind, label: &str) -> Result<SecretString>;
     /// Whether asking again can give another answer (a person at a terminal).
     fn can_retry(&self) -> bool;
+    /// Tells the operator something while an operation runs (e.g. why it asks again).
+    fn say(&self, _message: &str) {}
 }
 
 /// Gives the same secret every time: the demo, and tests.

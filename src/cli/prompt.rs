@@ -95,6 +95,10 @@ impl Prompt for TermPrompt {
         Ok(a)
     }
 
+    fn say(&self, message: &str) {
+        eprintln!("{message}");
+    }
+
     fn can_retry(&self) -> bool {
         self.secret_file.is_none()
             && std::io::stdin().is_terminal()

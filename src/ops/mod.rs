@@ -134,7 +134,7 @@ impl<'a> Context<'a> {
                     match SoftwareKey::from_encrypted_pem(&pem, &pass, &rec.name) {
                         Ok(k) => break k,
                         Err(e) if e.message.starts_with("wrong passphrase") && self.prompt.can_retry() && attempt < 3 => {
-                            eprintln!("{}", e.message);
+                            self.prompt.say(&format!("{} — try again", e.message));
                         }
                         Err(e) => return Err(e),
                     }

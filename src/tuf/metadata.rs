@@ -452,6 +452,78 @@ mod tests {
     }
 
     #[test]
+    fn targets_with_delegations_round_trip_and_are_checked() {
+        let key = crate::tuf::PublicKey::Ed25519(
+            ed25519_dalek::SigningKey::from_bytes(&[4u8; 32]).verifying_key(),
+        )
+        .to_tuf_key();
+        let id = key.keyid();
+        let doc = serde_json::json!({
+            "signed": {
+                "_type": "targets", "spec_version": "1.0.31", "version": 3,
+                "expires": "2030-01-01T00:00:00Z",
+                "targets": {"a.txt": {"length": 1, "hashes": {"sha256": "00"}}},
+                "delegations": {
+                    "keys": {id.clone(): key},
+                    "roles": [
+                        {"name": "releases", "keyids": [id.clone()], "threshold": 1,
+                         "terminating": true, "paths": ["releases/*"]},
+                        {"name": "bins", "keyids": [id.clone()], "threshold": 1,
+                         "terminating": false, "path_hash_prefixes": ["00", "01"], "x-note": "kept"}
+                    ]
+                }
+            },
+            "signatures": []
+        });
+        let md = Metadata::<Targets>::from_value(doc.clone()).unwrap();
+        let d = md.signed.delegations.as_ref().unwrap();
+        assert!(d.roles[0].terminating);
+        assert_eq!(
+            d.roles[1].path_hash_prefixes.as_deref(),
+            Some(&["00".to_string(), "01".to_string()][..])
+        );
+        assert_eq!(md.to_value(), doc);
+
+        let bad = |f: &dyn Fn(&mut Value)| {
+            let mut v = doc.clone();
+            f(&mut v);
+            Metadata::<Targets>::from_value(v).unwrap_err().to_string()
+        };
+        assert!(
+            bad(&|v| v["signed"]["delegations"]["roles"][0]["name"] = "../../etc".into())
+                .contains("not allowed")
+        );
+        assert!(
+            bad(
+                &|v| v["signed"]["delegations"]["roles"][0]["path_hash_prefixes"] =
+                    serde_json::json!(["0"])
+            )
+            .contains("both")
+        );
+        assert!(
+            bad(&|v| {
+                v["signed"]["delegations"]["roles"][1]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("path_hash_prefixes");
+            })
+            .contains("neither")
+        );
+        assert!(
+            bad(&|v| v["signed"]["delegations"]["roles"][1]["name"] = "releases".into())
+                .contains("twice")
+        );
+        assert!(
+            bad(&|v| v["signed"]["delegations"]["roles"][0]["threshold"] = 0.into())
+                .contains("threshold 0")
+        );
+        assert!(
+            bad(&|v| v["signed"]["delegations"]["roles"][0]["name"] = "snapshot".into())
+                .contains("top-level")
+        );
+    }
+
+    #[test]
     fn role_names_that_escape_are_refused() {
         for bad in ["", ".", "..", "../x", "a//b", "a/../b", "a\\b", "a\nb"] {
             assert!(check_role_name(bad).is_err(), "{bad:?}");
