@@ -10,6 +10,8 @@ use secrecy::SecretString;
 pub enum SecretKind {
     Passphrase,
     Pin,
+    /// A token's security-officer PIN (for ykcs11: the PIV management key).
+    SoPin,
 }
 
 impl SecretKind {
@@ -17,6 +19,7 @@ impl SecretKind {
         match self {
             SecretKind::Passphrase => "passphrase",
             SecretKind::Pin => "PIN",
+            SecretKind::SoPin => "security officer PIN",
         }
     }
 }
@@ -30,6 +33,10 @@ pub trait Prompt {
     fn can_retry(&self) -> bool;
     /// Tells the operator something while an operation runs (e.g. why it asks again).
     fn say(&self, _message: &str) {}
+    /// Asks the operator to type `expected` to confirm `question`; false unless they did.
+    fn typed_confirmation(&self, _question: &str, _expected: &str) -> Result<bool> {
+        Ok(false)
+    }
 }
 
 /// Gives the same secret every time: the demo, and tests.

@@ -59,6 +59,8 @@ pub enum Backend {
     Software,
     /// Public key only: the private half is elsewhere (online keys).
     Public,
+    /// On a PKCS#11 token; `reference` is an RFC 7512 URI, `profile` names the HSM profile.
+    Pkcs11,
 }
 
 impl Backend {
@@ -66,6 +68,7 @@ impl Backend {
         match self {
             Backend::Software => "software",
             Backend::Public => "public",
+            Backend::Pkcs11 => "pkcs11",
         }
     }
 }
@@ -79,10 +82,19 @@ pub struct KeyRecord {
     pub algorithm: Algorithm,
     pub key: Key,
     pub backend: Backend,
-    /// Backend-specific reference, e.g. `software:NAME.key.pem`.
+    /// Backend-specific reference, e.g. `software:NAME.key.pem` or a `pkcs11:` URI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     pub created_at: String,
+    /// HSM profile (PKCS#11 keys): which module and quirks; never a machine-specific path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// What the token said about the private key when it was generated or added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<crate::signer::pkcs11::KeyAttributes>,
+    /// When the private key was destroyed (`key destroy`); the record stays for history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destroyed_at: Option<String>,
 }
 
 impl KeyRecord {
@@ -338,6 +350,14 @@ impl Workspace {
             }
         }
         Ok(())
+    }
+
+    /// Replaces an existing key record.
+    pub fn update_key_record(&self, rec: &KeyRecord) -> Result<()> {
+        let mut bytes =
+            serde_json::to_vec_pretty(rec).map_err(|e| Error::environment(e.to_string()))?;
+        bytes.push(b'\n');
+        write_atomic(&self.key_path(&rec.name), &bytes)
     }
 
     /// Writes a new key record (never replacing one).

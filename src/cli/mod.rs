@@ -30,6 +30,18 @@ pub struct Cli {
     /// Read the passphrase or PIN from the first line of FILE.
     #[arg(long, global = true, value_name = "FILE")]
     pin_file: Option<PathBuf>,
+    /// PKCS#11 module to load instead of the profile's (a path).
+    #[arg(
+        long,
+        global = true,
+        env = "ROOTCELLAR_PKCS11_MODULE",
+        value_name = "PATH"
+    )]
+    module: Option<PathBuf>,
+    /// Proceed where rootcellar refuses for safety: a PIN on its final try, or a root key its
+    /// token does not vouch for (extractable, or not generated on the token).
+    #[arg(long, global = true)]
+    force: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -69,6 +81,32 @@ enum Command {
     },
     /// Run a whole ceremony with software keys, no hardware, no prompts, in a new folder.
     Demo,
+    /// List PKCS#11 tokens and the keys on them.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// HSM profiles: list them, probe a module.
+    #[command(subcommand)]
+    Hsm(HsmCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum DeviceCommand {
+    /// Tokens (label, serial, PIN state) and their keys, for every profile whose module is here.
+    List {
+        #[arg(long)]
+        profile: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum HsmCommand {
+    /// The HSM profiles, and whether each module is on this machine.
+    Profiles,
+    /// Probe a module: it loads, its tokens, their mechanisms.
+    Check {
+        #[arg(long)]
+        profile: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -77,11 +115,37 @@ enum KeyCommand {
     Generate {
         #[arg(long)]
         name: String,
-        /// Where the private key lives.
-        #[arg(long, default_value = "software", value_parser = ["software"])]
+        /// Where the private key lives: software (trials) or pkcs11 (an HSM token).
+        #[arg(long, default_value = "software", value_parser = ["software", "pkcs11"])]
         backend: String,
         #[arg(long, default_value = "ecdsa-p256", value_parser = parse_alg)]
         algorithm: Algorithm,
+        /// HSM profile (pkcs11), e.g. softhsm2, yubihsm2 (`rootcellar hsm profiles`).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Token label (pkcs11); needed when the module shows several tokens.
+        #[arg(long)]
+        token: Option<String>,
+    },
+    /// Register a key that already exists on a PKCS#11 token.
+    Add {
+        #[arg(long, value_parser = ["pkcs11"])]
+        backend: String,
+        /// RFC 7512 URI, e.g. pkcs11:token=LABEL;id=%01 (`rootcellar device list` shows them).
+        #[arg(long)]
+        uri: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        profile: Option<String>,
+    },
+    /// Delete a retired key's private half, after typing its name.
+    Destroy {
+        /// Key name, key ID, or a unique key ID prefix.
+        key: String,
+        /// The key's name, to confirm without a terminal.
+        #[arg(long, value_name = "NAME")]
+        confirm: Option<String>,
     },
     /// Register a public key (TUF key JSON or PEM): how online keys come in.
     Import {
@@ -188,6 +252,8 @@ pub fn main() -> i32 {
     if let Some(s) = std::env::var_os("ROOTCELLAR_SYSFS") {
         ctx.sysfs = PathBuf::from(s);
     }
+    ctx.module = cli.module.clone();
+    ctx.force = cli.force;
     let result = dispatch(&cli, &ctx, now);
     let notices = ctx.take_notices();
     match result {
@@ -265,12 +331,65 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
         }
         Command::Key(KeyCommand::Generate {
             name,
-            backend: _,
+            backend,
             algorithm,
+            profile,
+            token,
         }) => {
-            let k = ops::key::generate_software(ctx, name, *algorithm)?;
+            let k = if backend == "pkcs11" {
+                let target = ops::key::Pkcs11Target {
+                    profile: profile.clone(),
+                    token: token.clone(),
+                };
+                ops::key::generate_pkcs11(ctx, name, *algorithm, &target)?
+            } else {
+                if profile.is_some() || token.is_some() {
+                    return Err(
+                        Error::bad_input("--profile and --token go with --backend pkcs11")
+                            .hint("add --backend pkcs11, or drop them"),
+                    );
+                }
+                ops::key::generate_software(ctx, name, *algorithm)?
+            };
             let h = output::key_line(&k);
             out(&k, h)
+        }
+        Command::Key(KeyCommand::Add {
+            backend: _,
+            uri,
+            name,
+            profile,
+        }) => {
+            let k = ops::key::add_pkcs11(ctx, uri, name, profile.as_deref())?;
+            let h = output::key_line(&k);
+            out(&k, h)
+        }
+        Command::Key(KeyCommand::Destroy { key, confirm }) => {
+            let k = ops::key::destroy(ctx, key, confirm.as_deref())?;
+            let h = format!(
+                "Destroyed the private key of {} ({}); its record stays, marked destroyed.\n",
+                k.name, k.keyid
+            );
+            out(&k, h)
+        }
+        Command::Device(DeviceCommand::List { profile }) => {
+            let r = ops::device::list(ctx, profile.as_deref())?;
+            let h = output::device_list(&r);
+            out(&r, h)
+        }
+        Command::Hsm(HsmCommand::Profiles) => {
+            let r = ops::device::profiles_list()?;
+            let h = output::profiles(&r);
+            out(&r, h)
+        }
+        Command::Hsm(HsmCommand::Check { profile }) => {
+            let r = ops::device::check(ctx, profile.as_deref())?;
+            let h = output::hsm_check(&r);
+            let mut o = out(&r, h)?;
+            if !r.problems.is_empty() {
+                o.code = 1;
+            }
+            Ok(o)
         }
         Command::Key(KeyCommand::Import { file, name }) => {
             let k = ops::key::import(ctx, file, name)?;

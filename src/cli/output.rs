@@ -3,6 +3,7 @@
 //! JSON shape (docs/cli.md): `{"ok": true, "result": …, "notices": […]}` on success,
 //! `{"ok": false, "error": {"kind", "message", "hint"}, "notices": […]}` on failure.
 
+use crate::ops::device::{CheckReport, ModuleReport, ProfileSummary};
 use crate::ops::key::KeyInfo;
 use crate::ops::root::{RootView, SignReport, Status, read_aloud};
 use crate::ops::verify::VerifyReport;
@@ -233,4 +234,92 @@ fn short_ids(ids: &[String]) -> String {
         .map(|i| i.chars().take(12).collect::<String>())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+pub fn device_list(ms: &[ModuleReport]) -> String {
+    if ms.is_empty() {
+        return "No PKCS#11 module of a known profile is installed here (`rootcellar hsm profiles`).\n".into();
+    }
+    let mut s = String::new();
+    for m in ms {
+        let _ = writeln!(s, "{} ({})", m.profile, m.module);
+        if m.tokens.is_empty() {
+            let _ = writeln!(s, "  no token");
+        }
+        for t in &m.tokens {
+            let _ = writeln!(
+                s,
+                "  token {:?} serial {}  {} {}  — {}",
+                t.token.label,
+                t.token.serial,
+                t.token.manufacturer,
+                t.token.model,
+                t.token.pin_state
+            );
+            if t.keys.is_empty() {
+                let _ = writeln!(s, "    no public keys visible");
+            }
+            for k in &t.keys {
+                let _ = writeln!(
+                    s,
+                    "    {:<20} {:<10} {}",
+                    k.label,
+                    k.algorithm.as_deref().unwrap_or("?"),
+                    k.uri
+                );
+            }
+        }
+    }
+    s
+}
+
+pub fn profiles(ps: &[ProfileSummary]) -> String {
+    let mut s = String::new();
+    for p in ps {
+        let _ = writeln!(
+            s,
+            "{:<13} {:<9} {:<20} {}\n              {}",
+            p.name,
+            p.kind,
+            p.algorithms.join(","),
+            p.module
+                .as_deref()
+                .map(|m| format!("module found: {m}"))
+                .unwrap_or_else(|| "module not found here".into()),
+            p.title
+        );
+    }
+    s
+}
+
+pub fn hsm_check(r: &CheckReport) -> String {
+    let mut s = format!(
+        "Profile {}: module {}\n  library: {}\n",
+        r.profile, r.module, r.library
+    );
+    for t in &r.tokens {
+        let m = &t.mechanisms;
+        let _ = writeln!(
+            s,
+            "  token {:?} serial {} — {}\n    ECDSA P-256: generate {}, sign {};  Ed25519: generate {}, sign {}",
+            t.label,
+            t.serial,
+            t.pin_state,
+            yes(m.ecdsa_p256_generate),
+            yes(m.ecdsa_sign),
+            yes(m.ed25519_generate),
+            yes(m.eddsa_sign)
+        );
+    }
+    for p in &r.problems {
+        let _ = writeln!(s, "  PROBLEM: {p}");
+    }
+    if r.problems.is_empty() {
+        let _ = writeln!(s, "OK");
+    }
+    s
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
 }

@@ -7,6 +7,14 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
 
+fn env_var(kind: SecretKind) -> &'static str {
+    match kind {
+        SecretKind::Passphrase => "ROOTCELLAR_PASSPHRASE",
+        SecretKind::Pin => "ROOTCELLAR_PIN",
+        SecretKind::SoPin => "ROOTCELLAR_SO_PIN",
+    }
+}
+
 pub struct TermPrompt {
     pub secret_file: Option<PathBuf>,
 }
@@ -27,10 +35,7 @@ impl TermPrompt {
     }
 
     fn from_env(kind: SecretKind) -> Option<SecretString> {
-        let var = match kind {
-            SecretKind::Passphrase => "ROOTCELLAR_PASSPHRASE",
-            SecretKind::Pin => "ROOTCELLAR_PIN",
-        };
+        let var = env_var(kind);
         std::env::var(var)
             .ok()
             .filter(|v| !v.is_empty())
@@ -39,10 +44,7 @@ impl TermPrompt {
 
     fn ask(kind: SecretKind, label: &str, question: &str) -> Result<SecretString> {
         if !std::io::stdin().is_terminal() {
-            let var = match kind {
-                SecretKind::Passphrase => "ROOTCELLAR_PASSPHRASE",
-                SecretKind::Pin => "ROOTCELLAR_PIN",
-            };
+            let var = env_var(kind);
             return Err(Error::bad_input(format!(
                 "the {} for {label} is needed and there is no terminal to ask on",
                 kind.word()
@@ -64,7 +66,9 @@ impl TermPrompt {
 
 impl Prompt for TermPrompt {
     fn secret(&self, kind: SecretKind, label: &str) -> Result<SecretString> {
-        if let Some(s) = self.read_secret_file()? {
+        if kind != SecretKind::SoPin
+            && let Some(s) = self.read_secret_file()?
+        {
             return Ok(s);
         }
         if let Some(s) = Self::from_env(kind) {
@@ -97,6 +101,18 @@ impl Prompt for TermPrompt {
 
     fn say(&self, message: &str) {
         eprintln!("{message}");
+    }
+
+    fn typed_confirmation(&self, question: &str, expected: &str) -> Result<bool> {
+        if !std::io::stdin().is_terminal() {
+            return Ok(false);
+        }
+        eprint!("{question}\nType {expected} to confirm: ");
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| Error::environment(format!("cannot read the confirmation: {e}")))?;
+        Ok(line.trim_end_matches(['\r', '\n']) == expected)
     }
 
     fn can_retry(&self) -> bool {

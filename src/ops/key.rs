@@ -5,6 +5,7 @@ use crate::atomic::write_new_atomic;
 use crate::error::{Error, Result};
 use crate::prompt::SecretKind;
 use crate::signer::Signer;
+use crate::signer::pkcs11::KeyAttributes;
 use crate::signer::software::SoftwareKey;
 use crate::tuf::expiry::format_tuf_time;
 use crate::tuf::{Algorithm, Key};
@@ -72,6 +73,9 @@ pub fn generate_software(ctx: &Context, name: &str, alg: Algorithm) -> Result<Ke
         backend: Backend::Software,
         reference: Some(reference),
         created_at: format_tuf_time(ctx.now),
+        profile: None,
+        attributes: None,
+        destroyed_at: None,
     };
     if let Err(e) = ws.add_key_record(&rec) {
         // Leave no private key file without its record.
@@ -107,6 +111,9 @@ pub fn import(ctx: &Context, file: &Path, name: &str) -> Result<KeyInfo> {
         backend: Backend::Public,
         reference: None,
         created_at: format_tuf_time(ctx.now),
+        profile: None,
+        attributes: None,
+        destroyed_at: None,
     };
     ws.add_key_record(&rec)?;
     Ok(KeyInfo::of(&rec))
@@ -116,4 +123,213 @@ pub fn import(ctx: &Context, file: &Path, name: &str) -> Result<KeyInfo> {
 pub fn list(ctx: &Context) -> Result<Vec<KeyInfo>> {
     let ws: Workspace = ctx.workspace()?;
     Ok(ws.keys()?.iter().map(KeyInfo::of).collect())
+}
+
+/// Where a new PKCS#11 key goes.
+pub struct Pkcs11Target {
+    pub profile: Option<String>,
+    pub token: Option<String>,
+}
+
+fn pkcs11_notices(
+    ctx: &Context,
+    name: &str,
+    profile: &crate::signer::profiles::Profile,
+    attrs: &KeyAttributes,
+) {
+    if profile.kind == "software" {
+        ctx.notice(format!(
+            "{name} lives in {}, a software token: fine for trials, but a root key belongs in a hardware HSM or a YubiKey",
+            profile.title
+        ));
+    }
+    if let Some(why) = attrs.root_objection() {
+        ctx.notice(format!(
+            "{name} will be refused as a root key without --force: {why}"
+        ));
+    }
+}
+
+/// `rootcellar key generate --backend pkcs11`: the key pair is generated on the token.
+pub fn generate_pkcs11(
+    ctx: &Context,
+    name: &str,
+    alg: Algorithm,
+    target: &Pkcs11Target,
+) -> Result<KeyInfo> {
+    use cryptoki::session::UserType;
+    let ws = ctx.workspace()?;
+    let _lock = ws.lock()?;
+    check_name(name)?;
+    if ws.keys()?.iter().any(|r| r.name == name) {
+        return Err(
+            Error::refused(format!("a key named {name:?} exists already"))
+                .hint("choose another name"),
+        );
+    }
+    let profile = ctx.profile(target.profile.as_deref())?;
+    if !profile.supports(alg) {
+        return Err(Error::bad_input(format!(
+            "profile {} does not offer {} keys",
+            profile.name,
+            alg.name()
+        ))
+        .hint(
+            "choose another --algorithm (`rootcellar hsm profiles` lists what each device offers)",
+        ));
+    }
+    ctx.air_gap("create a private key")?;
+    let module = ctx.module_for(&profile)?;
+    let c = crate::signer::pkcs11::context(&module)?;
+    let token = crate::signer::pkcs11::find_token(&c, target.token.as_deref(), None)?;
+    let mut ts = crate::signer::pkcs11::TokenSession::open(&c, token, true)?;
+    if profile.login.generate == "so" {
+        let so = ctx.token_pin(&ts.token, &profile, SecretKind::SoPin)?;
+        ts.login(UserType::So, so.as_ref())?;
+    } else {
+        let pin = ctx.token_pin(&ts.token, &profile, SecretKind::Pin)?;
+        ts.login(UserType::User, pin.as_ref())?;
+    }
+    let (pk, attrs, uri) = ts.generate(&profile, alg, name)?;
+    let key = pk.to_tuf_key();
+    let rec = KeyRecord {
+        name: name.into(),
+        keyid: key.keyid(),
+        algorithm: alg,
+        key,
+        backend: Backend::Pkcs11,
+        reference: Some(uri.to_string()),
+        created_at: format_tuf_time(ctx.now),
+        profile: Some(profile.name.clone()),
+        attributes: Some(attrs),
+        destroyed_at: None,
+    };
+    if let Err(e) = ws
+        .check_new_key(name, &rec.key)
+        .and_then(|()| ws.add_key_record(&rec))
+    {
+        // Leave no key on the token that the workspace does not know.
+        let _ = ts.destroy(&uri);
+        return Err(e);
+    }
+    pkcs11_notices(ctx, name, &profile, &attrs);
+    Ok(KeyInfo::of(&rec))
+}
+
+/// `rootcellar key add --backend pkcs11 --uri URI --name NAME`: registers a key already on a token.
+pub fn add_pkcs11(ctx: &Context, uri: &str, name: &str, profile: Option<&str>) -> Result<KeyInfo> {
+    let ws = ctx.workspace()?;
+    let _lock = ws.lock()?;
+    check_name(name)?;
+    let uri: crate::signer::pkcs11::Pkcs11Uri = uri.parse()?;
+    let profile = ctx.profile(profile)?;
+    let (ts, _pin) = ctx.open_token(&uri, &profile, false)?;
+    let (pk, attrs, _) = ts.read_key(&uri)?;
+    let attrs = attrs.ok_or_else(|| {
+        Error::refused(format!(
+            "token {:?} shows the public key {uri} but no private key with it",
+            ts.token.label
+        ))
+        .hint("a key without its private half cannot sign; check the URI's id")
+    })?;
+    let key = pk.to_tuf_key();
+    ws.check_new_key(name, &key)?;
+    let full_uri = crate::signer::pkcs11::Pkcs11Uri {
+        token: Some(ts.token.label.clone()),
+        serial: Some(ts.token.serial.clone()),
+        ..uri
+    };
+    let rec = KeyRecord {
+        name: name.into(),
+        keyid: key.keyid(),
+        algorithm: pk.algorithm(),
+        key,
+        backend: Backend::Pkcs11,
+        reference: Some(full_uri.to_string()),
+        created_at: format_tuf_time(ctx.now),
+        profile: Some(profile.name.clone()),
+        attributes: Some(attrs),
+        destroyed_at: None,
+    };
+    ws.add_key_record(&rec)?;
+    pkcs11_notices(ctx, name, &profile, &attrs);
+    Ok(KeyInfo::of(&rec))
+}
+
+/// `rootcellar key destroy K`: deletes a retired key's private half (on its token, or the
+/// encrypted file), after the operator typed the key's name. The record stays, marked destroyed.
+pub fn destroy(ctx: &Context, k: &str, confirm: Option<&str>) -> Result<KeyInfo> {
+    let ws = ctx.workspace()?;
+    let _lock = ws.lock()?;
+    let mut rec = ws.resolve_key(k)?;
+    if let Some(when) = &rec.destroyed_at {
+        return Err(
+            Error::refused(format!("key {} was destroyed already, on {when}", rec.name))
+                .hint("nothing to do"),
+        );
+    }
+    let in_use = |md: &crate::tuf::Metadata<crate::tuf::Root>| {
+        md.signed
+            .roles
+            .values()
+            .any(|r| r.keyids.contains(&rec.keyid))
+    };
+    if let Some(latest) = ws.published()?.last()
+        && in_use(latest)
+    {
+        return Err(Error::refused(format!("key {} is a key of the published root version {}", rec.name, latest.signed.version))
+            .hint("remove it from the root with `rootcellar root edit --remove-key ROLE:K`, publish, then destroy it"));
+    }
+    if let Some(staged) = ws.staged()?
+        && in_use(&staged)
+    {
+        return Err(Error::refused(format!(
+            "key {} is a key of the staged root version {}",
+            rec.name, staged.signed.version
+        ))
+        .hint("remove it from the staged root first"));
+    }
+    let confirmed = match confirm {
+        Some(c) => c == rec.name,
+        None => ctx.prompt.typed_confirmation(
+            &format!(
+                "This deletes the private key of {} ({}) for good.",
+                rec.name, rec.keyid
+            ),
+            &rec.name,
+        )?,
+    };
+    if !confirmed {
+        return Err(
+            Error::refused(format!("not confirmed: key {} was not destroyed", rec.name)).hint(
+                format!(
+                    "type the key's name when asked, or pass --confirm {}",
+                    rec.name
+                ),
+            ),
+        );
+    }
+    match rec.backend {
+        Backend::Public => {
+            return Err(Error::bad_input(format!(
+                "key {} is a public key only: there is no private key here to destroy",
+                rec.name
+            ))
+            .hint("destroy it where its private half is held"));
+        }
+        Backend::Software => {
+            let p = ws.software_key_path(rec.reference.as_deref().unwrap_or(""))?;
+            std::fs::remove_file(&p).map_err(|e| Error::io("remove", &p, &e))?;
+        }
+        Backend::Pkcs11 => {
+            let uri: crate::signer::pkcs11::Pkcs11Uri =
+                rec.reference.as_deref().unwrap_or("").parse()?;
+            let profile = ctx.profile(rec.profile.as_deref())?;
+            let (ts, _) = ctx.open_token(&uri, &profile, true)?;
+            ts.destroy(&uri)?;
+        }
+    }
+    rec.destroyed_at = Some(format_tuf_time(ctx.now));
+    ws.update_key_record(&rec)?;
+    Ok(KeyInfo::of(&rec))
 }

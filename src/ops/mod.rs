@@ -6,6 +6,7 @@
 //! writes nothing.
 
 pub mod demo;
+pub mod device;
 pub mod key;
 pub mod root;
 pub mod verify;
@@ -14,9 +15,13 @@ use crate::error::{Error, Result};
 use crate::guard;
 use crate::prompt::{Prompt, SecretKind};
 use crate::signer::Signer;
+use crate::signer::pkcs11::{self, Pkcs11Signer, Pkcs11Uri, TokenInfo, TokenSession};
+use crate::signer::profiles::{self, Profile};
 use crate::signer::software::{KdfCost, SoftwareKey};
 use crate::tuf::expiry::Timestamp;
 use crate::workspace::{Backend, KeyRecord, Workspace};
+use cryptoki::session::UserType;
+use secrecy::SecretString;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -39,8 +44,14 @@ pub struct Context<'a> {
     pub guard: GuardMode,
     /// Root of the `/sys` tree the guard reads (tests hand it a fake one).
     pub sysfs: PathBuf,
+    /// A PKCS#11 module path that overrides the profile's search (`--module`).
+    pub module: Option<PathBuf>,
+    /// Proceed where rootcellar refuses for safety: a PIN on its final try, a key the token
+    /// does not vouch for in a root role (`--force`).
+    pub force: bool,
     notices: RefCell<Vec<String>>,
-    unlocked: RefCell<HashMap<String, Rc<SoftwareKey>>>,
+    unlocked: RefCell<HashMap<String, Rc<dyn Signer>>>,
+    pins: RefCell<HashMap<String, SecretString>>,
     guard_checked: RefCell<bool>,
 }
 
@@ -52,8 +63,11 @@ impl<'a> Context<'a> {
             now: crate::tuf::expiry::truncate(now),
             guard: GuardMode::Enforce,
             sysfs: PathBuf::from("/sys"),
+            module: None,
+            force: false,
             notices: RefCell::new(Vec::new()),
             unlocked: RefCell::new(HashMap::new()),
+            pins: RefCell::new(HashMap::new()),
             guard_checked: RefCell::new(false),
         }
     }
@@ -112,45 +126,159 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// Opens the signer for a registered key, asking for its passphrase once per process.
+    /// The profile of a PKCS#11 key or command: by name, or the generic one for `--module`.
+    pub fn profile(&self, name: Option<&str>) -> Result<Profile> {
+        match name {
+            Some(n) if n != profiles::GENERIC => profiles::get(n),
+            _ if self.module.is_some() || name == Some(profiles::GENERIC) => {
+                Ok(profiles::generic())
+            }
+            _ => Err(Error::bad_input("no HSM profile given").hint(
+                "pass --profile NAME (`rootcellar hsm profiles` lists them) or --module PATH",
+            )),
+        }
+    }
+
+    /// The module for `profile`: `--module` if given, else the profile's search paths.
+    pub fn module_for(&self, profile: &Profile) -> Result<PathBuf> {
+        match &self.module {
+            Some(m) if m.exists() => Ok(m.clone()),
+            Some(m) => Err(Error::environment(format!(
+                "the PKCS#11 module {} does not exist",
+                m.display()
+            ))
+            .hint("check the path given with --module or ROOTCELLAR_PKCS11_MODULE")),
+            None => profile.find_module(),
+        }
+    }
+
+    /// The PIN (or SO PIN) for `token`, asked at most once per process, after the PIN gate.
+    pub fn token_pin(
+        &self,
+        token: &TokenInfo,
+        profile: &Profile,
+        kind: SecretKind,
+    ) -> Result<Option<SecretString>> {
+        if token.pin.protected_path {
+            self.prompt.say(&format!(
+                "enter the PIN on the device for token {:?}",
+                token.label
+            ));
+            return Ok(None);
+        }
+        let key = format!("{:?}:{}:{}", kind, token.label, token.serial);
+        if let Some(p) = self.pins.borrow().get(&key) {
+            return Ok(Some(p.clone()));
+        }
+        let name = format!("{:?} (serial {})", token.label, token.serial);
+        if kind == SecretKind::Pin
+            && let Some(n) = pkcs11::pin_gate(&token.pin, self.force, &name)?
+        {
+            self.notice(n);
+        }
+        let label = if kind == SecretKind::Pin {
+            format!("token {name}, {}", profile.login.pin_hint)
+        } else {
+            format!("token {name}")
+        };
+        let pin = self.prompt.secret(kind, &label)?;
+        self.pins.borrow_mut().insert(key, pin.clone());
+        Ok(Some(pin))
+    }
+
+    /// Opens the token a PKCS#11 key lives on, logged in as the user.
+    pub fn open_token(
+        &self,
+        uri: &Pkcs11Uri,
+        profile: &Profile,
+        rw: bool,
+    ) -> Result<(TokenSession, Option<SecretString>)> {
+        let module = self.module_for(profile)?;
+        let ctx = pkcs11::context(&module)?;
+        let token = pkcs11::find_token(&ctx, uri.token.as_deref(), uri.serial.as_deref())?;
+        let mut ts = TokenSession::open(&ctx, token, rw)?;
+        let pin = self.token_pin(&ts.token, profile, SecretKind::Pin)?;
+        ts.login(UserType::User, pin.as_ref())?;
+        Ok((ts, pin))
+    }
+
+    /// Opens the signer for a registered key, asking for its passphrase or PIN once per process.
     pub fn signer(&self, ws: &Workspace, rec: &KeyRecord) -> Result<Rc<dyn Signer>> {
-        match rec.backend {
-            Backend::Public => Err(Error::bad_input(format!(
-                "key {} is a public key only: its private half is held elsewhere, so it cannot sign here",
+        if let Some(k) = self.unlocked.borrow().get(&rec.keyid) {
+            return Ok(k.clone());
+        }
+        if let Some(when) = &rec.destroyed_at {
+            return Err(
+                Error::refused(format!("key {} was destroyed on {when}", rec.name))
+                    .hint("sign with another key"),
+            );
+        }
+        let signer: Rc<dyn Signer> = match rec.backend {
+            Backend::Public => {
+                return Err(Error::bad_input(format!(
+                    "key {} is a public key only: its private half is held elsewhere, so it cannot sign here",
+                    rec.name
+                ))
+                .hint("sign with a key generated in this workspace or on a device"));
+            }
+            Backend::Software => Rc::new(self.open_software(ws, rec)?),
+            Backend::Pkcs11 => {
+                let uri: Pkcs11Uri = rec.reference.as_deref().unwrap_or("").parse()?;
+                let profile = self.profile(rec.profile.as_deref())?;
+                let (ts, pin) = self.open_token(&uri, &profile, false)?;
+                let (pk, attrs, handle) = ts.read_key(&uri)?;
+                if pk.identity() != rec.public_key()?.identity() {
+                    return Err(Error::refused(format!(
+                        "the key {uri} on token {:?} is not the key recorded as {}",
+                        ts.token.label, rec.name
+                    ))
+                    .hint("plug in the right device; the workspace was not changed"));
+                }
+                Rc::new(Pkcs11Signer::new(
+                    ts,
+                    handle,
+                    pk,
+                    attrs.unwrap_or_default(),
+                    pin,
+                ))
+            }
+        };
+        self.unlocked
+            .borrow_mut()
+            .insert(rec.keyid.clone(), signer.clone());
+        Ok(signer)
+    }
+
+    fn open_software(&self, ws: &Workspace, rec: &KeyRecord) -> Result<SoftwareKey> {
+        let reference = rec.reference.as_deref().unwrap_or("");
+        let path = ws.software_key_path(reference)?;
+        let pem = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, &e))?;
+        let mut attempt = 0;
+        let key = loop {
+            attempt += 1;
+            let pass = self
+                .prompt
+                .secret(SecretKind::Passphrase, &format!("key {}", rec.name))?;
+            match SoftwareKey::from_encrypted_pem(&pem, &pass, &rec.name) {
+                Ok(k) => break k,
+                Err(e)
+                    if e.message.starts_with("wrong passphrase")
+                        && self.prompt.can_retry()
+                        && attempt < 3 =>
+                {
+                    self.prompt.say(&format!("{} — try again", e.message));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        if key.public_key().identity() != rec.public_key()?.identity() {
+            return Err(Error::bad_input(format!(
+                "the private key file of {} does not match its record's public key",
                 rec.name
             ))
-            .hint("sign with a key generated in this workspace or on a device")),
-            Backend::Software => {
-                if let Some(k) = self.unlocked.borrow().get(&rec.keyid) {
-                    return Ok(k.clone() as Rc<dyn Signer>);
-                }
-                let reference = rec.reference.as_deref().unwrap_or("");
-                let path = ws.software_key_path(reference)?;
-                let pem = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, &e))?;
-                let mut attempt = 0;
-                let key = loop {
-                    attempt += 1;
-                    let pass = self.prompt.secret(SecretKind::Passphrase, &format!("key {}", rec.name))?;
-                    match SoftwareKey::from_encrypted_pem(&pem, &pass, &rec.name) {
-                        Ok(k) => break k,
-                        Err(e) if e.message.starts_with("wrong passphrase") && self.prompt.can_retry() && attempt < 3 => {
-                            self.prompt.say(&format!("{} — try again", e.message));
-                        }
-                        Err(e) => return Err(e),
-                    }
-                };
-                if key.public_key().identity() != rec.public_key()?.identity() {
-                    return Err(Error::bad_input(format!(
-                        "the private key file of {} does not match its record's public key",
-                        rec.name
-                    ))
-                    .hint("restore the key's files from your backup"));
-                }
-                let key = Rc::new(key);
-                self.unlocked.borrow_mut().insert(rec.keyid.clone(), key.clone());
-                Ok(key)
-            }
+            .hint("restore the key's files from your backup"));
         }
+        Ok(key)
     }
 }
 

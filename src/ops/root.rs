@@ -117,6 +117,31 @@ fn resolve_all(ws: &Workspace, ks: &[String]) -> Result<Vec<KeyRecord>> {
     ks.iter().map(|k| ws.resolve_key(k)).collect()
 }
 
+/// A key may stand in a role only while it exists; a root key only if its device vouches for it
+/// (or the operator said --force).
+fn check_role_key(ctx: &Context, role: &str, rec: &KeyRecord) -> Result<()> {
+    if let Some(when) = &rec.destroyed_at {
+        return Err(
+            Error::refused(format!("key {} was destroyed on {when}", rec.name))
+                .hint("choose another key"),
+        );
+    }
+    if role != "root" {
+        return Ok(());
+    }
+    if let Some(why) = rec.attributes.as_ref().and_then(|a| a.root_objection()) {
+        if !ctx.force {
+            return Err(Error::refused(format!("key {} is refused as a root key: {why}", rec.name))
+                .hint("use a key generated on the device, or pass --force if you accept this key for root"));
+        }
+        ctx.notice(format!(
+            "key {} accepted as a root key because of --force: {why}",
+            rec.name
+        ));
+    }
+    Ok(())
+}
+
 fn warn_software_root_keys(ctx: &Context, ws: &Workspace, root: &Root) {
     if let Some(role) = root.role("root") {
         for id in &role.keyids {
@@ -151,10 +176,11 @@ pub fn new(ctx: &Context, args: &NewRoot) -> Result<RootView> {
         return Err(Error::refused("a root is staged already")
             .hint("publish it, or drop it with `rootcellar root discard` first"));
     }
-    let role_keys = |ks: &[String]| -> Result<Vec<Key>> {
+    let role_keys = |role: &str, ks: &[String]| -> Result<Vec<Key>> {
         let recs = resolve_all(&ws, ks)?;
         let mut seen = Vec::new();
         for r in &recs {
+            check_role_key(ctx, role, r)?;
             if seen.contains(&r.keyid) {
                 return Err(Error::bad_input(format!(
                     "key {} is given twice for one role",
@@ -168,20 +194,24 @@ pub fn new(ctx: &Context, args: &NewRoot) -> Result<RootView> {
     };
     let plan = RootPlan {
         roles: vec![
-            ("root".into(), role_keys(&args.root_keys)?, args.threshold),
+            (
+                "root".into(),
+                role_keys("root", &args.root_keys)?,
+                args.threshold,
+            ),
             (
                 "targets".into(),
-                role_keys(&args.targets_keys)?,
+                role_keys("targets", &args.targets_keys)?,
                 args.targets_threshold,
             ),
             (
                 "snapshot".into(),
-                role_keys(std::slice::from_ref(&args.snapshot_key))?,
+                role_keys("snapshot", std::slice::from_ref(&args.snapshot_key))?,
                 1,
             ),
             (
                 "timestamp".into(),
-                role_keys(std::slice::from_ref(&args.timestamp_key))?,
+                role_keys("timestamp", std::slice::from_ref(&args.timestamp_key))?,
                 1,
             ),
         ],
@@ -235,7 +265,9 @@ pub fn edit_root(ctx: &Context, args: &EditRoot) -> Result<RootView> {
     };
     let mut edits = Vec::new();
     for (role, k) in &args.add {
-        edits.push(Edit::AddKey(role.clone(), ws.resolve_key(k)?.key));
+        let rec = ws.resolve_key(k)?;
+        check_role_key(ctx, role, &rec)?;
+        edits.push(Edit::AddKey(role.clone(), rec.key));
     }
     for (role, k) in &args.remove {
         let id = match ws.resolve_key(k) {

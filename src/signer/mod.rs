@@ -3,6 +3,8 @@
 //! Invariant: a signer returns signatures in TUF's encoding (DER for ECDSA, 64 bytes for
 //! Ed25519), and callers verify each one against the public key before keeping it.
 
+pub mod pkcs11;
+pub mod profiles;
 pub mod software;
 
 use crate::error::Result;
