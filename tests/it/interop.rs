@@ -1,6 +1,6 @@
 //! Interop with code this project did not write: python-tuf 7's tuf.ngclient refreshes from a
 //! trusted 1.root.json through a rotation to 2.root.json published by rootcellar (a root key
-//! revoked, another added), for ECDSA and Ed25519 root keys.
+//! revoked, another added), for ECDSA and Ed25519 root keys, in software and on a SoftHSM2 token.
 //!
 //! Needs ROOTCELLAR_TEST_PYTHON: a python with tuf 7 and securesystemslib[crypto], which
 //! scripts/test installs. Without it the test fails and says so.
@@ -30,9 +30,10 @@ fn py(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn rotation_is_accepted_by_python_tuf(alg: &str, py_alg: &str) {
+fn rotation_is_accepted_by_python_tuf(alg: &str, py_alg: &str, on_softhsm: bool) {
     let d = tempfile::tempdir().unwrap();
     let sys = offline_sysfs();
+    let hsm = on_softhsm.then(|| crate::hsm::SoftHsm::new("interop"));
     let ws = d.path().join("ws");
     let online = d.path().join("online");
     let o = py(&["keys", online.to_str().unwrap(), py_alg]);
@@ -43,13 +44,34 @@ fn rotation_is_accepted_by_python_tuf(alg: &str, py_alg: &str) {
             .env("ROOTCELLAR_SYSFS", sys.path())
             .env("ROOTCELLAR_PASSPHRASE", "interop passphrase")
             .args(args);
+        if let Some(h) = &hsm {
+            c.env("SOFTHSM2_CONF", h.conf())
+                .env("ROOTCELLAR_PIN", crate::hsm::PIN);
+        }
         let r = run(c);
         assert_eq!(r.code, 0, "{args:?}: {}{}", r.stdout, r.stderr);
         r
     };
     rc(&["init"]);
     for k in ["r1", "r2", "r3", "r4"] {
-        rc(&["key", "generate", "--name", k, "--algorithm", alg]);
+        if on_softhsm {
+            rc(&[
+                "key",
+                "generate",
+                "--backend",
+                "pkcs11",
+                "--profile",
+                "softhsm2",
+                "--token",
+                "interop",
+                "--name",
+                k,
+                "--algorithm",
+                alg,
+            ]);
+        } else {
+            rc(&["key", "generate", "--name", k, "--algorithm", alg]);
+        }
     }
     for k in ["targets", "snapshot", "timestamp"] {
         rc(&[
@@ -132,10 +154,20 @@ fn rotation_is_accepted_by_python_tuf(alg: &str, py_alg: &str) {
 
 #[test]
 fn python_tuf_accepts_an_ecdsa_root_rotation() {
-    rotation_is_accepted_by_python_tuf("ecdsa-p256", "ecdsa");
+    rotation_is_accepted_by_python_tuf("ecdsa-p256", "ecdsa", false);
 }
 
 #[test]
 fn python_tuf_accepts_an_ed25519_root_rotation() {
-    rotation_is_accepted_by_python_tuf("ed25519", "ed25519");
+    rotation_is_accepted_by_python_tuf("ed25519", "ed25519", false);
+}
+
+#[test]
+fn python_tuf_accepts_a_rotation_signed_by_p256_keys_on_softhsm2() {
+    rotation_is_accepted_by_python_tuf("ecdsa-p256", "ecdsa", true);
+}
+
+#[test]
+fn python_tuf_accepts_a_rotation_signed_by_ed25519_keys_on_softhsm2() {
+    rotation_is_accepted_by_python_tuf("ed25519", "ed25519", true);
 }

@@ -2,6 +2,7 @@
 
 mod attacks;
 mod cli;
+mod hsm;
 mod interop;
 mod props;
 mod software_keys;
