@@ -257,6 +257,7 @@ pub fn main() -> i32 {
     let result = dispatch(&cli, &ctx, now);
     let notices = ctx.take_notices();
     match result {
+        Ok(out) if out.printed => out.code,
         Ok(out) => {
             if json {
                 output::print_json(true, &out.value, &notices);
@@ -294,6 +295,15 @@ pub struct Output {
     pub human: String,
     pub value: serde_json::Value,
     pub code: i32,
+    /// A child process already printed everything.
+    pub printed: bool,
+}
+
+impl Output {
+    fn passthrough(mut self) -> Output {
+        self.printed = true;
+        self
+    }
 }
 
 fn out<T: Serialize>(v: &T, human: String) -> Result<Output> {
@@ -301,6 +311,7 @@ fn out<T: Serialize>(v: &T, human: String) -> Result<Output> {
         human,
         value: serde_json::to_value(v).map_err(|e| Error::environment(e.to_string()))?,
         code: 0,
+        printed: false,
     })
 }
 
@@ -487,6 +498,35 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
                 cli.dir.as_deref(),
                 &std::env::current_dir().unwrap_or_default(),
             )?;
+            let softhsm = crate::signer::profiles::get("softhsm2")
+                .ok()
+                .and_then(|p| p.find_module().ok());
+            let conf = ops::demo::softhsm_conf(&dir);
+            let in_child = std::env::var_os("SOFTHSM2_CONF").is_some_and(|c| conf.as_os_str() == c);
+            if softhsm.is_some() && !in_child {
+                // SoftHSM2 reads its store's location from SOFTHSM2_CONF when it starts: run the
+                // demo again as a child process with it set to the demo's own store.
+                let exe = std::env::current_exe()
+                    .map_err(|e| Error::environment(format!("cannot find this program: {e}")))?;
+                let mut c = std::process::Command::new(exe);
+                c.arg("--dir")
+                    .arg(&dir)
+                    .arg("demo")
+                    .env("SOFTHSM2_CONF", &conf);
+                if cli.json {
+                    c.arg("--json");
+                }
+                let status = c
+                    .status()
+                    .map_err(|e| Error::environment(format!("cannot start the demo: {e}")))?;
+                return Ok(Output {
+                    human: String::new(),
+                    value: serde_json::Value::Null,
+                    code: status.code().unwrap_or(3),
+                    printed: false,
+                }
+                .passthrough());
+            }
             let mut lines = Vec::new();
             let json = cli.json;
             let sysfs = ctx.sysfs.clone();
@@ -496,7 +536,8 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
                 }
                 lines.push(l.to_string());
             };
-            ops::demo::run(&dir, now, &sysfs, &mut say)?;
+            let hsm = if in_child { softhsm.as_deref() } else { None };
+            ops::demo::run(&dir, now, &sysfs, hsm, &mut say)?;
             out(
                 &serde_json::json!({"dir": dir, "steps": lines}),
                 String::new(),

@@ -48,8 +48,40 @@ pub fn pick_dir(dir: Option<&Path>, base: &Path) -> Result<PathBuf> {
         .hint("remove old ones or pass --dir"))
 }
 
-/// Runs the demo in `dir`, telling each step to `say`. Returns the workspace folder.
-pub fn run(dir: &Path, now: Timestamp, sysfs: &Path, say: &mut dyn FnMut(&str)) -> Result<PathBuf> {
+/// Label of the demo's SoftHSM2 token.
+pub const DEMO_TOKEN: &str = "rootcellar-demo";
+
+/// Where the demo keeps its private SoftHSM2 store: `SOFTHSM2_CONF` must name this file when
+/// the demo process starts (the CLI starts a child process with it set).
+pub fn softhsm_conf(dir: &Path) -> PathBuf {
+    dir.join("softhsm/softhsm2.conf")
+}
+
+fn setup_softhsm(dir: &Path, module: &Path, pin: &SecretString) -> Result<()> {
+    let tokens = dir.join("softhsm/tokens");
+    std::fs::create_dir_all(&tokens).map_err(|e| Error::io("create", &tokens, &e))?;
+    let conf = format!(
+        "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n",
+        tokens.display()
+    );
+    crate::atomic::write_new_atomic(&softhsm_conf(dir), conf.as_bytes())?;
+    let ctx = crate::signer::pkcs11::context(module)?;
+    let mut so = [0u8; 16];
+    getrandom::fill(&mut so).map_err(|e| Error::environment(format!("no randomness: {e}")))?;
+    let so_pin = SecretString::from(hex::encode(so));
+    crate::signer::pkcs11::init_free_token(&ctx, DEMO_TOKEN, &so_pin, pin)
+}
+
+/// Runs the demo in `dir`, telling each step to `say`. Returns the workspace folder. With
+/// `softhsm` (the SoftHSM2 module, and `SOFTHSM2_CONF` set to [`softhsm_conf`]), the root keys
+/// are generated on a SoftHSM2 token of the demo's own.
+pub fn run(
+    dir: &Path,
+    now: Timestamp,
+    sysfs: &Path,
+    softhsm: Option<&Path>,
+    say: &mut dyn FnMut(&str),
+) -> Result<PathBuf> {
     let prompt = FixedPrompt(SecretString::from(DEMO_PASSPHRASE));
     let mut ctx = Context::new(dir.to_path_buf(), &prompt, now);
     ctx.guard = GuardMode::Warn;
@@ -64,18 +96,36 @@ pub fn run(dir: &Path, now: Timestamp, sysfs: &Path, say: &mut dyn FnMut(&str)) 
 
     Workspace::init(dir, Config::new(Some("example.com/demo".into()), true))?;
     say(&format!("1. Workspace created in {}", dir.display()));
+    if let Some(module) = softhsm {
+        setup_softhsm(dir, module, &prompt.0)?;
+        say(&format!(
+            "   SoftHSM2 token {DEMO_TOKEN:?} created in {} for the root keys (a software HSM, real PKCS#11)",
+            dir.join("softhsm").display()
+        ));
+    }
 
-    say(
-        "2. Keys (software keys, encrypted with the demo passphrase; real roots use an HSM or YubiKey):",
-    );
+    say(if softhsm.is_some() {
+        "2. Keys: root keys generated inside the SoftHSM2 token, online keys in software (real roots use a hardware HSM or a YubiKey):"
+    } else {
+        "2. Keys (software keys, encrypted with the demo passphrase; real roots use an HSM or a YubiKey):"
+    });
+    let target = super::key::Pkcs11Target {
+        profile: Some("softhsm2".into()),
+        token: Some(DEMO_TOKEN.into()),
+    };
     let gen_key =
         |name: &str, alg: Algorithm, role: &str, say: &mut dyn FnMut(&str)| -> Result<()> {
-            let k = super::key::generate_software(&ctx, name, alg)?;
+            let k = if role == "root" && softhsm.is_some() {
+                super::key::generate_pkcs11(&ctx, name, alg, &target)?
+            } else {
+                super::key::generate_software(&ctx, name, alg)?
+            };
             say(&format!(
-                "   {:<10} {:<10} {}  {}",
+                "   {:<10} {:<10} {:<11} {:<9} {}",
                 k.name,
                 role,
                 k.algorithm,
+                k.backend,
                 &k.keyid[..16]
             ));
             Ok(())

@@ -327,6 +327,48 @@ pub fn find_token(ctx: &Pkcs11, label: Option<&str>, serial: Option<&str>) -> Re
     }
 }
 
+/// Initialises the module's free slot as a new token `label` with `so_pin` and user `pin`
+/// (SoftHSM2 always offers one free slot). Used by the demo on its private SoftHSM2 store.
+pub fn init_free_token(
+    ctx: &Pkcs11,
+    label: &str,
+    so_pin: &SecretString,
+    pin: &SecretString,
+) -> Result<()> {
+    let fail = |what: &str, e: CkError| {
+        Error::environment(format!("cannot {what} for token {label:?}: {e}"))
+    };
+    let slots = ctx.get_all_slots().map_err(|e| fail("list slots", e))?;
+    let free = slots
+        .into_iter()
+        .find(|s| {
+            ctx.get_token_info(*s)
+                .map(|t| !t.token_initialized())
+                .unwrap_or(false)
+        })
+        .ok_or_else(|| {
+            Error::environment("the PKCS#11 module offers no free slot for a new token")
+        })?;
+    ctx.init_token(free, so_pin, label)
+        .map_err(|e| fail("initialise the token", e))?;
+    // Slot ids can change once a token is initialised: find it again by label.
+    let token = find_token(ctx, Some(label), None)?;
+    let slot = token
+        .slot
+        .ok_or_else(|| Error::environment("token has no slot"))?;
+    let session = ctx
+        .open_rw_session(slot)
+        .map_err(|e| fail("open a session", e))?;
+    session
+        .login(UserType::So, Some(so_pin))
+        .map_err(|e| fail("log in as security officer", e))?;
+    session
+        .init_pin(pin)
+        .map_err(|e| fail("set the user PIN", e))?;
+    session.logout().map_err(|e| fail("log out", e))?;
+    Ok(())
+}
+
 /// What the token says about a private key.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyAttributes {

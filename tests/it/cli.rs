@@ -669,6 +669,17 @@ fn the_demo_runs_a_whole_ceremony_in_a_new_folder() {
     }
     let ws = d.path().join("rootcellar-demo");
     assert_eq!(verify(&[ws.join("metadata")], &[]).code, 0);
+    // SoftHSM2 is installed (scripts/test does it): the root keys live on the demo's own token.
+    assert!(
+        r.stdout
+            .contains("SoftHSM2 token \"rootcellar-demo\" created"),
+        "{}",
+        r.stdout
+    );
+    let alice: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.join("keys/alice.json")).unwrap()).unwrap();
+    assert_eq!(alice["backend"], "pkcs11");
+    assert_eq!(alice["attributes"]["never_extractable"], true);
     // A second run does not touch the first one's files.
     let before = snapshot(&ws);
     let r = demo(d.path(), &[]);

@@ -795,7 +795,7 @@ fn pin_flags_are_shown_and_a_locked_pin_is_never_tried() {
         let tokens = j["result"][0]["tokens"].as_array().unwrap().clone();
         let t = tokens
             .iter()
-            .find(|t| t["serial"] == serial.to_string())
+            .find(|t| t["serial"].as_str() == Some(serial.to_string().as_str()))
             .unwrap_or_else(|| panic!("card {serial} not found: {j}"))
             .clone();
         t["pin"].clone()
