@@ -12,6 +12,14 @@ pub enum SecretKind {
     Pin,
     /// A token's security-officer PIN (for ykcs11: the PIV management key).
     SoPin,
+    /// A YubiKey's PUK.
+    Puk,
+    /// A YubiKey's PIV management key (hex).
+    ManagementKey,
+    /// A new PIN being set.
+    NewPin,
+    /// A new PUK being set.
+    NewPuk,
 }
 
 impl SecretKind {
@@ -20,6 +28,10 @@ impl SecretKind {
             SecretKind::Passphrase => "passphrase",
             SecretKind::Pin => "PIN",
             SecretKind::SoPin => "security officer PIN",
+            SecretKind::Puk => "PUK",
+            SecretKind::ManagementKey => "management key",
+            SecretKind::NewPin => "new PIN",
+            SecretKind::NewPuk => "new PUK",
         }
     }
 }

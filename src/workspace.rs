@@ -61,6 +61,8 @@ pub enum Backend {
     Public,
     /// On a PKCS#11 token; `reference` is an RFC 7512 URI, `profile` names the HSM profile.
     Pkcs11,
+    /// In a YubiKey PIV slot; `reference` is `yubikey:serial=N;slot=9c`.
+    Yubikey,
 }
 
 impl Backend {
@@ -69,6 +71,7 @@ impl Backend {
             Backend::Software => "software",
             Backend::Public => "public",
             Backend::Pkcs11 => "pkcs11",
+            Backend::Yubikey => "yubikey",
         }
     }
 }
@@ -92,6 +95,9 @@ pub struct KeyRecord {
     /// What the token said about the private key when it was generated or added.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<crate::signer::pkcs11::KeyAttributes>,
+    /// YubiKey keys: device serial, slot, firmware, policies, attestation chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub yubikey: Option<crate::signer::yubikey::YubiKeyRecord>,
     /// When the private key was destroyed (`key destroy`); the record stays for history.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destroyed_at: Option<String>,

@@ -42,6 +42,9 @@ pub struct Cli {
     /// token does not vouch for (extractable, or not generated on the token).
     #[arg(long, global = true)]
     force: bool,
+    /// Use a YubiKey's factory-default management key (never tried otherwise).
+    #[arg(long, global = true)]
+    default_management_key: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -87,6 +90,36 @@ enum Command {
     /// HSM profiles: list them, probe a module.
     #[command(subcommand)]
     Hsm(HsmCommand),
+    /// YubiKey PIN, PUK and management key.
+    #[command(subcommand)]
+    Yubikey(YubikeyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum YubikeyCommand {
+    /// Change the PIV PIN (current PIN, then the new one: ROOTCELLAR_PIN / ROOTCELLAR_NEW_PIN).
+    ChangePin {
+        #[arg(long)]
+        serial: Option<u32>,
+    },
+    /// Change the PUK (ROOTCELLAR_PUK / ROOTCELLAR_NEW_PUK).
+    ChangePuk {
+        #[arg(long)]
+        serial: Option<u32>,
+    },
+    /// Set a new PIN with the PUK after the PIN was locked.
+    UnblockPin {
+        #[arg(long)]
+        serial: Option<u32>,
+    },
+    /// Replace the management key with a random one, stored PIN-protected on the device.
+    SetManagementKey {
+        #[arg(long)]
+        serial: Option<u32>,
+        /// Print the new key once instead of storing it on the device.
+        #[arg(long)]
+        print: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -115,8 +148,8 @@ enum KeyCommand {
     Generate {
         #[arg(long)]
         name: String,
-        /// Where the private key lives: software (trials) or pkcs11 (an HSM token).
-        #[arg(long, default_value = "software", value_parser = ["software", "pkcs11"])]
+        /// Where the private key lives: software (trials), pkcs11 (an HSM token) or yubikey (PIV).
+        #[arg(long, default_value = "software", value_parser = ["software", "pkcs11", "yubikey"])]
         backend: String,
         #[arg(long, default_value = "ecdsa-p256", value_parser = parse_alg)]
         algorithm: Algorithm,
@@ -126,19 +159,29 @@ enum KeyCommand {
         /// Token label (pkcs11); needed when the module shows several tokens.
         #[arg(long)]
         token: Option<String>,
+        #[command(flatten)]
+        yk: YubiKeyArgs,
     },
-    /// Register a key that already exists on a PKCS#11 token.
+    /// Register a key that already exists on a PKCS#11 token or in a YubiKey slot.
     Add {
-        #[arg(long, value_parser = ["pkcs11"])]
+        #[arg(long, value_parser = ["pkcs11", "yubikey"])]
         backend: String,
         /// RFC 7512 URI, e.g. pkcs11:token=LABEL;id=%01 (`rootcellar device list` shows them).
         #[arg(long)]
-        uri: String,
+        uri: Option<String>,
         #[arg(long)]
         name: String,
         #[arg(long)]
         profile: Option<String>,
+        /// YubiKey serial.
+        #[arg(long)]
+        serial: Option<u32>,
+        /// YubiKey PIV slot.
+        #[arg(long, default_value = "9c")]
+        slot: String,
     },
+    /// Verify a YubiKey key's attestation chain up to a pinned Yubico root.
+    Attest { key: String },
     /// Delete a retired key's private half, after typing its name.
     Destroy {
         /// Key name, key ID, or a unique key ID prefix.
@@ -155,6 +198,25 @@ enum KeyCommand {
     },
     /// List the registered keys.
     List,
+}
+
+#[derive(Args, Debug)]
+struct YubiKeyArgs {
+    /// YubiKey serial (needed when several are connected).
+    #[arg(long)]
+    serial: Option<u32>,
+    /// PIV slot (yubikey).
+    #[arg(long, default_value = "9c")]
+    slot: String,
+    /// PIN policy of the new key (yubikey): always or once.
+    #[arg(long, default_value = "always")]
+    pin_policy: String,
+    /// Touch policy of the new key (yubikey): always, cached or never.
+    #[arg(long, default_value = "always")]
+    touch_policy: String,
+    /// Replace the key already in the slot (yubikey): it is lost for good.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 #[derive(Args, Debug)]
@@ -254,6 +316,7 @@ pub fn main() -> i32 {
     }
     ctx.module = cli.module.clone();
     ctx.force = cli.force;
+    ctx.default_management_key = cli.default_management_key;
     let result = dispatch(&cli, &ctx, now);
     let notices = ctx.take_notices();
     match result {
@@ -346,8 +409,18 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             algorithm,
             profile,
             token,
+            yk,
         }) => {
-            let k = if backend == "pkcs11" {
+            let k = if backend == "yubikey" {
+                let t = ops::yubikey::YubiKeyTarget {
+                    serial: yk.serial,
+                    slot: yk.slot.clone(),
+                    pin_policy: yk.pin_policy.clone(),
+                    touch_policy: yk.touch_policy.clone(),
+                    overwrite: yk.overwrite,
+                };
+                ops::yubikey::generate(ctx, name, *algorithm, &t)?
+            } else if backend == "pkcs11" {
                 let target = ops::key::Pkcs11Target {
                     profile: profile.clone(),
                     token: token.clone(),
@@ -366,14 +439,56 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             out(&k, h)
         }
         Command::Key(KeyCommand::Add {
-            backend: _,
+            backend,
             uri,
             name,
             profile,
+            serial,
+            slot,
         }) => {
-            let k = ops::key::add_pkcs11(ctx, uri, name, profile.as_deref())?;
+            let k = if backend == "yubikey" {
+                ops::yubikey::add(ctx, name, *serial, slot)?
+            } else {
+                let uri = uri.as_deref().ok_or_else(|| {
+                    Error::bad_input("--backend pkcs11 needs --uri")
+                        .hint("`rootcellar device list` shows the keys and their URIs")
+                })?;
+                ops::key::add_pkcs11(ctx, uri, name, profile.as_deref())?
+            };
             let h = output::key_line(&k);
             out(&k, h)
+        }
+        Command::Key(KeyCommand::Attest { key }) => {
+            let r = ops::yubikey::attest_key(ctx, key)?;
+            let h = output::attest(&r);
+            let mut o = out(&r, h)?;
+            if !r.verdict.valid {
+                o.code = 1;
+            }
+            Ok(o)
+        }
+        Command::Yubikey(c) => {
+            let r = match c {
+                YubikeyCommand::ChangePin { serial } => ops::yubikey::change_pin(ctx, *serial)?,
+                YubikeyCommand::ChangePuk { serial } => ops::yubikey::change_puk(ctx, *serial)?,
+                YubikeyCommand::UnblockPin { serial } => ops::yubikey::unblock_pin(ctx, *serial)?,
+                YubikeyCommand::SetManagementKey { serial, print } => {
+                    let m = ops::yubikey::set_management_key(ctx, *serial, *print)?;
+                    let h = match &m.printed_key {
+                        Some(k) => format!(
+                            "YubiKey {}: new management key set. Write it down now; it is shown only this once:\n{k}\n",
+                            m.serial
+                        ),
+                        None => format!(
+                            "YubiKey {}: new management key set, stored on the device behind the PIN.\n",
+                            m.serial
+                        ),
+                    };
+                    return out(&m, h);
+                }
+            };
+            let h = format!("YubiKey {}: {}.\n", r.serial, r.done);
+            out(&r, h)
         }
         Command::Key(KeyCommand::Destroy { key, confirm }) => {
             let k = ops::key::destroy(ctx, key, confirm.as_deref())?;

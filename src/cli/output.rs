@@ -3,7 +3,7 @@
 //! JSON shape (docs/cli.md): `{"ok": true, "result": …, "notices": […]}` on success,
 //! `{"ok": false, "error": {"kind", "message", "hint"}, "notices": […]}` on failure.
 
-use crate::ops::device::{CheckReport, ModuleReport, ProfileSummary};
+use crate::ops::device::{CheckReport, DeviceList, ProfileSummary};
 use crate::ops::key::KeyInfo;
 use crate::ops::root::{RootView, SignReport, Status, read_aloud};
 use crate::ops::verify::VerifyReport;
@@ -17,10 +17,14 @@ pub fn print_json(ok: bool, value: &serde_json::Value, notices: &[String]) {
 }
 
 pub fn key_line(k: &KeyInfo) -> String {
-    format!(
+    let mut s = format!(
         "{}  {}  {}  {}  fingerprint {}\n",
         k.name, k.keyid, k.algorithm, k.backend, k.fingerprint
-    )
+    );
+    if let Some(a) = &k.attestation {
+        let _ = writeln!(s, "  {a}");
+    }
+    s
 }
 
 pub fn key_list(ks: &[KeyInfo]) -> String {
@@ -41,6 +45,12 @@ pub fn key_list(ks: &[KeyInfo]) -> String {
             k.backend,
             k.created_at
         );
+        if let Some(a) = &k.attestation {
+            let _ = writeln!(s, "  {a}");
+        }
+        if let Some(d) = &k.destroyed_at {
+            let _ = writeln!(s, "  destroyed {d}");
+        }
     }
     s
 }
@@ -130,6 +140,11 @@ pub fn root_view(v: &RootView) -> String {
                 .map(|b| format!("  [{b}]"))
                 .unwrap_or_default()
         );
+    }
+    for k in &v.keys {
+        if let Some(a) = &k.attestation {
+            let _ = writeln!(s, "  {}: {a}", k.name.as_deref().unwrap_or("(unnamed)"));
+        }
     }
     let _ = writeln!(s, "Signatures:");
     if v.signatures.is_empty() {
@@ -236,12 +251,39 @@ fn short_ids(ids: &[String]) -> String {
         .join(", ")
 }
 
-pub fn device_list(ms: &[ModuleReport]) -> String {
-    if ms.is_empty() {
-        return "No PKCS#11 module of a known profile is installed here (`rootcellar hsm profiles`).\n".into();
-    }
+pub fn device_list(d: &DeviceList) -> String {
     let mut s = String::new();
-    for m in ms {
+    for y in &d.yubikeys {
+        let _ = writeln!(
+            s,
+            "YubiKey serial {}  firmware {}  reader {:?}  PIN tries left: {}",
+            y.serial,
+            y.firmware,
+            y.reader,
+            y.pin_retries
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "?".into())
+        );
+        if y.slots.is_empty() {
+            let _ = writeln!(s, "  no PIV slot in use");
+        }
+        for sl in &y.slots {
+            let _ = writeln!(s, "  slot {}: {}", sl.slot, sl.subject);
+        }
+        for w in &y.warnings {
+            let _ = writeln!(s, "  warning: {w}");
+        }
+    }
+    if let Some(n) = &d.yubikey_note {
+        let _ = writeln!(s, "YubiKeys: not looked for: {n}");
+    }
+    if d.pkcs11.is_empty() {
+        let _ = writeln!(
+            s,
+            "No PKCS#11 module of a known profile is installed here (`rootcellar hsm profiles`)."
+        );
+    }
+    for m in &d.pkcs11 {
         let _ = writeln!(s, "{} ({})", m.profile, m.module);
         if m.tokens.is_empty() {
             let _ = writeln!(s, "  no token");
@@ -318,6 +360,10 @@ pub fn hsm_check(r: &CheckReport) -> String {
         let _ = writeln!(s, "OK");
     }
     s
+}
+
+pub fn attest(r: &crate::ops::yubikey::AttestReport) -> String {
+    format!("{} ({}): {}\n", r.name, r.keyid, r.verdict.summary())
 }
 
 fn yes(b: bool) -> &'static str {

@@ -12,6 +12,10 @@ fn env_var(kind: SecretKind) -> &'static str {
         SecretKind::Passphrase => "ROOTCELLAR_PASSPHRASE",
         SecretKind::Pin => "ROOTCELLAR_PIN",
         SecretKind::SoPin => "ROOTCELLAR_SO_PIN",
+        SecretKind::Puk => "ROOTCELLAR_PUK",
+        SecretKind::ManagementKey => "ROOTCELLAR_MGMT_KEY",
+        SecretKind::NewPin => "ROOTCELLAR_NEW_PIN",
+        SecretKind::NewPuk => "ROOTCELLAR_NEW_PUK",
     }
 }
 
@@ -66,7 +70,7 @@ impl TermPrompt {
 
 impl Prompt for TermPrompt {
     fn secret(&self, kind: SecretKind, label: &str) -> Result<SecretString> {
-        if kind != SecretKind::SoPin
+        if matches!(kind, SecretKind::Passphrase | SecretKind::Pin)
             && let Some(s) = self.read_secret_file()?
         {
             return Ok(s);
@@ -78,14 +82,21 @@ impl Prompt for TermPrompt {
     }
 
     fn new_secret(&self, kind: SecretKind, label: &str) -> Result<SecretString> {
-        if let Some(s) = self.read_secret_file()? {
+        if kind == SecretKind::Passphrase
+            && let Some(s) = self.read_secret_file()?
+        {
             return Ok(s);
         }
         if let Some(s) = Self::from_env(kind) {
             return Ok(s);
         }
-        let a = Self::ask(kind, label, &format!("new {} for {label}: ", kind.word()))?;
-        if a.expose_secret().chars().count() < 8 {
+        let word = if kind == SecretKind::Passphrase {
+            "new passphrase"
+        } else {
+            kind.word()
+        };
+        let a = Self::ask(kind, label, &format!("{word} for {label}: "))?;
+        if kind == SecretKind::Passphrase && a.expose_secret().chars().count() < 8 {
             return Err(Error::bad_input(format!(
                 "the {} must have at least 8 characters",
                 kind.word()

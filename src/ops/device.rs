@@ -20,9 +20,35 @@ pub struct ModuleReport {
     pub tokens: Vec<TokenReport>,
 }
 
-/// `rootcellar device list [--profile NAME]`: tokens of every profile whose module is present
-/// (or of the one named), with the public keys on them. Asks for no PIN.
-pub fn list(ctx: &Context, profile: Option<&str>) -> Result<Vec<ModuleReport>> {
+/// Everything `device list` found.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct DeviceList {
+    pub pkcs11: Vec<ModuleReport>,
+    pub yubikeys: Vec<crate::signer::yubikey::DeviceInfo>,
+    /// Why no YubiKey could be looked for (pcscd not running, …).
+    pub yubikey_note: Option<String>,
+}
+
+/// `rootcellar device list [--profile NAME]`: PKCS#11 tokens and connected YubiKeys. With a
+/// profile, only that profile's tokens. Asks for no PIN.
+pub fn list(ctx: &Context, profile: Option<&str>) -> Result<DeviceList> {
+    let pkcs11 = list_pkcs11(ctx, profile)?;
+    let (yubikeys, yubikey_note) = if profile.is_some() || ctx.module.is_some() {
+        (Vec::new(), None)
+    } else {
+        match crate::signer::yubikey::list() {
+            Ok(l) => (l, None),
+            Err(e) => (Vec::new(), Some(e)),
+        }
+    };
+    Ok(DeviceList {
+        pkcs11,
+        yubikeys,
+        yubikey_note,
+    })
+}
+
+fn list_pkcs11(ctx: &Context, profile: Option<&str>) -> Result<Vec<ModuleReport>> {
     let chosen: Vec<profiles::Profile> = match profile {
         Some(_) => vec![ctx.profile(profile)?],
         None if ctx.module.is_some() => vec![profiles::generic()],

@@ -22,6 +22,12 @@ pub struct KeyInfo {
     pub backend: String,
     pub fingerprint: String,
     pub created_at: String,
+    /// YubiKey keys: the attestation verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<String>,
+    /// Keys whose private half was destroyed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destroyed_at: Option<String>,
 }
 
 impl KeyInfo {
@@ -37,6 +43,8 @@ impl KeyInfo {
                 .map(|k| k.fingerprint())
                 .unwrap_or_default(),
             created_at: rec.created_at.clone(),
+            attestation: None,
+            destroyed_at: rec.destroyed_at.clone(),
         }
     }
 }
@@ -75,6 +83,7 @@ pub fn generate_software(ctx: &Context, name: &str, alg: Algorithm) -> Result<Ke
         created_at: format_tuf_time(ctx.now),
         profile: None,
         attributes: None,
+        yubikey: None,
         destroyed_at: None,
     };
     if let Err(e) = ws.add_key_record(&rec) {
@@ -113,6 +122,7 @@ pub fn import(ctx: &Context, file: &Path, name: &str) -> Result<KeyInfo> {
         created_at: format_tuf_time(ctx.now),
         profile: None,
         attributes: None,
+        yubikey: None,
         destroyed_at: None,
     };
     ws.add_key_record(&rec)?;
@@ -122,7 +132,7 @@ pub fn import(ctx: &Context, file: &Path, name: &str) -> Result<KeyInfo> {
 /// `rootcellar key list`.
 pub fn list(ctx: &Context) -> Result<Vec<KeyInfo>> {
     let ws: Workspace = ctx.workspace()?;
-    Ok(ws.keys()?.iter().map(KeyInfo::of).collect())
+    Ok(super::yubikey::with_verdicts(ctx, &ws.keys()?))
 }
 
 /// Where a new PKCS#11 key goes.
@@ -202,6 +212,7 @@ pub fn generate_pkcs11(
         created_at: format_tuf_time(ctx.now),
         profile: Some(profile.name.clone()),
         attributes: Some(attrs),
+        yubikey: None,
         destroyed_at: None,
     };
     if let Err(e) = ws
@@ -249,6 +260,7 @@ pub fn add_pkcs11(ctx: &Context, uri: &str, name: &str, profile: Option<&str>) -
         created_at: format_tuf_time(ctx.now),
         profile: Some(profile.name.clone()),
         attributes: Some(attrs),
+        yubikey: None,
         destroyed_at: None,
     };
     ws.add_key_record(&rec)?;
@@ -327,6 +339,24 @@ pub fn destroy(ctx: &Context, k: &str, confirm: Option<&str>) -> Result<KeyInfo>
             let profile = ctx.profile(rec.profile.as_deref())?;
             let (ts, _) = ctx.open_token(&uri, &profile, true)?;
             ts.destroy(&uri)?;
+        }
+        Backend::Yubikey => {
+            use crate::signer::yubikey as y;
+            let r: y::YkRef = rec.reference.as_deref().unwrap_or("").parse()?;
+            let mut yk = y::open(Some(r.serial))?;
+            let pk = y::slot_public_key(&mut yk, r.slot)?;
+            if pk.identity() != rec.public_key()?.identity() {
+                return Err(Error::refused(format!(
+                    "slot {} of YubiKey {} no longer holds {}",
+                    y::slot_name(r.slot),
+                    r.serial,
+                    rec.name
+                ))
+                .hint("nothing to destroy there; the record was left as it was"));
+            }
+            ctx.yubikey_pin(&mut yk)?;
+            ctx.yubikey_management(&mut yk)?;
+            y::overwrite_slot(&mut yk, r.slot)?;
         }
     }
     rec.destroyed_at = Some(format_tuf_time(ctx.now));

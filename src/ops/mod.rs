@@ -10,6 +10,7 @@ pub mod device;
 pub mod key;
 pub mod root;
 pub mod verify;
+pub mod yubikey;
 
 use crate::error::{Error, Result};
 use crate::guard;
@@ -49,6 +50,9 @@ pub struct Context<'a> {
     /// Proceed where rootcellar refuses for safety: a PIN on its final try, a key the token
     /// does not vouch for in a root role (`--force`).
     pub force: bool,
+    /// Use a YubiKey's factory-default management key (`--default-management-key`): only ever
+    /// because the operator said so.
+    pub default_management_key: bool,
     notices: RefCell<Vec<String>>,
     unlocked: RefCell<HashMap<String, Rc<dyn Signer>>>,
     pins: RefCell<HashMap<String, SecretString>>,
@@ -65,6 +69,7 @@ impl<'a> Context<'a> {
             sysfs: PathBuf::from("/sys"),
             module: None,
             force: false,
+            default_management_key: false,
             notices: RefCell::new(Vec::new()),
             unlocked: RefCell::new(HashMap::new()),
             pins: RefCell::new(HashMap::new()),
@@ -202,6 +207,56 @@ impl<'a> Context<'a> {
         Ok((ts, pin))
     }
 
+    /// The PIN of YubiKey `yk`, after the retry gate, asked at most once per process and verified.
+    pub fn yubikey_pin(&self, yk: &mut ::yubikey::YubiKey) -> Result<SecretString> {
+        use crate::signer::yubikey as y;
+        let serial = yk.serial().0;
+        let key = format!("yubikey:{serial}");
+        if let Some(p) = self.pins.borrow().get(&key) {
+            return Ok(p.clone());
+        }
+        if let Some(n) = y::pin_gate(y::pin_retries(yk), self.force, serial)? {
+            self.notice(n);
+        }
+        let pin = self.prompt.secret(
+            SecretKind::Pin,
+            &format!("YubiKey {serial} (PIV PIN, 6-8 characters)"),
+        )?;
+        y::verify_pin(yk, &pin)?;
+        self.pins.borrow_mut().insert(key, pin.clone());
+        Ok(pin)
+    }
+
+    /// Authenticates with a YubiKey's management key (see `signer::yubikey::authenticate`).
+    pub fn yubikey_management(&self, yk: &mut ::yubikey::YubiKey) -> Result<()> {
+        use crate::signer::yubikey as y;
+        let serial = yk.serial().0;
+        let default_ok = self.default_management_key;
+        let is_default = y::management_key_is_default(yk);
+        let notice = y::authenticate(yk, || {
+            if default_ok {
+                return Ok(y::Mgm::Default);
+            }
+            let asked = self.prompt.secret(
+                SecretKind::ManagementKey,
+                &format!("YubiKey {serial} (48 hex digits)"),
+            );
+            match asked {
+                Ok(k) => Ok(y::Mgm::Given(k)),
+                Err(e) => Err(Error::bad_input(format!(
+                    "YubiKey {serial} needs its management key{}: {}",
+                    if is_default == Some(true) { " (the device says it is still the factory default)" } else { "" },
+                    e.message
+                ))
+                .hint("give it in ROOTCELLAR_MGMT_KEY or when asked; if the device still has the factory key, pass --default-management-key, then change it with `rootcellar yubikey set-management-key`")),
+            }
+        })?;
+        if let Some(n) = notice {
+            self.notice(n);
+        }
+        Ok(())
+    }
+
     /// Opens the signer for a registered key, asking for its passphrase or PIN once per process.
     pub fn signer(&self, ws: &Workspace, rec: &KeyRecord) -> Result<Rc<dyn Signer>> {
         if let Some(k) = self.unlocked.borrow().get(&rec.keyid) {
@@ -222,6 +277,23 @@ impl<'a> Context<'a> {
                 .hint("sign with a key generated in this workspace or on a device"));
             }
             Backend::Software => Rc::new(self.open_software(ws, rec)?),
+            Backend::Yubikey => {
+                use crate::signer::yubikey as y;
+                let r: y::YkRef = rec.reference.as_deref().unwrap_or("").parse()?;
+                let mut yk = y::open(Some(r.serial))?;
+                let pin = self.yubikey_pin(&mut yk)?;
+                let pk = y::slot_public_key(&mut yk, r.slot)?;
+                if pk.identity() != rec.public_key()?.identity() {
+                    return Err(Error::refused(format!(
+                        "slot {} of YubiKey {} holds another key than the one recorded as {}",
+                        y::slot_name(r.slot),
+                        r.serial,
+                        rec.name
+                    ))
+                    .hint("the slot was overwritten, or this is another device; the workspace was not changed"));
+                }
+                Rc::new(y::YubiKeySigner::new(yk, r.slot, pk, pin))
+            }
             Backend::Pkcs11 => {
                 let uri: Pkcs11Uri = rec.reference.as_deref().unwrap_or("").parse()?;
                 let profile = self.profile(rec.profile.as_deref())?;

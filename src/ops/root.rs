@@ -33,6 +33,9 @@ pub struct KeyView {
     pub fingerprint: String,
     pub backend: Option<String>,
     pub roles: Vec<String>,
+    /// YubiKey keys: the attestation verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -418,6 +421,10 @@ fn view(ctx: &Context, ws: &Workspace, md: &Metadata<Root>, source: &str) -> Res
                     .filter(|(_, r)| r.keyids.contains(id))
                     .map(|(n, _)| n.clone())
                     .collect(),
+                attestation: records
+                    .get(id)
+                    .and_then(|r| super::yubikey::verdict(r, ctx.now))
+                    .map(|v| v.summary()),
             }
         })
         .collect();
@@ -520,6 +527,14 @@ pub fn sign(ctx: &Context, keys: &[String]) -> Result<SignReport> {
     let mut signed_by = Vec::new();
     for r in &recs {
         let signer = ctx.signer(&ws, r)?;
+        if let Some(y) = &r.yubikey
+            && y.touch_policy != "never"
+        {
+            ctx.prompt.say(&format!(
+                "Touch YubiKey {} now (it blinks) to sign with {}",
+                y.serial, r.name
+            ));
+        }
         let sig = signer.sign(md.canonical_signed())?;
         let pk = r.public_key()?;
         crate::tuf::sig::verify(&pk, md.canonical_signed(), &hex::encode(&sig)).map_err(|e| {

@@ -3,9 +3,11 @@
 //! Invariant: a signer returns signatures in TUF's encoding (DER for ECDSA, 64 bytes for
 //! Ed25519), and callers verify each one against the public key before keeping it.
 
+pub mod attest;
 pub mod pkcs11;
 pub mod profiles;
 pub mod software;
+pub mod yubikey;
 
 use crate::error::Result;
 use crate::tuf::PublicKey;

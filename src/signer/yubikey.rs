@@ -1,0 +1,618 @@
+//! The native YubiKey PIV backend (crate `yubikey`): keys generated in a PIV slot, used there,
+//! attested by the device.
+//!
+//! Invariants: no default PIN or management key is ever tried unless the operator said so
+//! (`--default-management-key`); the PIN retry counter is read before a PIN is asked, a device
+//! on its last try is refused unless `--force`, and a wrong PIN is never retried; devices are
+//! told apart by serial; the private key never leaves the slot.
+
+use super::Signer;
+use crate::error::{Error, Result};
+use crate::tuf::{Algorithm, PublicKey};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use yubikey::piv::{self, AlgorithmId, SlotId};
+use yubikey::{MgmKey, PinPolicy, Serial, TouchPolicy, YubiKey};
+
+/// A key reference: `yubikey:serial=N;slot=9c`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct YkRef {
+    pub serial: u32,
+    pub slot: SlotId,
+}
+
+/// Parses a PIV slot name: 9a, 9c, 9d, 9e or a retired slot 82..95.
+pub fn parse_slot(s: &str) -> Result<SlotId> {
+    let bad = || {
+        Error::bad_input(format!("{s:?} is not a PIV key slot")).hint("use 9a, 9c, 9d, 9e or a retired slot 82-95 (9c, Digital Signature, is the usual one for signing)")
+    };
+    let n = u8::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|_| bad())?;
+    match SlotId::try_from(n) {
+        Ok(SlotId::Attestation) | Ok(SlotId::Management(_)) | Err(_) => Err(bad()),
+        Ok(slot) => Ok(slot),
+    }
+}
+
+pub fn slot_name(slot: SlotId) -> String {
+    format!("{:02x}", u8::from(slot))
+}
+
+impl std::fmt::Display for YkRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "yubikey:serial={};slot={}",
+            self.serial,
+            slot_name(self.slot)
+        )
+    }
+}
+
+impl std::str::FromStr for YkRef {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<YkRef> {
+        let bad = |why: &str| {
+            Error::bad_input(format!("{s:?} is not a YubiKey key reference: {why}"))
+                .hint("write it as yubikey:serial=N;slot=9c")
+        };
+        let rest = s
+            .strip_prefix("yubikey:")
+            .ok_or_else(|| bad("it does not start with yubikey:"))?;
+        let (mut serial, mut slot) = (None, None);
+        for part in rest.split(';') {
+            match part.split_once('=') {
+                Some(("serial", v)) => {
+                    serial = Some(
+                        v.parse::<u32>()
+                            .map_err(|_| bad("the serial is not a number"))?,
+                    )
+                }
+                Some(("slot", v)) => slot = Some(parse_slot(v)?),
+                _ => return Err(bad("unknown part")),
+            }
+        }
+        Ok(YkRef {
+            serial: serial.ok_or_else(|| bad("no serial"))?,
+            slot: slot.ok_or_else(|| bad("no slot"))?,
+        })
+    }
+}
+
+/// What the workspace records about a YubiKey key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct YubiKeyRecord {
+    pub serial: u32,
+    pub slot: String,
+    pub firmware: String,
+    pub pin_policy: String,
+    pub touch_policy: String,
+    /// Attestation chain in PEM, key certificate first; absent when the device gave none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<String>,
+    /// Why there is no attestation, when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation_missing: Option<String>,
+}
+
+/// Firmware before 5.7.0 has the EC key-cloning side channel of YSA-2024-03.
+pub fn ysa_2024_03(major: u8, minor: u8) -> bool {
+    (major, minor) < (5, 7)
+}
+
+/// Whether the firmware can hold Ed25519 keys (5.7 and later).
+pub fn supports_ed25519(major: u8, minor: u8) -> bool {
+    (major, minor) >= (5, 7)
+}
+
+fn firmware(yk: &YubiKey) -> (u8, u8, String) {
+    let v = yk.version();
+    (
+        v.major,
+        v.minor,
+        format!("{}.{}.{}", v.major, v.minor, v.patch),
+    )
+}
+
+fn pcsc(e: yubikey::Error, serial: Option<u32>, what: &str) -> Error {
+    let dev = serial
+        .map(|s| format!("YubiKey {s}"))
+        .unwrap_or_else(|| "the YubiKey".into());
+    match e {
+        yubikey::Error::PcscError { .. } => Error::environment(format!("{dev} could not be reached while trying to {what} (removed, or pcscd stopped)"))
+            .hint("plug the YubiKey in (and check that pcscd runs), then run the command again; nothing was written"),
+        yubikey::Error::NotFound => Error::environment(format!("{dev} is not connected")).hint("plug it in; `rootcellar device list` shows the YubiKeys found"),
+        yubikey::Error::PinLocked => Error::refused(format!("the PIN of {dev} is locked")).hint("unblock it with the PUK: rootcellar yubikey unblock-pin"),
+        yubikey::Error::WrongPin { tries } => Error::bad_input(format!("wrong PIN for {dev}: {tries} tries left"))
+            .hint("check the PIN before trying again; rootcellar never retries a PIN by itself"),
+        e => Error::environment(format!("{dev}: cannot {what}: {e}")).hint("check the device and run the command again"),
+    }
+}
+
+/// A slot in use, as `device list` shows it.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct SlotUse {
+    pub slot: String,
+    pub subject: String,
+}
+
+/// A connected YubiKey.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct DeviceInfo {
+    pub serial: u32,
+    pub firmware: String,
+    pub reader: String,
+    pub slots: Vec<SlotUse>,
+    pub pin_retries: Option<u8>,
+    pub warnings: Vec<String>,
+}
+
+/// PIN tries left. From the PIN's metadata where the firmware has it (5.3+); else from an empty
+/// VERIFY, whose "0" the `yubikey` crate also reports for an already verified PIN, so 0 from
+/// there counts as unknown (a VERIFY on a blocked PIN uses up nothing).
+pub fn pin_retries(yk: &mut YubiKey) -> Option<u8> {
+    if let Ok(m) = piv::metadata(yk, SlotId::Management(piv::ManagementSlotId::Pin))
+        && let Some(r) = m.retries
+    {
+        return Some(r.remaining_count);
+    }
+    match yk.get_pin_retries() {
+        Ok(0) | Err(_) => None,
+        Ok(n) => Some(n),
+    }
+}
+
+const KEY_SLOTS: [SlotId; 4] = [
+    SlotId::Authentication,
+    SlotId::Signature,
+    SlotId::KeyManagement,
+    SlotId::CardAuthentication,
+];
+
+/// The YubiKeys that pcscd sees. An unreachable pcscd is no YubiKey, with the reason.
+pub fn list() -> std::result::Result<Vec<DeviceInfo>, String> {
+    let mut ctx = yubikey::reader::Context::open()
+        .map_err(|e| format!("pcscd cannot be reached ({e}): is it installed and running?"))?;
+    let readers = ctx
+        .iter()
+        .map_err(|e| format!("cannot list smart-card readers: {e}"))?;
+    let mut out = Vec::new();
+    for r in readers {
+        let reader = r.name().to_string();
+        let Ok(mut yk) = r.open() else { continue };
+        let (maj, min, fw) = firmware(&yk);
+        let mut slots = Vec::new();
+        for slot in KEY_SLOTS {
+            if let Ok(c) = yubikey::certificate::Certificate::read(&mut yk, slot) {
+                slots.push(SlotUse {
+                    slot: slot_name(slot),
+                    subject: c.subject(),
+                });
+            }
+        }
+        let mut warnings = Vec::new();
+        if ysa_2024_03(maj, min) {
+            warnings.push(format!("firmware {fw} is older than 5.7.0: affected by Yubico's EC key-cloning advisory YSA-2024-03 (an attacker with the device in hand and special equipment could recover an ECDSA key)"));
+        }
+        out.push(DeviceInfo {
+            serial: yk.serial().0,
+            firmware: fw,
+            reader,
+            slots,
+            pin_retries: pin_retries(&mut yk),
+            warnings,
+        });
+    }
+    out.sort_by_key(|d| d.serial);
+    Ok(out)
+}
+
+/// Opens the YubiKey with `serial`, or the only one connected.
+pub fn open(serial: Option<u32>) -> Result<YubiKey> {
+    match serial {
+        Some(s) => YubiKey::open_by_serial(Serial(s)).map_err(|e| match e {
+            yubikey::Error::NotFound | yubikey::Error::PcscError { .. } => {
+                let present = list()
+                    .map(|l| {
+                        l.iter()
+                            .map(|d| d.serial.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default();
+                Error::environment(format!(
+                    "no YubiKey with serial {s} is connected{}",
+                    if present.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (connected: {present})")
+                    }
+                ))
+                .hint("plug it in; `rootcellar device list` shows the YubiKeys found")
+            }
+            e => pcsc(e, Some(s), "open it"),
+        }),
+        None => {
+            let all = list().map_err(|e| Error::environment(e).hint("start pcscd"))?;
+            match all.as_slice() {
+                [one] => open(Some(one.serial)),
+                [] => Err(Error::environment("no YubiKey is connected")
+                    .hint("plug one in; `rootcellar device list` shows what is found")),
+                many => Err(Error::bad_input(format!(
+                    "{} YubiKeys are connected ({})",
+                    many.len(),
+                    many.iter()
+                        .map(|d| d.serial.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+                .hint("choose one with --serial N")),
+            }
+        }
+    }
+}
+
+/// Decides, before a PIN is asked, whether to ask (see the module docs).
+pub fn pin_gate(retries: Option<u8>, force: bool, serial: u32) -> Result<Option<String>> {
+    match retries {
+        Some(0) => Err(
+            Error::refused(format!("the PIN of YubiKey {serial} is locked"))
+                .hint("unblock it with the PUK: rootcellar yubikey unblock-pin --serial N"),
+        ),
+        Some(1) if !force => Err(Error::refused(format!(
+            "YubiKey {serial} has one PIN try left: a wrong PIN now locks it"
+        ))
+        .hint("make sure of the PIN, then run the command again with --force")),
+        Some(n) => Ok(Some(format!("YubiKey {serial}: {n} PIN tries left"))),
+        None => Ok(None),
+    }
+}
+
+/// Verifies `pin`; a wrong PIN is reported with the tries left, never retried.
+pub fn verify_pin(yk: &mut YubiKey, pin: &SecretString) -> Result<()> {
+    let serial = yk.serial().0;
+    yk.verify_pin(pin.expose_secret().as_bytes())
+        .map_err(|e| pcsc(e, Some(serial), "verify the PIN"))
+}
+
+/// How to authenticate with the management key.
+pub enum Mgm {
+    /// The factory default, because the operator said so.
+    Default,
+    /// A key the operator gave (hex).
+    Given(SecretString),
+}
+
+/// Authenticates with the management key: the PIN-protected one stored on the device if there
+/// is one (the PIN must be verified first), else what `fallback` gives. Returns a notice.
+pub fn authenticate(
+    yk: &mut YubiKey,
+    fallback: impl FnOnce() -> Result<Mgm>,
+) -> Result<Option<String>> {
+    let serial = yk.serial().0;
+    if let Ok(k) = MgmKey::get_protected(yk) {
+        yk.authenticate(&k).map_err(|_| {
+            Error::refused(format!("YubiKey {serial}: the PIN-protected management key stored on it is not its management key"))
+                .hint("set the management key again with `rootcellar yubikey set-management-key`")
+        })?;
+        return Ok(None);
+    }
+    match fallback()? {
+        Mgm::Default => {
+            let k = MgmKey::get_default(yk)
+                .map_err(|e| pcsc(e, Some(serial), "use the default management key"))?;
+            yk.authenticate(&k).map_err(|_| {
+                Error::refused(format!("YubiKey {serial} does not use the factory default management key"))
+                    .hint("give its management key (ROOTCELLAR_MGMT_KEY or when asked) instead of --default-management-key")
+            })?;
+            Ok(Some(format!(
+                "YubiKey {serial} still uses the factory default management key: anyone with the device can replace its keys; run `rootcellar yubikey set-management-key --serial {serial}`"
+            )))
+        }
+        Mgm::Given(hex) => {
+            let bytes =
+                zeroize::Zeroizing::new(hex::decode(hex.expose_secret().trim()).map_err(|_| {
+                    Error::bad_input("the management key is not hex")
+                        .hint("give 48 hex digits (3DES/AES-192), 32 (AES-128) or 64 (AES-256)")
+                })?);
+            let k = MgmKey::from_bytes(&*bytes, None).map_err(|_| {
+                Error::bad_input("the management key has the wrong length")
+                    .hint("give 48 hex digits (3DES/AES-192), 32 (AES-128) or 64 (AES-256)")
+            })?;
+            yk.authenticate(&k).map_err(|_| {
+                Error::bad_input(format!("YubiKey {serial} refused that management key"))
+                    .hint("check the key (a wrong management key uses up no tries)")
+            })?;
+            Ok(None)
+        }
+    }
+}
+
+/// The device's view of whether its PIN, PUK and management key are still the defaults (5.3+;
+/// `None` where the device cannot tell).
+pub fn management_key_is_default(yk: &mut YubiKey) -> Option<bool> {
+    piv::metadata(yk, SlotId::Management(piv::ManagementSlotId::Management))
+        .ok()
+        .and_then(|m| m.default)
+}
+
+/// Whether a slot holds a key or certificate.
+pub fn slot_occupied(yk: &mut YubiKey, slot: SlotId) -> bool {
+    yubikey::certificate::Certificate::read(yk, slot).is_ok() || piv::metadata(yk, slot).is_ok()
+}
+
+pub fn parse_pin_policy(s: &str) -> Result<PinPolicy> {
+    match s {
+        "always" => Ok(PinPolicy::Always),
+        "once" => Ok(PinPolicy::Once),
+        "never" => Err(
+            Error::bad_input("PIN policy never is not allowed for a root key")
+                .hint("use always or once"),
+        ),
+        _ => Err(Error::bad_input(format!("unknown PIN policy {s:?}")).hint("use always or once")),
+    }
+}
+
+pub fn parse_touch_policy(s: &str) -> Result<TouchPolicy> {
+    match s {
+        "always" => Ok(TouchPolicy::Always),
+        "cached" => Ok(TouchPolicy::Cached),
+        "never" => Ok(TouchPolicy::Never),
+        _ => Err(Error::bad_input(format!("unknown touch policy {s:?}"))
+            .hint("use always, cached or never")),
+    }
+}
+
+fn spki_to_key(spki: &x509_cert::spki::SubjectPublicKeyInfoOwned) -> Result<PublicKey> {
+    use p256::pkcs8::DecodePublicKey;
+    use x509_cert::der::Encode;
+    let der = spki
+        .to_der()
+        .map_err(|e| Error::environment(e.to_string()))?;
+    if let Ok(k) = p256::ecdsa::VerifyingKey::from_public_key_der(&der) {
+        return Ok(PublicKey::EcdsaP256(k));
+    }
+    ed25519_dalek::VerifyingKey::from_public_key_der(&der)
+        .map(PublicKey::Ed25519)
+        .map_err(|_| {
+            Error::bad_input("the slot holds a key that is neither P-256 nor Ed25519")
+                .hint("choose another slot")
+        })
+}
+
+/// The public key in a slot, from its certificate.
+pub fn slot_public_key(yk: &mut YubiKey, slot: SlotId) -> Result<PublicKey> {
+    let serial = yk.serial().0;
+    let cert = yubikey::certificate::Certificate::read(yk, slot).map_err(|_| {
+        Error::refused(format!("slot {} of YubiKey {serial} holds no certificate", slot_name(slot)))
+            .hint("a key without a certificate cannot be read back: generate it with rootcellar, or write a certificate with ykman")
+    })?;
+    spki_to_key(
+        &cert
+            .cert
+            .tbs_certificate()
+            .subject_public_key_info()
+            .clone(),
+    )
+}
+
+/// Reads the attestation of `slot`: the key certificate and the device certificate (f9), as a
+/// PEM chain, or why the device gave none.
+pub fn read_attestation(yk: &mut YubiKey, slot: SlotId) -> std::result::Result<String, String> {
+    use x509_cert::der::{Decode, EncodePem, pem::LineEnding};
+    let key = piv::attest(yk, slot).map_err(|e| format!("the device gave no attestation ({e}); virtual cards and firmware before 4.3 cannot attest"))?;
+    let dev = yubikey::certificate::Certificate::read(yk, SlotId::Attestation)
+        .map_err(|e| format!("the device has no attestation certificate in slot f9 ({e})"))?;
+    let key = x509_cert::Certificate::from_der(&key)
+        .map_err(|e| format!("the attestation is not a certificate: {e}"))?;
+    let mut pem = key.to_pem(LineEnding::LF).map_err(|e| e.to_string())?;
+    pem.push_str(&dev.cert.to_pem(LineEnding::LF).map_err(|e| e.to_string())?);
+    Ok(pem)
+}
+
+/// What `generate` made.
+pub struct Generated {
+    pub public: PublicKey,
+    pub record: YubiKeyRecord,
+}
+
+/// Generates a key in `slot` (the PIN is verified and the management key authenticated by the
+/// caller), writes a self-signed certificate into the slot so other tools see the key, and
+/// reads the attestation.
+pub fn generate(
+    yk: &mut YubiKey,
+    pin: &SecretString,
+    slot: SlotId,
+    alg: Algorithm,
+    pin_policy: (&str, PinPolicy),
+    touch_policy: (&str, TouchPolicy),
+    name: &str,
+) -> Result<Generated> {
+    use x509_cert::name::Name;
+    use x509_cert::serial_number::SerialNumber;
+    use x509_cert::time::Validity;
+    let serial = yk.serial().0;
+    let (maj, min, fw) = firmware(yk);
+    let algorithm = match alg {
+        Algorithm::EcdsaP256 => AlgorithmId::EccP256,
+        Algorithm::Ed25519 if supports_ed25519(maj, min) => AlgorithmId::Ed25519,
+        Algorithm::Ed25519 => {
+            return Err(Error::bad_input(format!("YubiKey {serial} (firmware {fw}) cannot hold Ed25519 keys: that needs firmware 5.7 or later")).hint("use --algorithm ecdsa-p256"));
+        }
+    };
+    let spki = piv::generate(yk, slot, algorithm, pin_policy.1, touch_policy.1)
+        .map_err(|e| pcsc(e, Some(serial), "generate a key"))?;
+    let public = spki_to_key(&spki)?;
+    let subject: Name = format!("CN=rootcellar {name}")
+        .parse()
+        .map_err(|_| Error::bad_input("the key name cannot be a certificate subject"))?;
+    let mut sn = [0u8; 16];
+    getrandom::fill(&mut sn).map_err(|e| Error::environment(format!("no randomness: {e}")))?;
+    sn[0] &= 0x7f;
+    let serial_number = SerialNumber::new(&sn).map_err(|e| Error::environment(e.to_string()))?;
+    let validity = Validity::from_now(std::time::Duration::from_secs(20 * 365 * 24 * 3600))
+        .map_err(|e| Error::environment(e.to_string()))?;
+    // Slot 9c (and PIN policy "always") needs the PIN right before each signature.
+    verify_pin(yk, pin)?;
+    let written =
+        match algorithm {
+            AlgorithmId::EccP256 => yubikey::certificate::Certificate::generate_self_signed::<
+                _,
+                p256::NistP256,
+            >(
+                yk, slot, serial_number, validity, subject, spki, |_| Ok(())
+            ),
+            _ => yubikey::certificate::Certificate::generate_self_signed::<
+                _,
+                ed25519_dalek::SigningKey,
+            >(yk, slot, serial_number, validity, subject, spki, |_| Ok(())),
+        };
+    written.map_err(|e| pcsc(e, Some(serial), "write the key's certificate into the slot"))?;
+    let (attestation, attestation_missing) = match read_attestation(yk, slot) {
+        Ok(pem) => (Some(pem), None),
+        Err(why) => (None, Some(why)),
+    };
+    Ok(Generated {
+        public,
+        record: YubiKeyRecord {
+            serial,
+            slot: slot_name(slot),
+            firmware: fw,
+            pin_policy: pin_policy.0.into(),
+            touch_policy: touch_policy.0.into(),
+            attestation,
+            attestation_missing,
+        },
+    })
+}
+
+/// Destroys the key in `slot`: a fresh key replaces it (PIV has no delete before firmware 5.7)
+/// and the slot's certificate is removed. PIN verified and management key authenticated first.
+pub fn overwrite_slot(yk: &mut YubiKey, slot: SlotId) -> Result<()> {
+    let serial = yk.serial().0;
+    piv::generate(
+        yk,
+        slot,
+        AlgorithmId::EccP256,
+        PinPolicy::Default,
+        TouchPolicy::Default,
+    )
+    .map_err(|e| pcsc(e, Some(serial), "overwrite the slot"))?;
+    yubikey::certificate::Certificate::delete(yk, slot)
+        .map_err(|e| pcsc(e, Some(serial), "remove the slot's certificate"))?;
+    Ok(())
+}
+
+/// A key in a YubiKey slot, ready to sign.
+pub struct YubiKeySigner {
+    yk: RefCell<YubiKey>,
+    slot: SlotId,
+    public: PublicKey,
+    pin: SecretString,
+}
+
+impl YubiKeySigner {
+    pub fn new(yk: YubiKey, slot: SlotId, public: PublicKey, pin: SecretString) -> YubiKeySigner {
+        YubiKeySigner {
+            yk: RefCell::new(yk),
+            slot,
+            public,
+            pin,
+        }
+    }
+}
+
+impl Signer for YubiKeySigner {
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        use sha2::{Digest, Sha256};
+        let mut yk = self.yk.borrow_mut();
+        let serial = yk.serial().0;
+        // The PIN right before the signature (PIN policy "always" needs it for each one).
+        verify_pin(&mut yk, &self.pin)?;
+        let sig = match self.public {
+            PublicKey::EcdsaP256(_) => piv::sign_data(
+                &mut yk,
+                &Sha256::digest(message),
+                AlgorithmId::EccP256,
+                self.slot,
+            ),
+            PublicKey::Ed25519(_) => {
+                piv::sign_data(&mut yk, message, AlgorithmId::Ed25519, self.slot)
+            }
+        };
+        sig.map(|b| b.to_vec())
+            .map_err(|e| pcsc(e, Some(serial), "sign"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_and_slots() {
+        let r: YkRef = "yubikey:serial=5437251;slot=9c".parse().unwrap();
+        assert_eq!(
+            r,
+            YkRef {
+                serial: 5437251,
+                slot: SlotId::Signature
+            }
+        );
+        assert_eq!(r.to_string(), "yubikey:serial=5437251;slot=9c");
+        assert!("yubikey:serial=x;slot=9c".parse::<YkRef>().is_err());
+        assert!("yubikey:slot=9c".parse::<YkRef>().is_err());
+        assert!(
+            parse_slot("f9").is_err(),
+            "the attestation slot holds no signing key"
+        );
+        assert!(
+            parse_slot("9b").is_err(),
+            "the management slot holds no signing key"
+        );
+        assert!(parse_slot("82").is_ok());
+        assert!(parse_slot("zz").is_err());
+    }
+
+    #[test]
+    fn pin_gate_counts_retries() {
+        assert!(
+            pin_gate(Some(3), false, 1)
+                .unwrap()
+                .unwrap()
+                .contains("3 PIN tries left")
+        );
+        let e = pin_gate(Some(1), false, 1).unwrap_err();
+        assert!(e.message.contains("one PIN try left") && e.hint.unwrap().contains("--force"));
+        assert!(pin_gate(Some(1), true, 1).is_ok());
+        assert!(
+            pin_gate(Some(0), true, 1)
+                .unwrap_err()
+                .hint
+                .unwrap()
+                .contains("unblock-pin")
+        );
+    }
+
+    #[test]
+    fn firmware_rules() {
+        assert!(ysa_2024_03(5, 4));
+        assert!(ysa_2024_03(5, 6));
+        assert!(!ysa_2024_03(5, 7));
+        assert!(!supports_ed25519(5, 4));
+        assert!(supports_ed25519(5, 7));
+    }
+
+    #[test]
+    fn policies() {
+        assert!(parse_pin_policy("never").is_err());
+        assert!(parse_pin_policy("always").is_ok());
+        assert!(parse_touch_policy("cached").is_ok());
+        assert!(parse_touch_policy("sometimes").is_err());
+    }
+}
