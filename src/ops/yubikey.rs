@@ -313,20 +313,20 @@ fn check_pin_form(p: &str, what: &str) -> Result<()> {
 
 fn pin_error(e: ::yubikey::Error, serial: u32, what: &str) -> Error {
     match e {
+        ::yubikey::Error::PinLocked | ::yubikey::Error::WrongPin { tries: 0 } => Error::refused(
+            format!("the {what} of YubiKey {serial} is locked"),
+        )
+        .hint(if what == "PIN" {
+            "unblock it with the PUK: rootcellar yubikey unblock-pin"
+        } else {
+            "a locked PUK cannot be unblocked: only a PIV reset (which erases the keys) helps"
+        }),
         ::yubikey::Error::WrongPin { tries } => Error::bad_input(format!(
             "wrong {what} for YubiKey {serial}: {tries} tries left"
         ))
         .hint(
             "check it before trying again; rootcellar never retries by itself; nothing was changed",
         ),
-        ::yubikey::Error::PinLocked => Error::refused(format!(
-            "the {what} of YubiKey {serial} is locked"
-        ))
-        .hint(if what == "PIN" {
-            "unblock it with the PUK: rootcellar yubikey unblock-pin"
-        } else {
-            "a locked PUK cannot be unblocked: only a PIV reset (which erases the keys) helps"
-        }),
         e => Error::environment(format!("YubiKey {serial}: cannot change the {what}: {e}"))
             .hint("check the device and try again"),
     }

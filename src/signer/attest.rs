@@ -133,6 +133,11 @@ fn signed_by(
     }
 }
 
+fn is_ca(cert: &Certificate) -> bool {
+    use x509_cert::ext::pkix::BasicConstraints;
+    matches!(cert.tbs_certificate().get_extension::<BasicConstraints>(), Ok(Some((_, bc))) if bc.ca)
+}
+
 fn extension(cert: &Certificate, oid: ObjectIdentifier) -> Option<&[u8]> {
     cert.tbs_certificate()
         .extensions()?
@@ -258,6 +263,13 @@ pub fn verify(
         if now_unix < nb || now_unix > na {
             v.problems.push(format!(
                 "certificate {:?} is not valid now",
+                cn(c.tbs_certificate().subject())
+            ));
+        }
+        if i > 0 && !is_ca(c) {
+            // Otherwise anyone with one attested key could "attest" any other key with it.
+            v.problems.push(format!(
+                "certificate {:?} signs another certificate but is not a CA certificate",
                 cn(c.tbs_certificate().subject())
             ));
         }

@@ -123,11 +123,49 @@ fn pcsc(e: yubikey::Error, serial: Option<u32>, what: &str) -> Error {
         yubikey::Error::PcscError { .. } => Error::environment(format!("{dev} could not be reached while trying to {what} (removed, or pcscd stopped)"))
             .hint("plug the YubiKey in (and check that pcscd runs), then run the command again; nothing was written"),
         yubikey::Error::NotFound => Error::environment(format!("{dev} is not connected")).hint("plug it in; `rootcellar device list` shows the YubiKeys found"),
-        yubikey::Error::PinLocked => Error::refused(format!("the PIN of {dev} is locked")).hint("unblock it with the PUK: rootcellar yubikey unblock-pin"),
+        yubikey::Error::PinLocked | yubikey::Error::WrongPin { tries: 0 } => Error::refused(format!("the PIN of {dev} is locked")).hint("unblock it with the PUK: rootcellar yubikey unblock-pin"),
         yubikey::Error::WrongPin { tries } => Error::bad_input(format!("wrong PIN for {dev}: {tries} tries left"))
             .hint("check the PIN before trying again; rootcellar never retries a PIN by itself"),
         e => Error::environment(format!("{dev}: cannot {what}: {e}")).hint("check the device and run the command again"),
     }
+}
+
+/// PIV data object holding a slot's certificate (SP 800-73-4; retired slots 82..95 follow on).
+fn cert_object(slot: SlotId) -> Option<u32> {
+    match slot {
+        SlotId::Authentication => Some(0x005f_c105),
+        SlotId::Signature => Some(0x005f_c10a),
+        SlotId::KeyManagement => Some(0x005f_c10b),
+        SlotId::CardAuthentication => Some(0x005f_c101),
+        SlotId::Attestation => Some(0x005f_ff01),
+        SlotId::Retired(_) => Some(0x005f_c10d + u32::from(u8::from(slot).checked_sub(0x82)?)),
+        SlotId::Management(_) => None,
+    }
+}
+
+/// Reads a slot's certificate, or `None` when the slot has none. Reads the data object and its
+/// TLV (tag 0x70) itself: the `yubikey` crate's reader indexes an empty object (a deleted
+/// certificate) and panics.
+pub fn read_cert(yk: &mut YubiKey, slot: SlotId) -> Option<x509_cert::Certificate> {
+    use x509_cert::der::Decode;
+    let buf = yk.fetch_object(cert_object(slot)?).ok()?;
+    let der: &[u8] = match buf.first() {
+        None => return None,
+        Some(0x70) => {
+            let (len, hdr) = match buf.get(1)? {
+                n @ 0..=0x7f => (usize::from(*n), 1),
+                0x81 => (usize::from(*buf.get(2)?), 2),
+                0x82 => (
+                    (usize::from(*buf.get(2)?) << 8) | usize::from(*buf.get(3)?),
+                    3,
+                ),
+                _ => return None,
+            };
+            buf.get(1 + hdr..1 + hdr + len)?
+        }
+        Some(_) => &buf,
+    };
+    x509_cert::Certificate::from_der(der).ok()
 }
 
 /// A slot in use, as `device list` shows it.
@@ -184,10 +222,10 @@ pub fn list() -> std::result::Result<Vec<DeviceInfo>, String> {
         let (maj, min, fw) = firmware(&yk);
         let mut slots = Vec::new();
         for slot in KEY_SLOTS {
-            if let Ok(c) = yubikey::certificate::Certificate::read(&mut yk, slot) {
+            if let Some(c) = read_cert(&mut yk, slot) {
                 slots.push(SlotUse {
                     slot: slot_name(slot),
-                    subject: c.subject(),
+                    subject: c.tbs_certificate().subject().to_string(),
                 });
             }
         }
@@ -339,7 +377,7 @@ pub fn management_key_is_default(yk: &mut YubiKey) -> Option<bool> {
 
 /// Whether a slot holds a key or certificate.
 pub fn slot_occupied(yk: &mut YubiKey, slot: SlotId) -> bool {
-    yubikey::certificate::Certificate::read(yk, slot).is_ok() || piv::metadata(yk, slot).is_ok()
+    read_cert(yk, slot).is_some() || piv::metadata(yk, slot).is_ok()
 }
 
 pub fn parse_pin_policy(s: &str) -> Result<PinPolicy> {
@@ -384,17 +422,11 @@ fn spki_to_key(spki: &x509_cert::spki::SubjectPublicKeyInfoOwned) -> Result<Publ
 /// The public key in a slot, from its certificate.
 pub fn slot_public_key(yk: &mut YubiKey, slot: SlotId) -> Result<PublicKey> {
     let serial = yk.serial().0;
-    let cert = yubikey::certificate::Certificate::read(yk, slot).map_err(|_| {
+    let cert = read_cert(yk, slot).ok_or_else(|| {
         Error::refused(format!("slot {} of YubiKey {serial} holds no certificate", slot_name(slot)))
             .hint("a key without a certificate cannot be read back: generate it with rootcellar, or write a certificate with ykman")
     })?;
-    spki_to_key(
-        &cert
-            .cert
-            .tbs_certificate()
-            .subject_public_key_info()
-            .clone(),
-    )
+    spki_to_key(&cert.tbs_certificate().subject_public_key_info().clone())
 }
 
 /// Reads the attestation of `slot`: the key certificate and the device certificate (f9), as a
@@ -402,12 +434,12 @@ pub fn slot_public_key(yk: &mut YubiKey, slot: SlotId) -> Result<PublicKey> {
 pub fn read_attestation(yk: &mut YubiKey, slot: SlotId) -> std::result::Result<String, String> {
     use x509_cert::der::{Decode, EncodePem, pem::LineEnding};
     let key = piv::attest(yk, slot).map_err(|e| format!("the device gave no attestation ({e}); virtual cards and firmware before 4.3 cannot attest"))?;
-    let dev = yubikey::certificate::Certificate::read(yk, SlotId::Attestation)
-        .map_err(|e| format!("the device has no attestation certificate in slot f9 ({e})"))?;
+    let dev = read_cert(yk, SlotId::Attestation)
+        .ok_or("the device has no attestation certificate in slot f9")?;
     let key = x509_cert::Certificate::from_der(&key)
         .map_err(|e| format!("the attestation is not a certificate: {e}"))?;
     let mut pem = key.to_pem(LineEnding::LF).map_err(|e| e.to_string())?;
-    pem.push_str(&dev.cert.to_pem(LineEnding::LF).map_err(|e| e.to_string())?);
+    pem.push_str(&dev.to_pem(LineEnding::LF).map_err(|e| e.to_string())?);
     Ok(pem)
 }
 
@@ -606,6 +638,17 @@ mod tests {
         assert!(!ysa_2024_03(5, 7));
         assert!(!supports_ed25519(5, 4));
         assert!(supports_ed25519(5, 7));
+    }
+
+    #[test]
+    fn certificate_objects() {
+        assert_eq!(cert_object(SlotId::Signature), Some(0x005f_c10a));
+        assert_eq!(cert_object(parse_slot("82").unwrap()), Some(0x005f_c10d));
+        assert_eq!(cert_object(parse_slot("95").unwrap()), Some(0x005f_c120));
+        assert_eq!(
+            cert_object(SlotId::Management(piv::ManagementSlotId::Management)),
+            None
+        );
     }
 
     #[test]

@@ -216,7 +216,7 @@ fn keys_are_generated_on_the_token_and_sign_a_root_that_verifies() {
     let list = w
         .ok(&["device", "list", "--profile", "softhsm2", "--json"])
         .json();
-    let keys = &list["result"][0]["tokens"][0]["keys"];
+    let keys = &list["result"]["pkcs11"][0]["tokens"][0]["keys"];
     assert_eq!(keys.as_array().unwrap().len(), 2, "{list}");
     w.ok(&["key", "generate", "--name", "t", "--algorithm", "ed25519"]);
     w.ok(&[
@@ -587,7 +587,7 @@ fn retired_keys_are_destroyed_on_the_token_after_typed_confirmation() {
         .ok(&["device", "list", "--profile", "softhsm2", "--json"])
         .json();
     assert_eq!(
-        list["result"][0]["tokens"][0]["keys"]
+        list["result"]["pkcs11"][0]["tokens"][0]["keys"]
             .as_array()
             .unwrap()
             .len(),
@@ -754,7 +754,7 @@ fn private_key_attributes_read_in_process() {
 /// try without --force, and refuses a locked token without trying.
 #[test]
 fn pin_flags_are_shown_and_a_locked_pin_is_never_tried() {
-    let _g = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = crate::yubikey::fresh_cards();
     let serial = std::env::var("HWSIM_PIV_SERIAL")
         .map(|s| s.parse::<u64>().unwrap() + 1)
         .unwrap_or_else(|_| {
@@ -792,7 +792,10 @@ fn pin_flags_are_shown_and_a_locked_pin_is_never_tried() {
             "--json",
         ]);
         let j = run(c).json();
-        let tokens = j["result"][0]["tokens"].as_array().unwrap().clone();
+        let tokens = j["result"]["pkcs11"][0]["tokens"]
+            .as_array()
+            .unwrap()
+            .clone();
         let t = tokens
             .iter()
             .find(|t| t["serial"].as_str() == Some(serial.to_string().as_str()))
@@ -855,7 +858,7 @@ fn pin_flags_are_shown_and_a_locked_pin_is_never_tried() {
 /// A token that lacks a mechanism the profile promised: a clear error, nothing written.
 #[test]
 fn a_mechanism_the_token_lacks_is_a_clear_error() {
-    let _g = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = crate::yubikey::fresh_cards();
     let serial = std::env::var("HWSIM_PIV_SERIAL")
         .unwrap_or_else(|_| panic!("HWSIM_PIV_SERIAL is not set: run scripts/test"));
     let profiles = tempfile::tempdir().unwrap();

@@ -1,6 +1,7 @@
 //! Interop with code this project did not write: python-tuf 7's tuf.ngclient refreshes from a
 //! trusted 1.root.json through a rotation to 2.root.json published by rootcellar (a root key
-//! revoked, another added), for ECDSA and Ed25519 root keys, in software and on a SoftHSM2 token.
+//! revoked, another added), for ECDSA and Ed25519 root keys in software and on a SoftHSM2 token,
+//! and for P-256 keys in the PIV slots of a (virtual) YubiKey.
 //!
 //! Needs ROOTCELLAR_TEST_PYTHON: a python with tuf 7 and securesystemslib[crypto], which
 //! scripts/test installs. Without it the test fails and says so.
@@ -30,7 +31,16 @@ fn py(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn rotation_is_accepted_by_python_tuf(alg: &str, py_alg: &str, on_softhsm: bool) {
+#[derive(Clone, Copy, PartialEq)]
+enum Where {
+    Software,
+    SoftHsm,
+    YubiKey,
+}
+
+fn rotation_is_accepted_by_python_tuf(alg: &str, py_alg: &str, place: Where) {
+    let _cards = (place == Where::YubiKey).then(crate::yubikey::fresh_cards);
+    let on_softhsm = place == Where::SoftHsm;
     let d = tempfile::tempdir().unwrap();
     let sys = offline_sysfs();
     let hsm = on_softhsm.then(|| crate::hsm::SoftHsm::new("interop"));
@@ -48,14 +58,18 @@ fn rotation_is_accepted_by_python_tuf(alg: &str, py_alg: &str, on_softhsm: bool)
             c.env("SOFTHSM2_CONF", h.conf())
                 .env("ROOTCELLAR_PIN", crate::hsm::PIN);
         }
+        if place == Where::YubiKey {
+            c.env("ROOTCELLAR_PIN", crate::yubikey::PIN);
+        }
         let r = run(c);
         assert_eq!(r.code, 0, "{args:?}: {}{}", r.stdout, r.stderr);
         r
     };
     rc(&["init"]);
-    for k in ["r1", "r2", "r3", "r4"] {
-        if on_softhsm {
-            rc(&[
+    let serial = (place == Where::YubiKey).then(|| crate::yubikey::serials().0.to_string());
+    for (k, slot) in [("r1", "9a"), ("r2", "9c"), ("r3", "9d"), ("r4", "82")] {
+        match place {
+            Where::SoftHsm => rc(&[
                 "key",
                 "generate",
                 "--backend",
@@ -68,10 +82,22 @@ fn rotation_is_accepted_by_python_tuf(alg: &str, py_alg: &str, on_softhsm: bool)
                 k,
                 "--algorithm",
                 alg,
-            ]);
-        } else {
-            rc(&["key", "generate", "--name", k, "--algorithm", alg]);
-        }
+            ]),
+            Where::YubiKey => rc(&[
+                "key",
+                "generate",
+                "--backend",
+                "yubikey",
+                "--serial",
+                serial.as_deref().unwrap_or(""),
+                "--slot",
+                slot,
+                "--name",
+                k,
+                "--default-management-key",
+            ]),
+            Where::Software => rc(&["key", "generate", "--name", k, "--algorithm", alg]),
+        };
     }
     for k in ["targets", "snapshot", "timestamp"] {
         rc(&[
@@ -154,20 +180,25 @@ fn rotation_is_accepted_by_python_tuf(alg: &str, py_alg: &str, on_softhsm: bool)
 
 #[test]
 fn python_tuf_accepts_an_ecdsa_root_rotation() {
-    rotation_is_accepted_by_python_tuf("ecdsa-p256", "ecdsa", false);
+    rotation_is_accepted_by_python_tuf("ecdsa-p256", "ecdsa", Where::Software);
 }
 
 #[test]
 fn python_tuf_accepts_an_ed25519_root_rotation() {
-    rotation_is_accepted_by_python_tuf("ed25519", "ed25519", false);
+    rotation_is_accepted_by_python_tuf("ed25519", "ed25519", Where::Software);
 }
 
 #[test]
 fn python_tuf_accepts_a_rotation_signed_by_p256_keys_on_softhsm2() {
-    rotation_is_accepted_by_python_tuf("ecdsa-p256", "ecdsa", true);
+    rotation_is_accepted_by_python_tuf("ecdsa-p256", "ecdsa", Where::SoftHsm);
 }
 
 #[test]
 fn python_tuf_accepts_a_rotation_signed_by_ed25519_keys_on_softhsm2() {
-    rotation_is_accepted_by_python_tuf("ed25519", "ed25519", true);
+    rotation_is_accepted_by_python_tuf("ed25519", "ed25519", Where::SoftHsm);
+}
+
+#[test]
+fn python_tuf_accepts_a_rotation_signed_by_yubikey_piv_keys() {
+    rotation_is_accepted_by_python_tuf("ecdsa-p256", "ecdsa", Where::YubiKey);
 }

@@ -1,6 +1,7 @@
 //! One integration-test binary: modules per area, one file per attack under `attacks/`.
 
 mod attacks;
+mod attestation;
 mod cli;
 mod hsm;
 mod interop;
@@ -8,3 +9,4 @@ mod props;
 mod software_keys;
 mod support;
 mod vectors;
+mod yubikey;

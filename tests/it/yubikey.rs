@@ -1,0 +1,660 @@
+//! The native YubiKey backend over real PC/SC: pcscd + vsmartcard vpcd + two virtual PIV cards
+//! (piv-authenticator), driven by the real `yubikey` crate. Every test starts from fresh cards.
+//!
+//! The virtual card cannot attest, hold Ed25519 keys, enforce touch or PIN-always policies, or
+//! report metadata: that logic has unit tests (signer::yubikey, signer::attest) and `#[ignore]`
+//! tests below for a real device (YUBIKEY_SERIAL), see docs/yubikey.md.
+
+use crate::support::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::MutexGuard;
+
+pub const PIN: &str = "123456";
+const PUK: &str = "12345678";
+
+fn hwsim() -> PathBuf {
+    std::env::var_os("HWSIM_SCRIPT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/test-infra/hwsim.sh")
+        })
+}
+
+/// Takes the lock on the shared card state and restarts both virtual cards (fresh keys, PINs).
+pub fn fresh_cards() -> MutexGuard<'static, ()> {
+    let g = crate::hsm::SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    let o = Command::new("bash")
+        .arg(hwsim())
+        .arg("restart-card")
+        .env("VPIV_CARDS", "2")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}; run scripts/test", hwsim().display()));
+    assert!(
+        o.status.success(),
+        "restarting the virtual cards failed (run scripts/test): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    g
+}
+
+/// Stops virtual card `n` (1 or 2): the device is "removed".
+fn remove_card(n: u32) {
+    let dir = std::env::var("HWSIM_DIR").unwrap_or_else(|_| "/tmp/hwsim".into());
+    let pid = std::fs::read_to_string(format!("{dir}/run/vpiv{n}.pid")).expect("hwsim pid file");
+    let st = Command::new("kill").arg(pid.trim()).status().unwrap();
+    assert!(st.success());
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+}
+
+pub fn serials() -> (u32, u32) {
+    let s: u32 = std::env::var("HWSIM_PIV_SERIAL")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("HWSIM_PIV_SERIAL is not set: run scripts/test"));
+    (s, s + 1)
+}
+
+pub struct YkWs {
+    pub dir: tempfile::TempDir,
+    sys: tempfile::TempDir,
+}
+
+impl YkWs {
+    pub fn new() -> YkWs {
+        let w = YkWs {
+            dir: tempfile::tempdir().unwrap(),
+            sys: offline_sysfs(),
+        };
+        w.ok(&["init"]);
+        w
+    }
+    pub fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut c = rootcellar();
+        c.env("ROOTCELLAR_DIR", self.dir.path())
+            .env("ROOTCELLAR_SYSFS", self.sys.path())
+            .env("ROOTCELLAR_PIN", PIN)
+            .env("ROOTCELLAR_PASSPHRASE", "software passphrase")
+            .args(args);
+        c
+    }
+    pub fn run(&self, args: &[&str]) -> Run {
+        run(self.cmd(args))
+    }
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "{args:?}: {}{}", r.stdout, r.stderr);
+        r
+    }
+    pub fn generate(&self, name: &str, serial: u32, slot: &str) -> serde_json::Value {
+        let s = serial.to_string();
+        self.ok(&[
+            "key",
+            "generate",
+            "--backend",
+            "yubikey",
+            "--serial",
+            &s,
+            "--slot",
+            slot,
+            "--name",
+            name,
+            "--default-management-key",
+            "--json",
+        ])
+        .json()["result"]
+            .clone()
+    }
+    fn snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.dir.path().to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let b = std::fs::read(&p).unwrap();
+                    out.push((p, b));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+    /// Card 2's first generation repeats card 1's (the virtual cards' random generators are
+    /// seeded alike): that twin is refused, and the next generation differs.
+    pub fn second_card_key(&self, name: &str, serial: u32, slot: &str) -> serde_json::Value {
+        let s = serial.to_string();
+        let mut c = self.cmd(&[
+            "key",
+            "generate",
+            "--backend",
+            "yubikey",
+            "--serial",
+            &s,
+            "--slot",
+            "9a",
+            "--name",
+            "twin",
+            "--default-management-key",
+        ]);
+        c.env("ROOTCELLAR_PIN", PIN);
+        self.refused_with(c, 1, "this public key is registered already");
+        self.generate(name, serial, slot)
+    }
+
+    /// A command that must fail with `code`, `msg`, a hint, and no change to the workspace.
+    pub fn refused_with(&self, c: assert_cmd::Command, code: i32, msg: &str) -> Run {
+        let before = self.snapshot();
+        let r = run(c);
+        assert_eq!(
+            r.code, code,
+            "expected exit {code}: {}{}",
+            r.stdout, r.stderr
+        );
+        assert!(r.stderr.contains(msg), "expected {msg:?} in:\n{}", r.stderr);
+        assert!(
+            r.stderr.contains("what to do:"),
+            "no hint in:\n{}",
+            r.stderr
+        );
+        assert_eq!(before, self.snapshot(), "the workspace changed");
+        r
+    }
+    pub fn online_keys(&self) {
+        let t = TestKey::ed25519(60).key();
+        let f = write(
+            self.dir.path(),
+            "../t.json",
+            serde_json::to_string(&t).unwrap().as_bytes(),
+        );
+        self.ok(&["key", "import", f.to_str().unwrap(), "--name", "t"]);
+    }
+    fn devices(&self) -> serde_json::Value {
+        self.ok(&["device", "list", "--json"]).json()["result"]["yubikeys"].clone()
+    }
+}
+
+#[test]
+fn list_generate_in_9c_sign_and_verify_on_two_cards_told_apart_by_serial() {
+    let _g = fresh_cards();
+    let (s1, s2) = serials();
+    let w = YkWs::new();
+    let devs = w.devices();
+    let found: Vec<u64> = devs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["serial"].as_u64().unwrap())
+        .collect();
+    assert_eq!(found, vec![u64::from(s1), u64::from(s2)], "{devs}");
+    assert_eq!(devs[0]["pin_retries"], 3);
+    assert!(
+        devs[0]["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("YSA-2024-03"),
+        "{devs}"
+    );
+    assert!(
+        devs[0]["reader"]
+            .as_str()
+            .unwrap()
+            .starts_with("Yubico YubiKey vpcd")
+    );
+    // Two cards: --serial is needed.
+    let r = w.run(&[
+        "key",
+        "generate",
+        "--backend",
+        "yubikey",
+        "--name",
+        "x",
+        "--default-management-key",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("2 YubiKeys are connected") && r.stderr.contains("--serial"),
+        "{}",
+        r.stderr
+    );
+
+    let a = w.generate("a", s1, "9c");
+    let b = w.second_card_key("b", s2, "9d");
+    assert_ne!(
+        a["keyid"], b["keyid"],
+        "different slots on the two cards give different keys"
+    );
+    let rec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.dir.path().join("keys/a.json")).unwrap()).unwrap();
+    assert_eq!(rec["reference"], format!("yubikey:serial={s1};slot=9c"));
+    assert_eq!(rec["yubikey"]["firmware"], "5.4.3");
+    assert!(
+        rec["yubikey"]["attestation_missing"]
+            .as_str()
+            .unwrap()
+            .contains("no attestation")
+    );
+    // The slot now shows a certificate other tools can read.
+    let devs = w.devices();
+    assert_eq!(devs[0]["slots"][0]["slot"], "9c");
+    assert!(
+        devs[0]["slots"][0]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("rootcellar a")
+    );
+    // An occupied slot is not overwritten unless told so.
+    let s = s1.to_string();
+    let mut c = w.cmd(&[
+        "key",
+        "generate",
+        "--backend",
+        "yubikey",
+        "--serial",
+        &s,
+        "--slot",
+        "9c",
+        "--name",
+        "again",
+        "--default-management-key",
+    ]);
+    c.env("ROOTCELLAR_PIN", PIN);
+    w.refused_with(c, 1, "slot 9c of YubiKey");
+
+    w.online_keys();
+    w.ok(&[
+        "root",
+        "new",
+        "--root-key",
+        "a",
+        "--root-key",
+        "b",
+        "--threshold",
+        "2",
+        "--targets-key",
+        "t",
+        "--snapshot-key",
+        "t",
+        "--timestamp-key",
+        "t",
+    ]);
+    let r = w.ok(&["sign", "--key", "a", "--key", "b"]);
+    assert!(
+        r.stderr.contains(&format!("Touch YubiKey {s1}")),
+        "{}",
+        r.stderr
+    );
+    w.ok(&["publish"]);
+    assert_eq!(verify(&[w.dir.path().join("metadata")], &[]).code, 0);
+    // root show and key list carry the attestation verdict.
+    let show = w.ok(&["root", "show"]);
+    assert!(
+        show.stdout.contains("a: NOT attested: no attestation"),
+        "{}",
+        show.stdout
+    );
+    let r = w.run(&["key", "attest", "a"]);
+    assert_eq!(r.code, 1);
+}
+
+#[test]
+fn the_seeded_virtual_cards_repeat_keys_and_the_workspace_refuses_the_twin() {
+    let _g = fresh_cards();
+    let (s1, s2) = serials();
+    let w = YkWs::new();
+    w.generate("first", s1, "9c");
+    // The second card, given the same commands, generates the same key.
+    let s = s2.to_string();
+    let mut c = w.cmd(&[
+        "key",
+        "generate",
+        "--backend",
+        "yubikey",
+        "--serial",
+        &s,
+        "--slot",
+        "9c",
+        "--name",
+        "twin",
+        "--default-management-key",
+    ]);
+    c.env("ROOTCELLAR_PIN", PIN);
+    w.refused_with(c, 1, "this public key is registered already, as \"first\"");
+    // A key already in a slot can be registered from the slot's certificate (elsewhere).
+    let other = YkWs::new();
+    let r = other
+        .ok(&[
+            "key",
+            "add",
+            "--backend",
+            "yubikey",
+            "--serial",
+            &s1.to_string(),
+            "--slot",
+            "9c",
+            "--name",
+            "again",
+            "--json",
+        ])
+        .json();
+    let first: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.dir.path().join("keys/first.json")).unwrap())
+            .unwrap();
+    assert_eq!(r["result"]["keyid"], first["keyid"]);
+}
+
+#[test]
+fn a_wrong_pin_costs_one_try_is_named_and_the_last_try_needs_force() {
+    let _g = fresh_cards();
+    let (s1, _) = serials();
+    let w = YkWs::new();
+    w.generate("a", s1, "9c");
+    w.online_keys();
+    w.ok(&[
+        "root",
+        "new",
+        "--root-key",
+        "a",
+        "--threshold",
+        "1",
+        "--targets-key",
+        "t",
+        "--snapshot-key",
+        "t",
+        "--timestamp-key",
+        "t",
+    ]);
+    let wrong = |w: &YkWs, extra: &[&str]| {
+        let mut c = w.cmd(&["sign", "--key", "a"]);
+        c.args(extra).env("ROOTCELLAR_PIN", "654321");
+        c
+    };
+    w.refused_with(
+        wrong(&w, &[]),
+        2,
+        &format!("wrong PIN for YubiKey {s1}: 2 tries left"),
+    );
+    assert_eq!(w.devices()[0]["pin_retries"], 2);
+    w.refused_with(wrong(&w, &[]), 2, "1 tries left");
+    // One try left: refused before the PIN is sent, and the count does not move.
+    let r = w.refused_with(wrong(&w, &[]), 1, "has one PIN try left");
+    assert!(r.stderr.contains("--force"));
+    assert_eq!(w.devices()[0]["pin_retries"], 1);
+    // The right PIN with --force signs, and resets the count: a wrong PIN now leaves 2.
+    let mut c = w.cmd(&["sign", "--key", "a", "--force"]);
+    c.env("ROOTCELLAR_PIN", PIN);
+    assert_eq!(run(c).code, 0);
+    w.refused_with(wrong(&w, &[]), 2, "2 tries left");
+}
+
+#[test]
+fn pin_puk_and_management_key_commands() {
+    let _g = fresh_cards();
+    let (s1, _) = serials();
+    let s = s1.to_string();
+    let w = YkWs::new();
+    // No management key given and no terminal: a clear refusal, nothing tried.
+    let mut c = w.cmd(&[
+        "key",
+        "generate",
+        "--backend",
+        "yubikey",
+        "--serial",
+        &s,
+        "--name",
+        "k",
+    ]);
+    c.env("ROOTCELLAR_PIN", PIN);
+    let r = w.refused_with(c, 2, &format!("YubiKey {s1} needs its management key"));
+    assert!(r.stderr.contains("--default-management-key"));
+    // A random management key, printed once (this card cannot keep a PIN-protected copy).
+    let r = w
+        .ok(&[
+            "yubikey",
+            "set-management-key",
+            "--serial",
+            &s,
+            "--print",
+            "--default-management-key",
+            "--json",
+        ])
+        .json();
+    let key = r["result"]["printed_key"].as_str().unwrap().to_string();
+    assert_eq!(key.len(), 48);
+    // The factory key no longer works; the new one does.
+    let mut c = w.cmd(&[
+        "key",
+        "generate",
+        "--backend",
+        "yubikey",
+        "--serial",
+        &s,
+        "--name",
+        "k",
+        "--default-management-key",
+    ]);
+    c.env("ROOTCELLAR_PIN", PIN);
+    w.refused_with(c, 1, "does not use the factory default management key");
+    let mut c = w.cmd(&[
+        "key",
+        "generate",
+        "--backend",
+        "yubikey",
+        "--serial",
+        &s,
+        "--name",
+        "k",
+    ]);
+    c.env("ROOTCELLAR_MGMT_KEY", &key);
+    assert_eq!(run(c).code, 0);
+    w.online_keys();
+    w.ok(&[
+        "root",
+        "new",
+        "--root-key",
+        "k",
+        "--threshold",
+        "1",
+        "--targets-key",
+        "t",
+        "--snapshot-key",
+        "t",
+        "--timestamp-key",
+        "t",
+    ]);
+    // Change the PIN; lock it with wrong PINs; unblock it with the PUK.
+    let mut c = w.cmd(&["yubikey", "change-pin", "--serial", &s]);
+    c.env("ROOTCELLAR_NEW_PIN", "24682468");
+    let r = run(c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let sign = |pin: &str, force: bool| {
+        let mut c = w.cmd(&["sign", "--key", "k"]);
+        c.env("ROOTCELLAR_PIN", pin);
+        if force {
+            c.arg("--force");
+        }
+        run(c)
+    };
+    assert!(
+        sign("123456", false).stderr.contains("2 tries left"),
+        "the old PIN no longer works"
+    );
+    assert_eq!(sign("000000", false).code, 2);
+    // The last try, forced and wrong, locks the PIN: the error says so.
+    let r = sign("000000", true);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("is locked"), "{}", r.stderr);
+    // Locked: even the right PIN is refused, and the refusal says what to do.
+    let r = sign("24682468", true);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("is locked") && r.stderr.contains("unblock-pin"),
+        "{}",
+        r.stderr
+    );
+    let mut c = w.cmd(&["yubikey", "unblock-pin", "--serial", &s]);
+    c.env("ROOTCELLAR_PUK", PUK).env("ROOTCELLAR_NEW_PIN", PIN);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut c = w.cmd(&["yubikey", "change-puk", "--serial", &s]);
+    c.env("ROOTCELLAR_PUK", PUK)
+        .env("ROOTCELLAR_NEW_PUK", "87654321");
+    assert_eq!(run(c).code, 0);
+    // A new PIN of the wrong form is refused before anything is sent.
+    let mut c = w.cmd(&["yubikey", "change-pin", "--serial", &s]);
+    c.env("ROOTCELLAR_NEW_PIN", "123");
+    assert!(run(c).stderr.contains("6 to 8 ASCII characters"));
+    // The PIN works again: the key signs.
+    w.ok(&["sign", "--key", "k"]);
+}
+
+#[test]
+fn a_card_removed_before_or_while_signing_loses_nothing() {
+    let _g = fresh_cards();
+    let (s1, s2) = serials();
+    let w = YkWs::new();
+    w.generate("a", s1, "9c");
+    w.second_card_key("b", s2, "9d");
+    w.online_keys();
+    w.ok(&[
+        "root",
+        "new",
+        "--root-key",
+        "a",
+        "--root-key",
+        "b",
+        "--threshold",
+        "2",
+        "--targets-key",
+        "t",
+        "--snapshot-key",
+        "t",
+        "--timestamp-key",
+        "t",
+    ]);
+    remove_card(2);
+    // Only the removed card's key: refused, staged root byte for byte as it was.
+    let r = w.refused_with(
+        w.cmd(&["sign", "--key", "b"]),
+        3,
+        &format!("no YubiKey with serial {s2} is connected"),
+    );
+    assert!(
+        r.stderr.contains(&format!("connected: {s1}")),
+        "{}",
+        r.stderr
+    );
+    // Both keys in one command: the first signature is kept, the second device is named.
+    let r = w.run(&["sign", "--key", "a", "--key", "b"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("YubiKey with serial {s2}")),
+        "{}",
+        r.stderr
+    );
+    let show = w.ok(&["root", "show", "--json"]).json();
+    let sigs = show["result"]["signatures"].as_array().unwrap();
+    assert_eq!(sigs.len(), 1);
+    assert_eq!(sigs[0]["name"], "a");
+    assert_eq!(sigs[0]["valid"], true);
+}
+
+#[test]
+fn a_retired_key_is_destroyed_by_overwriting_its_slot() {
+    let _g = fresh_cards();
+    let (s1, _) = serials();
+    let w = YkWs::new();
+    w.generate("old", s1, "9a");
+    let mut c = w.cmd(&["key", "destroy", "old"]);
+    c.arg("--default-management-key");
+    w.refused_with(c, 1, "not confirmed");
+    w.ok(&[
+        "key",
+        "destroy",
+        "old",
+        "--confirm",
+        "old",
+        "--default-management-key",
+    ]);
+    assert!(w.devices()[0]["slots"].as_array().unwrap().is_empty());
+    let r = w.ok(&["key", "list"]);
+    assert!(r.stdout.contains("destroyed"), "{}", r.stdout);
+}
+
+/// Real-device checks the virtual card cannot make: attestation from the device, touch, Ed25519.
+/// Run with a YubiKey 5 plugged in whose PIV application may be written (slot 9c is used; it must
+/// be empty or hold a throwaway key): `YUBIKEY_SERIAL=N ROOTCELLAR_PIN=… cargo test -- --ignored real_yubikey`.
+#[test]
+#[ignore]
+fn real_yubikey_attests_its_key_and_signs_with_touch() {
+    let serial = std::env::var("YUBIKEY_SERIAL").expect("YUBIKEY_SERIAL");
+    let w = YkWs::new();
+    let mut c = w.cmd(&[
+        "key",
+        "generate",
+        "--backend",
+        "yubikey",
+        "--serial",
+        &serial,
+        "--slot",
+        "9c",
+        "--name",
+        "real",
+        "--touch-policy",
+        "cached",
+        "--json",
+    ]);
+    c.env(
+        "ROOTCELLAR_PIN",
+        std::env::var("ROOTCELLAR_PIN").unwrap_or_default(),
+    );
+    let r = run(c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = w.run(&["key", "attest", "real"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains(&format!("attested: YubiKey serial {serial}"))
+    );
+    w.online_keys();
+    w.ok(&[
+        "root",
+        "new",
+        "--root-key",
+        "real",
+        "--threshold",
+        "1",
+        "--targets-key",
+        "t",
+        "--snapshot-key",
+        "t",
+        "--timestamp-key",
+        "t",
+    ]);
+    let r = w.ok(&["sign", "--key", "real"]);
+    assert!(r.stderr.contains("Touch YubiKey"));
+}
+
+#[test]
+#[ignore]
+fn real_yubikey_5_7_generates_ed25519() {
+    let serial = std::env::var("YUBIKEY_SERIAL").expect("YUBIKEY_SERIAL");
+    let w = YkWs::new();
+    let r = w.run(&[
+        "key",
+        "generate",
+        "--backend",
+        "yubikey",
+        "--serial",
+        &serial,
+        "--slot",
+        "9d",
+        "--name",
+        "ed",
+        "--algorithm",
+        "ed25519",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
