@@ -38,6 +38,13 @@ pub struct Config {
     /// A demo workspace: keys use light key derivation and a known passphrase.
     #[serde(default)]
     pub demo: bool,
+    /// Warn when the published root expires within this span (`status`, `root show`).
+    #[serde(default = "default_warning")]
+    pub expiry_warning: String,
+}
+
+fn default_warning() -> String {
+    "60d".into()
 }
 
 impl Config {
@@ -47,6 +54,7 @@ impl Config {
             name,
             root_expiry: "365d".into(),
             demo,
+            expiry_warning: default_warning(),
         }
     }
 }

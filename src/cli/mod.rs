@@ -63,10 +63,49 @@ enum Command {
     /// Stage, edit, show and discard the next root.
     #[command(subcommand)]
     Root(RootCommand),
-    /// Sign the staged root.
+    /// Sign the staged root, or a signing request file brought from elsewhere.
     Sign {
         /// Key name, key ID, or a unique key ID prefix (8+ hex digits). Repeat for several.
         #[arg(long = "key", value_name = "K", required = true)]
+        keys: Vec<String>,
+        /// A signing request (root file) to sign in place, instead of the staged root.
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Write only the signature to OUT (with the digest of what it signs), for transport.
+        #[arg(long, value_name = "OUT")]
+        detached: Option<PathBuf>,
+    },
+    /// Merge signed requests and detached signatures into the staged root (or --out FILE).
+    Merge {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Stage the next root with ROLE's key OLD replaced by NEW.
+    Rotate {
+        role: String,
+        #[arg(long, value_name = "K")]
+        old: String,
+        #[arg(long, value_name = "K")]
+        new: String,
+    },
+    /// Stage the next root without key K in any role.
+    Revoke {
+        key: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Stage the next root with the same keys and a new expiry.
+    Refresh {
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// What is published, what is staged, who still has to sign, expiry warnings.
+    Status,
+    /// Each keyholder proves their key still works by signing a challenge (nothing is written).
+    Drill {
+        #[arg(long = "key", value_name = "K")]
         keys: Vec<String>,
     },
     /// Publish the staged root once it verifies completely.
@@ -265,7 +304,11 @@ enum RootCommand {
         drop_signatures: bool,
     },
     /// Show the staged root (or the latest published one) for a human.
-    Show,
+    Show {
+        /// What changes from the published version, in words, with the digest to read aloud.
+        #[arg(long)]
+        diff: bool,
+    },
     /// Drop the staged root.
     Discard,
 }
@@ -564,8 +607,20 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             let h = output::root_view(&v);
             out(&v, h)
         }
-        Command::Root(RootCommand::Show) => {
+        Command::Root(RootCommand::Show { diff }) => {
+            if *diff {
+                let d = ops::ceremony::show_diff(ctx)?;
+                let h = output::diff(&d);
+                return out(&d, h);
+            }
             let v = ops::root::show(ctx)?;
+            if let Ok(ws) = ctx.workspace()
+                && let Some(latest) = ws.published()?.last()
+            {
+                for w in ops::ceremony::expiry_warnings(ctx, &ws, latest) {
+                    ctx.notice(w);
+                }
+            }
             let h = output::root_view(&v);
             out(&v, h)
         }
@@ -581,10 +636,60 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
                 h,
             )
         }
-        Command::Sign { keys } => {
+        Command::Sign {
+            keys,
+            file,
+            detached,
+        } => {
+            if file.is_some() || detached.is_some() {
+                let r =
+                    ops::request::sign_request(ctx, file.as_deref(), keys, detached.as_deref())?;
+                let h = format!(
+                    "Signed root version {} (digest {}) with {}; written to {}\n",
+                    r.version,
+                    ops::root::read_aloud(&r.digest),
+                    r.signed_by.join(", "),
+                    r.written.display()
+                );
+                return out(&r, h);
+            }
             let r = ops::root::sign(ctx, keys)?;
             let h = output::sign_report(&r);
             out(&r, h)
+        }
+        Command::Merge { files, out: dest } => {
+            let r = ops::request::merge(ctx, files, dest.as_deref())?;
+            let h = output::merge(&r);
+            out(&r, h)
+        }
+        Command::Rotate { role, old, new } => {
+            let v = ops::ceremony::rotate(ctx, role, old, new)?;
+            let h = output::root_view(&v);
+            out(&v, h)
+        }
+        Command::Revoke { key, reason } => {
+            let v = ops::ceremony::revoke(ctx, key, reason.as_deref())?;
+            let h = output::root_view(&v);
+            out(&v, h)
+        }
+        Command::Refresh { expires } => {
+            let v = ops::ceremony::refresh(ctx, expires.as_deref())?;
+            let h = output::root_view(&v);
+            out(&v, h)
+        }
+        Command::Status => {
+            let st = ops::ceremony::ceremony_status(ctx)?;
+            let h = output::ceremony_status(&st);
+            out(&st, h)
+        }
+        Command::Drill { keys } => {
+            let r = ops::ceremony::drill(ctx, keys)?;
+            let h = output::drill(&r);
+            let mut o = out(&r, h)?;
+            if r.iter().any(|d| !d.ok) {
+                o.code = 1;
+            }
+            Ok(o)
         }
         Command::Publish => {
             let r = ops::root::publish(ctx)?;

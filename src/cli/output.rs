@@ -369,3 +369,133 @@ pub fn attest(r: &crate::ops::yubikey::AttestReport) -> String {
 fn yes(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
+
+pub fn diff(d: &crate::ops::ceremony::RootDiff) -> String {
+    let mut s = match d.from_version {
+        Some(v) => format!("Root version {} → {}\n", v, d.to_version),
+        None => format!("Root version {} (the first)\n", d.to_version),
+    };
+    match &d.expires_before {
+        Some(b) if b != &d.expires_after => {
+            let _ = writeln!(s, "  expiry: {b} → {}", d.expires_after);
+        }
+        _ => {
+            let _ = writeln!(s, "  expiry: {}", d.expires_after);
+        }
+    }
+    for k in &d.keys_added {
+        let _ = writeln!(
+            s,
+            "  + key {} ({}, fingerprint {}) in {}",
+            k.name,
+            &k.keyid[..16.min(k.keyid.len())],
+            k.fingerprint,
+            k.roles.join(", ")
+        );
+    }
+    for k in &d.keys_removed {
+        let _ = writeln!(
+            s,
+            "  - key {} ({}, fingerprint {}) was in {}",
+            k.name,
+            &k.keyid[..16.min(k.keyid.len())],
+            k.fingerprint,
+            k.roles.join(", ")
+        );
+    }
+    for r in &d.roles {
+        let t = match r.threshold_before {
+            Some(b) if b != r.threshold_after => format!("threshold {b} → {}", r.threshold_after),
+            Some(b) => format!("threshold {b}"),
+            None => format!("threshold {}", r.threshold_after),
+        };
+        let _ = write!(s, "  role {}: {t}", r.role);
+        if !r.added.is_empty() {
+            let _ = write!(s, "; adds {}", r.added.join(", "));
+        }
+        if !r.removed.is_empty() {
+            let _ = write!(s, "; removes {}", r.removed.join(", "));
+        }
+        s.push('\n');
+    }
+    if d.keys_added.is_empty() && d.keys_removed.is_empty() && d.roles.is_empty() {
+        let _ = writeln!(s, "  keys and thresholds unchanged");
+    }
+    let _ = writeln!(
+        s,
+        "  digest: {}\n  read aloud and compare: {}",
+        d.digest, d.read_aloud
+    );
+    s
+}
+
+pub fn ceremony_status(st: &crate::ops::ceremony::CeremonyStatus) -> String {
+    let mut s = String::new();
+    match &st.published {
+        Some(p) => {
+            let _ = writeln!(
+                s,
+                "Published: root version {}, expires {} ({} days)",
+                p.version, p.expires, p.days_left
+            );
+        }
+        None => {
+            let _ = writeln!(s, "Published: nothing yet");
+        }
+    }
+    match (&st.staged, &st.staged_digest) {
+        (Some(x), Some(d)) => {
+            let _ = writeln!(
+                s,
+                "Staged: root version {}, digest {}",
+                x.version,
+                read_aloud(d)
+            );
+            status_lines(x, &mut s);
+        }
+        _ => {
+            let _ = writeln!(s, "Staged: nothing");
+        }
+    }
+    for w in &st.warnings {
+        let _ = writeln!(s, "WARNING: {w}");
+    }
+    s
+}
+
+pub fn merge(r: &crate::ops::request::MergeReport) -> String {
+    let mut s = format!(
+        "Merged into {} (root version {}, digest {}): added {}",
+        r.written.display(),
+        r.version,
+        read_aloud(&r.digest),
+        if r.added.is_empty() {
+            "no new signature".to_string()
+        } else {
+            r.added.join(", ")
+        }
+    );
+    if !r.already.is_empty() {
+        let _ = write!(s, "; already there (kept once): {}", r.already.join(", "));
+    }
+    s.push('\n');
+    if let Some(st) = &r.status {
+        status_lines(st, &mut s);
+    }
+    s
+}
+
+pub fn drill(ds: &[crate::ops::ceremony::DrillResult]) -> String {
+    let mut s = String::new();
+    for d in ds {
+        match &d.problem {
+            None => {
+                let _ = writeln!(s, "{}: OK, the key signs", d.name);
+            }
+            Some(p) => {
+                let _ = writeln!(s, "{}: FAILED: {p}", d.name);
+            }
+        }
+    }
+    s
+}

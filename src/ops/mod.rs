@@ -5,9 +5,11 @@
 //! private key is created or used, the workspace lock before any write — and a refused operation
 //! writes nothing.
 
+pub mod ceremony;
 pub mod demo;
 pub mod device;
 pub mod key;
+pub mod request;
 pub mod root;
 pub mod verify;
 pub mod yubikey;

@@ -202,3 +202,90 @@ fn python_tuf_accepts_a_rotation_signed_by_ed25519_keys_on_softhsm2() {
 fn python_tuf_accepts_a_rotation_signed_by_yubikey_piv_keys() {
     rotation_is_accepted_by_python_tuf("ecdsa-p256", "ecdsa", Where::YubiKey);
 }
+
+/// Five root versions — rotation, revocation of a lost key, refresh, a new key with a higher
+/// threshold — with root keys in software and on SoftHSM2; python-tuf's client walks 1 → 5.
+#[test]
+fn python_tuf_walks_a_five_version_history_over_software_and_softhsm2_keys() {
+    let d = tempfile::tempdir().unwrap();
+    let online = d.path().join("online");
+    let o = py(&["keys", online.to_str().unwrap(), "ecdsa"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let w = crate::hsm::HsmWs::new("history");
+    w.ok(&[
+        "key",
+        "generate",
+        "--name",
+        "r1",
+        "--algorithm",
+        "ecdsa-p256",
+    ]);
+    w.generate("r2", "ecdsa-p256");
+    w.generate("r3", "ed25519");
+    w.ok(&["key", "generate", "--name", "r4", "--algorithm", "ed25519"]);
+    w.generate("r5", "ecdsa-p256");
+    for k in ["targets", "snapshot", "timestamp"] {
+        w.ok(&[
+            "key",
+            "import",
+            online.join(format!("{k}.pub.json")).to_str().unwrap(),
+            "--name",
+            k,
+        ]);
+    }
+    w.ok(&[
+        "root",
+        "new",
+        "--root-key",
+        "r1",
+        "--root-key",
+        "r2",
+        "--root-key",
+        "r3",
+        "--threshold",
+        "2",
+        "--targets-key",
+        "targets",
+        "--snapshot-key",
+        "snapshot",
+        "--timestamp-key",
+        "timestamp",
+    ]);
+    w.ok(&["sign", "--key", "r1", "--key", "r2"]);
+    w.ok(&["publish"]);
+    // 2: rotate r3 (SoftHSM2) to r4 (software).
+    w.ok(&["rotate", "root", "--old", "r3", "--new", "r4"]);
+    w.ok(&["sign", "--key", "r1", "--key", "r2", "--key", "r4"]);
+    w.ok(&["publish"]);
+    // 3: r4 is lost: revoked.
+    w.ok(&["revoke", "r4", "--reason", "lost"]);
+    w.ok(&["sign", "--key", "r1", "--key", "r2"]);
+    w.ok(&["publish"]);
+    // 4: refresh.
+    w.ok(&["refresh", "--expires", "300d"]);
+    w.ok(&["sign", "--key", "r1", "--key", "r2"]);
+    w.ok(&["publish"]);
+    // 5: a new SoftHSM2 key, threshold 3.
+    w.ok(&[
+        "root",
+        "edit",
+        "--add-key",
+        "root:r5",
+        "--threshold",
+        "root:3",
+    ]);
+    w.ok(&["sign", "--key", "r1", "--key", "r2", "--key", "r5"]);
+    w.ok(&["publish"]);
+    let meta = w.dir.path().join("metadata");
+    assert!(meta.join("5.root.json").exists());
+    assert_eq!(verify(&[meta.clone()], &[]).code, 0);
+    let o = py(&["refresh", meta.to_str().unwrap(), online.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "python-tuf refused: {out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["trusted_root_version"], 5);
+}

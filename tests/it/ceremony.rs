@@ -1,0 +1,304 @@
+//! Ceremony verbs and signing apart: rotate, revoke, refresh, diff, status, drill, three laptops
+//! signing one request, merge and its refusals.
+
+use crate::hsm::HsmWs;
+use crate::support::*;
+use std::path::Path;
+
+fn online(w: &HsmWs) {
+    let t = TestKey::ed25519(70).key();
+    let f = write(
+        w.dir.path(),
+        "../t.json",
+        serde_json::to_string(&t).unwrap().as_bytes(),
+    );
+    w.ok(&["key", "import", f.to_str().unwrap(), "--name", "t"]);
+}
+
+fn v1(w: &HsmWs, keys: &[&str], threshold: &str, extra: &[&str]) {
+    let mut args = vec!["root", "new"];
+    for k in keys {
+        args.extend(["--root-key", k]);
+    }
+    args.extend([
+        "--threshold",
+        threshold,
+        "--targets-key",
+        "t",
+        "--snapshot-key",
+        "t",
+        "--timestamp-key",
+        "t",
+    ]);
+    args.extend(extra);
+    w.ok(&args);
+}
+
+#[test]
+fn rotate_revoke_refresh_with_diff_status_and_refusals() {
+    let w = HsmWs::new("verbs");
+    for k in ["a", "b", "c", "d"] {
+        w.ok(&["key", "generate", "--name", k, "--algorithm", "ed25519"]);
+    }
+    online(&w);
+    w.refused(
+        &["rotate", "root", "--old", "a", "--new", "d"],
+        1,
+        "no root is published yet",
+    );
+    v1(&w, &["a", "b", "c"], "3", &["--expires", "30d"]);
+    let d = w.ok(&["root", "show", "--diff"]);
+    assert!(
+        d.stdout.contains("Root version 1 (the first)") && d.stdout.contains("+ key a"),
+        "{}",
+        d.stdout
+    );
+    w.ok(&["sign", "--key", "a", "--key", "b", "--key", "c"]);
+    w.ok(&["publish"]);
+    // Expires within the 60-day warning window.
+    let st = w.ok(&["status", "--json"]).json();
+    assert!(
+        st["result"]["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("expires on"),
+        "{st}"
+    );
+    assert_eq!(st["result"]["published"]["version"], 1);
+    assert!(
+        w.ok(&["root", "show"])
+            .stderr
+            .contains("plan a refresh ceremony")
+    );
+
+    // Revoking one of three keys at threshold 3 would break the threshold.
+    let r = w.refused(
+        &["revoke", "c", "--reason", "lost"],
+        1,
+        "revoking c refused: the root role would have 2 key(s) for a threshold of 3",
+    );
+    assert!(r.stderr.contains("rotate"), "{}", r.stderr);
+    // An expiry in the past.
+    w.refused(
+        &["refresh", "--expires", "2020-01-01"],
+        2,
+        "is not in the future",
+    );
+
+    // Rotation: same place, another key; the diff says so in words.
+    w.ok(&["rotate", "root", "--old", "c", "--new", "d"]);
+    let d = w.ok(&["root", "show", "--diff", "--json"]).json();
+    let r = &d["result"];
+    assert_eq!(r["from_version"], 1);
+    assert_eq!(r["keys_added"][0]["name"], "d");
+    assert_eq!(r["keys_removed"][0]["name"], "c");
+    assert_eq!(r["roles"][0]["added"][0], "d");
+    assert_eq!(r["roles"][0]["removed"][0], "c");
+    assert_eq!(r["read_aloud"].as_str().unwrap().len(), 19);
+    // Status: version 1's keys a, b, c and version 2's a, b, d are still needed.
+    let st = w.ok(&["status", "--json"]).json();
+    let still: Vec<&str> = st["result"]["staged"]["can_still_sign"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for k in ["a", "b", "c", "d"] {
+        assert!(still.contains(&k), "{k} missing from {still:?}");
+    }
+    w.ok(&[
+        "sign", "--key", "a", "--key", "b", "--key", "c", "--key", "d",
+    ]);
+    w.ok(&["publish"]);
+    // Refresh: same keys, new expiry.
+    w.ok(&["refresh", "--expires", "400d"]);
+    let d = w.ok(&["root", "show", "--diff"]);
+    assert!(
+        d.stdout.contains("keys and thresholds unchanged") && d.stdout.contains("expiry:"),
+        "{}",
+        d.stdout
+    );
+    w.ok(&["sign", "--key", "a", "--key", "b", "--key", "d"]);
+    w.ok(&["publish"]);
+    // Revoke with the threshold lowered first, in the same ceremony.
+    w.ok(&["root", "edit", "--threshold", "root:2"]);
+    w.ok(&["revoke", "d", "--reason", "laptop stolen"]);
+    let shown = w.ok(&["root", "show", "--json"]).json();
+    assert!(
+        !shown["result"]["roles"][0]["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == "d")
+    );
+    w.ok(&["sign", "--key", "a", "--key", "b", "--key", "d"]);
+    w.ok(&["publish"]);
+    assert_eq!(verify(&[w.dir.path().join("metadata")], &[]).code, 0);
+}
+
+#[test]
+fn the_key_drill_signs_a_challenge_with_every_root_key_and_reports_failures() {
+    let w = HsmWs::new("drill");
+    w.ok(&["key", "generate", "--name", "a"]);
+    w.generate("h", "ed25519");
+    online(&w);
+    v1(&w, &["a", "h"], "2", &[]);
+    let r = w.ok(&["drill", "--json"]).json();
+    let all: Vec<(&str, bool)> = r["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["name"].as_str().unwrap(), d["ok"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(all, vec![("a", true), ("h", true)]);
+    // A key whose device is gone is found now, not at the next expiry.
+    let mut c = w.cmd(&["drill"]);
+    c.env("ROOTCELLAR_PIN", "999999");
+    let r = run(c);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("a: OK") && r.stdout.contains("h: FAILED: wrong PIN"),
+        "{}",
+        r.stdout
+    );
+    assert!(!w.dir.path().join("metadata/1.root.json").exists());
+}
+
+fn laptop(name: &str, key: &str) -> HsmWs {
+    let w = HsmWs::new(name);
+    w.ok(&[
+        "key",
+        "generate",
+        "--name",
+        key,
+        "--algorithm",
+        "ecdsa-p256",
+    ]);
+    w
+}
+
+fn public_of(w: &HsmWs, key: &str, to: &Path) -> std::path::PathBuf {
+    let k = w.record(key)["key"].clone();
+    write(to, &format!("{key}.pub.json"), k.to_string().as_bytes())
+}
+
+#[test]
+fn three_laptops_sign_one_request_apart_and_merge() {
+    let (la, lb, lc) = (
+        laptop("la", "alice"),
+        laptop("lb", "bob"),
+        laptop("lc", "carol"),
+    );
+    let hq = HsmWs::new("hq");
+    let xfer = tempfile::tempdir().unwrap();
+    for (w, k) in [(&la, "alice"), (&lb, "bob"), (&lc, "carol")] {
+        let f = public_of(w, k, xfer.path());
+        hq.ok(&["key", "import", f.to_str().unwrap(), "--name", k]);
+    }
+    online(&hq);
+    v1(&hq, &["alice", "bob", "carol"], "2", &[]);
+    let request = hq.dir.path().join("staged/root.json");
+    // Each laptop signs its own copy of the request.
+    let ra = xfer.path().join("request-a.json");
+    let rb = xfer.path().join("request-b.json");
+    std::fs::copy(&request, &ra).unwrap();
+    std::fs::copy(&request, &rb).unwrap();
+    la.ok(&["sign", "--file", ra.to_str().unwrap(), "--key", "alice"]);
+    lb.ok(&["sign", "--file", rb.to_str().unwrap(), "--key", "bob"]);
+    let sig_c = xfer.path().join("carol.sig.json");
+    lc.ok(&[
+        "sign",
+        "--file",
+        request.to_str().unwrap(),
+        "--key",
+        "carol",
+        "--detached",
+        sig_c.to_str().unwrap(),
+    ]);
+    let det: serde_json::Value = serde_json::from_slice(&std::fs::read(&sig_c).unwrap()).unwrap();
+    assert_eq!(det["signed_sha256"].as_str().unwrap().len(), 64);
+    // The laptop wrote the detached signature only: the request is untouched.
+    assert_eq!(
+        std::fs::read(&request).unwrap(),
+        std::fs::read(hq.dir.path().join("staged/root.json")).unwrap()
+    );
+    // A key that is not in the request's root role is refused on the laptop.
+    la.ok(&["key", "generate", "--name", "stranger"]);
+    let mut c = la.cmd(&["sign", "--file", ra.to_str().unwrap(), "--key", "stranger"]);
+    c.env("ROOTCELLAR_PASSPHRASE", "software passphrase");
+    let r = run(c);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("is not a root key of the request"),
+        "{}",
+        r.stderr
+    );
+
+    let m = hq
+        .ok(&[
+            "merge",
+            ra.to_str().unwrap(),
+            rb.to_str().unwrap(),
+            sig_c.to_str().unwrap(),
+            "--json",
+        ])
+        .json();
+    let added: Vec<&str> = m["result"]["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(added, vec!["alice", "bob", "carol"]);
+    assert_eq!(m["result"]["status"]["publishable"], true);
+    // Merging again adds nothing: each key's signature is kept once.
+    let m = hq.ok(&["merge", ra.to_str().unwrap(), "--json"]).json();
+    assert_eq!(m["result"]["already"][0], "alice");
+    assert!(m["result"]["added"].as_array().unwrap().is_empty());
+    let shown = hq.ok(&["root", "show", "--json"]).json();
+    assert_eq!(shown["result"]["signatures"].as_array().unwrap().len(), 3);
+    hq.ok(&["publish"]);
+    assert_eq!(verify(&[hq.dir.path().join("metadata")], &[]).code, 0);
+
+    // Version 2 staged: the old requests carry other signed bytes and are refused whole.
+    hq.ok(&["refresh", "--expires", "300d"]);
+    hq.refused(
+        &["merge", rb.to_str().unwrap()],
+        1,
+        "carries other signed bytes (version 1",
+    );
+    hq.refused(
+        &["merge", sig_c.to_str().unwrap()],
+        1,
+        "was made over other bytes",
+    );
+    // A request signed by a key outside both roots is refused whole.
+    let r2 = xfer.path().join("request-2.json");
+    std::fs::copy(hq.dir.path().join("staged/root.json"), &r2).unwrap();
+    let mut md: serde_json::Value = serde_json::from_slice(&std::fs::read(&r2).unwrap()).unwrap();
+    let stranger = TestKey::ecdsa(99);
+    let parsed = rootcellar::tuf::Metadata::<rootcellar::tuf::Root>::from_bytes(
+        &std::fs::read(&r2).unwrap(),
+    )
+    .unwrap();
+    md["signatures"] = serde_json::json!([stranger.sign(&parsed)]);
+    std::fs::write(&r2, serde_json::to_vec(&md).unwrap()).unwrap();
+    hq.refused(
+        &["merge", r2.to_str().unwrap()],
+        1,
+        "which is not a root key of version 2",
+    );
+    // A signature that does not verify is refused whole.
+    la.ok(&["sign", "--file", r2.to_str().unwrap(), "--key", "alice"]);
+    let mut md: serde_json::Value = serde_json::from_slice(&std::fs::read(&r2).unwrap()).unwrap();
+    let sigs = md["signatures"].as_array_mut().unwrap();
+    sigs.retain(|s| s["keyid"] != stranger.keyid());
+    let bad = sigs[0]["sig"]
+        .as_str()
+        .unwrap()
+        .replace('a', "b")
+        .replace('0', "1");
+    sigs[0]["sig"] = bad.into();
+    std::fs::write(&r2, serde_json::to_vec(&md).unwrap()).unwrap();
+    hq.refused(&["merge", r2.to_str().unwrap()], 1, "does not verify");
+}
