@@ -63,10 +63,14 @@ fn signing_keys(ws: &Workspace, md: &Metadata<Root>) -> Result<BTreeMap<String, 
         }
     };
     add(&md.signed);
-    if let Some(i) = md.signed.version.checked_sub(2) {
-        if let Some(prev) = ws.published()?.get(i as usize) {
-            add(&prev.signed);
-        }
+    let published = ws.published()?;
+    if let Some(prev) = md
+        .signed
+        .version
+        .checked_sub(2)
+        .and_then(|i| published.get(i as usize))
+    {
+        add(&prev.signed);
     }
     Ok(keys)
 }
