@@ -278,7 +278,7 @@ fn python_tuf_walks_a_five_version_history_over_software_and_softhsm2_keys() {
     w.ok(&["publish"]);
     let meta = w.dir.path().join("metadata");
     assert!(meta.join("5.root.json").exists());
-    assert_eq!(verify(&[meta.clone()], &[]).code, 0);
+    assert_eq!(verify(std::slice::from_ref(&meta), &[]).code, 0);
     let o = py(&["refresh", meta.to_str().unwrap(), online.to_str().unwrap()]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
