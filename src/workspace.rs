@@ -41,6 +41,13 @@ pub struct Config {
     /// Warn when the published root expires within this span (`status`, `root show`).
     #[serde(default = "default_warning")]
     pub expiry_warning: String,
+    /// Default lifetime of targets metadata written by `delegate`.
+    #[serde(default = "default_targets_expiry")]
+    pub targets_expiry: String,
+}
+
+fn default_targets_expiry() -> String {
+    "90d".into()
 }
 
 fn default_warning() -> String {
@@ -55,6 +62,7 @@ impl Config {
             root_expiry: "365d".into(),
             demo,
             expiry_warning: default_warning(),
+            targets_expiry: default_targets_expiry(),
         }
     }
 }
@@ -473,6 +481,30 @@ impl Workspace {
             self.metadata_dir().join(format!("{version}.root.json")),
             self.metadata_dir().join("root.json"),
         )
+    }
+
+    /// The published top-level targets metadata, if any.
+    pub fn targets(&self) -> Result<Option<Metadata<crate::tuf::Targets>>> {
+        let p = self.metadata_dir().join("targets.json");
+        if !p.exists() {
+            return Ok(None);
+        }
+        Metadata::from_bytes(&read(&p)?).map(Some).map_err(|e| {
+            Error::refused(format!("{} is unreadable: {e}", p.display()))
+                .hint("restore the file from your export or backup")
+        })
+    }
+
+    /// Writes `N.targets.json` (new) and `targets.json`.
+    pub fn publish_targets(&self, md: &Metadata<crate::tuf::Targets>) -> Result<Vec<PathBuf>> {
+        let versioned = self
+            .metadata_dir()
+            .join(format!("{}.targets.json", md.signed.version));
+        let latest = self.metadata_dir().join("targets.json");
+        let bytes = md.to_file_bytes();
+        write_new_atomic(&versioned, &bytes)?;
+        write_atomic(&latest, &bytes)?;
+        Ok(vec![versioned, latest])
     }
 
     /// Writes `N.root.json` (new) and `root.json`, then drops the staged root.

@@ -132,6 +132,56 @@ enum Command {
     /// YubiKey PIN, PUK and management key.
     #[command(subcommand)]
     Yubikey(YubikeyCommand),
+    /// Delegations for tagging keys (targets metadata signed with the targets key).
+    #[command(subcommand)]
+    Delegate(DelegateCommand),
+}
+
+#[derive(Args, Debug)]
+struct SignWithArgs {
+    /// Targets key(s) to sign with (default: every targets key this workspace holds).
+    #[arg(long = "sign-with", value_name = "K")]
+    sign_with: Vec<String>,
+    /// Expiry of the new targets metadata (default: the workspace's, 90d).
+    #[arg(long)]
+    expires: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum DelegateCommand {
+    /// Delegate ROLE (e.g. targets/releases) to tagging keys.
+    Add {
+        role: String,
+        #[arg(long = "key", value_name = "K", required = true)]
+        keys: Vec<String>,
+        #[arg(long, default_value_t = 1)]
+        threshold: u64,
+        /// Path patterns the role may sign for (default: *).
+        #[arg(long = "paths", value_name = "PATTERN")]
+        paths: Vec<String>,
+        #[arg(long)]
+        terminating: bool,
+        #[command(flatten)]
+        how: SignWithArgs,
+    },
+    /// Remove the delegation to ROLE.
+    Remove {
+        role: String,
+        #[command(flatten)]
+        how: SignWithArgs,
+    },
+    /// Replace one of ROLE's keys.
+    Rotate {
+        role: String,
+        #[arg(long, value_name = "K")]
+        old: String,
+        #[arg(long, value_name = "K")]
+        new: String,
+        #[command(flatten)]
+        how: SignWithArgs,
+    },
+    /// The delegated roles.
+    List,
 }
 
 #[derive(Subcommand, Debug)]
@@ -676,6 +726,47 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             let v = ops::ceremony::refresh(ctx, expires.as_deref())?;
             let h = output::root_view(&v);
             out(&v, h)
+        }
+        Command::Delegate(d) => {
+            let how = |a: &SignWithArgs| ops::delegate::SignWith {
+                keys: a.sign_with.clone(),
+                expires: a.expires.clone(),
+            };
+            let r = match d {
+                DelegateCommand::Add {
+                    role,
+                    keys,
+                    threshold,
+                    paths,
+                    terminating,
+                    how: h,
+                } => ops::delegate::add(ctx, role, keys, *threshold, paths, *terminating, &how(h))?,
+                DelegateCommand::Remove { role, how: h } => {
+                    ops::delegate::remove(ctx, role, &how(h))?
+                }
+                DelegateCommand::Rotate {
+                    role,
+                    old,
+                    new,
+                    how: h,
+                } => ops::delegate::rotate(ctx, role, old, new, &how(h))?,
+                DelegateCommand::List => {
+                    let l = ops::delegate::list(ctx)?;
+                    let h = output::roles(&l);
+                    return out(&l, h);
+                }
+            };
+            let mut h = format!(
+                "Targets metadata version {} (expires {}) signed by {}\n",
+                r.version,
+                r.expires,
+                r.signed_by.join(", ")
+            );
+            h.push_str(&output::roles(&r.roles));
+            for f in &r.files {
+                h.push_str(&format!("  {}\n", f.display()));
+            }
+            out(&r, h)
         }
         Command::Status => {
             let st = ops::ceremony::ceremony_status(ctx)?;

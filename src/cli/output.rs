@@ -499,3 +499,24 @@ pub fn drill(ds: &[crate::ops::ceremony::DrillResult]) -> String {
     }
     s
 }
+
+pub fn roles(rs: &[crate::ops::delegate::RoleSummary]) -> String {
+    if rs.is_empty() {
+        return "No delegated roles.\n".into();
+    }
+    let mut s = String::new();
+    for r in rs {
+        let _ = writeln!(
+            s,
+            "  role {} (file {}): threshold {} of {}: {}; paths {}{}",
+            r.name,
+            r.file,
+            r.threshold,
+            r.keys.len(),
+            r.keys.join(", "),
+            r.paths.join(" "),
+            if r.terminating { "; terminating" } else { "" }
+        );
+    }
+    s
+}

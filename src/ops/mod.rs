@@ -6,6 +6,7 @@
 //! writes nothing.
 
 pub mod ceremony;
+pub mod delegate;
 pub mod demo;
 pub mod device;
 pub mod key;

@@ -218,6 +218,22 @@ pub fn check_role_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// The file name of a delegated role's metadata, as python-tuf builds it: the role name
+/// percent-encoded (no character is left unescaped but letters, digits and `_.-~`), so a name
+/// such as `targets/releases` never becomes a path. Refuses names [`check_role_name`] refuses.
+pub fn role_file_name(name: &str) -> Result<String, String> {
+    check_role_name(name)?;
+    let mut out = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"_.-~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Ok(format!("{out}.json"))
+}
+
 impl SignedBody for Targets {
     const TYPE: &'static str = "targets";
     fn validate(&self) -> Result<(), MetadataError> {
@@ -521,6 +537,17 @@ mod tests {
             bad(&|v| v["signed"]["delegations"]["roles"][0]["name"] = "snapshot".into())
                 .contains("top-level")
         );
+    }
+
+    #[test]
+    fn role_file_names_are_percent_encoded() {
+        assert_eq!(
+            role_file_name("targets/releases").unwrap(),
+            "targets%2Freleases.json"
+        );
+        assert_eq!(role_file_name("a b").unwrap(), "a%20b.json");
+        assert!(role_file_name("../x").is_err());
+        assert!(role_file_name("/abs").is_err());
     }
 
     #[test]

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """python-tuf side of rootcellar's interop test.
 
-  keys OUTDIR ALG        make the online keys (targets, snapshot, timestamp) with securesystemslib:
+  keys OUTDIR ALG        make the online keys (targets, snapshot, timestamp, and a tagging key
+                         "release" for a delegated role) with securesystemslib:
                          OUTDIR/NAME.pub.json (TUF key JSON, what rootcellar imports) and
                          OUTDIR/NAME.priv.pem (PKCS#8, used by `refresh` to sign)
   refresh ROOTS KEYS     build a repository around rootcellar's published ROOTS/N.root.json with
                          python-tuf (targets, snapshot, timestamp signed with the online keys),
                          serve it on 127.0.0.1, and run a real tuf.ngclient.Updater.refresh()
                          from a client that trusts only 1.root.json; then download a target.
+                         When ROOTS holds targets.json (signed by rootcellar with delegations),
+                         it is used as is, and each delegated role whose key is "release" gets
+                         its metadata here; the client then finds a target through that role.
 Prints one JSON line with what the client ended up trusting; exits non-zero on any failure.
 """
 import http.server
@@ -27,7 +31,7 @@ from tuf.api.metadata import MetaFile, Metadata, Root, Snapshot, TargetFile, Tar
 from tuf.api.serialization.json import JSONSerializer
 from tuf.ngclient import Updater
 
-ONLINE = ("targets", "snapshot", "timestamp")
+ONLINE = ("targets", "snapshot", "timestamp", "release")
 
 
 def keys(outdir: Path, alg: str) -> None:
@@ -65,10 +69,40 @@ def refresh(roots: Path, keydir: Path) -> None:
     (targets_dir / name).write_bytes(payload)
 
     ser = JSONSerializer(compact=False)
-    targets = Metadata(Targets(version=1, expires=expires, targets={"hello.txt": target}))
-    targets.sign(signer("targets"))
-    targets.to_file(str(repo / ("1.targets.json" if consistent else "targets.json")), ser)
-    snapshot = Metadata(Snapshot(version=1, expires=expires, meta={"targets.json": MetaFile(version=1)}))
+    from urllib.parse import quote
+
+    snapshot_meta = {}
+    delegated_target = None
+    rc_targets = roots / "targets.json"
+    if rc_targets.exists():
+        top = Metadata[Targets].from_file(str(rc_targets))
+        tv = top.signed.version
+        shutil.copy(rc_targets, repo / (f"{tv}.targets.json" if consistent else "targets.json"))
+        snapshot_meta["targets.json"] = MetaFile(version=tv)
+        release_pub = json.loads((keydir / "release.pub.json").read_text())
+        release_priv = serialization.load_pem_private_key((keydir / "release.priv.pem").read_bytes(), password=None)
+        for role in (top.signed.delegations.roles or {}).values():
+            keyid = next((k for k in role.keyids if top.signed.delegations.keys[k].keyval == release_pub["keyval"]), None)
+            if keyid is None:
+                continue
+            rel_payload = f"artifact of {role.name}\n".encode()
+            name = "releases/app-1.0.txt"
+            tf = TargetFile.from_data(name, rel_payload)
+            tdir = targets_dir / "releases"
+            tdir.mkdir(exist_ok=True)
+            (tdir / (f"{tf.hashes['sha256']}.app-1.0.txt" if consistent else "app-1.0.txt")).write_bytes(rel_payload)
+            delegated = Metadata(Targets(version=1, expires=expires, targets={name: tf}))
+            delegated.sign(CryptoSigner(release_priv, top.signed.delegations.keys[keyid]))
+            fname = quote(role.name, "")
+            delegated.to_file(str(repo / (f"1.{fname}.json" if consistent else f"{fname}.json")), ser)
+            snapshot_meta[f"{role.name}.json"] = MetaFile(version=1)
+            delegated_target = (name, rel_payload)
+    else:
+        targets = Metadata(Targets(version=1, expires=expires, targets={"hello.txt": target}))
+        targets.sign(signer("targets"))
+        targets.to_file(str(repo / ("1.targets.json" if consistent else "targets.json")), ser)
+        snapshot_meta["targets.json"] = MetaFile(version=1)
+    snapshot = Metadata(Snapshot(version=1, expires=expires, meta=snapshot_meta))
     snapshot.sign(signer("snapshot"))
     snapshot.to_file(str(repo / ("1.snapshot.json" if consistent else "snapshot.json")), ser)
     timestamp = Metadata(Timestamp(version=1, expires=expires, snapshot_meta=MetaFile(version=1)))
@@ -81,6 +115,14 @@ def refresh(roots: Path, keydir: Path) -> None:
 
         def log_message(self, *a):
             pass
+
+        def translate_path(self, path):
+            # Serve names as stored: delegated role files keep their percent-encoding
+            # (targets%2Freleases.json), as python-tuf's repository layout has them.
+            rel = path.split("?", 1)[0].split("#", 1)[0].lstrip("/")
+            if ".." in rel.split("/"):
+                return str(work / "nonexistent")
+            return str(work / "repo" / rel)
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -97,12 +139,24 @@ def refresh(roots: Path, keydir: Path) -> None:
             bootstrap=(roots / "1.root.json").read_bytes(),
         )
         updater.refresh()
-        info = updater.get_targetinfo("hello.txt")
-        assert info is not None, "target not found"
-        path = updater.download_target(info)
-        assert Path(path).read_bytes() == payload
+        result = {}
+        if delegated_target is None:
+            info = updater.get_targetinfo("hello.txt")
+            assert info is not None, "target not found"
+            path = updater.download_target(info)
+            assert Path(path).read_bytes() == payload
+            result["target"] = "hello.txt"
+        else:
+            name, rel_payload = delegated_target
+            info = updater.get_targetinfo(name)
+            assert info is not None, f"{name} not found through the delegation"
+            path = updater.download_target(info)
+            assert Path(path).read_bytes() == rel_payload
+            result["target"] = name
+            result["through_delegation"] = True
         trusted = Metadata[Root].from_file(str(client / "root.json"))
-        print(json.dumps({"trusted_root_version": trusted.signed.version, "target": "hello.txt", "downloaded": True}))
+        result.update({"trusted_root_version": trusted.signed.version, "downloaded": True})
+        print(json.dumps(result))
     finally:
         server.shutdown()
         shutil.rmtree(work, ignore_errors=True)

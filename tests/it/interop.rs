@@ -289,3 +289,147 @@ fn python_tuf_walks_a_five_version_history_over_software_and_softhsm2_keys() {
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["trusted_root_version"], 5);
 }
+
+/// A tagging delegation (`targets/releases`, the TUF form of Docker Content Trust's signer role)
+/// signed with a targets key on SoftHSM2: python-tuf finds a target through the delegated role.
+#[test]
+fn python_tuf_finds_a_target_through_a_delegation_signed_with_a_softhsm2_targets_key() {
+    let d = tempfile::tempdir().unwrap();
+    let online = d.path().join("online");
+    let o = py(&["keys", online.to_str().unwrap(), "ecdsa"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let w = crate::hsm::HsmWs::new("delegation");
+    w.ok(&["key", "generate", "--name", "r1"]);
+    w.generate("tk", "ecdsa-p256");
+    for k in ["snapshot", "timestamp", "release"] {
+        w.ok(&[
+            "key",
+            "import",
+            online.join(format!("{k}.pub.json")).to_str().unwrap(),
+            "--name",
+            k,
+        ]);
+    }
+    w.refused(
+        &["delegate", "add", "targets/releases", "--key", "release"],
+        1,
+        "no root is published yet",
+    );
+    w.ok(&[
+        "root",
+        "new",
+        "--root-key",
+        "r1",
+        "--threshold",
+        "1",
+        "--targets-key",
+        "tk",
+        "--snapshot-key",
+        "snapshot",
+        "--timestamp-key",
+        "timestamp",
+    ]);
+    w.ok(&["sign", "--key", "r1"]);
+    w.ok(&["publish"]);
+    w.refused(
+        &["delegate", "add", "../escape", "--key", "release"],
+        2,
+        "is not allowed",
+    );
+    w.refused(
+        &["delegate", "add", "targets/releases", "--key", "nobody"],
+        2,
+        "no key named",
+    );
+    w.refused(
+        &[
+            "delegate",
+            "add",
+            "targets/releases",
+            "--key",
+            "release",
+            "--threshold",
+            "2",
+        ],
+        1,
+        "would have 1 key(s) for a threshold of 2",
+    );
+    w.refused(
+        &[
+            "delegate",
+            "add",
+            "targets/releases",
+            "--key",
+            "release",
+            "--sign-with",
+            "r1",
+        ],
+        1,
+        "is not a targets key",
+    );
+    let r = w
+        .ok(&[
+            "delegate",
+            "add",
+            "targets/releases",
+            "--key",
+            "release",
+            "--paths",
+            "releases/*",
+            "--json",
+        ])
+        .json();
+    assert_eq!(r["result"]["roles"][0]["file"], "targets%2Freleases.json");
+    assert_eq!(r["result"]["signed_by"][0], "tk");
+    w.refused(
+        &["delegate", "add", "targets/releases", "--key", "release"],
+        1,
+        "is delegated already",
+    );
+
+    let meta = w.dir.path().join("metadata");
+    let o = py(&["refresh", meta.to_str().unwrap(), online.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "python-tuf refused: {out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["through_delegation"], true, "{v}");
+    assert_eq!(v["target"], "releases/app-1.0.txt");
+
+    // Rotate the tagging key, then remove the delegation: each a new signed targets version.
+    w.ok(&[
+        "key",
+        "generate",
+        "--name",
+        "release2",
+        "--algorithm",
+        "ed25519",
+    ]);
+    let r = w
+        .ok(&[
+            "delegate",
+            "rotate",
+            "targets/releases",
+            "--old",
+            "release",
+            "--new",
+            "release2",
+            "--json",
+        ])
+        .json();
+    assert_eq!(r["result"]["version"], 2);
+    assert_eq!(r["result"]["roles"][0]["keys"][0], "release2");
+    let r = w
+        .ok(&["delegate", "remove", "targets/releases", "--json"])
+        .json();
+    assert_eq!(r["result"]["version"], 3);
+    assert!(
+        w.ok(&["delegate", "list"])
+            .stdout
+            .contains("No delegated roles")
+    );
+    assert!(meta.join("3.targets.json").exists());
+}
