@@ -382,6 +382,25 @@ impl Workspace {
         write_atomic(&self.key_path(&rec.name), &bytes)
     }
 
+    /// Registers a device key. When a public-only record (e.g. adopted) holds the same public
+    /// key, the device record takes it over: same name, and the key object and key ID exactly
+    /// as the root lists them. Returns the name used and whether a record was taken over.
+    pub fn add_or_take_over(&self, mut rec: KeyRecord) -> Result<(KeyRecord, bool)> {
+        let pk = rec.public_key()?;
+        for r in self.keys()? {
+            if r.backend == Backend::Public && r.public_key()?.identity() == pk.identity() {
+                rec.name = r.name.clone();
+                rec.key = r.key.clone();
+                rec.keyid = r.keyid.clone();
+                self.update_key_record(&rec)?;
+                return Ok((rec, true));
+            }
+        }
+        self.check_new_key(&rec.name, &rec.key)?;
+        self.add_key_record(&rec)?;
+        Ok((rec, false))
+    }
+
     /// Writes a new key record (never replacing one).
     pub fn add_key_record(&self, rec: &KeyRecord) -> Result<()> {
         let mut bytes =
@@ -452,9 +471,22 @@ impl Workspace {
     }
 
     /// Published roots 1..=N, in order; each file checked to carry its own version.
+    /// The history starts at 1, or where an adopted history starts (`adopt`).
     pub fn published(&self) -> Result<Vec<Metadata<Root>>> {
         let mut out: Vec<Metadata<Root>> = Vec::new();
-        for v in 1u64.. {
+        let dir = self.metadata_dir();
+        let first = std::fs::read_dir(&dir)
+            .map_err(|e| Error::io("list", &dir, &e))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(".root.json"))
+                    .and_then(|n| n.parse::<u64>().ok())
+            })
+            .min();
+        let Some(first) = first else { return Ok(out) };
+        for v in first.. {
             let p = self.metadata_dir().join(format!("{v}.root.json"));
             if !p.exists() {
                 break;
@@ -473,6 +505,14 @@ impl Workspace {
             out.push(md);
         }
         Ok(out)
+    }
+
+    /// The published root of `version`, if any.
+    pub fn published_version(&self, version: u64) -> Result<Option<Metadata<Root>>> {
+        Ok(self
+            .published()?
+            .into_iter()
+            .find(|m| m.signed.version == version))
     }
 
     /// Paths of the published files.

@@ -103,6 +103,15 @@ enum Command {
     },
     /// What is published, what is staged, who still has to sign, expiry warnings.
     Status,
+    /// Continue an existing TUF root history: verify DIR's N.root.json files, copy them, register their keys.
+    Adopt {
+        /// The folder holding the history's N.root.json files.
+        #[arg(value_name = "DIR")]
+        source: PathBuf,
+        /// Start at version N (histories whose first versions TUF 1.0 clients cannot read).
+        #[arg(long, value_name = "N")]
+        from: Option<u64>,
+    },
     /// Each keyholder proves their key still works by signing a challenge (nothing is written).
     Drill {
         #[arg(long = "key", value_name = "K")]
@@ -766,6 +775,23 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             for f in &r.files {
                 h.push_str(&format!("  {}\n", f.display()));
             }
+            out(&r, h)
+        }
+        Command::Adopt { source, from } => {
+            let r = ops::adopt::adopt(ctx, source, *from)?;
+            for w in &r.warnings {
+                ctx.notice(w.clone());
+            }
+            let mut h = format!(
+                "Adopted root versions {} to {}; registered {} public key(s):\n",
+                r.first,
+                r.last,
+                r.keys.len()
+            );
+            for k in &r.keys {
+                h.push_str(&output::key_line(k));
+            }
+            h.push_str("Next: rootcellar refresh (or root edit / rotate / revoke), then sign with the keyholders' devices\n");
             out(&r, h)
         }
         Command::Status => {

@@ -206,13 +206,11 @@ pub fn show_diff(ctx: &Context) -> Result<RootDiff> {
             "stage the next version with `rootcellar root edit`, `rotate`, `revoke` or `refresh`",
         )
     })?;
-    let published = ws.published()?;
-    let prev = staged
-        .signed
-        .version
-        .checked_sub(2)
-        .and_then(|i| published.get(i as usize));
-    Ok(diff(&ws, prev, &staged))
+    let prev = match staged.signed.version.checked_sub(1) {
+        Some(v) => ws.published_version(v)?,
+        None => None,
+    };
+    Ok(diff(&ws, prev.as_ref(), &staged))
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]

@@ -244,7 +244,6 @@ pub fn add_pkcs11(ctx: &Context, uri: &str, name: &str, profile: Option<&str>) -
         .hint("a key without its private half cannot sign; check the URI's id")
     })?;
     let key = pk.to_tuf_key();
-    ws.check_new_key(name, &key)?;
     let full_uri = crate::signer::pkcs11::Pkcs11Uri {
         token: Some(ts.token.label.clone()),
         serial: Some(ts.token.serial.clone()),
@@ -263,8 +262,14 @@ pub fn add_pkcs11(ctx: &Context, uri: &str, name: &str, profile: Option<&str>) -
         yubikey: None,
         destroyed_at: None,
     };
-    ws.add_key_record(&rec)?;
-    pkcs11_notices(ctx, name, &profile, &attrs);
+    let (rec, took_over) = ws.add_or_take_over(rec)?;
+    if took_over {
+        ctx.notice(format!(
+            "the public key registered as {} is this token's key: {} now signs with the token",
+            rec.name, rec.name
+        ));
+    }
+    pkcs11_notices(ctx, &rec.name, &profile, &attrs);
     Ok(KeyInfo::of(&rec))
 }
 

@@ -5,6 +5,7 @@
 //! private key is created or used, the workspace lock before any write — and a refused operation
 //! writes nothing.
 
+pub mod adopt;
 pub mod ceremony;
 pub mod delegate;
 pub mod demo;

@@ -63,12 +63,8 @@ fn signing_keys(ws: &Workspace, md: &Metadata<Root>) -> Result<BTreeMap<String, 
         }
     };
     add(&md.signed);
-    let published = ws.published()?;
-    if let Some(prev) = md
-        .signed
-        .version
-        .checked_sub(2)
-        .and_then(|i| published.get(i as usize))
+    if let Some(v) = md.signed.version.checked_sub(1)
+        && let Some(prev) = ws.published_version(v)?
     {
         add(&prev.signed);
     }

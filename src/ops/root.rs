@@ -330,10 +330,15 @@ fn previous_of(ws: &Workspace, md: &Metadata<Root>) -> Result<Option<Metadata<Ro
     if md.signed.version <= 1 {
         return Ok(None);
     }
-    let mut published = ws.published()?;
-    let idx = (md.signed.version - 2) as usize;
-    if idx < published.len() {
-        Ok(Some(published.swap_remove(idx)))
+    let published = ws.published()?;
+    if published.is_empty() {
+        return Ok(None);
+    }
+    if let Some(p) = published
+        .into_iter()
+        .find(|m| Some(m.signed.version) == md.signed.version.checked_sub(1))
+    {
+        Ok(Some(p))
     } else {
         Err(Error::refused(format!(
             "version {} is staged but version {} is not published",

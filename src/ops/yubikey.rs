@@ -150,7 +150,6 @@ pub fn add(ctx: &Context, name: &str, serial: Option<u32>, slot: &str) -> Result
     firmware_notices(ctx, &yk);
     let public = y::slot_public_key(&mut yk, slot)?;
     let key = public.to_tuf_key();
-    ws.check_new_key(name, &key)?;
     let (attestation, attestation_missing) = match y::read_attestation(&mut yk, slot) {
         Ok(p) => (Some(p), None),
         Err(w) => (None, Some(w)),
@@ -187,7 +186,13 @@ pub fn add(ctx: &Context, name: &str, serial: Option<u32>, slot: &str) -> Result
         yubikey: Some(record),
         ..rec0
     };
-    ws.add_key_record(&rec)?;
+    let (rec, took_over) = ws.add_or_take_over(rec)?;
+    if took_over {
+        ctx.notice(format!(
+            "the public key registered as {} is this YubiKey's key: {} now signs with the device",
+            rec.name, rec.name
+        ));
+    }
     Ok(info(&rec, ctx.now))
 }
 

@@ -302,3 +302,109 @@ fn three_laptops_sign_one_request_apart_and_merge() {
     std::fs::write(&r2, serde_json::to_vec(&md).unwrap()).unwrap();
     hq.refused(&["merge", r2.to_str().unwrap()], 1, "does not verify");
 }
+
+#[test]
+fn adopt_the_real_sigstore_history_and_stage_its_next_version() {
+    let w = HsmWs::new("adopt");
+    let dir = data("sigstore-root-history");
+    let d = dir.to_str().unwrap();
+    // Versions 1-4 carry go-tuf's expiry form that TUF 1.0 clients refuse: say where to start.
+    let r = w.refused(&["adopt", d], 1, "1.root.json");
+    assert!(r.stderr.contains("--from"), "{}", r.stderr);
+    let r = w.ok(&["adopt", d, "--from", "5", "--json"]).json();
+    assert_eq!(
+        (r["result"]["first"].as_u64(), r["result"]["last"].as_u64()),
+        (Some(5), Some(15))
+    );
+    let warnings = r["result"]["warnings"].to_string();
+    assert!(
+        warnings.contains("EXPIRED on 2026-11-20T13:58:18Z"),
+        "{warnings}"
+    );
+    let names: Vec<String> = r["result"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(names.len() >= 5, "{names:?}");
+    // The files are the originals, byte for byte.
+    assert_eq!(
+        std::fs::read(w.dir.path().join("metadata/15.root.json")).unwrap(),
+        std::fs::read(dir.join("15.root.json")).unwrap()
+    );
+    assert_eq!(
+        verify(&[w.dir.path().join("metadata")], &["--at", "2026-01-01"]).code,
+        0
+    );
+    let st = w.ok(&["status"]);
+    assert!(st.stdout.contains("EXPIRED"), "{}", st.stdout);
+    // The next ceremony: version 16, which needs 3 of version 15's root keys and 3 of its own.
+    let v = w.ok(&["refresh", "--expires", "180d", "--json"]).json();
+    assert_eq!(v["result"]["version"], 16);
+    let st = w.ok(&["status", "--json"]).json();
+    assert_eq!(st["result"]["staged"]["by_previous"]["threshold"], 3);
+    let still = st["result"]["staged"]["can_still_sign"].as_array().unwrap();
+    assert!(still.len() >= 5, "{st}");
+    // Adopted keys are public here: the keyholders sign on their own devices.
+    let who = still[0].as_str().unwrap().to_string();
+    w.refused(&["sign", "--key", &who], 2, "is a public key only");
+}
+
+#[test]
+fn a_device_key_takes_over_its_adopted_public_record() {
+    // A history made elsewhere, with a root key on SoftHSM2.
+    let a = HsmWs::new("origin");
+    a.generate("hsm", "ecdsa-p256");
+    a.ok(&["key", "generate", "--name", "soft"]);
+    online(&a);
+    v1(&a, &["hsm", "soft"], "1", &[]);
+    a.ok(&["sign", "--key", "hsm"]);
+    a.ok(&["publish"]);
+    // Adopted in another workspace: the keys are public records there.
+    let b = HsmWs::new("adopter");
+    b.ok(&["adopt", a.dir.path().join("metadata").to_str().unwrap()]);
+    let uri = a.record("hsm")["reference"].as_str().unwrap().to_string();
+    let adopted: Vec<serde_json::Value> = b.ok(&["key", "list", "--json"]).json()["result"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let public_name = adopted
+        .iter()
+        .find(|k| k["keyid"] == a.record("hsm")["keyid"])
+        .unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The keyholder registers the token key: it takes over the public record, same name and key ID.
+    let mut c = b.cmd(&[
+        "key",
+        "add",
+        "--backend",
+        "pkcs11",
+        "--profile",
+        "softhsm2",
+        "--uri",
+        &uri,
+        "--name",
+        "mine",
+    ]);
+    c.env("SOFTHSM2_CONF", a.hsm.conf());
+    let r = run(c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("registered as {public_name}")),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(b.record(&public_name)["backend"], "pkcs11");
+    // And signs the next version.
+    b.ok(&["refresh"]);
+    let mut c = b.cmd(&["sign", "--key", &public_name]);
+    c.env("SOFTHSM2_CONF", a.hsm.conf());
+    assert_eq!(run(c).code, 0);
+    let mut c = b.cmd(&["publish"]);
+    c.env("SOFTHSM2_CONF", a.hsm.conf());
+    assert_eq!(run(c).code, 0);
+    assert_eq!(verify(&[b.dir.path().join("metadata")], &[]).code, 0);
+}
