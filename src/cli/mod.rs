@@ -103,6 +103,9 @@ enum Command {
     },
     /// What is published, what is staged, who still has to sign, expiry warnings.
     Status,
+    /// Signing requests that travel with the root they follow.
+    #[command(subcommand)]
+    Request(RequestCommand),
     /// Continue an existing TUF root history: verify DIR's N.root.json files, copy them, register their keys.
     Adopt {
         /// The folder holding the history's N.root.json files.
@@ -144,6 +147,17 @@ enum Command {
     /// Delegations for tagging keys (targets metadata signed with the targets key).
     #[command(subcommand)]
     Delegate(DelegateCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum RequestCommand {
+    /// Write the staged root and the version before it to FILE, for a keyholder signing apart.
+    Export {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// What a request (bundle or root file) changes, in words, with its digest.
+    Show { file: PathBuf },
 }
 
 #[derive(Args, Debug)]
@@ -793,6 +807,18 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             }
             h.push_str("Next: rootcellar refresh (or root edit / rotate / revoke), then sign with the keyholders' devices\n");
             out(&r, h)
+        }
+        Command::Request(RequestCommand::Export { out: dest }) => {
+            let p = ops::request::export(ctx, dest)?;
+            out(
+                &serde_json::json!({"written": p}),
+                format!("Signing request written to {}\n", p.display()),
+            )
+        }
+        Command::Request(RequestCommand::Show { file }) => {
+            let d = ops::request::show(ctx, file)?;
+            let h = output::diff(&d);
+            out(&d, h)
         }
         Command::Status => {
             let st = ops::ceremony::ceremony_status(ctx)?;

@@ -109,69 +109,87 @@ pub fn adopt(ctx: &Context, dir: &Path, from: Option<u64>) -> Result<AdoptReport
             mds[0].signed.version, mds[0].signed.version
         ));
     }
-    // Register the public keys of the latest root.
-    let mut keys = Vec::new();
-    let mut taken: Vec<String> = ws.keys()?.into_iter().map(|r| r.name).collect();
-    for (keyid, key) in &last.signed.keys {
-        if &key.keyid() != keyid {
-            warnings.push(format!("key {} is listed under an ID that is not its hash: not registered (it counts for nothing)", &keyid[..12.min(keyid.len())]));
-            continue;
+    // Everything below writes; on any failure, what was created is removed again.
+    let mut created: Vec<std::path::PathBuf> = Vec::new();
+    let result = (|| -> Result<Vec<KeyInfo>> {
+        // Register the public keys of the latest root.
+        let mut keys = Vec::new();
+        let mut taken: Vec<String> = ws.keys()?.into_iter().map(|r| r.name).collect();
+        for (keyid, key) in &last.signed.keys {
+            if &key.keyid() != keyid {
+                warnings.push(format!("key {} is listed under an ID that is not its hash: not registered (it counts for nothing)", &keyid[..12.min(keyid.len())]));
+                continue;
+            }
+            let Ok(pk) = key.decode() else {
+                warnings.push(format!(
+                    "key {}: unsupported type, not registered",
+                    &keyid[..12.min(keyid.len())]
+                ));
+                continue;
+            };
+            let role = last
+                .signed
+                .roles
+                .iter()
+                .find(|(_, r)| r.keyids.contains(keyid))
+                .map(|(n, _)| n.as_str())
+                .unwrap_or("key");
+            let owner = key
+                .extra
+                .get("x-tuf-on-ci-keyowner")
+                .and_then(|v| v.as_str());
+            let base = key_name(owner, role, keyid);
+            let mut name = base.clone();
+            let mut n = 2;
+            while taken.contains(&name) {
+                name = format!("{base}-{n}");
+                n += 1;
+            }
+            check_name(&name)?;
+            if ws.check_new_key(&name, key).is_err() {
+                continue;
+            }
+            let rec = KeyRecord {
+                name: name.clone(),
+                // The record keeps the key exactly as the root lists it (extra fields included), so
+                // its key ID is the root's.
+                keyid: keyid.clone(),
+                algorithm: pk.algorithm(),
+                key: key.clone(),
+                backend: Backend::Public,
+                reference: None,
+                created_at: format_tuf_time(ctx.now),
+                profile: None,
+                attributes: None,
+                yubikey: None,
+                destroyed_at: None,
+            };
+            ws.add_key_record(&rec)?;
+            created.push(ws.keys_dir().join(format!("{name}.json")));
+            taken.push(name);
+            keys.push(KeyInfo::of(&rec));
         }
-        let Ok(pk) = key.decode() else {
-            warnings.push(format!(
-                "key {}: unsupported type, not registered",
-                &keyid[..12.min(keyid.len())]
-            ));
-            continue;
-        };
-        let role = last
-            .signed
-            .roles
-            .iter()
-            .find(|(_, r)| r.keyids.contains(keyid))
-            .map(|(n, _)| n.as_str())
-            .unwrap_or("key");
-        let owner = key
-            .extra
-            .get("x-tuf-on-ci-keyowner")
-            .and_then(|v| v.as_str());
-        let base = key_name(owner, role, keyid);
-        let mut name = base.clone();
-        let mut n = 2;
-        while taken.contains(&name) {
-            name = format!("{base}-{n}");
-            n += 1;
+        // The files, byte for byte: their signatures are over what they hold.
+        for (bytes, md) in &roots {
+            let (versioned, _) = ws.published_paths(md.signed.version);
+            write_new_atomic(&versioned, bytes)?;
+            created.push(versioned);
         }
-        check_name(&name)?;
-        if ws.check_new_key(&name, key).is_err() {
-            continue;
+        let (_, latest) = ws.published_paths(last.signed.version);
+        write_atomic(&latest, &roots[roots.len() - 1].0)?;
+        created.push(latest);
+
+        Ok(keys)
+    })();
+    let keys = match result {
+        Ok(k) => k,
+        Err(e) => {
+            for p in created.iter().rev() {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(e);
         }
-        let rec = KeyRecord {
-            name: name.clone(),
-            // The record keeps the key exactly as the root lists it (extra fields included), so
-            // its key ID is the root's.
-            keyid: keyid.clone(),
-            algorithm: pk.algorithm(),
-            key: key.clone(),
-            backend: Backend::Public,
-            reference: None,
-            created_at: format_tuf_time(ctx.now),
-            profile: None,
-            attributes: None,
-            yubikey: None,
-            destroyed_at: None,
-        };
-        ws.add_key_record(&rec)?;
-        taken.push(name);
-        keys.push(KeyInfo::of(&rec));
-    }
-    // The files, byte for byte: their signatures are over what they hold.
-    for (bytes, md) in &roots {
-        let (versioned, _) = ws.published_paths(md.signed.version);
-        write_new_atomic(&versioned, bytes)?;
-    }
-    let (_, latest) = ws.published_paths(last.signed.version);
-    write_atomic(&latest, &roots[roots.len() - 1].0)?;
+    };
     Ok(AdoptReport {
         first: mds[0].signed.version,
         last: last.signed.version,

@@ -36,6 +36,94 @@ pub struct SignRequestReport {
     pub written: PathBuf,
 }
 
+/// A signing request with the root it follows: `{"rootcellar_request": 1, "request": {…},
+/// "previous": {…} | null}`.
+pub struct Bundle {
+    pub request: Metadata<Root>,
+    pub previous: Option<Metadata<Root>>,
+}
+
+impl Bundle {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let v = serde_json::json!({
+            "rootcellar_request": 1,
+            "request": self.request.to_value(),
+            "previous": self.previous.as_ref().map(|p| p.to_value()),
+        });
+        let mut out = serde_json::to_vec_pretty(&v).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
+
+    /// Reads a bundle; `Ok(None)` when the JSON is not a bundle.
+    pub fn from_value(v: &serde_json::Value, path: &Path) -> Result<Option<Bundle>> {
+        let Some(obj) = v
+            .as_object()
+            .filter(|o| o.contains_key("rootcellar_request"))
+        else {
+            return Ok(None);
+        };
+        if obj.get("rootcellar_request") != Some(&serde_json::Value::from(1)) {
+            return Err(Error::bad_input(format!(
+                "{} is a request bundle of an unknown version",
+                path.display()
+            ))
+            .hint("use the rootcellar that wrote it"));
+        }
+        let bad = |e: String| {
+            Error::bad_input(format!(
+                "{} is a damaged request bundle: {e}",
+                path.display()
+            ))
+            .hint("ask for the request again")
+        };
+        let request = Metadata::<Root>::from_value(obj.get("request").cloned().unwrap_or_default())
+            .map_err(|e| bad(e.to_string()))?;
+        let previous = match obj.get("previous") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(p) => {
+                Some(Metadata::<Root>::from_value(p.clone()).map_err(|e| bad(e.to_string()))?)
+            }
+        };
+        if let Some(p) = &previous
+            && p.signed.version.checked_add(1) != Some(request.signed.version)
+        {
+            return Err(bad(format!(
+                "the previous root is version {}, the request version {}",
+                p.signed.version, request.signed.version
+            )));
+        }
+        Ok(Some(Bundle { request, previous }))
+    }
+}
+
+/// `rootcellar request export --out FILE`: the staged root with the version before it.
+pub fn export(ctx: &Context, out: &Path) -> Result<PathBuf> {
+    let ws = ctx.workspace()?;
+    let request = ws
+        .staged()?
+        .ok_or_else(|| Error::refused("no root is staged").hint("stage the next version first"))?;
+    let previous = match request.signed.version.checked_sub(1) {
+        Some(v) => ws.published_version(v)?,
+        None => None,
+    };
+    write_new_atomic(out, &Bundle { request, previous }.to_bytes())?;
+    Ok(out.to_path_buf())
+}
+
+/// `rootcellar request show FILE`: what the request changes, in words, and its digest.
+pub fn show(ctx: &Context, file: &Path) -> Result<super::ceremony::RootDiff> {
+    let ws = ctx.workspace()?;
+    let bytes = std::fs::read(file).map_err(|e| Error::io("read", file, &e))?;
+    let v =
+        parse_strict(&bytes).map_err(|e| Error::bad_input(format!("{}: {e}", file.display())))?;
+    let (request, previous) = match Bundle::from_value(&v, file)? {
+        Some(b) => (b.request, b.previous),
+        None => (read_root(file)?, None),
+    };
+    Ok(super::ceremony::diff(&ws, previous.as_ref(), &request))
+}
+
 fn read_root(path: &Path) -> Result<Metadata<Root>> {
     let bytes = std::fs::read(path).map_err(|e| {
         let mut err = Error::io("read", path, &e);
@@ -54,6 +142,15 @@ fn read_root(path: &Path) -> Result<Metadata<Root>> {
 /// Root keys that may sign version N of `md`: its own, and version N-1's when this workspace
 /// has it published.
 fn signing_keys(ws: &Workspace, md: &Metadata<Root>) -> Result<BTreeMap<String, Key>> {
+    signing_keys_with(ws, md, None)
+}
+
+/// As [`signing_keys`], with the previous root a bundle carries when this workspace has none.
+fn signing_keys_with(
+    ws: &Workspace,
+    md: &Metadata<Root>,
+    bundled_previous: Option<&Metadata<Root>>,
+) -> Result<BTreeMap<String, Key>> {
     let mut keys = BTreeMap::new();
     let mut add = |r: &Root| {
         for id in r.role("root").map(|x| x.keyids.clone()).unwrap_or_default() {
@@ -63,9 +160,11 @@ fn signing_keys(ws: &Workspace, md: &Metadata<Root>) -> Result<BTreeMap<String, 
         }
     };
     add(&md.signed);
-    if let Some(v) = md.signed.version.checked_sub(1)
-        && let Some(prev) = ws.published_version(v)?
-    {
+    let ours = match md.signed.version.checked_sub(1) {
+        Some(v) => ws.published_version(v)?,
+        None => None,
+    };
+    if let Some(prev) = ours.as_ref().or(bundled_previous) {
         add(&prev.signed);
     }
     Ok(keys)
@@ -81,8 +180,20 @@ pub fn sign_request(
 ) -> Result<SignRequestReport> {
     let ws = ctx.workspace()?;
     let _lock = ws.lock()?;
+    let mut bundle_previous: Option<Option<Metadata<Root>>> = None;
     let mut md = match file {
-        Some(f) => read_root(f)?,
+        Some(f) => {
+            let bytes = std::fs::read(f).map_err(|e| Error::io("read", f, &e))?;
+            let v = parse_strict(&bytes)
+                .map_err(|e| Error::bad_input(format!("{}: {e}", f.display())))?;
+            match Bundle::from_value(&v, f)? {
+                Some(b) => {
+                    bundle_previous = Some(b.previous);
+                    b.request
+                }
+                None => read_root(f)?,
+            }
+        }
         None => ws.staged()?.ok_or_else(|| {
             Error::refused("no root is staged").hint("give the request with --file FILE")
         })?,
@@ -93,7 +204,7 @@ pub fn sign_request(
                 .hint("give exactly one --key"),
         );
     }
-    let allowed = signing_keys(&ws, &md)?;
+    let allowed = signing_keys_with(&ws, &md, bundle_previous.as_ref().and_then(|p| p.as_ref()))?;
     let recs = keys
         .iter()
         .map(|k| ws.resolve_key(k))
@@ -153,7 +264,17 @@ pub fn sign_request(
                 md.signatures.retain(|x| x.keyid != s.keyid);
                 md.signatures.push(s);
             }
-            write_atomic(f, &md.to_file_bytes())?;
+            match bundle_previous {
+                Some(previous) => write_atomic(
+                    f,
+                    &Bundle {
+                        request: md.clone(),
+                        previous,
+                    }
+                    .to_bytes(),
+                )?,
+                None => write_atomic(f, &md.to_file_bytes())?,
+            }
             f.to_path_buf()
         }
         (None, None) => {
@@ -194,6 +315,9 @@ fn read_input(path: &Path) -> Result<Input> {
     })?;
     let v =
         parse_strict(&bytes).map_err(|e| Error::bad_input(format!("{}: {e}", path.display())))?;
+    if let Some(b) = Bundle::from_value(&v, path)? {
+        return Ok(Input::Request(b.request));
+    }
     if v.get("signed_sha256").is_some() {
         let d: Detached = serde_json::from_value(v).map_err(|e| {
             Error::bad_input(format!(

@@ -408,3 +408,54 @@ fn a_device_key_takes_over_its_adopted_public_record() {
     assert_eq!(run(c).code, 0);
     assert_eq!(verify(&[b.dir.path().join("metadata")], &[]).code, 0);
 }
+
+#[test]
+fn a_request_bundle_lets_a_keyholder_who_is_rotated_out_sign_apart_and_see_the_diff() {
+    let l = laptop("away", "old");
+    let hq = HsmWs::new("hq2");
+    let xfer = tempfile::tempdir().unwrap();
+    let f = public_of(&l, "old", xfer.path());
+    hq.ok(&["key", "import", f.to_str().unwrap(), "--name", "old"]);
+    hq.ok(&["key", "generate", "--name", "hq1"]);
+    hq.ok(&["key", "generate", "--name", "hq2"]);
+    online(&hq);
+    v1(&hq, &["old", "hq1"], "2", &[]);
+    hq.ok(&["sign", "--key", "hq1"]);
+    let req1 = xfer.path().join("v1.json");
+    hq.ok(&["request", "export", "--out", req1.to_str().unwrap()]);
+    l.ok(&["sign", "--file", req1.to_str().unwrap(), "--key", "old"]);
+    hq.ok(&["merge", req1.to_str().unwrap()]);
+    hq.ok(&["publish"]);
+
+    // Version 2 rotates "old" out: it must still sign as one of version 1's keys.
+    hq.ok(&["rotate", "root", "--old", "old", "--new", "hq2"]);
+    hq.ok(&["sign", "--key", "hq1", "--key", "hq2"]);
+    let plain = xfer.path().join("v2-plain.json");
+    std::fs::copy(hq.dir.path().join("staged/root.json"), &plain).unwrap();
+    // Without the previous root the laptop cannot tell that "old" may sign.
+    let r = l.run(&["sign", "--file", plain.to_str().unwrap(), "--key", "old"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("nor of the published version before it"),
+        "{}",
+        r.stderr
+    );
+    let bundle = xfer.path().join("v2.json");
+    hq.ok(&["request", "export", "--out", bundle.to_str().unwrap()]);
+    // The keyholder sees the same diff as the room.
+    let shown = l
+        .ok(&["request", "show", bundle.to_str().unwrap(), "--json"])
+        .json();
+    let in_room = hq.ok(&["root", "show", "--diff", "--json"]).json();
+    assert_eq!(shown["result"]["digest"], in_room["result"]["digest"]);
+    assert_eq!(
+        shown["result"]["keys_removed"][0]["fingerprint"],
+        in_room["result"]["keys_removed"][0]["fingerprint"]
+    );
+    l.ok(&["sign", "--file", bundle.to_str().unwrap(), "--key", "old"]);
+    let m = hq.ok(&["merge", bundle.to_str().unwrap(), "--json"]).json();
+    assert_eq!(m["result"]["added"][0], "old");
+    assert_eq!(m["result"]["status"]["publishable"], true);
+    hq.ok(&["publish"]);
+    assert_eq!(verify(&[hq.dir.path().join("metadata")], &[]).code, 0);
+}
