@@ -8,5 +8,6 @@ pub mod guard;
 pub mod ops;
 pub mod prompt;
 pub mod signer;
+pub mod transfer;
 pub mod tuf;
 pub mod workspace;

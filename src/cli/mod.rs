@@ -2,6 +2,7 @@
 
 mod output;
 mod prompt;
+mod qrview;
 
 use crate::error::{Error, Result};
 use crate::ops::{self, Context, GuardMode};
@@ -103,6 +104,11 @@ enum Command {
     },
     /// What is published, what is staged, who still has to sign, expiry warnings.
     Status,
+    /// Copy the published roots to a folder (USB stick) with SHA256SUMS, or show them as QR frames.
+    Export(ExportArgs),
+    /// Bring metadata back in.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Signing requests that travel with the root they follow.
     #[command(subcommand)]
     Request(RequestCommand),
@@ -147,6 +153,55 @@ enum Command {
     /// Delegations for tagging keys (targets metadata signed with the targets key).
     #[command(subcommand)]
     Delegate(DelegateCommand),
+}
+
+#[derive(Args, Debug)]
+struct ExportArgs {
+    /// Folder to copy the published roots to (a mounted USB stick).
+    #[arg(long, value_name = "DIR", conflicts_with = "qr")]
+    to: Option<PathBuf>,
+    /// Replace different files of the same name in DIR.
+    #[arg(long)]
+    overwrite: bool,
+    /// Encode a file as QR frames (default: the published root.json).
+    #[arg(long)]
+    qr: bool,
+    /// The file to encode (with --qr).
+    #[arg(long, value_name = "FILE", requires = "qr")]
+    file: Option<PathBuf>,
+    /// QR version 4-40 (default: 15, or what fits the terminal).
+    #[arg(long = "qr-version", value_name = "V", requires = "qr")]
+    qr_version: Option<i16>,
+    /// Error-correction level: L, M, Q or H.
+    #[arg(long, default_value = "M", requires = "qr")]
+    ec: String,
+    /// Write one PNG per frame into DIR.
+    #[arg(long, value_name = "DIR", requires = "qr")]
+    png: Option<PathBuf>,
+    /// Write one SVG per frame into DIR.
+    #[arg(long, value_name = "DIR", requires = "qr")]
+    svg: Option<PathBuf>,
+    /// Write a printable HTML sheet, one frame per page.
+    #[arg(long, value_name = "FILE", requires = "qr")]
+    html: Option<PathBuf>,
+    /// Write the frames' text, one per line.
+    #[arg(long, value_name = "FILE", requires = "qr")]
+    text: Option<PathBuf>,
+    /// On the terminal, move to the next frame every MS milliseconds.
+    #[arg(long, value_name = "MS", requires = "qr")]
+    animate: Option<u64>,
+}
+
+#[derive(Subcommand, Debug)]
+enum ImportCommand {
+    /// Reassemble QR frames from text files (one frame per line, any order) or images.
+    Qr {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Write the root here (else into metadata/ when it chains onto what is published).
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -806,6 +861,95 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
                 h.push_str(&output::key_line(k));
             }
             h.push_str("Next: rootcellar refresh (or root edit / rotate / revoke), then sign with the keyholders' devices\n");
+            out(&r, h)
+        }
+        Command::Export(e) => {
+            if let Some(dir) = &e.to {
+                let r = ops::transfer::export_usb(ctx, dir, e.overwrite)?;
+                let mut h = format!("Exported to {}:\n", dir.display());
+                for f in &r {
+                    h.push_str(&format!(
+                        "  {:<16} {}  {}\n",
+                        f.name,
+                        &f.sha256[..16],
+                        f.action
+                    ));
+                }
+                h.push_str("Every file was read back and the history verified from the copies.\n");
+                return out(&r, h);
+            }
+            if !e.qr {
+                return Err(
+                    Error::bad_input("say where to: --to DIR (a USB stick) or --qr")
+                        .hint("rootcellar export --to /media/usb, or rootcellar export --qr"),
+                );
+            }
+            let files_out = ops::transfer::QrOutputs {
+                png: e.png.clone(),
+                svg: e.svg.clone(),
+                html: e.html.clone(),
+                text: e.text.clone(),
+            };
+            let to_terminal = files_out.png.is_none()
+                && files_out.svg.is_none()
+                && files_out.html.is_none()
+                && files_out.text.is_none();
+            let (version, small) = match (e.qr_version, to_terminal) {
+                (Some(v), _) => (v, false),
+                (None, false) => (15, false),
+                (None, true) => {
+                    let (cols, rows) = crossterm::terminal::size()
+                        .map(|(c, r)| (c as usize, r as usize))
+                        .unwrap_or((80, 24));
+                    let v =
+                        crate::transfer::render::terminal_version(cols, rows.saturating_sub(1), 25);
+                    if v < 4 {
+                        return Err(Error::environment(format!("the terminal ({cols}×{rows}) is too small for a QR frame"))
+                            .hint("enlarge the terminal (version 4 needs 37×20), or write --png/--svg/--html files"));
+                    }
+                    (v, v < 10)
+                }
+            };
+            let r = ops::transfer::export_qr(ctx, e.file.as_deref(), version, &e.ec, &files_out)?;
+            if to_terminal && !cli.json {
+                qrview::show(&r, e.animate, small)?;
+            }
+            let mut h = format!(
+                "{} ({} bytes, sha256 {}) as {} frame(s), QR version {}-{}, {} payload bytes per frame\n",
+                r.file.display(),
+                r.bytes,
+                &r.sha256[..16],
+                r.frames,
+                r.version,
+                r.ec,
+                r.payload_per_frame
+            );
+            for w in &r.written {
+                h.push_str(&format!("  {}\n", w.display()));
+            }
+            out(&r, h)
+        }
+        Command::Import(ImportCommand::Qr { files, out: dest }) => {
+            let r = ops::transfer::import_qr(ctx, files, dest.as_deref())?;
+            for x in &r.rejected {
+                ctx.notice(format!("not used: {x}"));
+            }
+            let mut h = format!(
+                "Reassembled root version {} from {} frame(s) (sha256 {}), verified",
+                r.version,
+                r.frames,
+                &r.sha256[..16]
+            );
+            if r.duplicates > 0 {
+                h.push_str(&format!("; {} duplicate frame(s) ignored", r.duplicates));
+            }
+            h.push('\n');
+            if r.written.is_empty() {
+                h.push_str("  already published here: nothing to write\n");
+            }
+            for w in &r.written {
+                h.push_str(&format!("  {}\n", w.display()));
+            }
             out(&r, h)
         }
         Command::Request(RequestCommand::Export { out: dest }) => {

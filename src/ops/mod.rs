@@ -13,6 +13,7 @@ pub mod device;
 pub mod key;
 pub mod request;
 pub mod root;
+pub mod transfer;
 pub mod verify;
 pub mod yubikey;
 

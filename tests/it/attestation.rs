@@ -276,7 +276,7 @@ fn a_self_made_ca_with_yubicos_names_fails() {
 #[test]
 fn key_attest_uses_pinned_and_configured_roots() {
     let h = newer_form(424242);
-    let d = tempfile::tempdir().unwrap();
+    let d = TestDir::new();
     let mut c = rootcellar();
     c.env("ROOTCELLAR_DIR", d.path()).arg("init");
     assert_eq!(run(c).code, 0);

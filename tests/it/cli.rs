@@ -8,14 +8,14 @@ const PASS: &str = "test passphrase 1";
 
 /// A workspace in a temp folder, commands run offline (fake /sys) with a passphrase in the env.
 struct Ws {
-    dir: tempfile::TempDir,
+    dir: TestDir,
     sys: tempfile::TempDir,
 }
 
 impl Ws {
     fn new() -> Ws {
         let w = Ws {
-            dir: tempfile::tempdir().unwrap(),
+            dir: TestDir::new(),
             sys: offline_sysfs(),
         };
         w.ok(&["init", "--name", "example.com/test"]);

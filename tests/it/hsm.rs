@@ -87,7 +87,7 @@ impl SoftHsm {
 
 /// A workspace whose commands see `hsm` and give its PIN.
 pub struct HsmWs {
-    pub dir: tempfile::TempDir,
+    pub dir: TestDir,
     pub hsm: SoftHsm,
     sys: tempfile::TempDir,
 }
@@ -95,7 +95,7 @@ pub struct HsmWs {
 impl HsmWs {
     pub fn new(label: &str) -> HsmWs {
         let w = HsmWs {
-            dir: tempfile::tempdir().unwrap(),
+            dir: TestDir::new(),
             hsm: SoftHsm::new(label),
             sys: offline_sysfs(),
         };

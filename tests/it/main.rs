@@ -9,5 +9,6 @@ mod interop;
 mod props;
 mod software_keys;
 mod support;
+mod transfer;
 mod vectors;
 mod yubikey;

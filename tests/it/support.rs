@@ -179,3 +179,22 @@ pub fn data(rel: &str) -> PathBuf {
         .join("tests/data")
         .join(rel)
 }
+
+/// A folder of its own for one test, inside a temp dir of its own, so that `path().join("../x")`
+/// stays private to the test.
+pub struct TestDir {
+    _base: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl TestDir {
+    pub fn new() -> TestDir {
+        let base = tempfile::tempdir().unwrap();
+        let path = base.path().join("ws");
+        std::fs::create_dir(&path).unwrap();
+        TestDir { _base: base, path }
+    }
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}

@@ -56,14 +56,14 @@ pub fn serials() -> (u32, u32) {
 }
 
 pub struct YkWs {
-    pub dir: tempfile::TempDir,
+    pub dir: TestDir,
     sys: tempfile::TempDir,
 }
 
 impl YkWs {
     pub fn new() -> YkWs {
         let w = YkWs {
-            dir: tempfile::tempdir().unwrap(),
+            dir: TestDir::new(),
             sys: offline_sysfs(),
         };
         w.ok(&["init"]);

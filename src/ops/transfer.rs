@@ -1,0 +1,313 @@
+//! `export --to DIR`, `export --qr`, `import qr`: moving published metadata off the offline
+//! machine and back, as files or QR frames.
+
+use super::Context;
+use crate::atomic::{write_atomic, write_new_atomic};
+use crate::error::{Error, Result};
+use crate::transfer::{qr, render, usb};
+use crate::tuf::verify::verify_chain;
+use crate::tuf::{Metadata, Root};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// `rootcellar export --to DIR`: the published roots, verified first and read back after.
+pub fn export_usb(ctx: &Context, dir: &Path, overwrite: bool) -> Result<Vec<usb::ExportedFile>> {
+    let ws = ctx.workspace()?;
+    let published = ws.published()?;
+    let Some((first, rest)) = published.split_first() else {
+        return Err(Error::refused("nothing is published yet").hint("publish a root first"));
+    };
+    let chain = verify_chain(first, rest, ctx.now);
+    if let Some(f) = chain.failure {
+        return Err(
+            Error::refused(format!("the published history does not verify: {f}"))
+                .hint("nothing was exported"),
+        );
+    }
+    let mut files = Vec::new();
+    for md in &published {
+        let (versioned, _) = ws.published_paths(md.signed.version);
+        let bytes = std::fs::read(&versioned).map_err(|e| Error::io("read", &versioned, &e))?;
+        files.push((format!("{}.root.json", md.signed.version), bytes));
+    }
+    let (_, latest) = ws.published_paths(0);
+    files.push((
+        "root.json".into(),
+        std::fs::read(&latest).map_err(|e| Error::io("read", &latest, &e))?,
+    ));
+    let out = usb::export(dir, &files, overwrite)?;
+    // What is on the stick verifies as a client would see it.
+    let mut back = Vec::new();
+    for md in &published {
+        let p = dir.join(format!("{}.root.json", md.signed.version));
+        let b = std::fs::read(&p).map_err(|e| Error::io("read back", &p, &e))?;
+        back.push(Metadata::<Root>::from_bytes(&b).map_err(|e| {
+            Error::environment(format!("{} reads back unusable: {e}", p.display()))
+        })?);
+    }
+    if let Some((f, r)) = back.split_first()
+        && let Some(failure) = verify_chain(f, r, ctx.now).failure
+    {
+        return Err(
+            Error::environment(format!("the exported history does not verify: {failure}"))
+                .hint("the drive is failing: use another one"),
+        );
+    }
+    Ok(out)
+}
+
+/// Where QR frames go.
+#[derive(Clone, Debug, Default)]
+pub struct QrOutputs {
+    pub png: Option<PathBuf>,
+    pub svg: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+    pub text: Option<PathBuf>,
+}
+
+#[derive(Clone, Serialize)]
+pub struct QrReport {
+    pub file: PathBuf,
+    pub bytes: usize,
+    pub sha256: String,
+    pub version: i16,
+    pub ec: String,
+    pub frames: usize,
+    /// Compressed payload bytes per frame, and the QR code's byte capacity at that version.
+    pub payload_per_frame: usize,
+    pub frame_bytes: usize,
+    pub written: Vec<PathBuf>,
+    #[serde(skip)]
+    pub codes: Vec<qrcode::QrCode>,
+    #[serde(skip)]
+    pub texts: Vec<String>,
+}
+
+/// Encodes `file` (default: the published root.json) as QR frames, into `outputs`.
+pub fn export_qr(
+    ctx: &Context,
+    file: Option<&Path>,
+    version: i16,
+    ec_name: &str,
+    outputs: &QrOutputs,
+) -> Result<QrReport> {
+    let path = match file {
+        Some(f) => f.to_path_buf(),
+        None => {
+            let ws = ctx.workspace()?;
+            let (_, latest) = ws.published_paths(0);
+            if !latest.exists() {
+                return Err(Error::refused("nothing is published yet")
+                    .hint("publish a root first, or give --file FILE"));
+            }
+            latest
+        }
+    };
+    if !(1..=40).contains(&version) {
+        return Err(
+            Error::bad_input(format!("QR version {version} does not exist")).hint("use 4 to 40"),
+        );
+    }
+    let ec = qr::ec_level(ec_name).map_err(Error::bad_input)?;
+    let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, &e))?;
+    let chunk = qr::chunk_size(version, ec).map_err(Error::bad_input)?;
+    let frames = qr::encode(&bytes, chunk)
+        .map_err(|e| Error::bad_input(e).hint("use a larger --qr-version"))?;
+    let codes = frames
+        .iter()
+        .map(|f| qr::frame_code(f, version, ec))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(Error::environment)?;
+    let texts: Vec<String> = frames.iter().map(|f| f.to_text()).collect();
+    let n = frames.len();
+    let mut written = Vec::new();
+    let name =
+        |dir: &Path, i: usize, ext: &str| dir.join(format!("frame-{:03}-of-{n:03}.{ext}", i + 1));
+    if let Some(dir) = &outputs.png {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, &e))?;
+        for (i, c) in codes.iter().enumerate() {
+            let p = name(dir, i, "png");
+            write_atomic(&p, &render::to_png(c, 6).map_err(Error::environment)?)?;
+            written.push(p);
+        }
+    }
+    if let Some(dir) = &outputs.svg {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, &e))?;
+        for (i, c) in codes.iter().enumerate() {
+            let p = name(dir, i, "svg");
+            write_atomic(&p, render::to_svg(c).as_bytes())?;
+            written.push(p);
+        }
+    }
+    let sha = crate::workspace::digest_hex(&bytes);
+    if let Some(p) = &outputs.html {
+        let svgs: Vec<String> = codes.iter().map(render::to_svg).collect();
+        write_atomic(
+            p,
+            render::html_sheet(&svgs, &format!("{} — SHA-256 {sha}", path.display())).as_bytes(),
+        )?;
+        written.push(p.clone());
+    }
+    if let Some(p) = &outputs.text {
+        let mut t = texts.join("\n");
+        t.push('\n');
+        write_atomic(p, t.as_bytes())?;
+        written.push(p.clone());
+    }
+    Ok(QrReport {
+        file: path,
+        bytes: bytes.len(),
+        sha256: sha,
+        version,
+        ec: ec_name.to_ascii_uppercase(),
+        frames: n,
+        payload_per_frame: chunk,
+        frame_bytes: qr::frame_bytes(version, ec),
+        written,
+        codes,
+        texts,
+    })
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ImportReport {
+    pub version: u64,
+    pub sha256: String,
+    pub frames: u16,
+    pub duplicates: usize,
+    pub rejected: Vec<String>,
+    pub written: Vec<PathBuf>,
+}
+
+fn is_image(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x89PNG")
+        || bytes.starts_with(&[0xff, 0xd8])
+        || bytes.starts_with(b"GIF8")
+        || bytes.starts_with(b"BM")
+}
+
+/// `rootcellar import qr FILE… [--out PATH]`: frames from text files (one frame per line) or
+/// images; the root is verified as a client would before it is written.
+pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result<ImportReport> {
+    let mut inputs = Vec::new();
+    let mut unreadable = Vec::new();
+    for f in files {
+        let bytes = std::fs::read(f).map_err(|e| {
+            let mut err = Error::io("read", f, &e);
+            err.kind = crate::error::ErrorKind::BadInput;
+            err
+        })?;
+        if is_image(&bytes) {
+            match render::decode_image(&bytes) {
+                Ok(texts) => inputs.extend(texts.into_iter().map(|t| (f.display().to_string(), t))),
+                Err(e) => unreadable.push(format!("{}: {e}", f.display())),
+            }
+        } else {
+            let text = String::from_utf8_lossy(&bytes);
+            for (i, line) in text.lines().enumerate() {
+                if !line.trim().is_empty() {
+                    inputs.push((format!("{} line {}", f.display(), i + 1), line.to_string()));
+                }
+            }
+        }
+    }
+    let a = qr::assemble(&inputs).map_err(|e| Error::refused(e).hint("scan the frames again"))?;
+    let mut rejected = unreadable;
+    rejected.extend(a.rejected.clone());
+    if !a.missing.is_empty() {
+        let list: Vec<String> = a.missing.iter().map(|m| m.to_string()).collect();
+        return Err(Error::refused(format!(
+            "missing frame{} {} of {}{}",
+            if a.missing.len() > 1 { "s" } else { "" },
+            list.join(", "),
+            a.frames,
+            if rejected.is_empty() {
+                String::new()
+            } else {
+                format!(" (not used: {})", rejected.join("; "))
+            }
+        ))
+        .hint(
+            "scan the missing frames and give them together with the others; nothing was written",
+        ));
+    }
+    let file = a
+        .file
+        .ok_or_else(|| Error::refused("the frames did not give a file"))?;
+    let md = Metadata::<Root>::from_bytes(&file).map_err(|e| {
+        Error::refused(format!(
+            "the frames carry a file that is not root metadata: {e}"
+        ))
+    })?;
+    let written = match out {
+        Some(o) => {
+            let c = verify_chain(&md, &[], ctx.now);
+            if let Some(f) = c.failure {
+                return Err(Error::refused(format!("the root does not verify: {f}"))
+                    .hint("nothing was written"));
+            }
+            match std::fs::read(o) {
+                Ok(there) if there == file => {}
+                Ok(_) => {
+                    return Err(
+                        Error::refused(format!("{} exists and differs", o.display()))
+                            .hint("choose another --out; nothing was written"),
+                    );
+                }
+                Err(_) => write_new_atomic(o, &file)?,
+            }
+            vec![o.to_path_buf()]
+        }
+        None => {
+            let ws = ctx.workspace()?;
+            let _lock = ws.lock()?;
+            let published = ws.published()?;
+            let Some((first, rest)) = published.split_first() else {
+                return Err(
+                    Error::refused("nothing is published in this workspace to chain onto")
+                        .hint("give --out FILE"),
+                );
+            };
+            let last = rest.last().unwrap_or(first);
+            if md.signed.version <= last.signed.version {
+                let (p, _) = ws.published_paths(md.signed.version);
+                if std::fs::read(&p).map(|b| b == file).unwrap_or(false) {
+                    return Ok(ImportReport {
+                        version: md.signed.version,
+                        sha256: a.sha256,
+                        frames: a.frames,
+                        duplicates: a.duplicates,
+                        rejected,
+                        written: vec![],
+                    });
+                }
+                return Err(Error::refused(format!(
+                    "version {} is published here already, with other bytes",
+                    md.signed.version
+                ))
+                .hint("give --out FILE to keep it elsewhere"));
+            }
+            let mut updates = rest.to_vec();
+            updates.push(md.clone());
+            let c = verify_chain(first, &updates, ctx.now);
+            if let Some(f) = c.failure {
+                return Err(Error::refused(format!(
+                    "the root does not chain onto what is published here: {f}"
+                ))
+                .hint("give --out FILE to keep it elsewhere; nothing was written"));
+            }
+            let (versioned, latest) = ws.published_paths(md.signed.version);
+            write_new_atomic(&versioned, &file)?;
+            write_atomic(&latest, &file)?;
+            vec![versioned, latest]
+        }
+    };
+    Ok(ImportReport {
+        version: md.signed.version,
+        sha256: a.sha256,
+        frames: a.frames,
+        duplicates: a.duplicates,
+        rejected,
+        written,
+    })
+}

@@ -1,0 +1,5 @@
+//! Getting metadata off the air-gapped machine and back: USB export and QR frames.
+
+pub mod qr;
+pub mod render;
+pub mod usb;

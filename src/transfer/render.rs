@@ -1,0 +1,163 @@
+//! QR codes out (PNG, SVG, terminal, HTML sheet) and back in (images, with `rqrr`).
+//!
+//! Invariant: codes are always dark modules on a light background with a quiet zone: an inverted
+//! code (light on dark, as a dark terminal theme would draw it) does not scan.
+
+use qrcode::{Color, QrCode};
+
+/// Quiet zone around every code, in modules.
+pub const QUIET: usize = 4;
+/// The terminal can afford a thinner quiet zone (the light background frames the code).
+pub const TERMINAL_QUIET: usize = 2;
+
+fn dark(code: &QrCode, x: isize, y: isize) -> bool {
+    let w = code.width() as isize;
+    if x < 0 || y < 0 || x >= w || y >= w {
+        return false;
+    }
+    code[(x as usize, y as usize)] == Color::Dark
+}
+
+/// PNG bytes, `scale` pixels per module.
+pub fn to_png(code: &QrCode, scale: u32) -> Result<Vec<u8>, String> {
+    let modules = code.width() + 2 * QUIET;
+    let side = modules as u32 * scale;
+    let img = image::GrayImage::from_fn(side, side, |px, py| {
+        let x = (px / scale) as isize - QUIET as isize;
+        let y = (py / scale) as isize - QUIET as isize;
+        image::Luma([if dark(code, x, y) { 0 } else { 255 }])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .map_err(|e| e.to_string())?;
+    Ok(out.into_inner())
+}
+
+/// An SVG image.
+pub fn to_svg(code: &QrCode) -> String {
+    code.render::<qrcode::render::svg::Color<'_>>()
+        .quiet_zone(true)
+        .min_dimensions(256, 256)
+        .dark_color(qrcode::render::svg::Color("#000000"))
+        .light_color(qrcode::render::svg::Color("#ffffff"))
+        .build()
+}
+
+/// The code as terminal lines: upper half blocks, each cell's top module in the foreground colour
+/// and its bottom module in the background colour, always black on white (explicit colours, even
+/// under NO_COLOR).
+pub fn to_terminal(code: &QrCode) -> Vec<String> {
+    const BLACK: &str = "16";
+    const WHITE: &str = "231";
+    let q = TERMINAL_QUIET as isize;
+    let w = code.width() as isize + 2 * q;
+    let mut lines = Vec::new();
+    let mut y = -q;
+    while y < w - q {
+        let mut line = String::new();
+        for x in -q..w - q {
+            let top = if dark(code, x, y) { BLACK } else { WHITE };
+            let bottom = if dark(code, x, y + 1) { BLACK } else { WHITE };
+            line.push_str(&format!("\x1b[38;5;{top}m\x1b[48;5;{bottom}m\u{2580}"));
+        }
+        line.push_str("\x1b[0m");
+        lines.push(line);
+        y += 2;
+    }
+    lines
+}
+
+/// The largest QR version (at most `max`) whose code fits a terminal of `cols` × `rows` with a
+/// caption line and the cursor's line below it (so nothing scrolls).
+pub fn terminal_version(cols: usize, rows: usize, max: i16) -> i16 {
+    let mut best = 0;
+    for v in 1..=max.clamp(1, 40) {
+        let modules = 17 + 4 * v as usize + 2 * TERMINAL_QUIET;
+        if modules <= cols && modules.div_ceil(2) + 2 <= rows {
+            best = v;
+        }
+    }
+    best
+}
+
+/// Decodes every QR code in an image (PNG, …) to its text.
+pub fn decode_image(bytes: &[u8]) -> Result<Vec<String>, String> {
+    let img = image::load_from_memory(bytes)
+        .map_err(|e| format!("not an image rootcellar reads: {e}"))?
+        .to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    let grids = prepared.detect_grids();
+    if grids.is_empty() {
+        return Err("no QR code found in the image".into());
+    }
+    grids
+        .iter()
+        .map(|g| {
+            g.decode()
+                .map(|(_, text)| text)
+                .map_err(|e| format!("a QR code in the image could not be read: {e}"))
+        })
+        .collect()
+}
+
+/// A printable sheet: one frame per page.
+pub fn html_sheet(svgs: &[String], caption: &str) -> String {
+    let mut s = String::from(
+        "<!doctype html><meta charset=\"utf-8\"><title>rootcellar QR frames</title>\n<style>body{font-family:sans-serif;background:#fff;color:#000}section{page-break-after:always;text-align:center;padding:2em}svg{width:80vmin;height:80vmin}</style>\n",
+    );
+    let n = svgs.len();
+    for (i, svg) in svgs.iter().enumerate() {
+        s.push_str(&format!(
+            "<section><h2>Frame {} of {n}</h2>{svg}<p>{}</p></section>\n",
+            i + 1,
+            html_escape(caption)
+        ));
+    }
+    s
+}
+
+fn html_escape(t: &str) -> String {
+    t.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_80_by_24_terminal_fits_version_5() {
+        assert_eq!(terminal_version(80, 24, 40), 5);
+        assert!(terminal_version(200, 80, 40) >= 15);
+        assert_eq!(terminal_version(10, 5, 40), 0);
+    }
+
+    #[test]
+    fn terminal_codes_are_dark_on_light_with_explicit_colours() {
+        let code = QrCode::with_version(
+            b"RCQR:TEST.",
+            qrcode::Version::Normal(2),
+            qrcode::EcLevel::M,
+        )
+        .unwrap();
+        let lines = to_terminal(&code);
+        assert_eq!(lines.len(), (code.width() + 2 * TERMINAL_QUIET).div_ceil(2));
+        // The quiet zone is white on white.
+        assert!(lines[0].starts_with("\x1b[38;5;231m\x1b[48;5;231m"));
+        assert!(lines.iter().all(|l| l.ends_with("\x1b[0m")));
+    }
+
+    #[test]
+    fn png_round_trips_through_the_image_decoder() {
+        let code = QrCode::with_version(
+            b"RCQR:HELLO.",
+            qrcode::Version::Normal(3),
+            qrcode::EcLevel::Q,
+        )
+        .unwrap();
+        let png = to_png(&code, 4).unwrap();
+        assert_eq!(decode_image(&png).unwrap(), vec!["RCQR:HELLO.".to_string()]);
+        assert!(decode_image(b"not an image").is_err());
+    }
+}
