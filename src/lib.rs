@@ -10,4 +10,5 @@ pub mod prompt;
 pub mod signer;
 pub mod transfer;
 pub mod tuf;
+pub mod tui;
 pub mod workspace;

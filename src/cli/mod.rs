@@ -141,6 +141,8 @@ enum Command {
     },
     /// Run a whole ceremony with software keys, no hardware, no prompts, in a new folder.
     Demo,
+    /// The ceremony screen: a full-screen guide through a ceremony.
+    Ceremony,
     /// List PKCS#11 tokens and the keys on them.
     #[command(subcommand)]
     Device(DeviceCommand),
@@ -963,6 +965,22 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             let d = ops::request::show(ctx, file)?;
             let h = output::diff(&d);
             out(&d, h)
+        }
+        Command::Ceremony => {
+            crate::tui::run::run(crate::tui::run::Settings {
+                dir: ctx.dir.clone(),
+                allow_online: ctx.guard == GuardMode::Warn,
+                sysfs: ctx.sysfs.clone(),
+                module: ctx.module.clone(),
+                force: ctx.force,
+                default_management_key: ctx.default_management_key,
+            })?;
+            Ok(Output {
+                human: String::new(),
+                value: serde_json::Value::Null,
+                code: 0,
+                printed: true,
+            })
         }
         Command::Status => {
             let st = ops::ceremony::ceremony_status(ctx)?;

@@ -69,13 +69,25 @@ fn list_pkcs11(ctx: &Context, profile: Option<&str>) -> Result<Vec<ModuleReport>
         {
             continue;
         }
-        let c = pkcs11::context(&module)?;
-        let mut tokens = Vec::new();
-        for t in pkcs11::tokens(&c)? {
-            let ts = TokenSession::open(&c, t.clone(), false)?;
-            let keys = ts.list_keys()?;
-            tokens.push(TokenReport { token: t, keys });
-        }
+        let read = || -> Result<Vec<TokenReport>> {
+            let c = pkcs11::context(&module)?;
+            let mut tokens = Vec::new();
+            for t in pkcs11::tokens(&c)? {
+                let ts = TokenSession::open(&c, t.clone(), false)?;
+                let keys = ts.list_keys()?;
+                tokens.push(TokenReport { token: t, keys });
+            }
+            Ok(tokens)
+        };
+        let tokens = match read() {
+            Ok(t) => t,
+            Err(e) if explicit => return Err(e),
+            // Listing everything: a module that does not answer hides nothing else.
+            Err(e) => {
+                ctx.notice(format!("{} ({}): {}", p.name, module.display(), e.message));
+                continue;
+            }
+        };
         out.push(ModuleReport {
             profile: p.name.clone(),
             module: module.display().to_string(),

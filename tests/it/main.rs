@@ -10,5 +10,6 @@ mod props;
 mod software_keys;
 mod support;
 mod transfer;
+mod tui;
 mod vectors;
 mod yubikey;

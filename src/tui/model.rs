@@ -1,0 +1,720 @@
+//! The ceremony screen's model and `update` (The Elm Architecture): pure, no terminal, no I/O.
+//! The runner turns terminal keys into [`Msg`], carries out the [`Effect`]s `update` returns
+//! (operations run off the UI thread) and feeds their results back as messages.
+//!
+//! Invariants: an operation in flight is never abandoned (keys other than the spinner's tick
+//! are ignored while busy); a secret typed into the masked field lives in a zeroizing buffer and
+//! is handed to exactly one operation; errors stay on the screen that caused them.
+
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
+/// What the screen shows, read from the workspace by the runner.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub dir: String,
+    pub clock: String,
+    pub air_gap: Vec<String>,
+    pub published: Option<(u64, String)>,
+    pub warnings: Vec<String>,
+    pub staged: Option<Staged>,
+    pub keys: Vec<KeyRow>,
+    pub devices: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Staged {
+    pub version: u64,
+    pub digest_aloud: String,
+    pub diff: Vec<String>,
+    /// (signatures counted, threshold) for the previous version's root keys.
+    pub by_previous: Option<(usize, u64)>,
+    pub by_self: (usize, u64),
+    pub can_still_sign: Vec<String>,
+    pub publishable: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyRow {
+    pub name: String,
+    pub backend: String,
+    pub in_root: bool,
+    pub attestation: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Review,
+    Sign,
+    Publish,
+    Refresh,
+    Revoke,
+    Export,
+    Quit,
+}
+
+impl Action {
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::Review => "Review the staged root",
+            Action::Sign => "Sign the staged root (one keyholder at a time)",
+            Action::Publish => "Publish the staged root",
+            Action::Refresh => "Refresh the expiry (stage the next version, same keys)",
+            Action::Revoke => "Revoke a key (stage the next version without it)",
+            Action::Export => "Export the published roots to a folder (USB stick)",
+            Action::Quit => "Quit",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screen {
+    Preflight,
+    Choose,
+    PickKey,
+    Review,
+    Secret,
+    ExportDir,
+    Busy,
+    Done,
+    QuitConfirm,
+}
+
+/// Work for the runner, off the UI thread.
+#[derive(Debug)]
+pub enum Job {
+    Load,
+    Refresh,
+    Revoke(String),
+    Sign {
+        key: String,
+        secret: Option<SecretString>,
+    },
+    Publish,
+    Export(String),
+}
+
+#[derive(Debug)]
+pub enum Msg {
+    Up,
+    Down,
+    Enter,
+    Esc,
+    Char(char),
+    Backspace,
+    /// Ctrl-C: asks to quit, as q does, even in a text field.
+    Interrupt,
+    Tick,
+    Loaded(Result<Box<Snapshot>, (String, Option<String>)>),
+    /// A job finished: what it did, or what went wrong and what to do.
+    Finished(Result<Vec<String>, (String, Option<String>)>),
+}
+
+#[derive(Debug)]
+pub enum Effect {
+    Nothing,
+    Start(Job),
+    Quit,
+}
+
+pub struct Model {
+    pub screen: Screen,
+    back: Vec<Screen>,
+    pub snap: Snapshot,
+    pub cursor: usize,
+    /// What the key list is for.
+    pub pick_for: Option<Action>,
+    pub picked: Option<String>,
+    pub input: String,
+    secret: Zeroizing<String>,
+    pub error: Option<(String, Option<String>)>,
+    pub busy: Option<String>,
+    pub spinner: usize,
+    pub done: Vec<String>,
+    /// The screen to show after the job in flight.
+    after: Screen,
+    /// A job finished: once the workspace is read again, Esc leads back to the menu.
+    reset_nav: bool,
+    pub color: bool,
+}
+
+impl Model {
+    pub fn new(color: bool) -> Model {
+        Model {
+            screen: Screen::Busy,
+            back: Vec::new(),
+            snap: Snapshot::default(),
+            cursor: 0,
+            pick_for: None,
+            picked: None,
+            input: String::new(),
+            secret: Zeroizing::new(String::new()),
+            error: None,
+            busy: Some("Reading the workspace and the devices…".into()),
+            spinner: 0,
+            done: Vec::new(),
+            after: Screen::Preflight,
+            reset_nav: false,
+            color,
+        }
+    }
+
+    /// The effect to start with.
+    pub fn init(&self) -> Effect {
+        Effect::Start(Job::Load)
+    }
+
+    /// Length of the masked field (what the screen shows as dots).
+    pub fn secret_len(&self) -> usize {
+        self.secret.chars().count()
+    }
+
+    /// The actions offered now.
+    pub fn menu(&self) -> Vec<Action> {
+        let mut m = Vec::new();
+        match &self.snap.staged {
+            Some(s) => {
+                m.push(Action::Review);
+                m.push(Action::Sign);
+                if s.publishable {
+                    m.push(Action::Publish);
+                }
+            }
+            None if self.snap.published.is_some() => {
+                m.push(Action::Refresh);
+                m.push(Action::Revoke);
+            }
+            None => {}
+        }
+        if self.snap.published.is_some() {
+            m.push(Action::Export);
+        }
+        m.push(Action::Quit);
+        m
+    }
+
+    /// The keys the key list offers.
+    pub fn pick_list(&self) -> Vec<String> {
+        match self.pick_for {
+            Some(Action::Sign) => self
+                .snap
+                .staged
+                .as_ref()
+                .map(|s| s.can_still_sign.clone())
+                .unwrap_or_default(),
+            Some(Action::Revoke) => self
+                .snap
+                .keys
+                .iter()
+                .filter(|k| k.in_root)
+                .map(|k| k.name.clone())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn go(&mut self, s: Screen) {
+        self.back.push(self.screen);
+        self.screen = s;
+        self.cursor = 0;
+        self.error = None;
+    }
+
+    fn start(&mut self, job: Job, what: &str, after: Screen) -> Effect {
+        self.back.push(self.screen);
+        self.busy = Some(what.into());
+        self.after = after;
+        self.screen = Screen::Busy;
+        self.error = None;
+        Effect::Start(job)
+    }
+
+    fn list_len(&self) -> usize {
+        match self.screen {
+            Screen::Choose => self.menu().len(),
+            Screen::PickKey => self.pick_list().len(),
+            _ => 0,
+        }
+    }
+
+    fn backend_of(&self, name: &str) -> String {
+        self.snap
+            .keys
+            .iter()
+            .find(|k| k.name == name)
+            .map(|k| k.backend.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// Applies `msg` to `m`; returns what the runner must do.
+pub fn update(m: &mut Model, msg: Msg) -> Effect {
+    // While an operation runs, only its end (and the spinner) count.
+    if m.screen == Screen::Busy {
+        return match msg {
+            Msg::Tick => {
+                m.spinner = m.spinner.wrapping_add(1);
+                Effect::Nothing
+            }
+            Msg::Loaded(Ok(snap)) => {
+                m.snap = *snap;
+                m.busy = None;
+                m.screen = m.after;
+                m.cursor = 0;
+                if m.reset_nav {
+                    m.back = vec![Screen::Choose];
+                    m.reset_nav = false;
+                }
+                Effect::Nothing
+            }
+            Msg::Loaded(Err(e)) => {
+                m.busy = None;
+                m.error = Some(e);
+                m.screen = m.after;
+                Effect::Nothing
+            }
+            Msg::Finished(Ok(lines)) => {
+                m.done = lines;
+                m.reset_nav = true;
+                // Read the workspace again before showing what changed.
+                m.busy = Some("Reading the workspace again…".into());
+                Effect::Start(Job::Load)
+            }
+            Msg::Finished(Err(e)) => {
+                m.busy = None;
+                m.error = Some(e);
+                // Back to the screen the operation was started from.
+                m.screen = m.back.pop().unwrap_or(Screen::Choose);
+                Effect::Nothing
+            }
+            _ => Effect::Nothing,
+        };
+    }
+    if m.screen == Screen::QuitConfirm {
+        return match msg {
+            Msg::Char('y') | Msg::Char('Y') => Effect::Quit,
+            Msg::Char('n') | Msg::Char('N') | Msg::Esc => {
+                m.screen = m.back.pop().unwrap_or(Screen::Choose);
+                Effect::Nothing
+            }
+            _ => Effect::Nothing,
+        };
+    }
+    let typing = matches!(m.screen, Screen::Secret | Screen::ExportDir);
+    match msg {
+        Msg::Interrupt => {
+            m.secret.clear();
+            m.back.push(m.screen);
+            m.screen = Screen::QuitConfirm;
+            Effect::Nothing
+        }
+        Msg::Tick | Msg::Loaded(_) | Msg::Finished(_) => Effect::Nothing,
+        Msg::Char('q') if !typing => {
+            m.back.push(m.screen);
+            m.screen = Screen::QuitConfirm;
+            Effect::Nothing
+        }
+        Msg::Esc => {
+            m.secret.clear();
+            m.input.clear();
+            m.error = None;
+            if let Some(prev) = m.back.pop() {
+                m.screen = prev;
+                m.cursor = 0;
+            }
+            Effect::Nothing
+        }
+        Msg::Up => {
+            m.cursor = m.cursor.saturating_sub(1);
+            Effect::Nothing
+        }
+        Msg::Down => {
+            if m.cursor + 1 < m.list_len() {
+                m.cursor += 1;
+            }
+            Effect::Nothing
+        }
+        Msg::Char(c) if typing => {
+            if m.screen == Screen::Secret {
+                m.secret.push(c);
+            } else {
+                m.input.push(c);
+            }
+            Effect::Nothing
+        }
+        Msg::Backspace if typing => {
+            if m.screen == Screen::Secret {
+                m.secret.pop();
+            } else {
+                m.input.pop();
+            }
+            Effect::Nothing
+        }
+        Msg::Char('s') if m.screen == Screen::Review => {
+            m.pick_for = Some(Action::Sign);
+            m.go(Screen::PickKey);
+            Effect::Nothing
+        }
+        Msg::Enter => enter(m),
+        _ => Effect::Nothing,
+    }
+}
+
+fn enter(m: &mut Model) -> Effect {
+    match m.screen {
+        Screen::Preflight => {
+            m.go(Screen::Choose);
+            Effect::Nothing
+        }
+        Screen::Choose => {
+            let Some(a) = m.menu().get(m.cursor).copied() else {
+                return Effect::Nothing;
+            };
+            match a {
+                Action::Review => {
+                    m.go(Screen::Review);
+                    Effect::Nothing
+                }
+                Action::Sign | Action::Revoke => {
+                    m.pick_for = Some(a);
+                    m.go(Screen::PickKey);
+                    Effect::Nothing
+                }
+                Action::Publish => m.start(
+                    Job::Publish,
+                    "Verifying the whole history and publishing…",
+                    Screen::Done,
+                ),
+                Action::Refresh => {
+                    m.start(Job::Refresh, "Staging the next version…", Screen::Review)
+                }
+                Action::Export => {
+                    m.go(Screen::ExportDir);
+                    Effect::Nothing
+                }
+                Action::Quit => {
+                    m.back.push(m.screen);
+                    m.screen = Screen::QuitConfirm;
+                    Effect::Nothing
+                }
+            }
+        }
+        Screen::Review => {
+            m.pick_for = Some(Action::Sign);
+            m.go(Screen::PickKey);
+            Effect::Nothing
+        }
+        Screen::PickKey => {
+            let Some(key) = m.pick_list().get(m.cursor).cloned() else {
+                return Effect::Nothing;
+            };
+            m.picked = Some(key.clone());
+            match m.pick_for {
+                Some(Action::Revoke) => m.start(
+                    Job::Revoke(key.clone()),
+                    &format!("Staging the next version without {key}…"),
+                    Screen::Review,
+                ),
+                _ => {
+                    if m.backend_of(&key) == "public" {
+                        m.error = Some((
+                            format!("{key} is a public key only: its keyholder signs on their own machine"),
+                            Some("export a signing request (rootcellar request export) and merge what comes back".into()),
+                        ));
+                        return Effect::Nothing;
+                    }
+                    m.go(Screen::Secret);
+                    Effect::Nothing
+                }
+            }
+        }
+        Screen::Secret => {
+            let key = m.picked.clone().unwrap_or_default();
+            let secret = if m.secret.is_empty() {
+                None
+            } else {
+                Some(SecretString::from(m.secret.as_str()))
+            };
+            m.secret.clear();
+            let touch = if m.backend_of(&key) == "yubikey" {
+                " — touch your YubiKey when it blinks"
+            } else {
+                ""
+            };
+            m.start(
+                Job::Sign {
+                    key: key.clone(),
+                    secret,
+                },
+                &format!("Signing with {key}{touch}…"),
+                Screen::Review,
+            )
+        }
+        Screen::ExportDir => {
+            let dir = m.input.trim().to_string();
+            if dir.is_empty() {
+                m.error = Some((
+                    "give the folder of the USB stick".into(),
+                    Some("type its path, then Enter".into()),
+                ));
+                return Effect::Nothing;
+            }
+            m.start(
+                Job::Export(dir.clone()),
+                &format!("Writing and checking {dir}…"),
+                Screen::Done,
+            )
+        }
+        Screen::Done => {
+            m.back.clear();
+            m.screen = Screen::Choose;
+            m.cursor = 0;
+            Effect::Nothing
+        }
+        Screen::Busy | Screen::QuitConfirm => Effect::Nothing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn sample() -> Snapshot {
+        Snapshot {
+            dir: "/ceremony".into(),
+            clock: "2026-11-29T10:00:00Z".into(),
+            air_gap: vec![],
+            published: Some((3, "2027-06-01T00:00:00Z".into())),
+            warnings: vec![],
+            staged: None,
+            keys: vec![
+                KeyRow {
+                    name: "alice".into(),
+                    backend: "yubikey".into(),
+                    in_root: true,
+                    attestation: None,
+                },
+                KeyRow {
+                    name: "bob".into(),
+                    backend: "pkcs11".into(),
+                    in_root: true,
+                    attestation: None,
+                },
+                KeyRow {
+                    name: "carol".into(),
+                    backend: "public".into(),
+                    in_root: true,
+                    attestation: None,
+                },
+            ],
+            devices: vec!["YubiKey 5437251 (firmware 5.7.4, PIN tries left 3)".into()],
+        }
+    }
+
+    pub fn staged() -> Staged {
+        Staged {
+            version: 4,
+            digest_aloud: "65d0 e807 6408 d282".into(),
+            diff: vec!["expiry: 2027-06-01T00:00:00Z → 2027-12-01T00:00:00Z".into()],
+            by_previous: Some((0, 2)),
+            by_self: (0, 2),
+            can_still_sign: vec!["alice".into(), "bob".into(), "carol".into()],
+            publishable: false,
+        }
+    }
+
+    fn loaded(snap: Snapshot) -> Model {
+        let mut m = Model::new(false);
+        assert!(matches!(m.init(), Effect::Start(Job::Load)));
+        update(&mut m, Msg::Loaded(Ok(Box::new(snap))));
+        assert_eq!(m.screen, Screen::Preflight);
+        m
+    }
+
+    fn typed(m: &mut Model, s: &str) {
+        for c in s.chars() {
+            update(m, Msg::Char(c));
+        }
+    }
+
+    #[test]
+    fn refresh_then_review_then_back_to_the_menu() {
+        let mut m = loaded(sample());
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.screen, Screen::Choose);
+        assert_eq!(
+            m.menu(),
+            vec![
+                Action::Refresh,
+                Action::Revoke,
+                Action::Export,
+                Action::Quit
+            ]
+        );
+        assert!(matches!(
+            update(&mut m, Msg::Enter),
+            Effect::Start(Job::Refresh)
+        ));
+        assert_eq!(m.screen, Screen::Busy);
+        assert!(matches!(
+            update(
+                &mut m,
+                Msg::Finished(Ok(vec!["Staged root version 4".into()]))
+            ),
+            Effect::Start(Job::Load)
+        ));
+        let mut s = sample();
+        s.staged = Some(staged());
+        update(&mut m, Msg::Loaded(Ok(Box::new(s))));
+        assert_eq!(m.screen, Screen::Review);
+        update(&mut m, Msg::Esc);
+        assert_eq!(m.screen, Screen::Choose);
+        assert_eq!(
+            m.menu(),
+            vec![Action::Review, Action::Sign, Action::Export, Action::Quit]
+        );
+    }
+
+    #[test]
+    fn signing_masks_the_pin_hands_it_to_one_job_and_a_wrong_pin_stays_on_the_pin_screen() {
+        let mut s = sample();
+        s.staged = Some(staged());
+        let mut m = loaded(s);
+        update(&mut m, Msg::Enter);
+        update(&mut m, Msg::Down);
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.screen, Screen::PickKey);
+        assert_eq!(m.pick_list(), vec!["alice", "bob", "carol"]);
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.screen, Screen::Secret);
+        typed(&mut m, "1234q6");
+        assert_eq!(m.secret_len(), 6, "q is typed, not quit, in the PIN field");
+        update(&mut m, Msg::Backspace);
+        typed(&mut m, "6");
+        match update(&mut m, Msg::Enter) {
+            Effect::Start(Job::Sign { key, secret }) => {
+                assert_eq!(key, "alice");
+                use secrecy::ExposeSecret;
+                assert_eq!(secret.unwrap().expose_secret(), "1234q6");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(m.secret_len(), 0, "the secret left the model with the job");
+        assert!(m.busy.as_deref().unwrap().contains("touch your YubiKey"));
+        // Keys are ignored while the device works.
+        assert!(matches!(update(&mut m, Msg::Esc), Effect::Nothing));
+        assert!(matches!(update(&mut m, Msg::Char('q')), Effect::Nothing));
+        assert_eq!(m.screen, Screen::Busy);
+        update(
+            &mut m,
+            Msg::Finished(Err((
+                "wrong PIN for YubiKey 5437251: 2 tries left".into(),
+                Some("check the PIN".into()),
+            ))),
+        );
+        assert_eq!(m.screen, Screen::Secret);
+        assert!(m.error.as_ref().unwrap().0.contains("2 tries left"));
+        assert_eq!(m.secret_len(), 0);
+    }
+
+    #[test]
+    fn a_card_pulled_while_signing_is_an_error_on_that_screen() {
+        let mut s = sample();
+        s.staged = Some(staged());
+        let mut m = loaded(s);
+        update(&mut m, Msg::Enter);
+        update(&mut m, Msg::Down);
+        update(&mut m, Msg::Enter);
+        update(&mut m, Msg::Down);
+        update(&mut m, Msg::Enter);
+        typed(&mut m, "123456");
+        assert!(matches!(
+            update(&mut m, Msg::Enter),
+            Effect::Start(Job::Sign { .. })
+        ));
+        update(
+            &mut m,
+            Msg::Finished(Err((
+                "YubiKey 5437251 could not be reached while trying to sign".into(),
+                Some("plug the YubiKey in".into()),
+            ))),
+        );
+        assert_eq!(m.screen, Screen::Secret);
+        assert_eq!(m.picked.as_deref(), Some("bob"));
+        // Esc goes back and clears the error; the staged root was never touched by the model.
+        update(&mut m, Msg::Esc);
+        assert_eq!(m.screen, Screen::PickKey);
+        assert!(m.error.is_none());
+    }
+
+    #[test]
+    fn a_public_key_cannot_sign_here() {
+        let mut s = sample();
+        s.staged = Some(staged());
+        let mut m = loaded(s);
+        update(&mut m, Msg::Enter);
+        update(&mut m, Msg::Down);
+        update(&mut m, Msg::Enter);
+        update(&mut m, Msg::Down);
+        update(&mut m, Msg::Down);
+        assert!(matches!(update(&mut m, Msg::Enter), Effect::Nothing));
+        assert_eq!(m.screen, Screen::PickKey);
+        assert!(m.error.as_ref().unwrap().0.contains("public key only"));
+    }
+
+    #[test]
+    fn quitting_asks_first_and_publish_and_export_run_as_jobs() {
+        let mut s = sample();
+        let mut st = staged();
+        st.publishable = true;
+        s.staged = Some(st);
+        let mut m = loaded(s);
+        update(&mut m, Msg::Char('q'));
+        assert_eq!(m.screen, Screen::QuitConfirm);
+        update(&mut m, Msg::Char('n'));
+        assert_eq!(m.screen, Screen::Preflight);
+        update(&mut m, Msg::Enter);
+        update(&mut m, Msg::Down);
+        update(&mut m, Msg::Down);
+        assert_eq!(m.menu()[m.cursor], Action::Publish);
+        assert!(matches!(
+            update(&mut m, Msg::Enter),
+            Effect::Start(Job::Publish)
+        ));
+        update(
+            &mut m,
+            Msg::Finished(Ok(vec!["Published root version 4".into()])),
+        );
+        let mut s = sample();
+        s.published = Some((4, "2027-12-01T00:00:00Z".into()));
+        update(&mut m, Msg::Loaded(Ok(Box::new(s))));
+        assert_eq!(m.screen, Screen::Done);
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.screen, Screen::Choose);
+        update(&mut m, Msg::Down);
+        update(&mut m, Msg::Down);
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.screen, Screen::ExportDir);
+        assert!(
+            matches!(update(&mut m, Msg::Enter), Effect::Nothing),
+            "an empty folder is refused"
+        );
+        assert!(m.error.is_some());
+        typed(&mut m, "/media/usb");
+        match update(&mut m, Msg::Enter) {
+            Effect::Start(Job::Export(d)) => assert_eq!(d, "/media/usb"),
+            other => panic!("{other:?}"),
+        }
+        update(&mut m, Msg::Interrupt);
+        assert_eq!(
+            m.screen,
+            Screen::Busy,
+            "Ctrl-C does not abandon an operation in flight"
+        );
+        update(&mut m, Msg::Finished(Ok(vec![])));
+        update(&mut m, Msg::Loaded(Ok(Box::new(sample()))));
+        update(&mut m, Msg::Interrupt);
+        assert_eq!(m.screen, Screen::QuitConfirm);
+        assert!(matches!(update(&mut m, Msg::Char('y')), Effect::Quit));
+    }
+}

@@ -1,0 +1,316 @@
+//! Connects the model to the terminal and to the operations. Operations run on a worker thread
+//! with a `Context` of their own, so device work (PIN, touch) never freezes the screen.
+
+use super::model::{Effect, Job, KeyRow, Model, Msg, Snapshot, Staged, update};
+use crate::error::{Error, Result};
+use crate::ops::{self, Context, GuardMode};
+use crate::prompt::{FixedPrompt, NoPrompt, Prompt};
+use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// What the ceremony screen runs with (from the command line).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub dir: PathBuf,
+    pub allow_online: bool,
+    pub sysfs: PathBuf,
+    pub module: Option<PathBuf>,
+    pub force: bool,
+    pub default_management_key: bool,
+}
+
+fn context<'a>(s: &Settings, prompt: &'a dyn Prompt) -> Context<'a> {
+    let mut ctx = Context::new(s.dir.clone(), prompt, time::OffsetDateTime::now_utc());
+    if s.allow_online {
+        ctx.guard = GuardMode::Warn;
+    }
+    ctx.sysfs = s.sysfs.clone();
+    ctx.module = s.module.clone();
+    ctx.force = s.force;
+    ctx.default_management_key = s.default_management_key;
+    ctx
+}
+
+fn pair(e: Error) -> (String, Option<String>) {
+    (e.message, e.hint)
+}
+
+/// Reads what the screen shows.
+pub fn load(s: &Settings) -> Result<Snapshot> {
+    let ctx = context(s, &NoPrompt);
+    let ws = ctx.workspace()?;
+    let st = ops::ceremony::ceremony_status(&ctx)?;
+    let staged = match &st.staged {
+        Some(x) => {
+            let d = ops::ceremony::show_diff(&ctx)?;
+            let mut diff = Vec::new();
+            if let Some(b) = &d.expires_before
+                && b != &d.expires_after
+            {
+                diff.push(format!("expiry: {b} → {}", d.expires_after));
+            }
+            for k in &d.keys_added {
+                diff.push(format!(
+                    "+ key {} ({}) in {}",
+                    k.name,
+                    k.fingerprint,
+                    k.roles.join(", ")
+                ));
+            }
+            for k in &d.keys_removed {
+                diff.push(format!("- key {} ({})", k.name, k.fingerprint));
+            }
+            for r in &d.roles {
+                if r.threshold_before != Some(r.threshold_after) {
+                    diff.push(format!(
+                        "{} threshold {} → {}",
+                        r.role,
+                        r.threshold_before
+                            .map(|t| t.to_string())
+                            .unwrap_or_else(|| "-".into()),
+                        r.threshold_after
+                    ));
+                }
+            }
+            if diff.is_empty() {
+                diff.push("keys and thresholds unchanged".into());
+            }
+            Some(Staged {
+                version: x.version,
+                digest_aloud: d.read_aloud.clone(),
+                diff,
+                by_previous: x.by_previous.as_ref().map(|c| (c.count(), c.threshold)),
+                by_self: (x.by_self.count(), x.by_self.threshold),
+                can_still_sign: x.can_still_sign.clone(),
+                publishable: x.publishable,
+            })
+        }
+        None => None,
+    };
+    let base = match ws.staged()? {
+        Some(s) => Some(s),
+        None => ws.published()?.pop(),
+    };
+    let root_ids: Vec<String> = base
+        .map(|b| {
+            b.signed
+                .role("root")
+                .map(|r| r.keyids.clone())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    let keys = ops::key::list(&ctx)?
+        .into_iter()
+        .map(|k| KeyRow {
+            in_root: root_ids.contains(&k.keyid),
+            name: k.name,
+            backend: k.backend,
+            attestation: k.attestation,
+        })
+        .collect();
+    let mut devices = Vec::new();
+    if let Ok(d) = ops::device::list(&ctx, None) {
+        for y in d.yubikeys {
+            devices.push(format!(
+                "YubiKey {} (firmware {}, PIN tries left {})",
+                y.serial,
+                y.firmware,
+                y.pin_retries
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "?".into())
+            ));
+        }
+        for mr in d.pkcs11 {
+            for t in mr.tokens {
+                devices.push(format!(
+                    "{} token {:?} serial {} ({})",
+                    mr.profile, t.token.label, t.token.serial, t.token.pin_state
+                ));
+            }
+        }
+    }
+    Ok(Snapshot {
+        dir: s.dir.display().to_string(),
+        clock: crate::tuf::expiry::format_tuf_time(ctx.now),
+        air_gap: crate::guard::check(&s.sysfs)
+            .iter()
+            .map(|f| f.to_string())
+            .collect(),
+        published: st.published.map(|p| (p.version, p.expires)),
+        warnings: st.warnings,
+        staged,
+        keys,
+        devices,
+    })
+}
+
+/// Carries out one job (on a worker thread).
+pub fn execute(s: &Settings, job: Job) -> Msg {
+    match job {
+        Job::Load => Msg::Loaded(load(s).map(Box::new).map_err(pair)),
+        Job::Refresh => {
+            let ctx = context(s, &NoPrompt);
+            Msg::Finished(
+                ops::ceremony::refresh(&ctx, None)
+                    .map(|v| {
+                        with_notices(
+                            &ctx,
+                            vec![format!(
+                                "Staged root version {} with the same keys, expiring {}.",
+                                v.version, v.expires
+                            )],
+                        )
+                    })
+                    .map_err(pair),
+            )
+        }
+        Job::Revoke(k) => {
+            let ctx = context(s, &NoPrompt);
+            Msg::Finished(
+                ops::ceremony::revoke(&ctx, &k, None)
+                    .map(|v| {
+                        with_notices(
+                            &ctx,
+                            vec![format!("Staged root version {} without {k}.", v.version)],
+                        )
+                    })
+                    .map_err(pair),
+            )
+        }
+        Job::Sign { key, secret } => {
+            let fixed;
+            let prompt: &dyn Prompt = match secret {
+                Some(sec) => {
+                    fixed = FixedPrompt(sec);
+                    &fixed
+                }
+                None => &NoPrompt,
+            };
+            let ctx = context(s, prompt);
+            Msg::Finished(
+                ops::root::sign(&ctx, std::slice::from_ref(&key))
+                    .map(|r| {
+                        with_notices(
+                            &ctx,
+                            vec![format!(
+                                "Signed root version {} with {key}: verified.",
+                                r.version
+                            )],
+                        )
+                    })
+                    .map_err(pair),
+            )
+        }
+        Job::Publish => {
+            let ctx = context(s, &NoPrompt);
+            Msg::Finished(
+                ops::root::publish(&ctx)
+                    .map(|r| {
+                        let mut l = vec![format!(
+                            "Published root version {} (expires {}), digest {}.",
+                            r.version,
+                            r.expires,
+                            ops::root::read_aloud(&r.digest)
+                        )];
+                        l.extend(r.files.iter().map(|f| format!("  {}", f.display())));
+                        l.push("Next: export it to a USB stick (Export).".into());
+                        with_notices(&ctx, l)
+                    })
+                    .map_err(pair),
+            )
+        }
+        Job::Export(dir) => {
+            let ctx = context(s, &NoPrompt);
+            Msg::Finished(
+                ops::transfer::export_usb(&ctx, std::path::Path::new(&dir), false)
+                    .map(|files| {
+                        let mut l = vec![format!("Exported to {dir}, read back and verified:")];
+                        l.extend(
+                            files
+                                .iter()
+                                .map(|f| format!("  {:<16} {}", f.name, f.action)),
+                        );
+                        with_notices(&ctx, l)
+                    })
+                    .map_err(pair),
+            )
+        }
+    }
+}
+
+fn with_notices(ctx: &Context, mut lines: Vec<String>) -> Vec<String> {
+    lines.extend(ctx.take_notices().into_iter().map(|n| format!("note: {n}")));
+    lines
+}
+
+fn key_msg(k: event::KeyEvent) -> Option<Msg> {
+    if k.kind != KeyEventKind::Press {
+        return None;
+    }
+    Some(match k.code {
+        KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => Msg::Interrupt,
+        KeyCode::Up => Msg::Up,
+        KeyCode::Down => Msg::Down,
+        KeyCode::Enter => Msg::Enter,
+        KeyCode::Esc => Msg::Esc,
+        KeyCode::Backspace => Msg::Backspace,
+        KeyCode::Char(c) => Msg::Char(c),
+        _ => return None,
+    })
+}
+
+/// `rootcellar ceremony`: runs the screen until the operator quits.
+pub fn run(s: Settings) -> Result<()> {
+    let color = std::env::var_os("NO_COLOR").is_none();
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let mut m = Model::new(color);
+    let mut terminal = ratatui::try_init().map_err(|e| {
+        Error::environment(format!("cannot open the terminal: {e}")).hint("run it in a terminal")
+    })?;
+    let start = |job: Job, tx: &mpsc::Sender<Msg>| {
+        let tx = tx.clone();
+        let s = s.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(execute(&s, job));
+        });
+    };
+    if let Effect::Start(job) = m.init() {
+        start(job, &tx);
+    }
+    let result = (|| -> Result<()> {
+        loop {
+            terminal
+                .draw(|f| super::view::draw(f, &m))
+                .map_err(|e| Error::environment(format!("terminal: {e}")))?;
+            let msg = match rx.try_recv() {
+                Ok(msg) => msg,
+                Err(_) => {
+                    if event::poll(Duration::from_millis(120))
+                        .map_err(|e| Error::environment(format!("terminal: {e}")))?
+                    {
+                        match event::read()
+                            .map_err(|e| Error::environment(format!("terminal: {e}")))?
+                        {
+                            Event::Key(k) => match key_msg(k) {
+                                Some(msg) => msg,
+                                None => continue,
+                            },
+                            _ => continue,
+                        }
+                    } else {
+                        Msg::Tick
+                    }
+                }
+            };
+            match update(&mut m, msg) {
+                Effect::Nothing => {}
+                Effect::Start(job) => start(job, &tx),
+                Effect::Quit => return Ok(()),
+            }
+        }
+    })();
+    ratatui::restore();
+    result
+}

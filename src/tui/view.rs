@@ -1,0 +1,417 @@
+//! Drawing the model. Pure: the same model always draws the same screen (snapshot-tested at
+//! 80×24). Colour only when allowed (NO_COLOR unset); selection uses reverse video.
+
+use super::model::{Model, Screen};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
+
+const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
+
+fn style(m: &Model, c: Color) -> Style {
+    if m.color {
+        Style::default().fg(c)
+    } else {
+        Style::default()
+    }
+}
+
+pub fn draw(f: &mut Frame, m: &Model) {
+    let area = f.area();
+    let [title, body, err, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(5),
+        Constraint::Length(if m.error.is_some() { 3 } else { 0 }),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let step = match m.screen {
+        Screen::Preflight => "1 Preflight",
+        Screen::Choose => "2 Choose",
+        Screen::PickKey => "3 Keys",
+        Screen::Review => "4 Review",
+        Screen::Secret => "5 Sign",
+        Screen::ExportDir | Screen::Done => "6 Publish and export",
+        Screen::Busy => "Working",
+        Screen::QuitConfirm => "Quit?",
+    };
+    f.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(
+                " rootcellar ceremony ",
+                Style::default().add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(format!("· {step} · {} · {}", m.snap.dir, m.snap.clock)),
+        ])),
+        title,
+    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {step} "));
+    let inner = block.inner(body);
+    f.render_widget(block, body);
+    let keys = match m.screen {
+        Screen::Preflight => "Enter continue · q quit",
+        Screen::Choose => "↑↓ choose · Enter select · q quit",
+        Screen::PickKey => "↑↓ choose · Enter select · Esc back · q quit",
+        Screen::Review => "s sign · Esc back · q quit",
+        Screen::Secret => "type the secret · Enter sign · Esc back",
+        Screen::ExportDir => "type the folder · Enter export · Esc back",
+        Screen::Busy => "working… (an operation in flight is finished, not abandoned)",
+        Screen::Done => "Enter back to the menu · q quit",
+        Screen::QuitConfirm => "y quit · n stay",
+    };
+    f.render_widget(
+        Paragraph::new(Span::styled(format!(" {keys}"), style(m, Color::DarkGray))),
+        footer,
+    );
+    if let Some((msg, hint)) = &m.error {
+        let mut lines = vec![Line::from(Span::styled(
+            format!(" ✗ {msg}"),
+            style(m, Color::Red).add_modifier(Modifier::BOLD),
+        ))];
+        if let Some(h) = hint {
+            lines.push(Line::from(format!("   what to do: {h}")));
+        }
+        f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), err);
+    }
+    match m.screen {
+        Screen::Preflight => {
+            let s = &m.snap;
+            let mut l = Vec::new();
+            if s.air_gap.is_empty() {
+                l.push(Line::from(Span::styled(
+                    "Air gap: OK — no network interface up, no radio unblocked",
+                    style(m, Color::Green),
+                )));
+            } else {
+                l.push(Line::from(Span::styled(
+                    "Air gap: THIS MACHINE IS ONLINE",
+                    style(m, Color::Red).add_modifier(Modifier::BOLD),
+                )));
+                for a in &s.air_gap {
+                    l.push(Line::from(format!("  {a}")));
+                }
+            }
+            l.push(Line::from(format!(
+                "Clock: {} — check it against a trusted watch",
+                s.clock
+            )));
+            l.push(Line::from(format!("Workspace: {}", s.dir)));
+            l.push(Line::from(match &s.published {
+                Some((v, e)) => format!("Published: root version {v}, expires {e}"),
+                None => "Published: nothing yet".into(),
+            }));
+            if let Some(st) = &s.staged {
+                l.push(Line::from(format!(
+                    "Staged: root version {}, digest {}",
+                    st.version, st.digest_aloud
+                )));
+            }
+            for w in &s.warnings {
+                l.push(Line::from(Span::styled(
+                    format!("! {w}"),
+                    style(m, Color::Yellow),
+                )));
+            }
+            l.push(Line::from("Devices:"));
+            if s.devices.is_empty() {
+                l.push(Line::from("  none found"));
+            }
+            for d in &s.devices {
+                l.push(Line::from(format!("  {d}")));
+            }
+            f.render_widget(Paragraph::new(l).wrap(Wrap { trim: false }), inner);
+        }
+        Screen::Choose => {
+            let items: Vec<ListItem> = m.menu().iter().map(|a| ListItem::new(a.label())).collect();
+            list(f, inner, items, m.cursor);
+        }
+        Screen::PickKey => {
+            let items: Vec<ListItem> = m
+                .pick_list()
+                .iter()
+                .map(|k| {
+                    let row = m.snap.keys.iter().find(|r| &r.name == k);
+                    let backend = row.map(|r| r.backend.as_str()).unwrap_or("");
+                    let att = row
+                        .and_then(|r| r.attestation.as_deref())
+                        .map(|a| format!("  {a}"))
+                        .unwrap_or_default();
+                    ListItem::new(format!("{k:<16} {backend:<9}{att}"))
+                })
+                .collect();
+            if items.is_empty() {
+                f.render_widget(Paragraph::new("No key to choose here."), inner);
+            } else {
+                list(f, inner, items, m.cursor);
+            }
+        }
+        Screen::Review => {
+            let mut l = Vec::new();
+            match &m.snap.staged {
+                Some(st) => {
+                    l.push(Line::from(Span::styled(
+                        format!(
+                            "Root version {} — read aloud: {}",
+                            st.version, st.digest_aloud
+                        ),
+                        Style::default().add_modifier(Modifier::BOLD),
+                    )));
+                    for d in &st.diff {
+                        l.push(Line::from(d.clone()));
+                    }
+                    if let Some((n, t)) = st.by_previous {
+                        l.push(Line::from(format!(
+                            "Previous version's root keys: {n} of {t}{}",
+                            if n as u64 >= t { " — met" } else { "" }
+                        )));
+                    }
+                    l.push(Line::from(format!(
+                        "Its own root keys: {} of {}{}",
+                        st.by_self.0,
+                        st.by_self.1,
+                        if st.by_self.0 as u64 >= st.by_self.1 {
+                            " — met"
+                        } else {
+                            ""
+                        }
+                    )));
+                    if !st.can_still_sign.is_empty() && !st.publishable {
+                        l.push(Line::from(format!(
+                            "Still to sign: {}",
+                            st.can_still_sign.join(", ")
+                        )));
+                    }
+                    l.push(Line::from(Span::styled(
+                        if st.publishable {
+                            "Ready to publish (Esc, then Publish)"
+                        } else {
+                            "Not yet publishable"
+                        },
+                        style(
+                            m,
+                            if st.publishable {
+                                Color::Green
+                            } else {
+                                Color::Yellow
+                            },
+                        ),
+                    )));
+                }
+                None => l.push(Line::from("Nothing is staged.")),
+            }
+            if !m.done.is_empty() {
+                l.push(Line::from(""));
+                for d in &m.done {
+                    l.push(Line::from(Span::styled(d.clone(), style(m, Color::Green))));
+                }
+            }
+            f.render_widget(Paragraph::new(l).wrap(Wrap { trim: false }), inner);
+        }
+        Screen::Secret => {
+            let key = m.picked.clone().unwrap_or_default();
+            let backend = m
+                .snap
+                .keys
+                .iter()
+                .find(|r| r.name == key)
+                .map(|r| r.backend.clone())
+                .unwrap_or_default();
+            let what = if backend == "software" {
+                "passphrase"
+            } else {
+                "PIN"
+            };
+            let l = vec![
+                Line::from(format!(
+                    "Keyholder of {key}: type the {what} ({backend} key)."
+                )),
+                Line::from(""),
+                Line::from(format!("  {what}: {}", "•".repeat(m.secret_len()))),
+                Line::from(""),
+                Line::from("It is never shown, never stored, and used once for this signature."),
+                Line::from(if backend == "yubikey" {
+                    "Then touch the YubiKey when it blinks."
+                } else {
+                    ""
+                }),
+            ];
+            f.render_widget(Paragraph::new(l), inner);
+        }
+        Screen::ExportDir => {
+            let l = vec![
+                Line::from(
+                    "Folder of the USB stick (the published roots and SHA256SUMS go there):",
+                ),
+                Line::from(""),
+                Line::from(format!("  > {}", m.input)),
+            ];
+            f.render_widget(Paragraph::new(l), inner);
+        }
+        Screen::Busy => {
+            let t = format!(
+                "{} {}",
+                SPINNER[m.spinner % SPINNER.len()],
+                m.busy.clone().unwrap_or_default()
+            );
+            f.render_widget(Paragraph::new(t).wrap(Wrap { trim: false }), inner);
+        }
+        Screen::Done => {
+            let l: Vec<Line> = m.done.iter().map(|d| Line::from(d.clone())).collect();
+            f.render_widget(Paragraph::new(l).wrap(Wrap { trim: false }), inner);
+        }
+        Screen::QuitConfirm => {
+            f.render_widget(Paragraph::new("Quit the ceremony screen? y/n\n\nWhat is in the workspace (the staged root and its signatures) stays."), inner);
+        }
+    }
+}
+
+fn list(f: &mut Frame, area: ratatui::layout::Rect, items: Vec<ListItem>, cursor: usize) {
+    let mut state = ListState::default();
+    state.select(Some(cursor));
+    let l = List::new(items)
+        .highlight_style(Style::default().add_modifier(Modifier::REVERSED))
+        .highlight_symbol("> ");
+    f.render_stateful_widget(l, area, &mut state);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::{Model, Msg, Screen, Snapshot, Staged, update};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    fn render(m: &Model) -> String {
+        let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        t.draw(|f| super::draw(f, m)).unwrap();
+        t.backend().to_string()
+    }
+
+    fn snap(staged: bool) -> Snapshot {
+        let mut s = Snapshot {
+            dir: "/ceremony".into(),
+            clock: "2026-11-29T10:00:00Z".into(),
+            air_gap: vec![],
+            published: Some((3, "2027-06-01T00:00:00Z".into())),
+            warnings: vec!["the published root version 3 expires on 2027-06-01T00:00:00Z (40 days): plan a refresh ceremony".into()],
+            staged: None,
+            keys: vec![
+                super::super::model::KeyRow { name: "alice".into(), backend: "yubikey".into(), in_root: true, attestation: Some("attested: YubiKey serial 5437251".into()) },
+                super::super::model::KeyRow { name: "bob".into(), backend: "pkcs11".into(), in_root: true, attestation: None },
+            ],
+            devices: vec!["YubiKey 5437251 (firmware 5.7.4, PIN tries left 3)".into(), "softhsm2 token \"ceremony\" serial 8bf1 (PIN ok)".into()],
+        };
+        if staged {
+            s.staged = Some(Staged {
+                version: 4,
+                digest_aloud: "65d0 e807 6408 d282".into(),
+                diff: vec![
+                    "expiry: 2027-06-01T00:00:00Z → 2027-12-01T00:00:00Z".into(),
+                    "- key carol (1a2b:3c4d:5e6f:7a8b)".into(),
+                ],
+                by_previous: Some((1, 2)),
+                by_self: (1, 2),
+                can_still_sign: vec!["alice".into(), "bob".into()],
+                publishable: false,
+            });
+        }
+        s
+    }
+
+    fn at(screen_keys: &[Msg], staged: bool) -> Model {
+        let mut m = Model::new(false);
+        update(&mut m, Msg::Loaded(Ok(Box::new(snap(staged)))));
+        for k in screen_keys {
+            let k = match k {
+                Msg::Up => Msg::Up,
+                Msg::Down => Msg::Down,
+                Msg::Enter => Msg::Enter,
+                Msg::Esc => Msg::Esc,
+                Msg::Char(c) => Msg::Char(*c),
+                _ => Msg::Tick,
+            };
+            update(&mut m, k);
+        }
+        m
+    }
+
+    #[test]
+    fn screens_at_80_by_24() {
+        let mut online = Model::new(false);
+        let mut s = snap(false);
+        s.air_gap = vec!["network interface eth0 (up, state up)".into()];
+        update(&mut online, Msg::Loaded(Ok(Box::new(s))));
+        insta::assert_snapshot!("preflight_online", render(&online));
+        insta::assert_snapshot!("preflight", render(&at(&[], false)));
+        insta::assert_snapshot!("choose", render(&at(&[Msg::Enter], false)));
+        insta::assert_snapshot!("review", render(&at(&[Msg::Enter, Msg::Enter], true)));
+        insta::assert_snapshot!(
+            "pick_key",
+            render(&at(&[Msg::Enter, Msg::Down, Msg::Enter], true))
+        );
+        let m = at(
+            &[
+                Msg::Enter,
+                Msg::Down,
+                Msg::Enter,
+                Msg::Enter,
+                Msg::Char('1'),
+                Msg::Char('2'),
+                Msg::Char('3'),
+            ],
+            true,
+        );
+        assert_eq!(m.screen, Screen::Secret);
+        insta::assert_snapshot!("secret", render(&m));
+        let mut m = at(&[Msg::Enter, Msg::Down, Msg::Enter, Msg::Enter], true);
+        update(&mut m, Msg::Enter);
+        insta::assert_snapshot!("busy", render(&m));
+        update(
+            &mut m,
+            Msg::Finished(Err((
+                "wrong PIN for YubiKey 5437251: 2 tries left".into(),
+                Some("check the PIN before trying again".into()),
+            ))),
+        );
+        insta::assert_snapshot!("secret_wrong_pin", render(&m));
+        insta::assert_snapshot!(
+            "export_dir",
+            render(&at(
+                &[
+                    Msg::Enter,
+                    Msg::Down,
+                    Msg::Down,
+                    Msg::Enter,
+                    Msg::Char('/'),
+                    Msg::Char('u')
+                ],
+                false
+            ))
+        );
+        let mut m = at(
+            &[
+                Msg::Enter,
+                Msg::Down,
+                Msg::Down,
+                Msg::Enter,
+                Msg::Char('/'),
+                Msg::Char('u'),
+            ],
+            false,
+        );
+        update(&mut m, Msg::Enter);
+        update(
+            &mut m,
+            Msg::Finished(Ok(vec![
+                "Exported to /u, read back and verified:".into(),
+                "  3.root.json      written".into(),
+            ])),
+        );
+        update(&mut m, Msg::Loaded(Ok(Box::new(snap(false)))));
+        insta::assert_snapshot!("done", render(&m));
+        insta::assert_snapshot!("quit", render(&at(&[Msg::Char('q')], false)));
+    }
+}

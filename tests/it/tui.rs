@@ -1,0 +1,181 @@
+//! The ceremony screen, driven in a real pseudo-terminal (tmux): a whole routine ceremony on
+//! software and SoftHSM2 keys — refresh, two keyholders sign (one mistypes), publish, export —
+//! asserting the files, not only the screen.
+
+use crate::hsm::{HsmWs, PIN};
+use crate::support::*;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux(String);
+
+impl Tmux {
+    fn start(name: &str, cmd: &str) -> Tmux {
+        let st = Command::new("tmux")
+            .args(["new-session", "-d", "-s", name, "-x", "80", "-y", "24", cmd])
+            .status()
+            .expect("tmux is installed by scripts/test");
+        assert!(st.success());
+        Tmux(name.into())
+    }
+    fn screen(&self) -> String {
+        let o = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.0])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).to_string()
+    }
+    fn wait_for(&self, text: &str) -> String {
+        let t = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "waited for {text:?}; the screen shows:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let st = Command::new("tmux")
+                .args(["send-keys", "-t", &self.0, k])
+                .status()
+                .unwrap();
+            assert!(st.success());
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+    fn type_text(&self, text: &str) {
+        let st = Command::new("tmux")
+            .args(["send-keys", "-l", "-t", &self.0, text])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        std::thread::sleep(Duration::from_millis(150));
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .status();
+    }
+}
+
+#[test]
+fn a_whole_ceremony_through_the_screen_on_software_and_softhsm2_keys() {
+    let w = HsmWs::new("screen");
+    w.ok(&[
+        "key",
+        "generate",
+        "--name",
+        "alice",
+        "--algorithm",
+        "ecdsa-p256",
+    ]);
+    w.generate("hsm", "ed25519");
+    let t = TestKey::ed25519(90).key();
+    let f = write(
+        w.dir.path(),
+        "../t.json",
+        serde_json::to_string(&t).unwrap().as_bytes(),
+    );
+    w.ok(&["key", "import", f.to_str().unwrap(), "--name", "t"]);
+    w.ok(&[
+        "root",
+        "new",
+        "--root-key",
+        "alice",
+        "--root-key",
+        "hsm",
+        "--threshold",
+        "2",
+        "--targets-key",
+        "t",
+        "--snapshot-key",
+        "t",
+        "--timestamp-key",
+        "t",
+    ]);
+    w.ok(&["sign", "--key", "alice", "--key", "hsm"]);
+    w.ok(&["publish"]);
+    let usb = w.dir.path().join("../usb");
+    std::fs::create_dir(&usb).unwrap();
+    let sys = offline_sysfs();
+    let bin = env!("CARGO_BIN_EXE_rootcellar");
+    // No secret in the environment: the screen asks for each.
+    let cmd = format!(
+        "env -u ROOTCELLAR_PASSPHRASE -u ROOTCELLAR_PIN NO_COLOR=1 ROOTCELLAR_DIR={} ROOTCELLAR_SYSFS={} SOFTHSM2_CONF={} {bin} ceremony; sleep 30",
+        w.dir.path().display(),
+        sys.path().display(),
+        w.hsm.conf().display()
+    );
+    let tm = Tmux::start(&format!("rc-tui-{}", std::process::id()), &cmd);
+    let s = tm.wait_for("1 Preflight");
+    assert!(
+        s.contains("Air gap: OK") && s.contains("Published: root version 1"),
+        "{s}"
+    );
+    assert!(s.contains("softhsm2 token \"screen\""), "{s}");
+    tm.keys(&["Enter"]);
+    tm.wait_for("Refresh the expiry");
+    tm.keys(&["Enter"]);
+    let s = tm.wait_for("4 Review");
+    assert!(
+        s.contains("Root version 2 — read aloud:") && s.contains("Still to sign: alice, hsm"),
+        "{s}"
+    );
+    // alice mistypes her passphrase first: the error stays on her screen.
+    tm.keys(&["s"]);
+    tm.wait_for("3 Keys");
+    tm.keys(&["Enter"]);
+    tm.wait_for("Keyholder of alice");
+    tm.type_text("not the passphrase");
+    tm.keys(&["Enter"]);
+    let s = tm.wait_for("wrong passphrase for key alice");
+    assert!(s.contains("5 Sign") && s.contains("what to do:"), "{s}");
+    tm.type_text("software passphrase");
+    tm.keys(&["Enter"]);
+    tm.wait_for("Signed root version 2 with alice");
+    // The SoftHSM2 keyholder types the PIN.
+    tm.keys(&["s"]);
+    tm.wait_for("3 Keys");
+    tm.keys(&["Enter"]);
+    tm.wait_for("Keyholder of hsm");
+    tm.type_text(PIN);
+    tm.keys(&["Enter"]);
+    tm.wait_for("Ready to publish");
+    tm.keys(&["Escape"]);
+    tm.wait_for("Publish the staged root");
+    tm.keys(&["Down", "Down", "Enter"]);
+    tm.wait_for("Published root version 2");
+    tm.keys(&["Enter"]);
+    tm.wait_for("Export the published roots");
+    tm.keys(&["Down", "Down", "Enter"]);
+    tm.wait_for("Folder of the USB stick");
+    tm.type_text(usb.to_str().unwrap());
+    tm.keys(&["Enter"]);
+    tm.wait_for("read back and verified");
+    tm.keys(&["q"]);
+    tm.wait_for("Quit the ceremony screen? y/n");
+    tm.keys(&["y"]);
+    // The files: version 2 published, verified, exported with checksums.
+    let meta = w.dir.path().join("metadata");
+    assert!(meta.join("2.root.json").exists());
+    assert_eq!(verify(std::slice::from_ref(&meta), &[]).code, 0);
+    assert_eq!(
+        std::fs::read(usb.join("2.root.json")).unwrap(),
+        std::fs::read(meta.join("2.root.json")).unwrap()
+    );
+    assert!(
+        std::fs::read_to_string(usb.join("SHA256SUMS"))
+            .unwrap()
+            .contains("2.root.json")
+    );
+    assert!(!w.dir.path().join("staged/root.json").exists());
+}
