@@ -40,6 +40,8 @@ pub struct KeyRow {
     pub backend: String,
     pub in_root: bool,
     pub attestation: Option<String>,
+    /// Roles of the root it is in (staged, else published).
+    pub roles: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +51,11 @@ pub enum Action {
     Publish,
     Refresh,
     Revoke,
+    RotateRoot,
+    RotateTargets,
+    Delegate,
+    SignRequest,
+    ShowQr,
     Export,
     Quit,
 }
@@ -61,6 +68,11 @@ impl Action {
             Action::Publish => "Publish the staged root",
             Action::Refresh => "Refresh the expiry (stage the next version, same keys)",
             Action::Revoke => "Revoke a key (stage the next version without it)",
+            Action::RotateRoot => "Rotate a keyholder's root key (same place, new key)",
+            Action::RotateTargets => "Rotate the targets (tagging) key",
+            Action::Delegate => "Delegate a tagging role to a key (e.g. targets/releases)",
+            Action::SignRequest => "Sign a request brought on a USB stick",
+            Action::ShowQr => "Show the published root as QR codes",
             Action::Export => "Export the published roots to a folder (USB stick)",
             Action::Quit => "Quit",
         }
@@ -75,6 +87,10 @@ pub enum Screen {
     Review,
     Secret,
     ExportDir,
+    /// A line of text for `input_for`.
+    Input,
+    /// QR frames, full screen.
+    Qr,
     Busy,
     Done,
     QuitConfirm,
@@ -92,6 +108,22 @@ pub enum Job {
     },
     Publish,
     Export(String),
+    Rotate {
+        role: String,
+        old: String,
+        new: String,
+    },
+    Delegate {
+        role: String,
+        key: String,
+        secret: Option<SecretString>,
+    },
+    SignFile {
+        file: String,
+        key: String,
+        secret: Option<SecretString>,
+    },
+    Qr,
 }
 
 #[derive(Debug)]
@@ -108,6 +140,8 @@ pub enum Msg {
     Loaded(Result<Box<Snapshot>, (String, Option<String>)>),
     /// A job finished: what it did, or what went wrong and what to do.
     Finished(Result<Vec<String>, (String, Option<String>)>),
+    /// QR frames to show: (side in modules, dark modules row by row) per frame, and a caption.
+    Frames(Result<(Vec<(usize, Vec<bool>)>, String), (String, Option<String>)>),
 }
 
 #[derive(Debug)]
@@ -136,6 +170,14 @@ pub struct Model {
     /// A job finished: once the workspace is read again, Esc leads back to the menu.
     reset_nav: bool,
     pub color: bool,
+    /// The old key, while the new one is being chosen (rotation).
+    pub first_pick: Option<String>,
+    /// What the text field is for, and what it holds.
+    pub input_for: Option<Action>,
+    /// QR frames and the frame shown.
+    pub frames: Vec<(usize, Vec<bool>)>,
+    pub frame: usize,
+    pub qr_caption: String,
 }
 
 impl Model {
@@ -156,6 +198,11 @@ impl Model {
             after: Screen::Preflight,
             reset_nav: false,
             color,
+            first_pick: None,
+            input_for: None,
+            frames: Vec::new(),
+            frame: 0,
+            qr_caption: String::new(),
         }
     }
 
@@ -183,18 +230,31 @@ impl Model {
             None if self.snap.published.is_some() => {
                 m.push(Action::Refresh);
                 m.push(Action::Revoke);
+                m.push(Action::RotateRoot);
+                m.push(Action::RotateTargets);
             }
             None => {}
         }
         if self.snap.published.is_some() {
+            m.push(Action::Delegate);
             m.push(Action::Export);
+            m.push(Action::ShowQr);
         }
+        m.push(Action::SignRequest);
         m.push(Action::Quit);
         m
     }
 
     /// The keys the key list offers.
     pub fn pick_list(&self) -> Vec<String> {
+        let names = |f: &dyn Fn(&KeyRow) -> bool| -> Vec<String> {
+            self.snap
+                .keys
+                .iter()
+                .filter(|k| f(k))
+                .map(|k| k.name.clone())
+                .collect()
+        };
         match self.pick_for {
             Some(Action::Sign) => self
                 .snap
@@ -202,13 +262,20 @@ impl Model {
                 .as_ref()
                 .map(|s| s.can_still_sign.clone())
                 .unwrap_or_default(),
-            Some(Action::Revoke) => self
-                .snap
-                .keys
-                .iter()
-                .filter(|k| k.in_root)
-                .map(|k| k.name.clone())
-                .collect(),
+            Some(Action::Revoke) => names(&|k| k.in_root),
+            Some(a @ (Action::RotateRoot | Action::RotateTargets)) => {
+                let role = if a == Action::RotateRoot {
+                    "root"
+                } else {
+                    "targets"
+                };
+                match &self.first_pick {
+                    None => names(&|k| k.roles.iter().any(|r| r == role)),
+                    Some(_) => names(&|k| !k.roles.iter().any(|r| r == role)),
+                }
+            }
+            Some(Action::Delegate) => names(&|k| !k.in_root),
+            Some(Action::SignRequest) => names(&|k| k.backend != "public"),
             _ => Vec::new(),
         }
     }
@@ -280,7 +347,15 @@ pub fn update(m: &mut Model, msg: Msg) -> Effect {
                 m.busy = Some("Reading the workspace again…".into());
                 Effect::Start(Job::Load)
             }
-            Msg::Finished(Err(e)) => {
+            Msg::Frames(Ok((frames, caption))) => {
+                m.busy = None;
+                m.frames = frames;
+                m.frame = 0;
+                m.qr_caption = caption;
+                m.screen = Screen::Qr;
+                Effect::Nothing
+            }
+            Msg::Frames(Err(e)) | Msg::Finished(Err(e)) => {
                 m.busy = None;
                 m.error = Some(e);
                 // Back to the screen the operation was started from.
@@ -300,7 +375,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Effect {
             _ => Effect::Nothing,
         };
     }
-    let typing = matches!(m.screen, Screen::Secret | Screen::ExportDir);
+    let typing = matches!(m.screen, Screen::Secret | Screen::ExportDir | Screen::Input);
     match msg {
         Msg::Interrupt => {
             m.secret.clear();
@@ -308,7 +383,19 @@ pub fn update(m: &mut Model, msg: Msg) -> Effect {
             m.screen = Screen::QuitConfirm;
             Effect::Nothing
         }
-        Msg::Tick | Msg::Loaded(_) | Msg::Finished(_) => Effect::Nothing,
+        Msg::Tick | Msg::Loaded(_) | Msg::Finished(_) | Msg::Frames(_) => Effect::Nothing,
+        Msg::Char(' ') | Msg::Down | Msg::Char('n') if m.screen == Screen::Qr => {
+            if !m.frames.is_empty() {
+                m.frame = (m.frame + 1) % m.frames.len();
+            }
+            Effect::Nothing
+        }
+        Msg::Up | Msg::Char('b') if m.screen == Screen::Qr => {
+            if !m.frames.is_empty() {
+                m.frame = (m.frame + m.frames.len() - 1) % m.frames.len();
+            }
+            Effect::Nothing
+        }
         Msg::Char('q') if !typing => {
             m.back.push(m.screen);
             m.screen = Screen::QuitConfirm;
@@ -318,6 +405,11 @@ pub fn update(m: &mut Model, msg: Msg) -> Effect {
             m.secret.clear();
             m.input.clear();
             m.error = None;
+            if m.screen == Screen::PickKey && m.first_pick.is_some() {
+                m.first_pick = None;
+                m.cursor = 0;
+                return Effect::Nothing;
+            }
             if let Some(prev) = m.back.pop() {
                 m.screen = prev;
                 m.cursor = 0;
@@ -340,6 +432,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Effect {
             } else {
                 m.input.push(c);
             }
+            m.error = None;
             Effect::Nothing
         }
         Msg::Backspace if typing => {
@@ -380,6 +473,18 @@ fn enter(m: &mut Model) -> Effect {
                     m.go(Screen::PickKey);
                     Effect::Nothing
                 }
+                Action::RotateRoot | Action::RotateTargets => {
+                    m.pick_for = Some(a);
+                    m.first_pick = None;
+                    m.go(Screen::PickKey);
+                    Effect::Nothing
+                }
+                Action::Delegate | Action::SignRequest => {
+                    m.input_for = Some(a);
+                    m.input.clear();
+                    m.go(Screen::Input);
+                    Effect::Nothing
+                }
                 Action::Publish => m.start(
                     Job::Publish,
                     "Verifying the whole history and publishing…",
@@ -388,6 +493,11 @@ fn enter(m: &mut Model) -> Effect {
                 Action::Refresh => {
                     m.start(Job::Refresh, "Staging the next version…", Screen::Review)
                 }
+                Action::ShowQr => m.start(
+                    Job::Qr,
+                    "Encoding the published root as QR frames…",
+                    Screen::Qr,
+                ),
                 Action::Export => {
                     m.go(Screen::ExportDir);
                     Effect::Nothing
@@ -415,6 +525,35 @@ fn enter(m: &mut Model) -> Effect {
                     &format!("Staging the next version without {key}…"),
                     Screen::Review,
                 ),
+                Some(a @ (Action::RotateRoot | Action::RotateTargets)) => match m.first_pick.take()
+                {
+                    None => {
+                        m.first_pick = Some(key);
+                        m.cursor = 0;
+                        Effect::Nothing
+                    }
+                    Some(old) => {
+                        let role = if a == Action::RotateRoot {
+                            "root"
+                        } else {
+                            "targets"
+                        };
+                        m.start(
+                            Job::Rotate {
+                                role: role.into(),
+                                old: old.clone(),
+                                new: key.clone(),
+                            },
+                            &format!("Staging the next version: {role} key {old} → {key}…"),
+                            Screen::Review,
+                        )
+                    }
+                },
+                Some(Action::Delegate) => {
+                    // Next: the targets key's secret, to sign the targets metadata.
+                    m.go(Screen::Secret);
+                    Effect::Nothing
+                }
                 _ => {
                     if m.backend_of(&key) == "public" {
                         m.error = Some((
@@ -441,6 +580,30 @@ fn enter(m: &mut Model) -> Effect {
             } else {
                 ""
             };
+            if m.pick_for == Some(Action::Delegate) {
+                let role = m.input.trim().to_string();
+                return m.start(
+                    Job::Delegate {
+                        role: role.clone(),
+                        key: key.clone(),
+                        secret,
+                    },
+                    &format!("Signing the targets metadata: {role} → {key}…"),
+                    Screen::Done,
+                );
+            }
+            if m.pick_for == Some(Action::SignRequest) {
+                let file = m.input.trim().to_string();
+                return m.start(
+                    Job::SignFile {
+                        file: file.clone(),
+                        key: key.clone(),
+                        secret,
+                    },
+                    &format!("Signing {file} with {key}{touch}…"),
+                    Screen::Done,
+                );
+            }
             m.start(
                 Job::Sign {
                     key: key.clone(),
@@ -449,6 +612,18 @@ fn enter(m: &mut Model) -> Effect {
                 &format!("Signing with {key}{touch}…"),
                 Screen::Review,
             )
+        }
+        Screen::Input => {
+            if m.input.trim().is_empty() {
+                m.error = Some(("type it first".into(), Some("then Enter".into())));
+                return Effect::Nothing;
+            }
+            m.pick_for = m.input_for;
+            // The text stays: the next steps use it (role name, request file).
+            let keep = std::mem::take(&mut m.input);
+            m.go(Screen::PickKey);
+            m.input = keep;
+            Effect::Nothing
         }
         Screen::ExportDir => {
             let dir = m.input.trim().to_string();
@@ -465,7 +640,7 @@ fn enter(m: &mut Model) -> Effect {
                 Screen::Done,
             )
         }
-        Screen::Done => {
+        Screen::Done | Screen::Qr => {
             m.back.clear();
             m.screen = Screen::Choose;
             m.cursor = 0;
@@ -492,18 +667,21 @@ mod tests {
                     name: "alice".into(),
                     backend: "yubikey".into(),
                     in_root: true,
+                    roles: vec!["root".into()],
                     attestation: None,
                 },
                 KeyRow {
                     name: "bob".into(),
                     backend: "pkcs11".into(),
                     in_root: true,
+                    roles: vec!["root".into()],
                     attestation: None,
                 },
                 KeyRow {
                     name: "carol".into(),
                     backend: "public".into(),
                     in_root: true,
+                    roles: vec!["root".into()],
                     attestation: None,
                 },
             ],
@@ -531,6 +709,14 @@ mod tests {
         m
     }
 
+    /// Moves the menu cursor to `a`.
+    pub fn select(m: &mut Model, a: Action) {
+        m.cursor = 0;
+        while m.menu()[m.cursor] != a {
+            update(m, Msg::Down);
+        }
+    }
+
     fn typed(m: &mut Model, s: &str) {
         for c in s.chars() {
             update(m, Msg::Char(c));
@@ -547,7 +733,12 @@ mod tests {
             vec![
                 Action::Refresh,
                 Action::Revoke,
+                Action::RotateRoot,
+                Action::RotateTargets,
+                Action::Delegate,
                 Action::Export,
+                Action::ShowQr,
+                Action::SignRequest,
                 Action::Quit
             ]
         );
@@ -571,7 +762,15 @@ mod tests {
         assert_eq!(m.screen, Screen::Choose);
         assert_eq!(
             m.menu(),
-            vec![Action::Review, Action::Sign, Action::Export, Action::Quit]
+            vec![
+                Action::Review,
+                Action::Sign,
+                Action::Delegate,
+                Action::Export,
+                Action::ShowQr,
+                Action::SignRequest,
+                Action::Quit
+            ]
         );
     }
 
@@ -691,8 +890,7 @@ mod tests {
         assert_eq!(m.screen, Screen::Done);
         update(&mut m, Msg::Enter);
         assert_eq!(m.screen, Screen::Choose);
-        update(&mut m, Msg::Down);
-        update(&mut m, Msg::Down);
+        select(&mut m, Action::Export);
         update(&mut m, Msg::Enter);
         assert_eq!(m.screen, Screen::ExportDir);
         assert!(
@@ -716,5 +914,157 @@ mod tests {
         update(&mut m, Msg::Interrupt);
         assert_eq!(m.screen, Screen::QuitConfirm);
         assert!(matches!(update(&mut m, Msg::Char('y')), Effect::Quit));
+    }
+
+    #[test]
+    fn rotating_a_key_picks_the_old_then_the_new() {
+        let mut s = sample();
+        s.keys.push(KeyRow {
+            name: "alice2".into(),
+            backend: "yubikey".into(),
+            ..KeyRow::default()
+        });
+        s.keys.push(KeyRow {
+            name: "tk".into(),
+            backend: "pkcs11".into(),
+            roles: vec!["targets".into()],
+            ..KeyRow::default()
+        });
+        let mut m = loaded(s);
+        update(&mut m, Msg::Enter);
+        select(&mut m, Action::RotateRoot);
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.pick_list(), vec!["alice", "bob", "carol"]);
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.first_pick.as_deref(), Some("alice"));
+        assert_eq!(m.pick_list(), vec!["alice2", "tk"]);
+        // Esc on the second list goes back to the first.
+        update(&mut m, Msg::Esc);
+        assert!(m.first_pick.is_none());
+        update(&mut m, Msg::Enter);
+        match update(&mut m, Msg::Enter) {
+            Effect::Start(Job::Rotate { role, old, new }) => assert_eq!(
+                (role.as_str(), old.as_str(), new.as_str()),
+                ("root", "alice", "alice2")
+            ),
+            other => panic!("{other:?}"),
+        }
+        // The targets key is rotated the same way.
+        let mut m = loaded({
+            let mut s = sample();
+            s.keys.push(KeyRow {
+                name: "tk".into(),
+                backend: "pkcs11".into(),
+                roles: vec!["targets".into()],
+                ..KeyRow::default()
+            });
+            s.keys.push(KeyRow {
+                name: "tk2".into(),
+                backend: "pkcs11".into(),
+                ..KeyRow::default()
+            });
+            s
+        });
+        update(&mut m, Msg::Enter);
+        select(&mut m, Action::RotateTargets);
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.pick_list(), vec!["tk"]);
+        update(&mut m, Msg::Enter);
+        while m.pick_list()[m.cursor] != "tk2" {
+            update(&mut m, Msg::Down);
+        }
+        assert!(
+            matches!(update(&mut m, Msg::Enter), Effect::Start(Job::Rotate { role, .. }) if role == "targets")
+        );
+    }
+
+    #[test]
+    fn a_delegation_and_a_request_from_usb_take_a_text_then_a_key_then_a_secret() {
+        let mut s = sample();
+        s.keys.push(KeyRow {
+            name: "release".into(),
+            backend: "public".into(),
+            ..KeyRow::default()
+        });
+        let mut m = loaded(s);
+        update(&mut m, Msg::Enter);
+        select(&mut m, Action::Delegate);
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.screen, Screen::Input);
+        assert!(matches!(update(&mut m, Msg::Enter), Effect::Nothing));
+        assert!(m.error.is_some(), "an empty role name is refused");
+        typed(&mut m, "targets/releases");
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.screen, Screen::PickKey);
+        assert_eq!(m.pick_list(), vec!["release"]);
+        update(&mut m, Msg::Enter);
+        assert_eq!(
+            m.screen,
+            Screen::Secret,
+            "the targets key's secret signs the targets metadata"
+        );
+        typed(&mut m, "pw");
+        match update(&mut m, Msg::Enter) {
+            Effect::Start(Job::Delegate { role, key, secret }) => {
+                assert_eq!(
+                    (role.as_str(), key.as_str()),
+                    ("targets/releases", "release")
+                );
+                assert!(secret.is_some());
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut m = loaded(sample());
+        update(&mut m, Msg::Enter);
+        select(&mut m, Action::SignRequest);
+        update(&mut m, Msg::Enter);
+        typed(&mut m, "/media/usb/request.json");
+        update(&mut m, Msg::Enter);
+        assert_eq!(
+            m.pick_list(),
+            vec!["alice", "bob"],
+            "only keys that can sign here"
+        );
+        update(&mut m, Msg::Enter);
+        typed(&mut m, "123456");
+        match update(&mut m, Msg::Enter) {
+            Effect::Start(Job::SignFile { file, key, .. }) => assert_eq!(
+                (file.as_str(), key.as_str()),
+                ("/media/usb/request.json", "alice")
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn qr_frames_are_paged_and_errors_stay_on_the_menu() {
+        let mut m = loaded(sample());
+        update(&mut m, Msg::Enter);
+        select(&mut m, Action::ShowQr);
+        assert!(matches!(update(&mut m, Msg::Enter), Effect::Start(Job::Qr)));
+        update(
+            &mut m,
+            Msg::Frames(Ok((
+                vec![(21, vec![false; 441]), (21, vec![true; 441])],
+                "root.json".into(),
+            ))),
+        );
+        assert_eq!(m.screen, Screen::Qr);
+        update(&mut m, Msg::Char(' '));
+        assert_eq!(m.frame, 1);
+        update(&mut m, Msg::Char(' '));
+        assert_eq!(m.frame, 0);
+        update(&mut m, Msg::Char('b'));
+        assert_eq!(m.frame, 1);
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.screen, Screen::Choose);
+        select(&mut m, Action::ShowQr);
+        update(&mut m, Msg::Enter);
+        update(
+            &mut m,
+            Msg::Frames(Err(("the terminal is too small".into(), None))),
+        );
+        assert_eq!(m.screen, Screen::Choose);
+        assert!(m.error.is_some());
     }
 }

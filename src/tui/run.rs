@@ -93,21 +93,30 @@ pub fn load(s: &Settings) -> Result<Snapshot> {
         Some(s) => Some(s),
         None => ws.published()?.pop(),
     };
-    let root_ids: Vec<String> = base
-        .map(|b| {
-            b.signed
-                .role("root")
-                .map(|r| r.keyids.clone())
-                .unwrap_or_default()
-        })
-        .unwrap_or_default();
+    let roles_of = |keyid: &str| -> Vec<String> {
+        base.as_ref()
+            .map(|b| {
+                b.signed
+                    .roles
+                    .iter()
+                    .filter(|(_, r)| r.keyids.iter().any(|k| k == keyid))
+                    .map(|(n, _)| n.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let keys = ops::key::list(&ctx)?
         .into_iter()
-        .map(|k| KeyRow {
-            in_root: root_ids.contains(&k.keyid),
-            name: k.name,
-            backend: k.backend,
-            attestation: k.attestation,
+        .filter(|k| k.destroyed_at.is_none())
+        .map(|k| {
+            let roles = roles_of(&k.keyid);
+            KeyRow {
+                in_root: roles.iter().any(|r| r == "root"),
+                roles,
+                name: k.name,
+                backend: k.backend,
+                attestation: k.attestation,
+            }
         })
         .collect();
     let mut devices = Vec::new();
@@ -217,6 +226,131 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
                         l.extend(r.files.iter().map(|f| format!("  {}", f.display())));
                         l.push("Next: export it to a USB stick (Export).".into());
                         with_notices(&ctx, l)
+                    })
+                    .map_err(pair),
+            )
+        }
+        Job::Rotate { role, old, new } => {
+            let ctx = context(s, &NoPrompt);
+            Msg::Finished(
+                ops::ceremony::rotate(&ctx, &role, &old, &new)
+                    .map(|v| {
+                        with_notices(
+                            &ctx,
+                            vec![format!(
+                                "Staged root version {}: {role} key {old} replaced by {new}.",
+                                v.version
+                            )],
+                        )
+                    })
+                    .map_err(pair),
+            )
+        }
+        Job::Delegate { role, key, secret } => {
+            let fixed;
+            let prompt: &dyn Prompt = match secret {
+                Some(sec) => {
+                    fixed = FixedPrompt(sec);
+                    &fixed
+                }
+                None => &NoPrompt,
+            };
+            let ctx = context(s, prompt);
+            Msg::Finished(
+                ops::delegate::add(
+                    &ctx,
+                    &role,
+                    std::slice::from_ref(&key),
+                    1,
+                    &[],
+                    false,
+                    &ops::delegate::SignWith::default(),
+                )
+                .map(|r| {
+                    let mut l = vec![format!(
+                        "Targets metadata version {} delegates {role} to {key}, signed by {}.",
+                        r.version,
+                        r.signed_by.join(", ")
+                    )];
+                    l.extend(r.files.iter().map(|f| format!("  {}", f.display())));
+                    with_notices(&ctx, l)
+                })
+                .map_err(pair),
+            )
+        }
+        Job::SignFile { file, key, secret } => {
+            let fixed;
+            let prompt: &dyn Prompt = match secret {
+                Some(sec) => {
+                    fixed = FixedPrompt(sec);
+                    &fixed
+                }
+                None => &NoPrompt,
+            };
+            let ctx = context(s, prompt);
+            Msg::Finished(
+                ops::request::sign_request(
+                    &ctx,
+                    Some(std::path::Path::new(&file)),
+                    std::slice::from_ref(&key),
+                    None,
+                )
+                .map(|r| {
+                    with_notices(
+                        &ctx,
+                        vec![
+                            format!(
+                                "Signed the request (root version {}, digest {}) with {key}.",
+                                r.version,
+                                ops::root::read_aloud(&r.digest)
+                            ),
+                            format!(
+                                "Written back to {}: take it to the ceremony for `merge`.",
+                                r.written.display()
+                            ),
+                        ],
+                    )
+                })
+                .map_err(pair),
+            )
+        }
+        Job::Qr => {
+            let ctx = context(s, &NoPrompt);
+            let (cols, rows) = crossterm::terminal::size()
+                .map(|(c, r)| (c as usize, r as usize))
+                .unwrap_or((80, 24));
+            // The frame's border, title and footer take 2 columns and 4 rows.
+            let v = crate::transfer::render::terminal_version(
+                cols.saturating_sub(2),
+                rows.saturating_sub(3),
+                25,
+            )
+            .max(4);
+            Msg::Frames(
+                ops::transfer::export_qr(&ctx, None, v, "L", &ops::transfer::QrOutputs::default())
+                    .map(|r| {
+                        let frames = r
+                            .codes
+                            .iter()
+                            .map(|c| {
+                                (
+                                    c.width(),
+                                    c.to_colors()
+                                        .iter()
+                                        .map(|x| *x == qrcode::Color::Dark)
+                                        .collect(),
+                                )
+                            })
+                            .collect();
+                        (
+                            frames,
+                            format!(
+                                "root.json, {} bytes, sha256 {}…, QR {}-L",
+                                r.bytes,
+                                &r.sha256[..16],
+                                r.version
+                            ),
+                        )
                     })
                     .map_err(pair),
             )

@@ -33,7 +33,8 @@ pub fn draw(f: &mut Frame, m: &Model) {
         Screen::PickKey => "3 Keys",
         Screen::Review => "4 Review",
         Screen::Secret => "5 Sign",
-        Screen::ExportDir | Screen::Done => "6 Publish and export",
+        Screen::ExportDir | Screen::Done | Screen::Qr => "6 Publish and export",
+        Screen::Input => "2 Choose",
         Screen::Busy => "Working",
         Screen::QuitConfirm => "Quit?",
     };
@@ -59,6 +60,8 @@ pub fn draw(f: &mut Frame, m: &Model) {
         Screen::Review => "s sign · Esc back · q quit",
         Screen::Secret => "type the secret · Enter sign · Esc back",
         Screen::ExportDir => "type the folder · Enter export · Esc back",
+        Screen::Input => "type · Enter continue · Esc back",
+        Screen::Qr => "space/↓ next frame · b/↑ previous · Enter done",
         Screen::Busy => "working… (an operation in flight is finished, not abandoned)",
         Screen::Done => "Enter back to the menu · q quit",
         Screen::QuitConfirm => "y quit · n stay",
@@ -251,6 +254,62 @@ pub fn draw(f: &mut Frame, m: &Model) {
             ];
             f.render_widget(Paragraph::new(l), inner);
         }
+        Screen::Input => {
+            let what = match m.input_for {
+                Some(super::model::Action::Delegate) => {
+                    "Name of the tagging role to delegate (e.g. targets/releases):"
+                }
+                _ => "Path of the signing request brought on the USB stick:",
+            };
+            f.render_widget(
+                Paragraph::new(vec![
+                    Line::from(what),
+                    Line::from(""),
+                    Line::from(format!("  > {}", m.input)),
+                ]),
+                inner,
+            );
+        }
+        Screen::Qr => {
+            // Black on white always (an inverted code does not scan), NO_COLOR or not.
+            let black = Style::default().fg(Color::Black).bg(Color::White);
+            let mut lines = Vec::new();
+            if let Some((side, dark)) = m.frames.get(m.frame) {
+                let at = |x: isize, y: isize| {
+                    x >= 0
+                        && y >= 0
+                        && (x as usize) < *side
+                        && (y as usize) < *side
+                        && dark[y as usize * side + x as usize]
+                };
+                let q = crate::transfer::render::TERMINAL_QUIET as isize;
+                let w = *side as isize + 2 * q;
+                let mut y = -q;
+                while y < w - q {
+                    let spans: Vec<Span> = (-q..w - q)
+                        .map(|x| {
+                            let (top, bottom) = (at(x, y), at(x, y + 1));
+                            let st = Style::default()
+                                .fg(if top { Color::Black } else { Color::White })
+                                .bg(if bottom { Color::Black } else { Color::White });
+                            Span::styled("\u{2580}", st)
+                        })
+                        .collect();
+                    lines.push(Line::from(spans));
+                    y += 2;
+                }
+                lines.push(Line::from(Span::styled(
+                    format!(
+                        " frame {}/{} · {} ",
+                        m.frame + 1,
+                        m.frames.len(),
+                        m.qr_caption
+                    ),
+                    black,
+                )));
+            }
+            f.render_widget(Paragraph::new(lines), inner);
+        }
         Screen::Busy => {
             let t = format!(
                 "{} {}",
@@ -299,8 +358,10 @@ mod tests {
             warnings: vec!["the published root version 3 expires on 2027-06-01T00:00:00Z (40 days): plan a refresh ceremony".into()],
             staged: None,
             keys: vec![
-                super::super::model::KeyRow { name: "alice".into(), backend: "yubikey".into(), in_root: true, attestation: Some("attested: YubiKey serial 5437251".into()) },
-                super::super::model::KeyRow { name: "bob".into(), backend: "pkcs11".into(), in_root: true, attestation: None },
+                super::super::model::KeyRow { name: "alice".into(), backend: "yubikey".into(), in_root: true,
+                    roles: vec!["root".into()], attestation: Some("attested: YubiKey serial 5437251".into()) },
+                super::super::model::KeyRow { name: "bob".into(), backend: "pkcs11".into(), in_root: true,
+                    roles: vec!["root".into()], attestation: None },
             ],
             devices: vec!["YubiKey 5437251 (firmware 5.7.4, PIN tries left 3)".into(), "softhsm2 token \"ceremony\" serial 8bf1 (PIN ok)".into()],
         };
@@ -331,6 +392,7 @@ mod tests {
                 Msg::Enter => Msg::Enter,
                 Msg::Esc => Msg::Esc,
                 Msg::Char(c) => Msg::Char(*c),
+                Msg::Backspace => Msg::Backspace,
                 _ => Msg::Tick,
             };
             update(&mut m, k);
@@ -384,9 +446,12 @@ mod tests {
                     Msg::Enter,
                     Msg::Down,
                     Msg::Down,
+                    Msg::Down,
+                    Msg::Down,
+                    Msg::Down,
                     Msg::Enter,
                     Msg::Char('/'),
-                    Msg::Char('u')
+                    Msg::Char('u'),
                 ],
                 false
             ))
@@ -394,6 +459,9 @@ mod tests {
         let mut m = at(
             &[
                 Msg::Enter,
+                Msg::Down,
+                Msg::Down,
+                Msg::Down,
                 Msg::Down,
                 Msg::Down,
                 Msg::Enter,
@@ -413,5 +481,51 @@ mod tests {
         update(&mut m, Msg::Loaded(Ok(Box::new(snap(false)))));
         insta::assert_snapshot!("done", render(&m));
         insta::assert_snapshot!("quit", render(&at(&[Msg::Char('q')], false)));
+        insta::assert_snapshot!(
+            "delegate_input",
+            render(&at(
+                &[
+                    Msg::Enter,
+                    Msg::Down,
+                    Msg::Down,
+                    Msg::Down,
+                    Msg::Down,
+                    Msg::Enter,
+                    Msg::Char('t')
+                ],
+                false
+            ))
+        );
+        let mut m = at(
+            &[
+                Msg::Enter,
+                Msg::Down,
+                Msg::Down,
+                Msg::Down,
+                Msg::Down,
+                Msg::Down,
+                Msg::Down,
+            ],
+            false,
+        );
+        update(&mut m, Msg::Enter);
+        let code = qrcode::QrCode::with_version(
+            b"RCQR:TEST.",
+            qrcode::Version::Normal(2),
+            qrcode::EcLevel::L,
+        )
+        .unwrap();
+        let frame = (
+            code.width(),
+            code.to_colors()
+                .iter()
+                .map(|c| *c == qrcode::Color::Dark)
+                .collect(),
+        );
+        update(
+            &mut m,
+            Msg::Frames(Ok((vec![frame], "root.json, 3587 bytes".into()))),
+        );
+        insta::assert_snapshot!("qr", render(&m));
     }
 }

@@ -156,7 +156,13 @@ fn a_whole_ceremony_through_the_screen_on_software_and_softhsm2_keys() {
     tm.wait_for("Published root version 2");
     tm.keys(&["Enter"]);
     tm.wait_for("Export the published roots");
-    tm.keys(&["Down", "Down", "Enter"]);
+    // The published root as QR codes on the screen, frame by frame.
+    tm.keys(&["Down", "Down", "Down", "Down", "Down", "Down", "Enter"]);
+    let s = tm.wait_for("frame 1/");
+    assert!(s.contains("\u{2580}"), "{s}");
+    tm.keys(&["Enter"]);
+    tm.wait_for("Export the published roots");
+    tm.keys(&["Down", "Down", "Down", "Down", "Down", "Enter"]);
     tm.wait_for("Folder of the USB stick");
     tm.type_text(usb.to_str().unwrap());
     tm.keys(&["Enter"]);
