@@ -126,6 +126,9 @@ pub enum Job {
     Qr,
 }
 
+/// One QR frame to draw: its side in modules, and its dark modules row by row.
+pub type QrFrame = (usize, Vec<bool>);
+
 #[derive(Debug)]
 pub enum Msg {
     Up,
@@ -141,7 +144,7 @@ pub enum Msg {
     /// A job finished: what it did, or what went wrong and what to do.
     Finished(Result<Vec<String>, (String, Option<String>)>),
     /// QR frames to show: (side in modules, dark modules row by row) per frame, and a caption.
-    Frames(Result<(Vec<(usize, Vec<bool>)>, String), (String, Option<String>)>),
+    Frames(Result<(Vec<QrFrame>, String), (String, Option<String>)>),
 }
 
 #[derive(Debug)]
@@ -175,7 +178,7 @@ pub struct Model {
     /// What the text field is for, and what it holds.
     pub input_for: Option<Action>,
     /// QR frames and the frame shown.
-    pub frames: Vec<(usize, Vec<bool>)>,
+    pub frames: Vec<QrFrame>,
     pub frame: usize,
     pub qr_caption: String,
 }
