@@ -20,6 +20,30 @@ pub struct Snapshot {
     pub staged: Option<Staged>,
     pub keys: Vec<KeyRow>,
     pub devices: Vec<String>,
+    /// Where a new key can be generated.
+    pub gen_targets: Vec<GenTarget>,
+    /// Whether the devices were listed for this snapshot (they are not after each operation).
+    pub devices_read: bool,
+}
+
+/// A place to generate a key: software, a PKCS#11 token, a YubiKey.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GenTarget {
+    pub label: String,
+    pub backend: String,
+    pub profile: Option<String>,
+    pub token: Option<String>,
+    pub serial: Option<u32>,
+}
+
+/// Version 1 as it is being put together.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RootPlan {
+    pub root: Vec<String>,
+    pub threshold: u64,
+    pub targets: String,
+    pub snapshot: String,
+    pub timestamp: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -56,6 +80,9 @@ pub enum Action {
     Delegate,
     SignRequest,
     ShowQr,
+    AddKey,
+    GenerateKey,
+    NewRoot,
     Export,
     Quit,
 }
@@ -73,6 +100,9 @@ impl Action {
             Action::Delegate => "Delegate a tagging role to a key (e.g. targets/releases)",
             Action::SignRequest => "Sign a request brought on a USB stick",
             Action::ShowQr => "Show the published root as QR codes",
+            Action::AddKey => "Add a keyholder's key to the root",
+            Action::GenerateKey => "Generate a key (software, HSM token or YubiKey)",
+            Action::NewRoot => "Create root version 1",
             Action::Export => "Export the published roots to a folder (USB stick)",
             Action::Quit => "Quit",
         }
@@ -91,6 +121,8 @@ pub enum Screen {
     Input,
     /// QR frames, full screen.
     Qr,
+    /// Where to generate a key.
+    PickTarget,
     Busy,
     Done,
     QuitConfirm,
@@ -99,7 +131,10 @@ pub enum Screen {
 /// Work for the runner, off the UI thread.
 #[derive(Debug)]
 pub enum Job {
-    Load,
+    /// Read the workspace; list the devices too when `devices`.
+    Load {
+        devices: bool,
+    },
     Refresh,
     Revoke(String),
     Sign {
@@ -124,6 +159,13 @@ pub enum Job {
         secret: Option<SecretString>,
     },
     Qr,
+    AddKey(String),
+    Generate {
+        name: String,
+        target: GenTarget,
+        secret: Option<SecretString>,
+    },
+    NewRoot(RootPlan),
 }
 
 /// One QR frame to draw: its side in modules, and its dark modules row by row.
@@ -181,6 +223,12 @@ pub struct Model {
     pub frames: Vec<QrFrame>,
     pub frame: usize,
     pub qr_caption: String,
+    /// Keys ticked in a list that takes several (version 1's root keys).
+    pub ticked: Vec<String>,
+    /// Version 1 being put together, and which step of it.
+    pub plan: RootPlan,
+    pub plan_step: u8,
+    pub gen_target: Option<GenTarget>,
 }
 
 impl Model {
@@ -206,12 +254,16 @@ impl Model {
             frames: Vec::new(),
             frame: 0,
             qr_caption: String::new(),
+            ticked: Vec::new(),
+            plan: RootPlan::default(),
+            plan_step: 0,
+            gen_target: None,
         }
     }
 
     /// The effect to start with.
     pub fn init(&self) -> Effect {
-        Effect::Start(Job::Load)
+        Effect::Start(Job::Load { devices: true })
     }
 
     /// Length of the masked field (what the screen shows as dots).
@@ -236,7 +288,7 @@ impl Model {
                 m.push(Action::RotateRoot);
                 m.push(Action::RotateTargets);
             }
-            None => {}
+            None => m.push(Action::NewRoot),
         }
         if self.snap.published.is_some() {
             m.push(Action::Delegate);
@@ -244,6 +296,10 @@ impl Model {
             m.push(Action::ShowQr);
         }
         m.push(Action::SignRequest);
+        if self.snap.published.is_some() {
+            m.push(Action::AddKey);
+        }
+        m.push(Action::GenerateKey);
         m.push(Action::Quit);
         m
     }
@@ -279,6 +335,8 @@ impl Model {
             }
             Some(Action::Delegate) => names(&|k| !k.in_root),
             Some(Action::SignRequest) => names(&|k| k.backend != "public"),
+            Some(Action::AddKey) => names(&|k| !k.in_root),
+            Some(Action::NewRoot) => names(&|_| true),
             _ => Vec::new(),
         }
     }
@@ -303,6 +361,7 @@ impl Model {
         match self.screen {
             Screen::Choose => self.menu().len(),
             Screen::PickKey => self.pick_list().len(),
+            Screen::PickTarget => self.snap.gen_targets.len(),
             _ => 0,
         }
     }
@@ -327,7 +386,13 @@ pub fn update(m: &mut Model, msg: Msg) -> Effect {
                 Effect::Nothing
             }
             Msg::Loaded(Ok(snap)) => {
-                m.snap = *snap;
+                let mut snap = *snap;
+                if !snap.devices_read && !m.snap.gen_targets.is_empty() {
+                    // A re-read after an operation: the devices listed at the start still stand.
+                    snap.devices = std::mem::take(&mut m.snap.devices);
+                    snap.gen_targets = std::mem::take(&mut m.snap.gen_targets);
+                }
+                m.snap = snap;
                 m.busy = None;
                 m.screen = m.after;
                 m.cursor = 0;
@@ -348,7 +413,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Effect {
                 m.reset_nav = true;
                 // Read the workspace again before showing what changed.
                 m.busy = Some("Reading the workspace again…".into());
-                Effect::Start(Job::Load)
+                Effect::Start(Job::Load { devices: false })
             }
             Msg::Frames(Ok((frames, caption))) => {
                 m.busy = None;
@@ -446,6 +511,20 @@ pub fn update(m: &mut Model, msg: Msg) -> Effect {
             }
             Effect::Nothing
         }
+        Msg::Char(' ')
+            if m.screen == Screen::PickKey
+                && m.pick_for == Some(Action::NewRoot)
+                && m.plan_step == 0 =>
+        {
+            if let Some(k) = m.pick_list().get(m.cursor).cloned() {
+                if let Some(i) = m.ticked.iter().position(|t| *t == k) {
+                    m.ticked.remove(i);
+                } else {
+                    m.ticked.push(k);
+                }
+            }
+            Effect::Nothing
+        }
         Msg::Char('s') if m.screen == Screen::Review => {
             m.pick_for = Some(Action::Sign);
             m.go(Screen::PickKey);
@@ -471,7 +550,7 @@ fn enter(m: &mut Model) -> Effect {
                     m.go(Screen::Review);
                     Effect::Nothing
                 }
-                Action::Sign | Action::Revoke => {
+                Action::Sign | Action::Revoke | Action::AddKey => {
                     m.pick_for = Some(a);
                     m.go(Screen::PickKey);
                     Effect::Nothing
@@ -482,7 +561,15 @@ fn enter(m: &mut Model) -> Effect {
                     m.go(Screen::PickKey);
                     Effect::Nothing
                 }
-                Action::Delegate | Action::SignRequest => {
+                Action::NewRoot => {
+                    m.pick_for = Some(a);
+                    m.plan = RootPlan::default();
+                    m.plan_step = 0;
+                    m.ticked.clear();
+                    m.go(Screen::PickKey);
+                    Effect::Nothing
+                }
+                Action::Delegate | Action::SignRequest | Action::GenerateKey => {
                     m.input_for = Some(a);
                     m.input.clear();
                     m.go(Screen::Input);
@@ -517,6 +604,42 @@ fn enter(m: &mut Model) -> Effect {
             m.go(Screen::PickKey);
             Effect::Nothing
         }
+        Screen::PickKey if m.pick_for == Some(Action::NewRoot) => {
+            if m.plan_step == 0 {
+                if m.ticked.is_empty() {
+                    m.error = Some((
+                        "tick the root keys first".into(),
+                        Some("space ticks a key, Enter goes on".into()),
+                    ));
+                    return Effect::Nothing;
+                }
+                m.plan.root = m.ticked.clone();
+                m.plan_step = 1;
+                m.input_for = Some(Action::NewRoot);
+                m.input.clear();
+                m.go(Screen::Input);
+                return Effect::Nothing;
+            }
+            let Some(key) = m.pick_list().get(m.cursor).cloned() else {
+                return Effect::Nothing;
+            };
+            match m.plan_step {
+                2 => m.plan.targets = key,
+                3 => m.plan.snapshot = key,
+                _ => {
+                    m.plan.timestamp = key;
+                    let plan = m.plan.clone();
+                    return m.start(
+                        Job::NewRoot(plan),
+                        "Staging root version 1…",
+                        Screen::Review,
+                    );
+                }
+            }
+            m.plan_step += 1;
+            m.cursor = 0;
+            Effect::Nothing
+        }
         Screen::PickKey => {
             let Some(key) = m.pick_list().get(m.cursor).cloned() else {
                 return Effect::Nothing;
@@ -526,6 +649,11 @@ fn enter(m: &mut Model) -> Effect {
                 Some(Action::Revoke) => m.start(
                     Job::Revoke(key.clone()),
                     &format!("Staging the next version without {key}…"),
+                    Screen::Review,
+                ),
+                Some(Action::AddKey) => m.start(
+                    Job::AddKey(key.clone()),
+                    &format!("Staging the next version with {key} as a root key…"),
                     Screen::Review,
                 ),
                 Some(a @ (Action::RotateRoot | Action::RotateTargets)) => match m.first_pick.take()
@@ -570,6 +698,15 @@ fn enter(m: &mut Model) -> Effect {
                 }
             }
         }
+        Screen::PickTarget => {
+            let Some(t) = m.snap.gen_targets.get(m.cursor).cloned() else {
+                return Effect::Nothing;
+            };
+            m.gen_target = Some(t);
+            m.pick_for = Some(Action::GenerateKey);
+            m.go(Screen::Secret);
+            Effect::Nothing
+        }
         Screen::Secret => {
             let key = m.picked.clone().unwrap_or_default();
             let secret = if m.secret.is_empty() {
@@ -583,50 +720,94 @@ fn enter(m: &mut Model) -> Effect {
             } else {
                 ""
             };
-            if m.pick_for == Some(Action::Delegate) {
-                let role = m.input.trim().to_string();
-                return m.start(
-                    Job::Delegate {
-                        role: role.clone(),
+            match m.pick_for {
+                Some(Action::GenerateKey) => {
+                    let name = m.input.trim().to_string();
+                    let target = m.gen_target.clone().unwrap_or_default();
+                    let where_ = target.label.clone();
+                    m.start(
+                        Job::Generate {
+                            name: name.clone(),
+                            target,
+                            secret,
+                        },
+                        &format!("Generating {name} on {where_}…"),
+                        Screen::Done,
+                    )
+                }
+                Some(Action::Delegate) => {
+                    let role = m.input.trim().to_string();
+                    m.start(
+                        Job::Delegate {
+                            role: role.clone(),
+                            key: key.clone(),
+                            secret,
+                        },
+                        &format!("Signing the targets metadata: {role} → {key}…"),
+                        Screen::Done,
+                    )
+                }
+                Some(Action::SignRequest) => {
+                    let file = m.input.trim().to_string();
+                    m.start(
+                        Job::SignFile {
+                            file: file.clone(),
+                            key: key.clone(),
+                            secret,
+                        },
+                        &format!("Signing {file} with {key}{touch}…"),
+                        Screen::Done,
+                    )
+                }
+                _ => m.start(
+                    Job::Sign {
                         key: key.clone(),
                         secret,
                     },
-                    &format!("Signing the targets metadata: {role} → {key}…"),
-                    Screen::Done,
-                );
+                    &format!("Signing with {key}{touch}…"),
+                    Screen::Review,
+                ),
             }
-            if m.pick_for == Some(Action::SignRequest) {
-                let file = m.input.trim().to_string();
-                return m.start(
-                    Job::SignFile {
-                        file: file.clone(),
-                        key: key.clone(),
-                        secret,
-                    },
-                    &format!("Signing {file} with {key}{touch}…"),
-                    Screen::Done,
-                );
-            }
-            m.start(
-                Job::Sign {
-                    key: key.clone(),
-                    secret,
-                },
-                &format!("Signing with {key}{touch}…"),
-                Screen::Review,
-            )
         }
         Screen::Input => {
             if m.input.trim().is_empty() {
                 m.error = Some(("type it first".into(), Some("then Enter".into())));
                 return Effect::Nothing;
             }
-            m.pick_for = m.input_for;
-            // The text stays: the next steps use it (role name, request file).
-            let keep = std::mem::take(&mut m.input);
-            m.go(Screen::PickKey);
-            m.input = keep;
-            Effect::Nothing
+            match m.input_for {
+                Some(Action::NewRoot) => {
+                    let n = m.plan.root.len() as u64;
+                    match m.input.trim().parse::<u64>() {
+                        Ok(t) if (1..=n).contains(&t) => {
+                            m.plan.threshold = t;
+                            m.plan_step = 2;
+                            m.input.clear();
+                            m.go(Screen::PickKey);
+                        }
+                        _ => {
+                            m.error = Some((
+                                format!("the threshold must be a number from 1 to {n}"),
+                                Some("type it again".into()),
+                            ));
+                        }
+                    }
+                    Effect::Nothing
+                }
+                Some(Action::GenerateKey) => {
+                    let keep = std::mem::take(&mut m.input);
+                    m.go(Screen::PickTarget);
+                    m.input = keep;
+                    Effect::Nothing
+                }
+                _ => {
+                    m.pick_for = m.input_for;
+                    // The text stays: the next steps use it (role name, request file).
+                    let keep = std::mem::take(&mut m.input);
+                    m.go(Screen::PickKey);
+                    m.input = keep;
+                    Effect::Nothing
+                }
+            }
         }
         Screen::ExportDir => {
             let dir = m.input.trim().to_string();
@@ -689,6 +870,8 @@ mod tests {
                 },
             ],
             devices: vec!["YubiKey 5437251 (firmware 5.7.4, PIN tries left 3)".into()],
+            gen_targets: vec![],
+            devices_read: true,
         }
     }
 
@@ -706,7 +889,10 @@ mod tests {
 
     fn loaded(snap: Snapshot) -> Model {
         let mut m = Model::new(false);
-        assert!(matches!(m.init(), Effect::Start(Job::Load)));
+        assert!(matches!(
+            m.init(),
+            Effect::Start(Job::Load { devices: true })
+        ));
         update(&mut m, Msg::Loaded(Ok(Box::new(snap))));
         assert_eq!(m.screen, Screen::Preflight);
         m
@@ -742,6 +928,8 @@ mod tests {
                 Action::Export,
                 Action::ShowQr,
                 Action::SignRequest,
+                Action::AddKey,
+                Action::GenerateKey,
                 Action::Quit
             ]
         );
@@ -755,7 +943,7 @@ mod tests {
                 &mut m,
                 Msg::Finished(Ok(vec!["Staged root version 4".into()]))
             ),
-            Effect::Start(Job::Load)
+            Effect::Start(Job::Load { devices: false })
         ));
         let mut s = sample();
         s.staged = Some(staged());
@@ -772,6 +960,8 @@ mod tests {
                 Action::Export,
                 Action::ShowQr,
                 Action::SignRequest,
+                Action::AddKey,
+                Action::GenerateKey,
                 Action::Quit
             ]
         );
@@ -1069,5 +1259,138 @@ mod tests {
         );
         assert_eq!(m.screen, Screen::Choose);
         assert!(m.error.is_some());
+    }
+
+    #[test]
+    fn version_1_is_put_together_step_by_step() {
+        let mut s = sample();
+        s.published = None;
+        for k in s.keys.iter_mut() {
+            k.in_root = false;
+            k.roles.clear();
+        }
+        s.keys.push(KeyRow {
+            name: "t".into(),
+            backend: "public".into(),
+            ..KeyRow::default()
+        });
+        let mut m = loaded(s);
+        update(&mut m, Msg::Enter);
+        assert_eq!(
+            m.menu(),
+            vec![
+                Action::NewRoot,
+                Action::SignRequest,
+                Action::GenerateKey,
+                Action::Quit
+            ]
+        );
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.screen, Screen::PickKey);
+        assert!(matches!(update(&mut m, Msg::Enter), Effect::Nothing));
+        assert!(m.error.is_some(), "no root key ticked yet");
+        update(&mut m, Msg::Char(' '));
+        update(&mut m, Msg::Down);
+        update(&mut m, Msg::Char(' '));
+        update(&mut m, Msg::Down);
+        update(&mut m, Msg::Char(' '));
+        update(&mut m, Msg::Char(' '));
+        assert_eq!(m.ticked, vec!["alice", "bob"], "space ticks and unticks");
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.screen, Screen::Input);
+        typed(&mut m, "3");
+        update(&mut m, Msg::Enter);
+        assert!(m.error.as_ref().unwrap().0.contains("from 1 to 2"));
+        update(&mut m, Msg::Backspace);
+        typed(&mut m, "2");
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.screen, Screen::PickKey);
+        for _ in 0..3 {
+            update(&mut m, Msg::Down);
+        }
+        update(&mut m, Msg::Enter);
+        update(&mut m, Msg::Down);
+        update(&mut m, Msg::Down);
+        update(&mut m, Msg::Down);
+        update(&mut m, Msg::Enter);
+        update(&mut m, Msg::Down);
+        update(&mut m, Msg::Down);
+        update(&mut m, Msg::Down);
+        match update(&mut m, Msg::Enter) {
+            Effect::Start(Job::NewRoot(p)) => {
+                assert_eq!(p.root, vec!["alice", "bob"]);
+                assert_eq!(p.threshold, 2);
+                assert_eq!(
+                    (
+                        p.targets.as_str(),
+                        p.snapshot.as_str(),
+                        p.timestamp.as_str()
+                    ),
+                    ("t", "t", "t")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_key_is_generated_where_the_operator_chooses_and_an_added_key_stages_the_next_version() {
+        let mut s = sample();
+        s.gen_targets = vec![
+            GenTarget {
+                label: "software".into(),
+                backend: "software".into(),
+                ..GenTarget::default()
+            },
+            GenTarget {
+                label: "YubiKey 5437251".into(),
+                backend: "yubikey".into(),
+                serial: Some(5437251),
+                ..GenTarget::default()
+            },
+        ];
+        s.keys.push(KeyRow {
+            name: "dave".into(),
+            backend: "pkcs11".into(),
+            ..KeyRow::default()
+        });
+        let mut m = loaded(s);
+        update(&mut m, Msg::Enter);
+        select(&mut m, Action::GenerateKey);
+        update(&mut m, Msg::Enter);
+        typed(&mut m, "erin");
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.screen, Screen::PickTarget);
+        update(&mut m, Msg::Down);
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.screen, Screen::Secret);
+        typed(&mut m, "123456");
+        match update(&mut m, Msg::Enter) {
+            Effect::Start(Job::Generate {
+                name,
+                target,
+                secret,
+            }) => {
+                assert_eq!(name, "erin");
+                assert_eq!(target.serial, Some(5437251));
+                assert!(secret.is_some());
+            }
+            other => panic!("{other:?}"),
+        }
+        update(&mut m, Msg::Finished(Ok(vec!["Generated erin".into()])));
+        update(&mut m, Msg::Loaded(Ok(Box::new(sample()))));
+        assert_eq!(m.screen, Screen::Done);
+        let mut s = sample();
+        s.keys.push(KeyRow {
+            name: "dave".into(),
+            backend: "pkcs11".into(),
+            ..KeyRow::default()
+        });
+        let mut m = loaded(s);
+        update(&mut m, Msg::Enter);
+        select(&mut m, Action::AddKey);
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.pick_list(), vec!["dave"]);
+        assert!(matches!(update(&mut m, Msg::Enter), Effect::Start(Job::AddKey(k)) if k == "dave"));
     }
 }

@@ -1,7 +1,7 @@
 //! Connects the model to the terminal and to the operations. Operations run on a worker thread
 //! with a `Context` of their own, so device work (PIN, touch) never freezes the screen.
 
-use super::model::{Effect, Job, KeyRow, Model, Msg, Snapshot, Staged, update};
+use super::model::{Effect, GenTarget, Job, KeyRow, Model, Msg, Snapshot, Staged, update};
 use crate::error::{Error, Result};
 use crate::ops::{self, Context, GuardMode};
 use crate::prompt::{FixedPrompt, NoPrompt, Prompt};
@@ -38,7 +38,7 @@ fn pair(e: Error) -> (String, Option<String>) {
 }
 
 /// Reads what the screen shows.
-pub fn load(s: &Settings) -> Result<Snapshot> {
+pub fn load(s: &Settings, list_devices: bool) -> Result<Snapshot> {
     let ctx = context(s, &NoPrompt);
     let ws = ctx.workspace()?;
     let st = ops::ceremony::ceremony_status(&ctx)?;
@@ -120,7 +120,39 @@ pub fn load(s: &Settings) -> Result<Snapshot> {
         })
         .collect();
     let mut devices = Vec::new();
-    if let Ok(d) = ops::device::list(&ctx, None) {
+    let mut gen_targets = vec![GenTarget {
+        label: "software key (trials only), encrypted with a passphrase".into(),
+        backend: "software".into(),
+        ..GenTarget::default()
+    }];
+    let listed = if list_devices {
+        ops::device::list(&ctx, None).ok()
+    } else {
+        None
+    };
+    if let Some(d) = listed {
+        for y in &d.yubikeys {
+            gen_targets.push(GenTarget {
+                label: format!("YubiKey {} (PIV slot 9c)", y.serial),
+                backend: "yubikey".into(),
+                serial: Some(y.serial),
+                ..GenTarget::default()
+            });
+        }
+        for mr in &d.pkcs11 {
+            for t in &mr.tokens {
+                gen_targets.push(GenTarget {
+                    label: format!(
+                        "{} token {:?} serial {}",
+                        mr.profile, t.token.label, t.token.serial
+                    ),
+                    backend: "pkcs11".into(),
+                    profile: Some(mr.profile.clone()),
+                    token: Some(t.token.label.clone()),
+                    ..GenTarget::default()
+                });
+            }
+        }
         for y in d.yubikeys {
             devices.push(format!(
                 "YubiKey {} (firmware {}, PIN tries left {})",
@@ -152,13 +184,15 @@ pub fn load(s: &Settings) -> Result<Snapshot> {
         staged,
         keys,
         devices,
+        gen_targets,
+        devices_read: list_devices,
     })
 }
 
 /// Carries out one job (on a worker thread).
 pub fn execute(s: &Settings, job: Job) -> Msg {
     match job {
-        Job::Load => Msg::Loaded(load(s).map(Box::new).map_err(pair)),
+        Job::Load { devices } => Msg::Loaded(load(s, devices).map(Box::new).map_err(pair)),
         Job::Refresh => {
             let ctx = context(s, &NoPrompt);
             Msg::Finished(
@@ -350,6 +384,110 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
                                 &r.sha256[..16],
                                 r.version
                             ),
+                        )
+                    })
+                    .map_err(pair),
+            )
+        }
+        Job::AddKey(key) => {
+            let ctx = context(s, &NoPrompt);
+            let args = ops::root::EditRoot {
+                add: vec![("root".into(), key.clone())],
+                ..ops::root::EditRoot::default()
+            };
+            Msg::Finished(
+                ops::root::edit_root(&ctx, &args)
+                    .map(|v| {
+                        with_notices(
+                            &ctx,
+                            vec![format!(
+                                "Staged root version {} with {key} as a root key.",
+                                v.version
+                            )],
+                        )
+                    })
+                    .map_err(pair),
+            )
+        }
+        Job::Generate {
+            name,
+            target,
+            secret,
+        } => {
+            let fixed;
+            let prompt: &dyn Prompt = match secret {
+                Some(sec) => {
+                    fixed = FixedPrompt(sec);
+                    &fixed
+                }
+                None => &NoPrompt,
+            };
+            let ctx = context(s, prompt);
+            let alg = crate::tuf::Algorithm::EcdsaP256;
+            let made = match target.backend.as_str() {
+                "pkcs11" => ops::key::generate_pkcs11(
+                    &ctx,
+                    &name,
+                    alg,
+                    &ops::key::Pkcs11Target {
+                        profile: target.profile.clone(),
+                        token: target.token.clone(),
+                    },
+                ),
+                "yubikey" => ops::yubikey::generate(
+                    &ctx,
+                    &name,
+                    alg,
+                    &ops::yubikey::YubiKeyTarget {
+                        serial: target.serial,
+                        slot: "9c".into(),
+                        pin_policy: "always".into(),
+                        touch_policy: "always".into(),
+                        overwrite: false,
+                    },
+                ),
+                _ => ops::key::generate_software(&ctx, &name, alg),
+            };
+            Msg::Finished(
+                made.map(|k| {
+                    let mut l = vec![
+                        format!(
+                            "Generated {} on {}: key ID {}",
+                            k.name, target.label, k.keyid
+                        ),
+                        format!("fingerprint {}", k.fingerprint),
+                    ];
+                    if let Some(a) = k.attestation {
+                        l.push(a);
+                    }
+                    with_notices(&ctx, l)
+                })
+                .map_err(pair),
+            )
+        }
+        Job::NewRoot(plan) => {
+            let ctx = context(s, &NoPrompt);
+            let args = ops::root::NewRoot {
+                root_keys: plan.root.clone(),
+                threshold: plan.threshold,
+                targets_keys: vec![plan.targets.clone()],
+                targets_threshold: 1,
+                snapshot_key: plan.snapshot.clone(),
+                timestamp_key: plan.timestamp.clone(),
+                expires: None,
+                consistent_snapshot: true,
+            };
+            Msg::Finished(
+                ops::root::new(&ctx, &args)
+                    .map(|v| {
+                        with_notices(
+                            &ctx,
+                            vec![format!(
+                                "Staged root version {}: {} root keys, threshold {}.",
+                                v.version,
+                                plan.root.len(),
+                                plan.threshold
+                            )],
                         )
                     })
                     .map_err(pair),

@@ -35,6 +35,7 @@ pub fn draw(f: &mut Frame, m: &Model) {
         Screen::Secret => "5 Sign",
         Screen::ExportDir | Screen::Done | Screen::Qr => "6 Publish and export",
         Screen::Input => "2 Choose",
+        Screen::PickTarget => "3 Keys",
         Screen::Busy => "Working",
         Screen::QuitConfirm => "Quit?",
     };
@@ -54,13 +55,14 @@ pub fn draw(f: &mut Frame, m: &Model) {
     let inner = block.inner(body);
     f.render_widget(block, body);
     let keys = match m.screen {
-        Screen::Preflight => "Enter continue · q quit",
+        Screen::Preflight => "Enter: the clock is right, continue · q quit",
         Screen::Choose => "↑↓ choose · Enter select · q quit",
         Screen::PickKey => "↑↓ choose · Enter select · Esc back · q quit",
         Screen::Review => "s sign · Esc back · q quit",
         Screen::Secret => "type the secret · Enter sign · Esc back",
         Screen::ExportDir => "type the folder · Enter export · Esc back",
         Screen::Input => "type · Enter continue · Esc back",
+        Screen::PickTarget => "↑↓ choose where · Enter select · Esc back",
         Screen::Qr => "space/↓ next frame · b/↑ previous · Enter done",
         Screen::Busy => "working… (an operation in flight is finished, not abandoned)",
         Screen::Done => "Enter back to the menu · q quit",
@@ -131,6 +133,39 @@ pub fn draw(f: &mut Frame, m: &Model) {
         Screen::Choose => {
             let items: Vec<ListItem> = m.menu().iter().map(|a| ListItem::new(a.label())).collect();
             list(f, inner, items, m.cursor);
+        }
+        Screen::PickTarget => {
+            let items: Vec<ListItem> = m
+                .snap
+                .gen_targets
+                .iter()
+                .map(|t| ListItem::new(t.label.clone()))
+                .collect();
+            list(f, inner, items, m.cursor);
+        }
+        Screen::PickKey if m.pick_for == Some(super::model::Action::NewRoot) => {
+            let step = match m.plan_step {
+                0 => "Tick version 1's root keys (space), then Enter:",
+                2 => "The targets (tagging) key:",
+                3 => "The snapshot key:",
+                _ => "The timestamp key:",
+            };
+            let [head, rest] =
+                Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+            f.render_widget(Paragraph::new(step), head);
+            let items: Vec<ListItem> = m
+                .pick_list()
+                .iter()
+                .map(|k| {
+                    let tick = if m.plan_step == 0 {
+                        if m.ticked.contains(k) { "[x] " } else { "[ ] " }
+                    } else {
+                        ""
+                    };
+                    ListItem::new(format!("{tick}{k}"))
+                })
+                .collect();
+            list(f, rest, items, m.cursor);
         }
         Screen::PickKey => {
             let items: Vec<ListItem> = m
@@ -214,6 +249,37 @@ pub fn draw(f: &mut Frame, m: &Model) {
             }
             f.render_widget(Paragraph::new(l).wrap(Wrap { trim: false }), inner);
         }
+        Screen::Secret if m.pick_for == Some(super::model::Action::GenerateKey) => {
+            let t = m.gen_target.clone().unwrap_or_default();
+            let what = if t.backend == "software" {
+                "a new passphrase (at least 8 characters) for the key file"
+            } else {
+                "the device's PIN"
+            };
+            let l = vec![
+                Line::from(format!("New key {} on {}.", m.input.trim(), t.label)),
+                Line::from(format!("Type {what}:")),
+                Line::from(""),
+                Line::from(format!("  secret: {}", "•".repeat(m.secret_len()))),
+                Line::from(""),
+                Line::from("It is never shown, never stored, and used once."),
+            ];
+            f.render_widget(Paragraph::new(l), inner);
+        }
+        Screen::Secret if m.pick_for == Some(super::model::Action::Delegate) => {
+            let l = vec![
+                Line::from(format!(
+                    "The targets key signs the new delegation to {}.",
+                    m.picked.clone().unwrap_or_default()
+                )),
+                Line::from("Type the targets key's PIN or passphrase:"),
+                Line::from(""),
+                Line::from(format!("  secret: {}", "•".repeat(m.secret_len()))),
+                Line::from(""),
+                Line::from("It is never shown, never stored, and used once."),
+            ];
+            f.render_widget(Paragraph::new(l), inner);
+        }
         Screen::Secret => {
             let key = m.picked.clone().unwrap_or_default();
             let backend = m
@@ -255,10 +321,18 @@ pub fn draw(f: &mut Frame, m: &Model) {
             f.render_widget(Paragraph::new(l), inner);
         }
         Screen::Input => {
+            let threshold_q = format!(
+                "Root threshold: how many of the {} root keys must sign each version?",
+                m.plan.root.len()
+            );
             let what = match m.input_for {
                 Some(super::model::Action::Delegate) => {
                     "Name of the tagging role to delegate (e.g. targets/releases):"
                 }
+                Some(super::model::Action::GenerateKey) => {
+                    "Name of the new key (e.g. the keyholder's name):"
+                }
+                Some(super::model::Action::NewRoot) => threshold_q.as_str(),
                 _ => "Path of the signing request brought on the USB stick:",
             };
             f.render_widget(
@@ -364,6 +438,8 @@ mod tests {
                     roles: vec!["root".into()], attestation: None },
             ],
             devices: vec!["YubiKey 5437251 (firmware 5.7.4, PIN tries left 3)".into(), "softhsm2 token \"ceremony\" serial 8bf1 (PIN ok)".into()],
+            gen_targets: vec![],
+            devices_read: true,
         };
         if staged {
             s.staged = Some(Staged {
@@ -527,5 +603,36 @@ mod tests {
             Msg::Frames(Ok((vec![frame], "root.json, 3587 bytes".into()))),
         );
         insta::assert_snapshot!("qr", render(&m));
+        // Version 1: nothing published; root keys ticked; where to generate a key.
+        let mut first = Model::new(false);
+        let mut s = snap(false);
+        s.published = None;
+        s.warnings.clear();
+        s.gen_targets = vec![
+            super::super::model::GenTarget {
+                label: "software key (trials only), encrypted with a passphrase".into(),
+                backend: "software".into(),
+                ..Default::default()
+            },
+            super::super::model::GenTarget {
+                label: "softhsm2 token \"ceremony\" serial 8bf1".into(),
+                backend: "pkcs11".into(),
+                ..Default::default()
+            },
+        ];
+        update(&mut first, Msg::Loaded(Ok(Box::new(s))));
+        update(&mut first, Msg::Enter);
+        update(&mut first, Msg::Enter);
+        update(&mut first, Msg::Char(' '));
+        insta::assert_snapshot!("new_root_keys", render(&first));
+        update(&mut first, Msg::Esc);
+        update(&mut first, Msg::Down);
+        update(&mut first, Msg::Down);
+        update(&mut first, Msg::Enter);
+        for c in "erin".chars() {
+            update(&mut first, Msg::Char(c));
+        }
+        update(&mut first, Msg::Enter);
+        insta::assert_snapshot!("generate_where", render(&first));
     }
 }

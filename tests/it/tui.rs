@@ -59,6 +59,25 @@ impl Tmux {
     }
 }
 
+impl Tmux {
+    /// Moves the list cursor to the line holding `text` (the highlighted line starts with "> ").
+    fn select(&self, text: &str) {
+        for _ in 0..30 {
+            let before = self.screen();
+            if before.lines().any(|l| l.contains("> ") && l.contains(text)) {
+                return;
+            }
+            self.keys(&["Down"]);
+            // Wait for the move to show before looking again.
+            let t = Instant::now();
+            while self.screen() == before && t.elapsed() < Duration::from_secs(3) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        panic!("no line {text:?} to select:\n{}", self.screen());
+    }
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
@@ -69,6 +88,8 @@ impl Drop for Tmux {
 
 #[test]
 fn a_whole_ceremony_through_the_screen_on_software_and_softhsm2_keys() {
+    // The screen lists every device, the virtual cards included: not while card tests run.
+    let _cards = crate::hsm::SHARED.lock().unwrap_or_else(|e| e.into_inner());
     let w = HsmWs::new("screen");
     w.ok(&[
         "key",
@@ -184,4 +205,108 @@ fn a_whole_ceremony_through_the_screen_on_software_and_softhsm2_keys() {
             .contains("2.root.json")
     );
     assert!(!w.dir.path().join("staged/root.json").exists());
+}
+
+#[test]
+fn version_1_from_an_empty_workspace_entirely_on_the_screen() {
+    let _cards = crate::hsm::SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    let w = HsmWs::new("screen-v1");
+    let t = TestKey::ed25519(91).key();
+    let f = write(
+        w.dir.path(),
+        "../t.json",
+        serde_json::to_string(&t).unwrap().as_bytes(),
+    );
+    w.ok(&["key", "import", f.to_str().unwrap(), "--name", "t"]);
+    let usb = w.dir.path().join("../usb");
+    std::fs::create_dir(&usb).unwrap();
+    let sys = offline_sysfs();
+    let bin = env!("CARGO_BIN_EXE_rootcellar");
+    let cmd = format!(
+        "env -u ROOTCELLAR_PASSPHRASE -u ROOTCELLAR_PIN NO_COLOR=1 ROOTCELLAR_DIR={} ROOTCELLAR_SYSFS={} SOFTHSM2_CONF={} {bin} ceremony; sleep 30",
+        w.dir.path().display(),
+        sys.path().display(),
+        w.hsm.conf().display()
+    );
+    let tm = Tmux::start(&format!("rc-tui1-{}", std::process::id()), &cmd);
+    let s = tm.wait_for("1 Preflight");
+    assert!(s.contains("Published: nothing yet"), "{s}");
+    tm.keys(&["Enter"]);
+    tm.wait_for("Create root version 1");
+    // Two keys: one in software, one on the SoftHSM2 token.
+    for (name, place, secret) in [
+        ("alice", "software key", "software passphrase"),
+        ("hsm", "softhsm2 token \"screen-v1\"", PIN),
+    ] {
+        tm.select("Generate a key");
+        tm.keys(&["Enter"]);
+        tm.wait_for("Name of the new key");
+        tm.type_text(name);
+        tm.keys(&["Enter"]);
+        tm.wait_for("choose where");
+        tm.select(place);
+        tm.keys(&["Enter"]);
+        tm.wait_for(&format!("New key {name} on"));
+        tm.type_text(secret);
+        tm.keys(&["Enter"]);
+        tm.wait_for(&format!("Generated {name} on"));
+        tm.keys(&["Enter"]);
+        tm.wait_for("Create root version 1");
+    }
+    // Version 1: alice and hsm, threshold 2; t for the online roles.
+    tm.select("Create root version 1");
+    tm.keys(&["Enter"]);
+    tm.wait_for("Tick version 1's root keys");
+    tm.select("alice");
+    tm.keys(&["Space"]);
+    tm.select("hsm");
+    tm.keys(&["Space"]);
+    tm.keys(&["Enter"]);
+    tm.wait_for("Root threshold");
+    tm.type_text("2");
+    tm.keys(&["Enter"]);
+    for role in ["targets", "snapshot", "timestamp"] {
+        tm.wait_for(&format!("The {role}"));
+        tm.select(" t ");
+        tm.keys(&["Enter"]);
+    }
+    let s = tm.wait_for("4 Review");
+    assert!(
+        s.contains("Root version 1") && s.contains("Still to sign: alice, hsm"),
+        "{s}"
+    );
+    for (name, secret) in [("alice", "software passphrase"), ("hsm", PIN)] {
+        tm.keys(&["s"]);
+        tm.wait_for("3 Keys");
+        tm.select(name);
+        tm.keys(&["Enter"]);
+        tm.wait_for(&format!("Keyholder of {name}"));
+        tm.type_text(secret);
+        tm.keys(&["Enter"]);
+        tm.wait_for(&format!("Signed root version 1 with {name}"));
+    }
+    tm.wait_for("Ready to publish");
+    tm.keys(&["Escape"]);
+    tm.select("Publish the staged root");
+    tm.keys(&["Enter"]);
+    tm.wait_for("Published root version 1");
+    tm.keys(&["Enter"]);
+    tm.select("Export the published roots");
+    tm.keys(&["Enter"]);
+    tm.wait_for("Folder of the USB stick");
+    tm.type_text(usb.to_str().unwrap());
+    tm.keys(&["Enter"]);
+    tm.wait_for("read back and verified");
+    tm.keys(&["q"]);
+    tm.wait_for("Quit the ceremony screen? y/n");
+    tm.keys(&["y"]);
+    let meta = w.dir.path().join("metadata");
+    assert_eq!(verify(std::slice::from_ref(&meta), &[]).code, 0);
+    assert_eq!(
+        std::fs::read(usb.join("1.root.json")).unwrap(),
+        std::fs::read(meta.join("1.root.json")).unwrap()
+    );
+    assert_eq!(w.record("hsm")["backend"], "pkcs11");
+    assert_eq!(w.record("hsm")["attributes"]["never_extractable"], true);
+    assert_eq!(w.record("alice")["backend"], "software");
 }
