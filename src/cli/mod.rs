@@ -136,6 +136,12 @@ enum Command {
         /// Check expiry as of TIME (RFC 3339 or YYYY-MM-DD) instead of now.
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
+        /// Metadata dialect: auto (by `_type`), tuf, or notary (Docker Content Trust).
+        #[arg(long, default_value = "auto", value_parser = ["auto", "tuf", "notary"])]
+        format: String,
+        /// Notary: the repository name (GUN) the root certificates must carry.
+        #[arg(long)]
+        gun: Option<String>,
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
@@ -1010,9 +1016,26 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             );
             out(&r, h)
         }
-        Command::Verify { trusted, at, files } => {
+        Command::Verify {
+            trusted,
+            at,
+            files,
+            format,
+            gun,
+        } => {
             let at = at_time(at.as_deref(), now)?;
-            let r = ops::verify::verify_files(trusted.as_deref(), files, at)?;
+            let dialect = match format.as_str() {
+                "tuf" => ops::verify::Dialect::Tuf,
+                "notary" => ops::verify::Dialect::Notary,
+                _ => ops::verify::Dialect::Auto,
+            };
+            let r = ops::verify::verify_files_as(
+                trusted.as_deref(),
+                files,
+                at,
+                dialect,
+                gun.as_deref(),
+            )?;
             let h = output::verify_report(&r);
             let mut o = out(&r, h)?;
             o.code = if r.valid { 0 } else { 1 };

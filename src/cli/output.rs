@@ -183,7 +183,16 @@ pub fn sign_report(r: &SignReport) -> String {
 
 pub fn verify_report(r: &VerifyReport) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "Checked as of {}", r.at);
+    let _ = writeln!(
+        s,
+        "Checked as of {}{}",
+        r.at,
+        if r.dialect == "notary" {
+            " (Notary v1 / Docker Content Trust metadata)"
+        } else {
+            ""
+        }
+    );
     if let Some(c) = &r.chain {
         for (i, root) in c.roots.iter().enumerate() {
             let file = r.files.get(i).map(String::as_str).unwrap_or("?");

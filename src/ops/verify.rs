@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct VerifyReport {
+    /// "tuf" or "notary".
+    pub dialect: String,
     /// The files in the order they were checked; the first is the trust anchor.
     pub files: Vec<String>,
     pub at: String,
@@ -50,21 +52,62 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn load(path: &Path) -> Result<std::result::Result<Metadata<Root>, String>> {
+/// Which metadata dialect to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Auto,
+    Tuf,
+    Notary,
+}
+
+enum Loaded {
+    Tuf(Metadata<Root>),
+    Notary(crate::tuf::notary::NotaryMetadata),
+}
+
+fn load(path: &Path, dialect: Dialect) -> Result<std::result::Result<Loaded, String>> {
     let bytes = std::fs::read(path).map_err(|e| {
         let mut err = Error::io("read", path, &e);
         err.kind = crate::error::ErrorKind::BadInput;
         err
     })?;
-    Ok(Metadata::<Root>::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display())))
+    let value = match crate::tuf::json::parse_strict(&bytes) {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(format!("{}: {e}", path.display()))),
+    };
+    let notary = match dialect {
+        Dialect::Auto => crate::tuf::notary::is_notary(&value),
+        d => d == Dialect::Notary,
+    };
+    Ok(if notary {
+        crate::tuf::notary::NotaryMetadata::from_value(value)
+            .map(Loaded::Notary)
+            .map_err(|e| format!("{}: {e} (read as Notary metadata)", path.display()))
+    } else {
+        Metadata::<Root>::from_value(value)
+            .map(Loaded::Tuf)
+            .map_err(|e| format!("{}: {e}", path.display()))
+    })
 }
 
 /// Verifies `files` in order (folders expand to their `N.root.json`). The first of `trusted`
-/// or `files` is the trust anchor; the rest must follow it version by version.
+/// or `files` is the trust anchor; the rest must follow it version by version. Notary metadata
+/// is recognised by its `_type` "Root" (or forced with `dialect`); `gun` is checked against
+/// Notary root certificates.
 pub fn verify_files(
     trusted: Option<&Path>,
     files: &[PathBuf],
     at: Timestamp,
+) -> Result<VerifyReport> {
+    verify_files_as(trusted, files, at, Dialect::Auto, None)
+}
+
+pub fn verify_files_as(
+    trusted: Option<&Path>,
+    files: &[PathBuf],
+    at: Timestamp,
+    dialect: Dialect,
+    gun: Option<&str>,
 ) -> Result<VerifyReport> {
     let mut paths: Vec<PathBuf> = trusted.map(Path::to_path_buf).into_iter().collect();
     paths.extend(expand(files)?);
@@ -73,23 +116,48 @@ pub fn verify_files(
             .hint("name one or more root.json files or a folder"));
     }
     let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    let mut roots = Vec::new();
+    let fail = |d: &str, failure: String| VerifyReport {
+        dialect: d.into(),
+        files: names.clone(),
+        at: format_tuf_time(at),
+        valid: false,
+        failure: Some(failure),
+        chain: None,
+    };
+    let mut tuf = Vec::new();
+    let mut notary = Vec::new();
     for p in &paths {
-        match load(p)? {
-            Ok(md) => roots.push(md),
+        match load(p, dialect)? {
+            Ok(Loaded::Tuf(m)) => tuf.push(m),
+            Ok(Loaded::Notary(m)) => notary.push(m),
             Err(failure) => {
-                return Ok(VerifyReport {
-                    files: names,
-                    at: format_tuf_time(at),
-                    valid: false,
-                    failure: Some(failure),
-                    chain: None,
-                });
+                return Ok(fail(
+                    if dialect == Dialect::Notary {
+                        "notary"
+                    } else {
+                        "tuf"
+                    },
+                    failure,
+                ));
             }
         }
     }
-    let chain = verify_chain(&roots[0], &roots[1..], at);
+    if !tuf.is_empty() && !notary.is_empty() {
+        return Err(
+            Error::bad_input("the files mix TUF 1.0 and Notary metadata")
+                .hint("verify one history at a time"),
+        );
+    }
+    let (d, chain) = if notary.is_empty() {
+        ("tuf", verify_chain(&tuf[0], &tuf[1..], at))
+    } else {
+        (
+            "notary",
+            crate::tuf::notary::verify_chain(&notary[0], &notary[1..], at, gun),
+        )
+    };
     Ok(VerifyReport {
+        dialect: d.into(),
         files: names,
         at: chain.at.clone(),
         valid: chain.valid,

@@ -8,6 +8,7 @@ pub mod expiry;
 pub mod json;
 pub mod key;
 pub mod metadata;
+pub mod notary;
 pub mod sig;
 pub mod verify;
 

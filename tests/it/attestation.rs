@@ -56,7 +56,7 @@ impl BuilderProfile for Profile {
     }
 }
 
-enum Ca {
+pub(crate) enum Ca {
     P256(p256::ecdsa::SigningKey),
     P384(p384::ecdsa::SigningKey),
 }
@@ -65,7 +65,7 @@ fn spki(pem_der: Vec<u8>) -> SubjectPublicKeyInfoOwned {
     SubjectPublicKeyInfoOwned::try_from(pem_der.as_slice()).unwrap()
 }
 
-fn ca_spki(k: &Ca) -> SubjectPublicKeyInfoOwned {
+pub(crate) fn ca_spki(k: &Ca) -> SubjectPublicKeyInfoOwned {
     match k {
         Ca::P256(s) => spki(s.verifying_key().to_public_key_der().unwrap().into_vec()),
         Ca::P384(s) => spki(s.verifying_key().to_public_key_der().unwrap().into_vec()),
@@ -101,13 +101,26 @@ fn issue(
     ca: bool,
     extra: Vec<Extension>,
 ) -> Certificate {
+    let validity = Validity::from_now(std::time::Duration::from_secs(3650 * 86400)).unwrap();
+    issue_valid(subject, issuer, subject_key, signer, ca, extra, validity)
+}
+
+/// A certificate valid over `validity` (the Notary tests need expired ones).
+pub(crate) fn issue_valid(
+    subject: &str,
+    issuer: &str,
+    subject_key: SubjectPublicKeyInfoOwned,
+    signer: &Ca,
+    ca: bool,
+    extra: Vec<Extension>,
+    validity: Validity,
+) -> Certificate {
     let profile = Profile {
         subject: Name::from_str(subject).unwrap(),
         issuer: Name::from_str(issuer).unwrap(),
         ca,
         extra,
     };
-    let validity = Validity::from_now(std::time::Duration::from_secs(3650 * 86400)).unwrap();
     let b =
         CertificateBuilder::new(profile, SerialNumber::from(7u32), validity, subject_key).unwrap();
     match signer {

@@ -6,6 +6,7 @@ mod ceremony;
 mod cli;
 mod hsm;
 mod interop;
+mod notary;
 mod props;
 mod software_keys;
 mod support;

@@ -120,3 +120,71 @@ fn bad_usage_and_unreadable_files_exit_2() {
     c.arg("verify");
     assert_eq!(run(c).code, 2);
 }
+
+/// Notary v1 / Docker Content Trust roots from Notary's own fixtures: X.509 root keys, key
+/// IDs over Notary's own key form, raw r‖s signatures, GUN in the certificate CN.
+#[test]
+fn notary_roots_verify_in_the_notary_dialect() {
+    let v01 = data("notary/notary0.1/root.json");
+    let v03 = data("notary/notary0.3/root.json");
+
+    // Recognised by `_type` "Root"; its certificate runs to 2116.
+    let r = verify(
+        std::slice::from_ref(&v01),
+        &["--json", "--gun", "docker.com/notary0.1/samplerepo"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let j = r.json();
+    assert_eq!(j["result"]["dialect"], "notary");
+    assert_eq!(j["result"]["valid"], true);
+
+    // The GUN is part of what the root certificate vouches for.
+    let r = verify(
+        std::slice::from_ref(&v01),
+        &["--gun", "docker.com/someone-else/repo"],
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("docker.com/notary0.1/samplerepo"),
+        "{}",
+        r.stdout
+    );
+
+    // notary0.3's root certificate expired on 2026-07-25: refused today, valid before.
+    let r = verify(
+        std::slice::from_ref(&v03),
+        &["--gun", "docker.com/notary0.3/tst"],
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("expired"), "{}", r.stdout);
+    let r = verify(
+        std::slice::from_ref(&v03),
+        &["--gun", "docker.com/notary0.3/tst", "--at", "2026-01-01"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("Notary v1"), "{}", r.stdout);
+
+    // Read as TUF 1.0, a Notary root is not valid metadata.
+    let r = verify(std::slice::from_ref(&v01), &["--format", "tuf"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+
+    // A Notary root with one byte of its signed part changed is refused.
+    let dir = TestDir::new();
+    let text = std::fs::read_to_string(&v03).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    value["signed"]["version"] = serde_json::json!(2);
+    let bad = dir.path().join("root.json");
+    std::fs::write(&bad, serde_json::to_vec(&value).unwrap()).unwrap();
+    let r = verify(
+        std::slice::from_ref(&bad),
+        &["--gun", "docker.com/notary0.3/tst", "--at", "2026-01-01"],
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+
+    // TUF and Notary files in one history are a usage error.
+    let r = verify(
+        &[data("tuf/chain/1.root.json"), v01],
+        &["--at", "2026-01-01"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}

@@ -1,0 +1,553 @@
+//! Notary v1 / Docker Content Trust root metadata: reading and verifying it as a Notary client
+//! would.
+//!
+//! The dialect differs from TUF 1.0: `_type` "Root", no `spec_version`, `expires` in RFC 3339 with
+//! fractional seconds and an offset; keys `{"keytype","keyval":{"private":null,"public":base64}}`
+//! where root keys are `ecdsa-x509` (a PEM certificate, base64); signatures
+//! `{"keyid","method","sig":base64}` with ECDSA as raw r‖s. Key IDs and signed bytes use the same
+//! canonical JSON as TUF (checked against Notary's own fixtures). The key's type picks the
+//! algorithm; a `method` that disagrees makes the signature count for nothing. A root key whose
+//! certificate is not valid at the time checked counts for nothing. Pure: the time is passed in.
+
+use super::canonical::to_canonical;
+use super::expiry::{Timestamp, format_tuf_time};
+use super::json::parse_strict;
+use super::key::PublicKey;
+use super::metadata::{MetadataError, RoleKeys, TOP_LEVEL_ROLES};
+use super::verify::{ChainCheck, RootCheck, ThresholdCheck};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use time::format_description::well_known::Rfc3339;
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotaryKeyVal {
+    pub private: Value,
+    pub public: String,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotaryKey {
+    pub keytype: String,
+    pub keyval: NotaryKeyVal,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotaryRoot {
+    #[serde(rename = "_type")]
+    pub type_: String,
+    pub version: u64,
+    pub expires: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consistent_snapshot: Option<bool>,
+    pub keys: BTreeMap<String, NotaryKey>,
+    pub roles: BTreeMap<String, RoleKeys>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotarySignature {
+    pub keyid: String,
+    pub method: String,
+    pub sig: String,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// A Notary root file, with the canonical bytes of what was parsed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NotaryMetadata {
+    pub signed: NotaryRoot,
+    pub signatures: Vec<NotarySignature>,
+    canonical: Vec<u8>,
+}
+
+fn shape(m: impl Into<String>) -> MetadataError {
+    MetadataError::Shape(m.into())
+}
+
+/// Whether a strictly parsed document is in the Notary dialect (`_type` "Root").
+pub fn is_notary(v: &Value) -> bool {
+    v.get("signed")
+        .and_then(|s| s.get("_type"))
+        .and_then(Value::as_str)
+        == Some("Root")
+}
+
+/// Parses Notary's RFC 3339 expiry.
+pub fn parse_expires(s: &str) -> Result<Timestamp, String> {
+    time::OffsetDateTime::parse(s, &Rfc3339)
+        .map_err(|_| format!("expires {s:?} is not an RFC 3339 time"))
+}
+
+impl NotaryMetadata {
+    pub fn from_bytes(bytes: &[u8]) -> Result<NotaryMetadata, MetadataError> {
+        Self::from_value(parse_strict(bytes)?)
+    }
+
+    pub fn from_value(value: Value) -> Result<NotaryMetadata, MetadataError> {
+        let Value::Object(mut top) = value else {
+            return Err(shape("top level is not an object"));
+        };
+        let signed_value = top
+            .remove("signed")
+            .ok_or_else(|| shape("no \"signed\" object"))?;
+        let sigs = top
+            .remove("signatures")
+            .ok_or_else(|| shape("no \"signatures\" list"))?;
+        let signatures: Vec<NotarySignature> = serde_path_to_error::deserialize(sigs)
+            .map_err(|e| shape(format!("signatures.{}: {}", e.path(), e.inner())))?;
+        let signed: NotaryRoot = serde_path_to_error::deserialize(signed_value.clone())
+            .map_err(|e| shape(format!("signed.{}: {}", e.path(), e.inner())))?;
+        if signed.type_ != "Root" {
+            return Err(shape(format!(
+                "_type is {:?}, expected \"Root\"",
+                signed.type_
+            )));
+        }
+        if signed.version == 0 {
+            return Err(shape("version is 0: metadata versions start at 1"));
+        }
+        parse_expires(&signed.expires).map_err(shape)?;
+        for name in TOP_LEVEL_ROLES {
+            let role = signed
+                .roles
+                .get(name)
+                .ok_or_else(|| shape(format!("root has no {name:?} role")))?;
+            if role.threshold == 0 {
+                return Err(shape(format!(
+                    "role {name:?} has threshold 0: a threshold must be at least 1"
+                )));
+            }
+            let mut seen = BTreeSet::new();
+            for id in &role.keyids {
+                if !seen.insert(id) {
+                    return Err(shape(format!("role {name:?} lists keyid {id} twice")));
+                }
+                if !signed.keys.contains_key(id) {
+                    return Err(shape(format!(
+                        "role {name:?} lists keyid {id}, which is not in \"keys\""
+                    )));
+                }
+            }
+        }
+        let back = serde_json::to_value(&signed).map_err(|e| shape(e.to_string()))?;
+        if back != signed_value {
+            return Err(shape(
+                "\"signed\" holds a field in a form rootcellar cannot keep exactly",
+            ));
+        }
+        let canonical = to_canonical(&signed_value).map_err(|e| shape(e.to_string()))?;
+        Ok(NotaryMetadata {
+            signed,
+            signatures,
+            canonical,
+        })
+    }
+
+    pub fn canonical_signed(&self) -> &[u8] {
+        &self.canonical
+    }
+}
+
+impl NotaryKey {
+    /// Notary's key ID: SHA-256 of the canonical JSON of the key object.
+    pub fn keyid(&self) -> String {
+        let v = serde_json::to_value(self).unwrap_or(Value::Null);
+        hex::encode(Sha256::digest(to_canonical(&v).unwrap_or_default()))
+    }
+
+    /// The public key, and for `ecdsa-x509` the certificate's subject; refused when the
+    /// certificate is not valid at `at` (not checked when `at` is `None`).
+    pub fn decode(&self, at: Option<Timestamp>) -> Result<(PublicKey, Option<String>), String> {
+        use p256::pkcs8::DecodePublicKey;
+        let raw = B64
+            .decode(self.keyval.public.as_bytes())
+            .map_err(|_| "keyval.public is not base64".to_string())?;
+        match self.keytype.as_str() {
+            "ecdsa-x509" => {
+                use x509_cert::der::{DecodePem, Encode};
+                let pem = String::from_utf8(raw)
+                    .map_err(|_| "the certificate is not PEM text".to_string())?;
+                let cert = x509_cert::Certificate::from_pem(pem.as_bytes())
+                    .map_err(|e| format!("not a certificate: {e}"))?;
+                let v = cert.tbs_certificate().validity();
+                let (nb, na) = (
+                    v.not_before.to_unix_duration().as_secs() as i64,
+                    v.not_after.to_unix_duration().as_secs() as i64,
+                );
+                let t = at.map(|a| a.unix_timestamp()).unwrap_or(nb);
+                if let Some(at) = at
+                    && (t < nb || t > na)
+                {
+                    let when =
+                        time::OffsetDateTime::from_unix_timestamp(if t > na { na } else { nb })
+                            .map(format_tuf_time)
+                            .unwrap_or_default();
+                    return Err(format!(
+                        "its certificate ({}) is not valid at {}: {} {when}",
+                        cert.tbs_certificate().subject(),
+                        format_tuf_time(at),
+                        if t > na {
+                            "it expired on"
+                        } else {
+                            "it starts on"
+                        }
+                    ));
+                }
+                let spki = cert
+                    .tbs_certificate()
+                    .subject_public_key_info()
+                    .to_der()
+                    .map_err(|e| e.to_string())?;
+                let k = p256::ecdsa::VerifyingKey::from_public_key_der(&spki)
+                    .map_err(|_| "the certificate's key is not P-256".to_string())?;
+                let cn = cert
+                    .tbs_certificate()
+                    .subject()
+                    .common_name()
+                    .ok()
+                    .flatten()
+                    .map(|c| c.value().to_string());
+                Ok((PublicKey::EcdsaP256(k), cn))
+            }
+            "ecdsa" => p256::ecdsa::VerifyingKey::from_public_key_der(&raw)
+                .map(|k| (PublicKey::EcdsaP256(k), None))
+                .map_err(|_| "keyval.public is not a P-256 SubjectPublicKeyInfo".to_string()),
+            "ed25519" => {
+                let arr: [u8; 32] = raw
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| format!("an Ed25519 key has 32 bytes, not {}", raw.len()))?;
+                ed25519_dalek::VerifyingKey::from_bytes(&arr)
+                    .map(|k| (PublicKey::Ed25519(k), None))
+                    .map_err(|e| e.to_string())
+            }
+            other => Err(format!(
+                "key type {other:?} is not supported (rootcellar reads ecdsa-x509, ecdsa and ed25519)"
+            )),
+        }
+    }
+}
+
+fn verify_sig(pk: &PublicKey, method: &str, message: &[u8], sig_b64: &str) -> Result<(), String> {
+    let bytes = B64
+        .decode(sig_b64.as_bytes())
+        .map_err(|_| "signature is not base64".to_string())?;
+    match pk {
+        PublicKey::EcdsaP256(vk) => {
+            if method != "ecdsa" {
+                return Err(format!(
+                    "method {method:?} does not match the key's type (ecdsa): counts for nothing"
+                ));
+            }
+            use p256::ecdsa::signature::Verifier;
+            let sig = p256::ecdsa::Signature::from_slice(&bytes).map_err(|_| {
+                format!(
+                    "an ECDSA signature here is 64 raw bytes, not {}",
+                    bytes.len()
+                )
+            })?;
+            vk.verify(message, &sig).map_err(|_| {
+                "signature does not verify over the canonical bytes of `signed`".to_string()
+            })
+        }
+        PublicKey::Ed25519(vk) => {
+            if method != "eddsa" {
+                return Err(format!(
+                    "method {method:?} does not match the key's type (ed25519): counts for nothing"
+                ));
+            }
+            let arr: [u8; 64] = bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| format!("an Ed25519 signature has 64 bytes, not {}", bytes.len()))?;
+            vk.verify_strict(message, &ed25519_dalek::Signature::from_bytes(&arr))
+                .map_err(|_| {
+                    "signature does not verify over the canonical bytes of `signed`".to_string()
+                })
+        }
+    }
+}
+
+fn short(id: &str) -> String {
+    id.chars().take(12).collect()
+}
+
+/// Threshold of `role` over `md`'s signatures with `keys`; certificates must be valid at `at`
+/// (`None`: not checked) and name `gun` when it is given.
+pub fn check_threshold(
+    keys_of: &str,
+    md: &NotaryMetadata,
+    keys: &BTreeMap<String, NotaryKey>,
+    role: &RoleKeys,
+    at: Option<Timestamp>,
+    gun: Option<&str>,
+) -> ThresholdCheck {
+    let mut notes = Vec::new();
+    let mut usable = BTreeMap::new();
+    for id in role.keyids.iter().collect::<BTreeSet<_>>() {
+        let Some(k) = keys.get(id) else { continue };
+        if &k.keyid() != id {
+            notes.push(format!(
+                "key {} does not match its key ID: it counts for nothing",
+                short(id)
+            ));
+            continue;
+        }
+        match k.decode(at) {
+            Ok((pk, cn)) => {
+                if let (Some(g), Some(c)) = (gun, &cn)
+                    && c != g
+                {
+                    notes.push(format!("key {}: its certificate names {c:?}, not the repository {g:?}: it counts for nothing", short(id)));
+                    continue;
+                }
+                usable.insert(id.clone(), pk);
+            }
+            Err(e) => notes.push(format!("key {}: {e}: it counts for nothing", short(id))),
+        }
+    }
+    let mut seen = BTreeSet::new();
+    let mut counted = Vec::new();
+    for s in &md.signatures {
+        let Some(pk) = usable.get(&s.keyid) else {
+            continue;
+        };
+        match verify_sig(pk, &s.method, md.canonical_signed(), &s.sig) {
+            Ok(()) => {
+                if seen.insert(pk.identity()) {
+                    counted.push(s.keyid.clone());
+                } else {
+                    notes.push(format!(
+                        "another signature by key {} counts once",
+                        short(&s.keyid)
+                    ));
+                }
+            }
+            Err(e) => notes.push(format!("signature by {}: {e}", short(&s.keyid))),
+        }
+    }
+    let met = role.threshold >= 1 && counted.len() as u64 >= role.threshold;
+    ThresholdCheck {
+        keys_of: keys_of.into(),
+        threshold: role.threshold,
+        counted,
+        notes,
+        met,
+    }
+}
+
+/// `certs_at`: the time the certificates of `md`'s own root keys must be valid at; `None` for
+/// every root but the newest, whose certificates may have expired since it was current.
+fn root_check(
+    md: &NotaryMetadata,
+    prev: Option<&NotaryMetadata>,
+    certs_at: Option<Timestamp>,
+    gun: Option<&str>,
+) -> RootCheck {
+    let v = md.signed.version;
+    let mut errors = Vec::new();
+    let by_previous = prev.map(|p| {
+        if p.signed.version.checked_add(1) != Some(v) {
+            errors.push(format!(
+                "version {v} follows version {}: root versions must go up by exactly one (a skipped, repeated or rolled-back version)",
+                p.signed.version
+            ));
+        }
+        let role = p.signed.roles.get("root").cloned().unwrap_or_else(|| RoleKeys::new(vec![], 1));
+        // As Notary's trustpinning.ValidateRoot does, the previous root's certificates vouch
+        // for its successor even when they have expired: an expiring certificate is the usual
+        // reason to rotate.
+        let c = check_threshold(&format!("root v{}", p.signed.version), md, &p.signed.keys, &role, None, gun);
+        if !c.met {
+            errors.push(format!("version {v} has {} of the {} signatures it needs from version {}'s root keys", c.count(), c.threshold, p.signed.version));
+        }
+        c
+    });
+    let role = md
+        .signed
+        .roles
+        .get("root")
+        .cloned()
+        .unwrap_or_else(|| RoleKeys::new(vec![], 1));
+    let by_self = check_threshold(
+        &format!("root v{v}"),
+        md,
+        &md.signed.keys,
+        &role,
+        certs_at,
+        gun,
+    );
+    if !by_self.met {
+        errors.push(format!(
+            "version {v} has {} of the {} signatures it needs from its own root keys",
+            by_self.count(),
+            by_self.threshold
+        ));
+    }
+    RootCheck {
+        version: v,
+        expires: md.signed.expires.clone(),
+        by_previous,
+        by_self,
+        errors,
+    }
+}
+
+/// Verifies a Notary root chain as of `at` (certificates included), as `verify_chain` does for TUF.
+pub fn verify_chain(
+    trusted: &NotaryMetadata,
+    updates: &[NotaryMetadata],
+    at: Timestamp,
+    gun: Option<&str>,
+) -> ChainCheck {
+    // Only the newest root's certificates must be valid now (Notary checks the same way).
+    let certs_at = |last: bool| last.then_some(at);
+    let mut roots = vec![root_check(trusted, None, certs_at(updates.is_empty()), gun)];
+    let mut failure = None;
+    let mut last = trusted;
+    if !roots[0].errors.is_empty() {
+        failure = Some(format!("trusted root: {}", roots[0].errors.join("; ")));
+    } else {
+        for (i, md) in updates.iter().enumerate() {
+            let c = root_check(md, Some(last), certs_at(i + 1 == updates.len()), gun);
+            let bad = !c.errors.is_empty();
+            if bad {
+                failure = Some(c.errors.join("; "));
+            }
+            roots.push(c);
+            if bad {
+                break;
+            }
+            last = md;
+        }
+    }
+    if failure.is_none() {
+        match parse_expires(&last.signed.expires) {
+            Ok(exp) if exp > at => {}
+            Ok(_) => {
+                let msg = format!(
+                    "root version {} expired at {} (checked as of {})",
+                    last.signed.version,
+                    last.signed.expires,
+                    format_tuf_time(at)
+                );
+                if let Some(r) = roots.last_mut() {
+                    r.errors.push(msg.clone());
+                }
+                failure = Some(msg);
+            }
+            Err(e) => failure = Some(e),
+        }
+    }
+    ChainCheck {
+        at: format_tuf_time(at),
+        roots,
+        valid: failure.is_none(),
+        failure,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const V01: &[u8] = include_bytes!("../../tests/data/notary/notary0.1/root.json");
+    const V03: &[u8] = include_bytes!("../../tests/data/notary/notary0.3/root.json");
+
+    #[test]
+    fn notarys_own_fixtures_verify_and_key_ids_match() {
+        let md = NotaryMetadata::from_bytes(V01).unwrap();
+        for (id, k) in &md.signed.keys {
+            assert_eq!(&k.keyid(), id);
+        }
+        let c = verify_chain(
+            &md,
+            &[],
+            datetime!(2026-11-28 0:00 UTC),
+            Some("docker.com/notary0.1/samplerepo"),
+        );
+        assert!(c.valid, "{c:?}");
+        assert!(is_notary(&parse_strict(V01).unwrap()));
+    }
+
+    #[test]
+    fn an_expired_root_certificate_counts_for_nothing() {
+        let md = NotaryMetadata::from_bytes(V03).unwrap();
+        assert!(
+            verify_chain(
+                &md,
+                &[],
+                datetime!(2026-01-01 0:00 UTC),
+                Some("docker.com/notary0.3/tst")
+            )
+            .valid
+        );
+        let c = verify_chain(&md, &[], datetime!(2026-11-28 0:00 UTC), None);
+        assert!(!c.valid);
+        assert!(
+            c.roots[0]
+                .by_self
+                .notes
+                .iter()
+                .any(|n| n.contains("expired on 2026-07-25")),
+            "{c:?}"
+        );
+        // The repository name is checked against the certificate.
+        let c = verify_chain(
+            &md,
+            &[],
+            datetime!(2026-01-01 0:00 UTC),
+            Some("docker.io/library/alpine"),
+        );
+        assert!(!c.valid);
+        assert!(
+            c.roots[0]
+                .by_self
+                .notes
+                .iter()
+                .any(|n| n.contains("not the repository")),
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn a_method_that_disagrees_with_the_key_or_a_changed_payload_counts_for_nothing() {
+        let mut v = parse_strict(V01).unwrap();
+        v["signatures"][0]["method"] = "eddsa".into();
+        let md = NotaryMetadata::from_value(v).unwrap();
+        let c = verify_chain(&md, &[], datetime!(2026-01-01 0:00 UTC), None);
+        assert!(
+            !c.valid
+                && c.roots[0]
+                    .by_self
+                    .notes
+                    .iter()
+                    .any(|n| n.contains("does not match the key's type")),
+            "{c:?}"
+        );
+        let mut v = parse_strict(V01).unwrap();
+        v["signed"]["version"] = 2.into();
+        let md = NotaryMetadata::from_value(v).unwrap();
+        assert!(!verify_chain(&md, &[], datetime!(2026-01-01 0:00 UTC), None).valid);
+        let mut v = parse_strict(V01).unwrap();
+        v["signed"]["roles"]["root"]["threshold"] = 0.into();
+        assert!(
+            NotaryMetadata::from_value(v)
+                .unwrap_err()
+                .to_string()
+                .contains("threshold 0")
+        );
+    }
+}

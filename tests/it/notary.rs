@@ -1,0 +1,165 @@
+//! Notary v1 / Docker Content Trust root rotations the tests build themselves: X.509 root
+//! certificates made with x509-cert's builder, signed the way Notary signs (raw r‖s over the
+//! canonical `signed`). Notary's own fixtures are tested in `vectors`.
+
+use crate::attestation::{Ca, ca_spki, issue_valid};
+use crate::support::*;
+use base64::Engine;
+use p256::ecdsa::signature::Signer;
+use rootcellar::tuf::canonical::to_canonical;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use std::time::Duration;
+use x509_cert::der::asn1::UtcTime;
+use x509_cert::der::{EncodePem, pem::LineEnding};
+use x509_cert::time::{Time, Validity};
+
+const GUN: &str = "docker.io/example/app";
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+fn unix(date: &str) -> Duration {
+    let d = time::Date::parse(
+        date,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .unwrap();
+    Duration::from_secs(d.midnight().assume_utc().unix_timestamp() as u64)
+}
+
+fn time_of(date: &str) -> Time {
+    Time::UtcTime(UtcTime::from_unix_duration(unix(date)).unwrap())
+}
+
+/// Notary's key form and its key ID.
+fn key_entry(keytype: &str, public_b64: String) -> (String, Value) {
+    let k = json!({"keytype": keytype, "keyval": {"private": null, "public": public_b64}});
+    let id = hex::encode(Sha256::digest(to_canonical(&k).unwrap()));
+    (id, k)
+}
+
+struct RootKey {
+    sk: p256::ecdsa::SigningKey,
+    id: String,
+    entry: Value,
+}
+
+/// A root key with a self-signed certificate for `cn`, valid from `from` to `to`.
+fn root_key(seed: u8, cn: &str, from: &str, to: &str) -> RootKey {
+    let sk = p256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap();
+    let ca = Ca::P256(sk.clone());
+    let validity = Validity::new(time_of(from), time_of(to));
+    let name = format!("CN={cn}");
+    let cert = issue_valid(&name, &name, ca_spki(&ca), &ca, false, vec![], validity);
+    let pem = cert.to_pem(LineEnding::LF).unwrap();
+    let (id, entry) = key_entry("ecdsa-x509", B64.encode(pem));
+    RootKey { sk, id, entry }
+}
+
+/// A root of `version` whose root role is `root`, signed by each of `signers`.
+fn root(version: u64, root: &[&RootKey], signers: &[&RootKey]) -> Value {
+    use p256::pkcs8::EncodePublicKey;
+    let online = p256::ecdsa::SigningKey::from_slice(&[40u8; 32]).unwrap();
+    let der = online.verifying_key().to_public_key_der().unwrap();
+    let (online_id, online_entry) = key_entry("ecdsa", B64.encode(der.as_bytes()));
+    let mut keys = serde_json::Map::new();
+    keys.insert(online_id.clone(), online_entry);
+    for k in root {
+        keys.insert(k.id.clone(), k.entry.clone());
+    }
+    let role = |ids: Vec<String>| json!({"keyids": ids, "threshold": 1});
+    let signed = json!({
+        "_type": "Root",
+        "consistent_snapshot": false,
+        "expires": "2035-01-01T00:00:00.123456789-05:00",
+        "keys": keys,
+        "roles": {
+            "root": role(root.iter().map(|k| k.id.clone()).collect()),
+            "targets": role(vec![online_id.clone()]),
+            "snapshot": role(vec![online_id.clone()]),
+            "timestamp": role(vec![online_id]),
+        },
+        "version": version,
+    });
+    let message = to_canonical(&signed).unwrap();
+    let signatures: Vec<Value> = signers
+        .iter()
+        .map(|k| {
+            let sig: p256::ecdsa::Signature = k.sk.sign(&message);
+            json!({"keyid": k.id, "method": "ecdsa", "sig": B64.encode(sig.to_bytes())})
+        })
+        .collect();
+    json!({"signed": signed, "signatures": signatures})
+}
+
+fn write(dir: &TestDir, name: &str, v: &Value) -> PathBuf {
+    let p = dir.path().join(name);
+    std::fs::write(&p, serde_json::to_vec(v).unwrap()).unwrap();
+    p
+}
+
+/// The usual Notary rotation: the old root certificate runs out, a new one takes over, and the
+/// old key signs the hand-over. Notary accepts the old certificate's signature after it has
+/// expired (only the newest root's certificates must be valid now); rootcellar must too, and
+/// must still refuse a hand-over the old key did not sign.
+#[test]
+fn notary_root_rotation_after_the_old_certificate_expired() {
+    let dir = TestDir::new();
+    let old = root_key(31, GUN, "2025-01-01", "2026-01-01");
+    let new = root_key(32, GUN, "2025-06-01", "2035-01-01");
+    let v1 = write(&dir, "1.root.json", &root(1, &[&old], &[&old]));
+    let v2 = write(&dir, "2.root.json", &root(2, &[&new], &[&old, &new]));
+    let gun = ["--gun", GUN];
+
+    // v1 alone: valid while its certificate is, refused after.
+    let r = verify(
+        std::slice::from_ref(&v1),
+        &[&gun[..], &["--at", "2025-06-01"]].concat(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let r = verify(
+        std::slice::from_ref(&v1),
+        &[&gun[..], &["--at", "2026-06-01"]].concat(),
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("expired on 2026-01-01"), "{}", r.stdout);
+
+    // v1 → v2 after the old certificate expired: accepted.
+    let r = verify(
+        &[v1.clone(), v2.clone()],
+        &[&gun[..], &["--at", "2026-06-01", "--json"]].concat(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let j = r.json();
+    assert_eq!(j["result"]["dialect"], "notary");
+    assert_eq!(j["result"]["chain"]["roots"][1]["by_previous"]["met"], true);
+
+    // The new certificate does not help once it, too, has expired.
+    let r = verify(
+        &[v1.clone(), v2.clone()],
+        &[&gun[..], &["--at", "2035-06-01"]].concat(),
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+
+    // A hand-over signed only by the new key is refused: nothing the old root trusts signed it.
+    let forged = write(&dir, "2.forged.json", &root(2, &[&new], &[&new]));
+    let r = verify(
+        &[v1.clone(), forged],
+        &[&gun[..], &["--at", "2026-06-01"]].concat(),
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("signatures it needs from version 1"),
+        "{}",
+        r.stdout
+    );
+
+    // The new certificate must name this repository.
+    let other = root_key(33, "docker.io/someone/else", "2025-06-01", "2035-01-01");
+    let v2_other = write(&dir, "2.other.json", &root(2, &[&other], &[&old, &other]));
+    let r = verify(
+        &[v1, v2_other],
+        &[&gun[..], &["--at", "2026-06-01"]].concat(),
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+}
