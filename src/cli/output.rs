@@ -232,6 +232,23 @@ pub fn verify_report(r: &VerifyReport) -> String {
             }
         }
     }
+    for t in &r.targets {
+        let _ = writeln!(
+            s,
+            "{} version {} (expires {})\n  {} — signed by {}",
+            t.role,
+            t.version,
+            t.expires,
+            threshold_line("keys it was given", &t.signatures),
+            short_ids(&t.signatures.counted)
+        );
+        for n in &t.signatures.notes {
+            let _ = writeln!(s, "  note: {n}");
+        }
+        for e in &t.errors {
+            let _ = writeln!(s, "  REFUSED: {e}");
+        }
+    }
     match (&r.failure, &r.chain) {
         (None, Some(c)) => {
             let last = c.roots.last();

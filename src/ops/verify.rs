@@ -18,6 +18,39 @@ pub struct VerifyReport {
     pub failure: Option<String>,
     /// Absent when a file could not be read as metadata.
     pub chain: Option<ChainCheck>,
+    /// Notary trust folder: `targets.json` and delegated roles, checked against the newest root.
+    pub targets: Vec<crate::tuf::notary::TargetsCheck>,
+}
+
+/// A Notary trust folder's targets files: `targets.json`, then `targets/…/*.json` as the roles
+/// they name, parents before children.
+fn notary_targets_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    let top = dir.join("targets.json");
+    if top.is_file() {
+        out.push(("targets".to_string(), top));
+    }
+    let mut pending = vec![(dir.join("targets"), "targets".to_string())];
+    let mut found = Vec::new();
+    while let Some((d, prefix)) = pending.pop() {
+        if !d.is_dir() {
+            continue;
+        }
+        let rd = std::fs::read_dir(&d).map_err(|e| Error::io("list", &d, &e))?;
+        for entry in rd {
+            let entry = entry.map_err(|e| Error::io("list", &d, &e))?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push((path, format!("{prefix}/{name}")));
+            } else if let Some(role) = name.strip_suffix(".json") {
+                found.push((format!("{prefix}/{role}"), path));
+            }
+        }
+    }
+    found.sort_by(|a, b| (a.0.matches('/').count(), &a.0).cmp(&(b.0.matches('/').count(), &b.0)));
+    out.extend(found);
+    Ok(out)
 }
 
 /// Expands folders into their `N.root.json` files, in version order.
@@ -110,7 +143,30 @@ pub fn verify_files_as(
     gun: Option<&str>,
 ) -> Result<VerifyReport> {
     let mut paths: Vec<PathBuf> = trusted.map(Path::to_path_buf).into_iter().collect();
-    paths.extend(expand(files)?);
+    // A Notary trust folder (it holds `root.json`) as the last argument: its root ends the
+    // chain and its targets files are checked against it.
+    let mut files = files.to_vec();
+    let mut notary_dir = None;
+    if dialect != Dialect::Tuf
+        && let Some(last) = files.last().cloned()
+        && last.is_dir()
+        && last.join("root.json").is_file()
+        && (dialect == Dialect::Notary
+            || std::fs::read(last.join("root.json"))
+                .ok()
+                .and_then(|b| crate::tuf::json::parse_strict(&b).ok())
+                .is_some_and(|v| crate::tuf::notary::is_notary(&v)))
+    {
+        files.pop();
+        files.push(last.join("root.json"));
+        notary_dir = Some(last);
+    }
+    let dialect = if notary_dir.is_some() {
+        Dialect::Notary
+    } else {
+        dialect
+    };
+    paths.extend(expand(&files)?);
     if paths.is_empty() {
         return Err(Error::bad_input("no files to verify")
             .hint("name one or more root.json files or a folder"));
@@ -123,6 +179,7 @@ pub fn verify_files_as(
         valid: false,
         failure: Some(failure),
         chain: None,
+        targets: Vec::new(),
     };
     let mut tuf = Vec::new();
     let mut notary = Vec::new();
@@ -156,12 +213,37 @@ pub fn verify_files_as(
             crate::tuf::notary::verify_chain(&notary[0], &notary[1..], at, gun),
         )
     };
+    let mut failure = chain.failure.clone();
+    let mut targets = Vec::new();
+    if let (Some(dir), Some(root)) = (&notary_dir, notary.last())
+        && failure.is_none()
+    {
+        let mut loaded = Vec::new();
+        for (role, path) in notary_targets_files(dir)? {
+            let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, &e))?;
+            match crate::tuf::notary::NotaryTargetsFile::from_bytes(&bytes) {
+                Ok(f) => loaded.push((role, f)),
+                Err(e) => {
+                    failure = Some(format!("{}: {e}", path.display()));
+                    break;
+                }
+            }
+        }
+        if failure.is_none() {
+            targets = crate::tuf::notary::verify_targets(root, &loaded, at);
+            failure = targets
+                .iter()
+                .find(|t| !t.errors.is_empty())
+                .map(|t| t.errors.join("; "));
+        }
+    }
     Ok(VerifyReport {
         dialect: d.into(),
         files: names,
         at: chain.at.clone(),
-        valid: chain.valid,
-        failure: chain.failure.clone(),
+        valid: failure.is_none(),
+        failure,
         chain: Some(chain),
+        targets,
     })
 }

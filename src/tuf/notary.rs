@@ -168,13 +168,16 @@ impl NotaryKey {
 
     /// The public key, and for `ecdsa-x509` the certificate's subject; refused when the
     /// certificate is not valid at `at` (not checked when `at` is `None`).
-    pub fn decode(&self, at: Option<Timestamp>) -> Result<(PublicKey, Option<String>), String> {
+    pub fn decode(
+        &self,
+        at: Option<Timestamp>,
+    ) -> Result<(NotaryPublicKey, Option<String>), String> {
         use p256::pkcs8::DecodePublicKey;
         let raw = B64
             .decode(self.keyval.public.as_bytes())
             .map_err(|_| "keyval.public is not base64".to_string())?;
         match self.keytype.as_str() {
-            "ecdsa-x509" => {
+            "ecdsa-x509" | "rsa-x509" => {
                 use x509_cert::der::{DecodePem, Encode};
                 let pem = String::from_utf8(raw)
                     .map_err(|_| "the certificate is not PEM text".to_string())?;
@@ -209,8 +212,18 @@ impl NotaryKey {
                     .subject_public_key_info()
                     .to_der()
                     .map_err(|e| e.to_string())?;
-                let k = p256::ecdsa::VerifyingKey::from_public_key_der(&spki)
-                    .map_err(|_| "the certificate's key is not P-256".to_string())?;
+                let k = if self.keytype == "rsa-x509" {
+                    use rsa::pkcs8::DecodePublicKey as _;
+                    NotaryPublicKey::Rsa(Box::new(
+                        rsa::RsaPublicKey::from_public_key_der(&spki)
+                            .map_err(|_| "the certificate's key is not RSA".to_string())?,
+                    ))
+                } else {
+                    NotaryPublicKey::Tuf(PublicKey::EcdsaP256(
+                        p256::ecdsa::VerifyingKey::from_public_key_der(&spki)
+                            .map_err(|_| "the certificate's key is not P-256".to_string())?,
+                    ))
+                };
                 let cn = cert
                     .tbs_certificate()
                     .subject()
@@ -218,10 +231,10 @@ impl NotaryKey {
                     .ok()
                     .flatten()
                     .map(|c| c.value().to_string());
-                Ok((PublicKey::EcdsaP256(k), cn))
+                Ok((k, cn))
             }
             "ecdsa" => p256::ecdsa::VerifyingKey::from_public_key_der(&raw)
-                .map(|k| (PublicKey::EcdsaP256(k), None))
+                .map(|k| (NotaryPublicKey::Tuf(PublicKey::EcdsaP256(k)), None))
                 .map_err(|_| "keyval.public is not a P-256 SubjectPublicKeyInfo".to_string()),
             "ed25519" => {
                 let arr: [u8; 32] = raw
@@ -229,20 +242,66 @@ impl NotaryKey {
                     .try_into()
                     .map_err(|_| format!("an Ed25519 key has 32 bytes, not {}", raw.len()))?;
                 ed25519_dalek::VerifyingKey::from_bytes(&arr)
-                    .map(|k| (PublicKey::Ed25519(k), None))
+                    .map(|k| (NotaryPublicKey::Tuf(PublicKey::Ed25519(k)), None))
                     .map_err(|e| e.to_string())
             }
             other => Err(format!(
-                "key type {other:?} is not supported (rootcellar reads ecdsa-x509, ecdsa and ed25519)"
+                "key type {other:?} is not supported (rootcellar reads ecdsa-x509, rsa-x509, ecdsa and ed25519)"
             )),
         }
     }
 }
 
-fn verify_sig(pk: &PublicKey, method: &str, message: &[u8], sig_b64: &str) -> Result<(), String> {
+/// A Notary public key: the TUF kinds, or RSA (Docker's delegation keys, `rsa-x509`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum NotaryPublicKey {
+    Tuf(PublicKey),
+    Rsa(Box<rsa::RsaPublicKey>),
+}
+
+impl NotaryPublicKey {
+    /// Bytes that are the same for the same public key, whatever wraps it.
+    fn identity(&self) -> Vec<u8> {
+        match self {
+            NotaryPublicKey::Tuf(k) => k.identity(),
+            NotaryPublicKey::Rsa(k) => {
+                use rsa::traits::PublicKeyParts;
+                let mut v = vec![3u8];
+                v.extend_from_slice(&k.n().to_be_bytes());
+                v.push(0);
+                v.extend_from_slice(&k.e().to_be_bytes());
+                v
+            }
+        }
+    }
+}
+
+fn verify_sig(
+    pk: &NotaryPublicKey,
+    method: &str,
+    message: &[u8],
+    sig_b64: &str,
+) -> Result<(), String> {
     let bytes = B64
         .decode(sig_b64.as_bytes())
         .map_err(|_| "signature is not base64".to_string())?;
+    let pk = match pk {
+        NotaryPublicKey::Tuf(pk) => pk,
+        NotaryPublicKey::Rsa(k) => {
+            if method != "rsapss" {
+                return Err(format!(
+                    "method {method:?} does not match the key's type (rsa): counts for nothing"
+                ));
+            }
+            use rsa::signature::Verifier;
+            let vk = rsa::pss::VerifyingKey::<Sha256>::new((**k).clone());
+            let sig = rsa::pss::Signature::try_from(bytes.as_slice())
+                .map_err(|_| "not an RSA signature".to_string())?;
+            return vk.verify(message, &sig).map_err(|_| {
+                "signature does not verify over the canonical bytes of `signed`".to_string()
+            });
+        }
+    };
     match pk {
         PublicKey::EcdsaP256(vk) => {
             if method != "ecdsa" {
@@ -287,7 +346,8 @@ fn short(id: &str) -> String {
 /// (`None`: not checked) and name `gun` when it is given.
 pub fn check_threshold(
     keys_of: &str,
-    md: &NotaryMetadata,
+    signatures: &[NotarySignature],
+    message: &[u8],
     keys: &BTreeMap<String, NotaryKey>,
     role: &RoleKeys,
     at: Option<Timestamp>,
@@ -319,11 +379,11 @@ pub fn check_threshold(
     }
     let mut seen = BTreeSet::new();
     let mut counted = Vec::new();
-    for s in &md.signatures {
+    for s in signatures {
         let Some(pk) = usable.get(&s.keyid) else {
             continue;
         };
-        match verify_sig(pk, &s.method, md.canonical_signed(), &s.sig) {
+        match verify_sig(pk, &s.method, message, &s.sig) {
             Ok(()) => {
                 if seen.insert(pk.identity()) {
                     counted.push(s.keyid.clone());
@@ -368,7 +428,7 @@ fn root_check(
         // As Notary's trustpinning.ValidateRoot does, the previous root's certificates vouch
         // for its successor even when they have expired: an expiring certificate is the usual
         // reason to rotate.
-        let c = check_threshold(&format!("root v{}", p.signed.version), md, &p.signed.keys, &role, None, gun);
+        let c = check_threshold(&format!("root v{}", p.signed.version), &md.signatures, md.canonical_signed(), &p.signed.keys, &role, None, gun);
         if !c.met {
             errors.push(format!("version {v} has {} of the {} signatures it needs from version {}'s root keys", c.count(), c.threshold, p.signed.version));
         }
@@ -382,7 +442,8 @@ fn root_check(
         .unwrap_or_else(|| RoleKeys::new(vec![], 1));
     let by_self = check_threshold(
         &format!("root v{v}"),
-        md,
+        &md.signatures,
+        md.canonical_signed(),
         &md.signed.keys,
         &role,
         certs_at,
@@ -456,6 +517,185 @@ pub fn verify_chain(
         valid: failure.is_none(),
         failure,
     }
+}
+
+/// A delegation in a Notary targets file: `targets/releases` and the like.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotaryDelegation {
+    pub name: String,
+    pub keyids: Vec<String>,
+    pub threshold: u64,
+    #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotaryDelegations {
+    #[serde(default)]
+    pub keys: BTreeMap<String, NotaryKey>,
+    #[serde(default)]
+    pub roles: Vec<NotaryDelegation>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotaryTargets {
+    #[serde(rename = "_type")]
+    pub type_: String,
+    pub version: u64,
+    pub expires: String,
+    #[serde(default)]
+    pub targets: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub delegations: NotaryDelegations,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// A Notary targets file (`targets.json` or a delegated role's file), with the canonical bytes
+/// of what was parsed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NotaryTargetsFile {
+    pub signed: NotaryTargets,
+    pub signatures: Vec<NotarySignature>,
+    canonical: Vec<u8>,
+}
+
+impl NotaryTargetsFile {
+    pub fn from_bytes(bytes: &[u8]) -> Result<NotaryTargetsFile, MetadataError> {
+        let Value::Object(mut top) = parse_strict(bytes)? else {
+            return Err(shape("top level is not an object"));
+        };
+        let signed_value = top
+            .remove("signed")
+            .ok_or_else(|| shape("no \"signed\" object"))?;
+        let sigs = top
+            .remove("signatures")
+            .ok_or_else(|| shape("no \"signatures\" list"))?;
+        let signatures: Vec<NotarySignature> = serde_path_to_error::deserialize(sigs)
+            .map_err(|e| shape(format!("signatures.{}: {}", e.path(), e.inner())))?;
+        let signed: NotaryTargets = serde_path_to_error::deserialize(signed_value.clone())
+            .map_err(|e| shape(format!("signed.{}: {}", e.path(), e.inner())))?;
+        if signed.type_ != "Targets" {
+            return Err(shape(format!(
+                "_type is {:?}, expected \"Targets\"",
+                signed.type_
+            )));
+        }
+        parse_expires(&signed.expires).map_err(shape)?;
+        let canonical = to_canonical(&signed_value).map_err(|e| shape(e.to_string()))?;
+        Ok(NotaryTargetsFile {
+            signed,
+            signatures,
+            canonical,
+        })
+    }
+}
+
+/// The check of one targets role's file.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct TargetsCheck {
+    pub role: String,
+    pub version: u64,
+    pub expires: String,
+    pub signatures: ThresholdCheck,
+    pub errors: Vec<String>,
+}
+
+/// Checks `targets.json` and delegated roles' files (`(role name, file)`, parents before
+/// children) against `root`, as of `at`: each signed by a threshold of the keys its parent
+/// names, not expired, and a delegated role's targets inside the path prefixes it was given.
+/// Delegation key certificates are not checked for dates, as Notary does not.
+pub fn verify_targets(
+    root: &NotaryMetadata,
+    files: &[(String, NotaryTargetsFile)],
+    at: Timestamp,
+) -> Vec<TargetsCheck> {
+    let mut out = Vec::new();
+    let mut verified: BTreeMap<&str, &NotaryTargetsFile> = BTreeMap::new();
+    for (name, f) in files {
+        let mut errors = Vec::new();
+        let (keys, role, paths): (&BTreeMap<String, NotaryKey>, RoleKeys, Option<&[String]>) =
+            if name == "targets" {
+                let role = root
+                    .signed
+                    .roles
+                    .get("targets")
+                    .cloned()
+                    .unwrap_or_else(|| RoleKeys::new(vec![], 1));
+                (&root.signed.keys, role, None)
+            } else {
+                let parent = name.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+                let d = verified.get(parent).and_then(|p| {
+                    p.signed
+                        .delegations
+                        .roles
+                        .iter()
+                        .find(|d| &d.name == name)
+                        .map(|d| (&p.signed.delegations.keys, d))
+                });
+                match d {
+                    Some((keys, d)) => (
+                        keys,
+                        RoleKeys::new(d.keyids.clone(), d.threshold),
+                        Some(d.paths.as_slice()),
+                    ),
+                    None => {
+                        errors.push(format!(
+                            "no verified {parent:?} file delegates to {name:?}: nothing vouches for its keys"
+                        ));
+                        out.push(TargetsCheck {
+                            role: name.clone(),
+                            version: f.signed.version,
+                            expires: f.signed.expires.clone(),
+                            signatures: ThresholdCheck {
+                                keys_of: parent.into(),
+                                threshold: 1,
+                                counted: vec![],
+                                notes: vec![],
+                                met: false,
+                            },
+                            errors,
+                        });
+                        continue;
+                    }
+                }
+            };
+        let check = check_threshold(name, &f.signatures, &f.canonical, keys, &role, None, None);
+        if !check.met {
+            errors.push(format!(
+                "{name} has {} of the {} signatures it needs",
+                check.count(),
+                check.threshold
+            ));
+        }
+        match parse_expires(&f.signed.expires) {
+            Ok(exp) if exp > at => {}
+            Ok(_) => errors.push(format!("{name} expired at {}", f.signed.expires)),
+            Err(e) => errors.push(e),
+        }
+        if let Some(paths) = paths {
+            for t in f.signed.targets.keys() {
+                if !paths.iter().any(|p| t.starts_with(p.as_str())) {
+                    errors.push(format!(
+                        "{name} lists target {t:?}, outside the paths it was delegated ({paths:?})"
+                    ));
+                }
+            }
+        }
+        if errors.is_empty() {
+            verified.insert(name.as_str(), f);
+        }
+        out.push(TargetsCheck {
+            role: name.clone(),
+            version: f.signed.version,
+            expires: f.signed.expires.clone(),
+            signatures: check,
+            errors,
+        });
+    }
+    out
 }
 
 #[cfg(test)]
@@ -549,5 +789,53 @@ mod tests {
                 .to_string()
                 .contains("threshold 0")
         );
+    }
+
+    const T03: &[u8] = include_bytes!("../../tests/data/notary/notary0.3/targets.json");
+    const R03: &[u8] = include_bytes!("../../tests/data/notary/notary0.3/targets/releases.json");
+    const T01: &[u8] = include_bytes!("../../tests/data/notary/notary0.1/targets.json");
+
+    fn targets(files: &[(&str, &[u8])]) -> Vec<(String, NotaryTargetsFile)> {
+        files
+            .iter()
+            .map(|(n, b)| (n.to_string(), NotaryTargetsFile::from_bytes(b).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn notary_targets_and_rsa_pss_delegation_verify() {
+        let at = datetime!(2026-01-01 0:00 UTC);
+        let root = NotaryMetadata::from_bytes(V03).unwrap();
+        let files = targets(&[("targets", T03), ("targets/releases", R03)]);
+        // targets/releases is delegated an rsa-x509 key and signed with rsapss.
+        let d = &files[0].1.signed.delegations;
+        assert!(d.keys.values().all(|k| k.keytype == "rsa-x509"));
+        assert_eq!(files[1].1.signatures[0].method, "rsapss");
+        let c = verify_targets(&root, &files, at);
+        assert_eq!(c.len(), 2);
+        assert!(c.iter().all(|c| c.errors.is_empty()), "{c:?}");
+        assert_eq!(c[1].signatures.counted.len(), 1);
+
+        let root01 = NotaryMetadata::from_bytes(V01).unwrap();
+        let c = verify_targets(&root01, &targets(&[("targets", T01)]), at);
+        assert!(c[0].errors.is_empty(), "{c:?}");
+
+        // Another repository's root does not vouch for these targets.
+        let c = verify_targets(&root01, &files, at);
+        assert!(!c[0].errors.is_empty());
+        assert!(!c[1].errors.is_empty(), "a child of an unverified parent");
+
+        // One changed byte of `signed` in the RSA-signed file: refused.
+        let mut v = parse_strict(R03).unwrap();
+        v["signed"]["version"] = 2.into();
+        let tampered = serde_json::to_vec(&v).unwrap();
+        let files = targets(&[("targets", T03), ("targets/releases", &tampered)]);
+        let c = verify_targets(&root, &files, at);
+        assert!(c[0].errors.is_empty());
+        assert!(!c[1].errors.is_empty(), "{c:?}");
+
+        // The delegated role is missing its parent: refused.
+        let c = verify_targets(&root, &targets(&[("targets/releases", R03)]), at);
+        assert!(c[0].errors[0].contains("delegates"), "{c:?}");
     }
 }

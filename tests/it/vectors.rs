@@ -188,3 +188,44 @@ fn notary_roots_verify_in_the_notary_dialect() {
     );
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
+
+/// A Notary trust folder: root, `targets.json` and the `targets/releases` delegation, whose key
+/// is an RSA certificate and whose signature is RSA-PSS.
+#[test]
+fn notary_trust_folder_with_its_rsa_delegation_verifies() {
+    let gun = ["--gun", "docker.com/notary0.3/tst", "--at", "2026-01-01"];
+    let r = verify(
+        &[data("notary/notary0.3")],
+        &[&gun[..], &["--json"]].concat(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let j = r.json();
+    let t = j["result"]["targets"].as_array().unwrap();
+    assert_eq!(t.len(), 2);
+    assert_eq!(t[0]["role"], "targets");
+    assert_eq!(t[1]["role"], "targets/releases");
+    assert_eq!(t[1]["signatures"]["met"], true);
+
+    // One changed byte in the delegated file's `signed`: refused.
+    let dir = TestDir::new();
+    let copy = dir.path().join("notary0.3");
+    std::fs::create_dir_all(copy.join("targets")).unwrap();
+    for f in ["root.json", "targets.json"] {
+        std::fs::copy(data("notary/notary0.3").join(f), copy.join(f)).unwrap();
+    }
+    let rel = std::fs::read_to_string(data("notary/notary0.3/targets/releases.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&rel).unwrap();
+    v["signed"]["version"] = serde_json::json!(2);
+    std::fs::write(
+        copy.join("targets/releases.json"),
+        serde_json::to_vec(&v).unwrap(),
+    )
+    .unwrap();
+    let r = verify(std::slice::from_ref(&copy), &gun);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("targets/releases has 0 of the 1"),
+        "{}",
+        r.stdout
+    );
+}
