@@ -1,6 +1,12 @@
 //! Notary v1 / Docker Content Trust root rotations the tests build themselves: X.509 root
 //! certificates made with x509-cert's builder, signed the way Notary signs (raw r‖s over the
 //! canonical `signed`). Notary's own fixtures are tested in `vectors`.
+//!
+//! Verdicts are compared with Notary 0.7's own Go code (`data.RootFromSigned`,
+//! `trustpinning.ValidateRoot`): ROOTCELLAR_NOTARY_CHECK names the `notary-check` program
+//! scripts/setup-test-deps builds from Debian's Notary sources. Without it the tests fail and
+//! say so. Notary checks certificates as of now only, so it is asked about cases whose verdict
+//! is the same today.
 
 use crate::attestation::{Ca, ca_spki, issue_valid};
 use crate::support::*;
@@ -92,6 +98,67 @@ fn root(version: u64, root: &[&RootKey], signers: &[&RootKey]) -> Value {
     json!({"signed": signed, "signatures": signatures})
 }
 
+/// Notary's verdict on `files` (`[previous,] root`): accepted or not, and whether the key IDs in
+/// the file are the ones Notary computes.
+fn notary_says(gun: &str, files: &[&PathBuf]) -> bool {
+    let Some(prog) = std::env::var_os("ROOTCELLAR_NOTARY_CHECK") else {
+        panic!(
+            "ROOTCELLAR_NOTARY_CHECK is not set: run scripts/test, which builds notary-check from Notary's Go sources"
+        )
+    };
+    let out = std::process::Command::new(prog)
+        .arg(gun)
+        .args(files)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(1),
+        "notary-check failed: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ids: Vec<&str> = stdout.lines().filter(|l| l.starts_with("keyid ")).collect();
+    assert!(!ids.is_empty(), "{stdout}");
+    for l in ids {
+        let f: Vec<&str> = l.split(' ').collect();
+        assert_eq!(f[1], f[2], "Notary computes another key ID: {l}");
+    }
+    out.status.code() == Some(0)
+}
+
+/// rootcellar and Notary agree on Notary's own fixtures, as of today.
+#[test]
+fn notary_fixtures_get_the_same_verdict_from_notary_itself() {
+    let cases = [
+        (
+            "notary/notary0.1/root.json",
+            "docker.com/notary0.1/samplerepo",
+            true,
+        ),
+        (
+            "notary/notary0.1/root.json",
+            "docker.com/another/repo",
+            false,
+        ),
+        (
+            "notary/notary0.3/root.json",
+            "docker.com/notary0.3/tst",
+            false,
+        ),
+    ];
+    for (file, gun, accepted) in cases {
+        let f = data(file);
+        assert_eq!(notary_says(gun, &[&f]), accepted, "Notary on {file} {gun}");
+        let r = verify(std::slice::from_ref(&f), &["--gun", gun]);
+        assert_eq!(
+            r.code == 0,
+            accepted,
+            "rootcellar on {file} {gun}: {}",
+            r.stdout
+        );
+    }
+}
+
 fn write(dir: &TestDir, name: &str, v: &Value) -> PathBuf {
     let p = dir.path().join(name);
     std::fs::write(&p, serde_json::to_vec(v).unwrap()).unwrap();
@@ -144,7 +211,7 @@ fn notary_root_rotation_after_the_old_certificate_expired() {
     // A hand-over signed only by the new key is refused: nothing the old root trusts signed it.
     let forged = write(&dir, "2.forged.json", &root(2, &[&new], &[&new]));
     let r = verify(
-        &[v1.clone(), forged],
+        &[v1.clone(), forged.clone()],
         &[&gun[..], &["--at", "2026-06-01"]].concat(),
     );
     assert_eq!(r.code, 1, "{}", r.stdout);
@@ -158,8 +225,23 @@ fn notary_root_rotation_after_the_old_certificate_expired() {
     let other = root_key(33, "docker.io/someone/else", "2025-06-01", "2035-01-01");
     let v2_other = write(&dir, "2.other.json", &root(2, &[&other], &[&old, &other]));
     let r = verify(
-        &[v1, v2_other],
+        &[v1.clone(), v2_other.clone()],
         &[&gun[..], &["--at", "2026-06-01"]].concat(),
     );
     assert_eq!(r.code, 1, "{}", r.stdout);
+
+    // Notary's own code, which checks certificates as of now (between the old certificate's
+    // end, 2026-01-01, and the new one's, 2035-01-01), gives the same verdicts and computes the
+    // same key IDs.
+    assert!(!notary_says(GUN, &[&v1]), "old certificate expired");
+    assert!(notary_says(GUN, &[&v1, &v2]), "the rotation");
+    assert!(!notary_says(GUN, &[&v1, &forged]), "the forged hand-over");
+    assert!(
+        !notary_says(GUN, &[&v1, &v2_other]),
+        "another repository's certificate"
+    );
+    for (files, accepted) in [(vec![v1.clone()], false), (vec![v1, v2], true)] {
+        let r = verify(&files, &gun);
+        assert_eq!(r.code == 0, accepted, "{}", r.stdout);
+    }
 }
