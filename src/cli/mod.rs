@@ -158,6 +158,9 @@ enum Command {
     /// YubiKey PIN, PUK and management key.
     #[command(subcommand)]
     Yubikey(YubikeyCommand),
+    /// Notary v1 / Docker Content Trust metadata (partial: a first root).
+    #[command(subcommand)]
+    Notary(NotaryCommand),
     /// Delegations for tagging keys (targets metadata signed with the targets key).
     #[command(subcommand)]
     Delegate(DelegateCommand),
@@ -268,6 +271,36 @@ enum DelegateCommand {
     },
     /// The delegated roles.
     List,
+}
+
+#[derive(Subcommand, Debug)]
+enum NotaryCommand {
+    /// Write version 1 of a Notary root: each root key gets a self-signed certificate for the
+    /// GUN, signed on its own device; the root is signed by every root key and checked before
+    /// it is written.
+    Root {
+        /// Repository name (GUN), e.g. docker.io/example/app: the certificates' CN.
+        #[arg(long)]
+        gun: String,
+        /// A registered ECDSA P-256 root key (repeat for several keyholders).
+        #[arg(long = "root-key", required = true)]
+        root_keys: Vec<String>,
+        #[arg(long, default_value_t = 1)]
+        threshold: u64,
+        /// Registered keys for the online roles.
+        #[arg(long)]
+        targets_key: String,
+        #[arg(long)]
+        snapshot_key: String,
+        #[arg(long)]
+        timestamp_key: String,
+        /// Certificate (and metadata) lifetime in years.
+        #[arg(long, default_value_t = 10)]
+        years: u32,
+        /// Where to write root.json (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -636,6 +669,39 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             };
             let h = output::key_line(&k);
             out(&k, h)
+        }
+        Command::Notary(NotaryCommand::Root {
+            gun,
+            root_keys,
+            threshold,
+            targets_key,
+            snapshot_key,
+            timestamp_key,
+            years,
+            out: path,
+        }) => {
+            let r = ops::notary::write_root(
+                ctx,
+                &ops::notary::NotaryRootSpec {
+                    gun,
+                    root_keys,
+                    threshold: *threshold,
+                    targets: targets_key,
+                    snapshot: snapshot_key,
+                    timestamp: timestamp_key,
+                    years: *years,
+                    out: path,
+                },
+            )?;
+            let h = format!(
+                "Wrote {} (Notary root version 1 for {}): {} of {} root keys needed, certificates signed on their devices, expires {}\n",
+                r.path,
+                r.gun,
+                r.threshold,
+                r.root_keyids.len(),
+                r.expires
+            );
+            out(&r, h)
         }
         Command::Key(KeyCommand::Attest { key }) => {
             let r = ops::yubikey::attest_key(ctx, key)?;

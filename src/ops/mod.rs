@@ -11,6 +11,7 @@ pub mod delegate;
 pub mod demo;
 pub mod device;
 pub mod key;
+pub mod notary;
 pub mod request;
 pub mod root;
 pub mod transfer;

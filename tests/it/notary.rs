@@ -245,3 +245,139 @@ fn notary_root_rotation_after_the_old_certificate_expired() {
         assert_eq!(r.code == 0, accepted, "{}", r.stdout);
     }
 }
+
+/// Must-show of #9: a Notary root rootcellar writes, with one root key on SoftHSM2 and one on
+/// the virtual YubiKey, each certificate signed on its own device, is accepted by Notary's own
+/// code (`ValidateRoot` with the GUN) and by `rootcellar verify`.
+#[test]
+fn a_notary_root_made_on_softhsm2_and_a_virtual_yubikey_is_accepted_by_notary() {
+    use x509_cert::der::{Decode, DecodePem};
+    let _cards = crate::yubikey::fresh_cards();
+    let (serial, _) = crate::yubikey::serials();
+    let w = crate::hsm::HsmWs::new("notary-root");
+    w.generate("hsm", "ecdsa-p256");
+    let s = serial.to_string();
+    w.ok(&[
+        "key",
+        "generate",
+        "--backend",
+        "yubikey",
+        "--serial",
+        &s,
+        "--slot",
+        "9c",
+        "--name",
+        "yk",
+        "--default-management-key",
+    ]);
+    w.ok(&[
+        "key",
+        "generate",
+        "--name",
+        "online",
+        "--algorithm",
+        "ecdsa-p256",
+    ]);
+    let out = w.dir.path().join("../notary-root.json");
+    let args = [
+        "notary",
+        "root",
+        "--gun",
+        GUN,
+        "--root-key",
+        "hsm",
+        "--root-key",
+        "yk",
+        "--threshold",
+        "2",
+        "--targets-key",
+        "online",
+        "--snapshot-key",
+        "online",
+        "--timestamp-key",
+        "online",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let r = w.ok(&[&args[..], &["--json"]].concat()).json();
+    let ids: Vec<String> = r["result"]["root_keyids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2, "{r}");
+
+    // Notary's own code accepts it for this GUN only; rootcellar's verifier agrees.
+    assert!(notary_says(GUN, &[&out]));
+    assert!(!notary_says("docker.io/someone/else", &[&out]));
+    let v = verify(std::slice::from_ref(&out), &["--gun", GUN, "--json"]);
+    assert_eq!(v.code, 0, "{}", v.stdout);
+    assert_eq!(
+        v.json()["result"]["chain"]["roots"][0]["by_self"]["met"],
+        true
+    );
+
+    // The certificates: CN = GUN, KeyUsage digitalSignature (critical), EKU codeSigning,
+    // CA:FALSE, ten years, the key the workspace recorded, signed by that key.
+    let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    for (id, name) in ids.iter().zip(["hsm", "yk"]) {
+        let k = &doc["signed"]["keys"][id];
+        assert_eq!(k["keytype"], "ecdsa-x509");
+        let pem = B64.decode(k["keyval"]["public"].as_str().unwrap()).unwrap();
+        let cert = x509_cert::Certificate::from_pem(&pem).unwrap();
+        let tbs = cert.tbs_certificate();
+        assert_eq!(tbs.subject().common_name().unwrap().unwrap().value(), GUN);
+        assert_eq!(tbs.subject(), tbs.issuer());
+        let exts = tbs.extensions().unwrap();
+        let ext = |oid: &str| exts.iter().find(|e| e.extn_id.to_string() == oid).unwrap();
+        assert!(ext("2.5.29.15").critical);
+        let ku = x509_cert::ext::pkix::KeyUsage::from_der(ext("2.5.29.15").extn_value.as_bytes())
+            .unwrap();
+        assert!(ku.digital_signature() && !ku.key_cert_sign());
+        let eku = x509_cert::ext::pkix::ExtendedKeyUsage::from_der(
+            ext("2.5.29.37").extn_value.as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(eku.0[0].to_string(), "1.3.6.1.5.5.7.3.3");
+        let bc = x509_cert::ext::pkix::BasicConstraints::from_der(
+            ext("2.5.29.19").extn_value.as_bytes(),
+        )
+        .unwrap();
+        assert!(!bc.ca);
+        let v = tbs.validity();
+        let years = (v.not_after.to_unix_duration() - v.not_before.to_unix_duration()).as_secs()
+            / (365 * 86400);
+        assert_eq!(years, 10);
+        // The certificate carries the workspace's key for `name`.
+        let rec = w.record(name);
+        let key: rootcellar::tuf::Key = serde_json::from_value(rec["key"].clone()).unwrap();
+        let rootcellar::tuf::PublicKey::EcdsaP256(vk) = key.decode().unwrap() else {
+            panic!("not P-256")
+        };
+        use p256::pkcs8::EncodePublicKey;
+        use x509_cert::der::Encode;
+        assert_eq!(
+            tbs.subject_public_key_info().to_der().unwrap(),
+            vk.to_public_key_der().unwrap().as_bytes()
+        );
+        // And the key signed the certificate.
+        use p256::ecdsa::signature::Verifier;
+        let sig = p256::ecdsa::Signature::from_der(cert.signature().raw_bytes()).unwrap();
+        vk.verify(&tbs.to_der().unwrap(), &sig).unwrap();
+    }
+
+    // An existing root is never overwritten; a threshold that cannot be met is refused.
+    let before = std::fs::read(&out).unwrap();
+    let r = w.run(&args);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("does not overwrite"), "{}", r.stderr);
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+    let other = w.dir.path().join("../other.json");
+    let mut bad = args.to_vec();
+    bad[9] = "3";
+    bad[17] = other.to_str().unwrap();
+    let r = w.run(&bad);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(!other.exists());
+}

@@ -1,0 +1,360 @@
+//! Notary v1 / Docker Content Trust: root key certificates made by the key's own device.
+//!
+//! Notary names a root key by a self-signed X.509 certificate for the repository (GUN). The
+//! certificate's signature is made by the signer, so for a key on an HSM or a YubiKey the
+//! private key never leaves the device.
+
+use crate::error::{Error, Result};
+use crate::signer::Signer;
+use crate::tuf::PublicKey;
+use crate::tuf::expiry::Timestamp;
+use crate::tuf::notary::{NotaryKey, NotaryKeyVal, NotarySignature};
+use base64::Engine;
+use std::str::FromStr;
+use x509_cert::builder::profile::BuilderProfile;
+use x509_cert::builder::{Builder, CertificateBuilder};
+use x509_cert::der::asn1::{BitString, OctetString};
+use x509_cert::der::oid::ObjectIdentifier;
+use x509_cert::der::{Encode, EncodePem, pem::LineEnding};
+use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::spki::{
+    AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, SubjectPublicKeyInfoOwned,
+    SubjectPublicKeyInfoRef,
+};
+use x509_cert::time::{Time, Validity};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+const CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+
+/// The public half the certificate builder needs to know; the signature comes from `Signer`.
+struct CertKey(p256::ecdsa::VerifyingKey);
+
+impl p256::ecdsa::signature::Keypair for CertKey {
+    type VerifyingKey = p256::ecdsa::VerifyingKey;
+    fn verifying_key(&self) -> p256::ecdsa::VerifyingKey {
+        self.0
+    }
+}
+
+impl DynSignatureAlgorithmIdentifier for CertKey {
+    fn signature_algorithm_identifier(&self) -> x509_cert::spki::Result<AlgorithmIdentifierOwned> {
+        Ok(AlgorithmIdentifierOwned {
+            oid: ECDSA_WITH_SHA256,
+            parameters: None,
+        })
+    }
+}
+
+/// Notary's root certificate profile: CN = GUN, KeyUsage digitalSignature, EKU codeSigning,
+/// CA:FALSE.
+struct NotaryProfile(Name);
+
+impl BuilderProfile for NotaryProfile {
+    fn get_issuer(&self, _: &Name) -> Name {
+        self.0.clone()
+    }
+    fn get_subject(&self) -> Name {
+        self.0.clone()
+    }
+    fn build_extensions(
+        &self,
+        _: SubjectPublicKeyInfoRef<'_>,
+        _: SubjectPublicKeyInfoRef<'_>,
+        _: &x509_cert::TbsCertificate,
+    ) -> x509_cert::builder::Result<Vec<Extension>> {
+        let ext =
+            |oid: &str, critical: bool, der: Vec<u8>| -> x509_cert::builder::Result<Extension> {
+                Ok(Extension {
+                    extn_id: ObjectIdentifier::new_unwrap(oid),
+                    critical,
+                    extn_value: OctetString::new(der)?,
+                })
+            };
+        Ok(vec![
+            ext(
+                "2.5.29.15",
+                true,
+                KeyUsage(KeyUsages::DigitalSignature.into()).to_der()?,
+            )?,
+            ext(
+                "2.5.29.37",
+                false,
+                ExtendedKeyUsage(vec![CODE_SIGNING]).to_der()?,
+            )?,
+            ext(
+                "2.5.29.19",
+                true,
+                BasicConstraints {
+                    ca: false,
+                    path_len_constraint: None,
+                }
+                .to_der()?,
+            )?,
+        ])
+    }
+}
+
+fn x509_time(t: Timestamp) -> Result<Time> {
+    let secs = u64::try_from(t.unix_timestamp())
+        .map_err(|_| Error::bad_input("a certificate cannot start before 1970"))?;
+    Time::try_from(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+        .map_err(|e| Error::bad_input(format!("certificate time out of range: {e}")))
+}
+
+/// A self-signed certificate for `signer`'s P-256 key naming `gun`, valid from `not_before`
+/// to `not_after`, signed by `signer` (on its device). Returns the PEM text.
+pub fn root_certificate(
+    signer: &dyn Signer,
+    gun: &str,
+    not_before: Timestamp,
+    not_after: Timestamp,
+) -> Result<String> {
+    let PublicKey::EcdsaP256(vk) = signer.public_key() else {
+        return Err(Error::bad_input(
+            "Notary root certificates here are for ECDSA P-256 keys; this key is Ed25519",
+        )
+        .hint("generate the root key as ecdsa-p256"));
+    };
+    if gun.is_empty() || gun.contains(',') || gun.contains('=') || gun.contains('+') {
+        return Err(Error::bad_input(format!(
+            "{gun:?} is not a repository name (GUN) a certificate can carry"
+        ))
+        .hint("use the name as Docker shows it, e.g. docker.io/example/app"));
+    }
+    if not_after <= not_before {
+        return Err(Error::bad_input(
+            "the certificate would end before it starts",
+        ));
+    }
+    let key = CertKey(*vk);
+    let name = Name::from_str(&format!("CN={gun}"))
+        .map_err(|e| Error::bad_input(format!("{gun:?} cannot be a certificate name: {e}")))?;
+    let spki = SubjectPublicKeyInfoOwned::from_key(vk)
+        .map_err(|e| Error::bad_input(format!("public key: {e}")))?;
+    let validity = Validity::new(x509_time(not_before)?, x509_time(not_after)?);
+    // A serial of 16 bytes from the key and the start time: unique per key and date, as RFC
+    // 5280 asks, without a random source the ceremony laptop may lack.
+    let serial_bytes: Vec<u8> = {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(vk.to_sec1_bytes());
+        h.update(not_before.unix_timestamp().to_be_bytes());
+        let mut s = h.finalize()[..16].to_vec();
+        s[0] &= 0x7f;
+        s[0] |= 0x01;
+        s
+    };
+    let serial =
+        SerialNumber::new(&serial_bytes).map_err(|e| Error::bad_input(format!("serial: {e}")))?;
+    let mut builder = CertificateBuilder::new(NotaryProfile(name), serial, validity, spki)
+        .map_err(|e| Error::bad_input(format!("certificate: {e}")))?;
+    let tbs = builder
+        .finalize(&key)
+        .map_err(|e| Error::bad_input(format!("certificate: {e}")))?;
+    let der_sig = signer.sign(&tbs)?;
+    // The device's signature must verify before it goes into a certificate.
+    {
+        use p256::ecdsa::signature::Verifier;
+        let sig = p256::ecdsa::Signature::from_der(&der_sig)
+            .map_err(|_| Error::refused("the device returned a malformed ECDSA signature"))?;
+        vk.verify(&tbs, &sig).map_err(|_| {
+            Error::refused("the device's signature over the certificate does not verify")
+        })?;
+    }
+    let bits =
+        BitString::from_bytes(&der_sig).map_err(|e| Error::bad_input(format!("signature: {e}")))?;
+    let cert = builder
+        .assemble(bits, &key)
+        .map_err(|e| Error::bad_input(format!("certificate: {e}")))?;
+    cert.to_pem(LineEnding::LF)
+        .map_err(|e| Error::bad_input(format!("certificate: {e}")))
+}
+
+/// Notary's key object for a root certificate (`ecdsa-x509`, base64 of the PEM).
+pub fn certificate_key(pem: &str) -> NotaryKey {
+    NotaryKey {
+        keytype: "ecdsa-x509".into(),
+        keyval: NotaryKeyVal {
+            private: serde_json::Value::Null,
+            public: B64.encode(pem.as_bytes()),
+            extra: Default::default(),
+        },
+        extra: Default::default(),
+    }
+}
+
+/// A Notary signature by `signer` over `message` (canonical `signed`): ECDSA as raw r‖s.
+pub fn sign(signer: &dyn Signer, keyid: &str, message: &[u8]) -> Result<NotarySignature> {
+    let der = signer.sign(message)?;
+    let (method, raw) = match signer.public_key() {
+        PublicKey::EcdsaP256(_) => {
+            let sig = p256::ecdsa::Signature::from_der(&der)
+                .map_err(|_| Error::refused("the device returned a malformed ECDSA signature"))?;
+            ("ecdsa", sig.to_bytes().to_vec())
+        }
+        PublicKey::Ed25519(_) => ("eddsa", der),
+    };
+    Ok(NotarySignature {
+        keyid: keyid.into(),
+        method: method.into(),
+        sig: B64.encode(raw),
+        extra: Default::default(),
+    })
+}
+
+/// What `notary root` wrote.
+#[derive(Clone, Debug, serde::Serialize, PartialEq, Eq)]
+pub struct NotaryRootReport {
+    pub path: String,
+    pub gun: String,
+    /// The root keys' Notary key IDs (over their certificates), in the order given.
+    pub root_keyids: Vec<String>,
+    pub threshold: u64,
+    pub expires: String,
+}
+
+/// Notary's key object for an online key: `ecdsa` (SPKI DER) or `ed25519` (raw bytes).
+fn online_key(pk: &PublicKey) -> Result<NotaryKey> {
+    let (keytype, bytes) = match pk {
+        PublicKey::EcdsaP256(vk) => {
+            use p256::pkcs8::EncodePublicKey;
+            let der = vk
+                .to_public_key_der()
+                .map_err(|e| Error::bad_input(format!("public key: {e}")))?;
+            ("ecdsa", der.as_bytes().to_vec())
+        }
+        PublicKey::Ed25519(vk) => ("ed25519", vk.to_bytes().to_vec()),
+    };
+    Ok(NotaryKey {
+        keytype: keytype.into(),
+        keyval: NotaryKeyVal {
+            private: serde_json::Value::Null,
+            public: B64.encode(bytes),
+            extra: Default::default(),
+        },
+        extra: Default::default(),
+    })
+}
+
+/// Options for a first Notary root.
+pub struct NotaryRootSpec<'a> {
+    pub gun: &'a str,
+    pub root_keys: &'a [String],
+    pub threshold: u64,
+    pub targets: &'a str,
+    pub snapshot: &'a str,
+    pub timestamp: &'a str,
+    pub years: u32,
+    pub out: &'a std::path::Path,
+}
+
+/// Writes version 1 of a Notary root for `gun`: each root key gets a certificate its own
+/// device signs, the root is signed by every root key, checked as Notary checks it, and only
+/// then written (atomically, never over an existing file). The metadata expires with the
+/// certificates.
+pub fn write_root(ctx: &super::Context, spec: &NotaryRootSpec) -> Result<NotaryRootReport> {
+    use crate::tuf::metadata::RoleKeys;
+    use std::collections::BTreeMap;
+    let ws = ctx.workspace()?;
+    if spec.root_keys.is_empty() {
+        return Err(Error::bad_input("name at least one root key").hint("--root-key NAME"));
+    }
+    if spec.threshold == 0 || spec.threshold as usize > spec.root_keys.len() {
+        return Err(Error::bad_input(format!(
+            "threshold {} with {} root keys cannot be met",
+            spec.threshold,
+            spec.root_keys.len()
+        )));
+    }
+    if !(1..=30).contains(&spec.years) {
+        return Err(Error::bad_input("--years must be 1 to 30"));
+    }
+    if spec.out.exists() {
+        return Err(Error::refused(format!(
+            "{} exists; rootcellar does not overwrite a root",
+            spec.out.display()
+        ))
+        .hint("choose another --out"));
+    }
+    ctx.air_gap("sign with a private key")?;
+    let not_before = ctx.now.replace_nanosecond(0).unwrap_or(ctx.now);
+    let not_after = not_before
+        .replace_year(not_before.year() + spec.years as i32)
+        .unwrap_or(not_before + time::Duration::days(365 * spec.years as i64));
+    let mut keys = BTreeMap::new();
+    let mut signers = Vec::new();
+    let mut root_ids = Vec::new();
+    for name in spec.root_keys {
+        let rec = ws.resolve_key(name)?;
+        let signer = ctx.signer(&ws, &rec)?;
+        let pem = root_certificate(signer.as_ref(), spec.gun, not_before, not_after)?;
+        let k = certificate_key(&pem);
+        let id = k.keyid();
+        if root_ids.contains(&id) {
+            return Err(Error::bad_input(format!("root key {name} is named twice")));
+        }
+        keys.insert(id.clone(), k);
+        root_ids.push(id.clone());
+        signers.push((id, signer));
+    }
+    let mut roles = BTreeMap::new();
+    roles.insert(
+        "root".to_string(),
+        RoleKeys::new(root_ids.clone(), spec.threshold),
+    );
+    for (role, name) in [
+        ("targets", spec.targets),
+        ("snapshot", spec.snapshot),
+        ("timestamp", spec.timestamp),
+    ] {
+        let rec = ws.resolve_key(name)?;
+        let pk = rec
+            .key
+            .decode()
+            .map_err(|e| Error::bad_input(format!("key {name}: {e}")))?;
+        let k = online_key(&pk)?;
+        let id = k.keyid();
+        keys.insert(id.clone(), k);
+        roles.insert(role.to_string(), RoleKeys::new(vec![id], 1));
+    }
+    let expires = not_after
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| Error::bad_input(format!("expiry: {e}")))?;
+    let signed = serde_json::json!({
+        "_type": "Root",
+        "consistent_snapshot": false,
+        "expires": expires,
+        "keys": keys,
+        "roles": roles,
+        "version": 1,
+    });
+    let message = crate::tuf::canonical::to_canonical(&signed)
+        .map_err(|e| Error::bad_input(format!("canonical JSON: {e}")))?;
+    let mut signatures = Vec::new();
+    for (id, signer) in &signers {
+        signatures.push(sign(signer.as_ref(), id, &message)?);
+    }
+    let doc = serde_json::json!({"signed": signed, "signatures": signatures});
+    let bytes = serde_json::to_vec(&doc).map_err(|e| Error::bad_input(e.to_string()))?;
+    // Checked as a Notary client would before it leaves the machine.
+    let md = crate::tuf::notary::NotaryMetadata::from_bytes(&bytes)
+        .map_err(|e| Error::refused(format!("the root just made does not parse: {e}")))?;
+    let check = crate::tuf::notary::verify_chain(&md, &[], ctx.now, Some(spec.gun));
+    if let Some(f) = check.failure {
+        return Err(Error::refused(format!(
+            "the root just made does not verify, nothing written: {f}"
+        )));
+    }
+    crate::atomic::write_new_atomic(spec.out, &bytes)?;
+    Ok(NotaryRootReport {
+        path: spec.out.display().to_string(),
+        gun: spec.gun.into(),
+        root_keyids: root_ids,
+        threshold: spec.threshold,
+        expires,
+    })
+}
