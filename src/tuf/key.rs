@@ -200,8 +200,21 @@ impl Key {
                 serde_json::from_value(value).map_err(|e| format!("not a TUF key object: {e}"))?;
             let pk = key.decode().map_err(|e| e.to_string())?;
             Ok(pk.to_tuf_key())
+        } else if trimmed.starts_with("-----BEGIN CERTIFICATE-----") {
+            // A certificate (Notary's x509 keys): its subject key.
+            use x509_cert::der::{DecodePem, EncodePem};
+            let cert = x509_cert::Certificate::from_pem(trimmed.as_bytes())
+                .map_err(|e| format!("not a PEM certificate: {e}"))?;
+            let spki = cert
+                .tbs_certificate()
+                .subject_public_key_info()
+                .to_pem(p256::pkcs8::LineEnding::LF)
+                .map_err(|e| e.to_string())?;
+            PublicKey::from_spki_pem(&spki)
+                .map(|pk| pk.to_tuf_key())
+                .map_err(|e| e.to_string())
         } else if trimmed.starts_with("-----BEGIN") {
-            PublicKey::from_spki_pem(text)
+            PublicKey::from_spki_pem(&strip_pem_headers(trimmed))
                 .map(|pk| pk.to_tuf_key())
                 .map_err(|e| e.to_string())
         } else {
@@ -210,9 +223,81 @@ impl Key {
     }
 }
 
+/// Drops RFC 1421-style header lines (`role: releases`, as `docker trust key generate` writes
+/// them) and the blank line after them from a PEM block.
+fn strip_pem_headers(pem: &str) -> String {
+    let mut out = String::new();
+    let mut in_body = false;
+    let mut headers_done = false;
+    for line in pem.lines() {
+        let l = line.trim_end();
+        if l.starts_with("-----BEGIN") {
+            in_body = true;
+            headers_done = false;
+        } else if l.starts_with("-----END") {
+            in_body = false;
+        } else if in_body && !headers_done {
+            if l.contains(':') {
+                continue;
+            }
+            headers_done = true;
+            if l.is_empty() {
+                continue;
+            }
+        }
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docker_pem_with_a_role_header_and_certificates_import() {
+        use p256::pkcs8::EncodePublicKey;
+        let sk = p256::ecdsa::SigningKey::from_slice(&[9u8; 32]).unwrap();
+        let pem = sk
+            .verifying_key()
+            .to_public_key_pem(p256::pkcs8::LineEnding::LF)
+            .unwrap();
+        let docker = pem.replacen(
+            "-----BEGIN PUBLIC KEY-----\n",
+            "-----BEGIN PUBLIC KEY-----\nrole: releases\n\n",
+            1,
+        );
+        let want = PublicKey::EcdsaP256(*sk.verifying_key()).to_tuf_key();
+        assert_eq!(Key::from_import_text(&docker).unwrap(), want);
+        assert_eq!(Key::from_import_text(&pem).unwrap(), want);
+        // A Notary root certificate: its subject key.
+        let v = crate::tuf::json::parse_strict(include_bytes!(
+            "../../tests/data/notary/notary0.1/root.json"
+        ))
+        .unwrap();
+        let keys = v["signed"]["keys"].as_object().unwrap();
+        let cert = keys
+            .values()
+            .find(|k| k["keytype"] == "ecdsa-x509")
+            .unwrap();
+        use base64::Engine;
+        let pem = base64::engine::general_purpose::STANDARD
+            .decode(cert["keyval"]["public"].as_str().unwrap())
+            .unwrap();
+        let k = Key::from_import_text(std::str::from_utf8(&pem).unwrap()).unwrap();
+        assert!(matches!(k.decode().unwrap(), PublicKey::EcdsaP256(_)));
+        // A header line inside the body is not a header: the key is refused, not misread.
+        let broken = pem_with_middle_colon(&docker);
+        assert!(Key::from_import_text(&broken).is_err());
+    }
+
+    fn pem_with_middle_colon(pem: &str) -> String {
+        let mut lines: Vec<String> = pem.lines().map(str::to_string).collect();
+        let n = lines.len();
+        lines[n - 2] = format!("{}:", lines[n - 2]);
+        lines.join("\n")
+    }
 
     #[test]
     fn ecdsa_pem_is_lf_64_columns_with_trailing_newline() {

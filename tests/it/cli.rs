@@ -701,3 +701,30 @@ fn the_demo_runs_a_whole_ceremony_in_a_new_folder() {
     assert_eq!(r.code, 0);
     assert!(r.json()["result"]["steps"].as_array().unwrap().len() > 10);
 }
+
+/// Tagging keys from Docker Content Trust come along: the PEM `docker trust key generate`
+/// writes (with its `role:` header) imports as the same key as the plain PEM.
+#[test]
+fn a_docker_tagging_key_pem_with_a_role_header_imports() {
+    let w = Ws::new();
+    let d = tempfile::tempdir().unwrap();
+    let k = TestKey::ecdsa(53);
+    let docker = k.key().keyval.public.replacen(
+        "-----BEGIN PUBLIC KEY-----\n",
+        "-----BEGIN PUBLIC KEY-----\nrole: releases\n\n",
+        1,
+    );
+    let f = write(d.path(), "releases.pub", docker.as_bytes());
+    let r = w
+        .ok(&[
+            "key",
+            "import",
+            f.to_str().unwrap(),
+            "--name",
+            "releases",
+            "--json",
+        ])
+        .json();
+    assert_eq!(r["result"]["keyid"], k.keyid());
+    assert_eq!(r["result"]["backend"], "public");
+}
