@@ -89,25 +89,35 @@ pub fn parse_expires(s: &str) -> Result<Timestamp, String> {
         .map_err(|_| format!("expires {s:?} is not an RFC 3339 time"))
 }
 
+/// A Notary envelope split: typed `signed`, signatures, the canonical bytes of `signed` exactly
+/// as parsed, and `signed` as parsed.
+type Envelope<T> = (T, Vec<NotarySignature>, Vec<u8>, Value);
+
+fn envelope<T: serde::de::DeserializeOwned>(value: Value) -> Result<Envelope<T>, MetadataError> {
+    let Value::Object(mut top) = value else {
+        return Err(shape("top level is not an object"));
+    };
+    let signed_value = top
+        .remove("signed")
+        .ok_or_else(|| shape("no \"signed\" object"))?;
+    let sigs = top
+        .remove("signatures")
+        .ok_or_else(|| shape("no \"signatures\" list"))?;
+    let signatures: Vec<NotarySignature> = serde_path_to_error::deserialize(sigs)
+        .map_err(|e| shape(format!("signatures.{}: {}", e.path(), e.inner())))?;
+    let canonical = to_canonical(&signed_value).map_err(|e| shape(e.to_string()))?;
+    let signed: T = serde_path_to_error::deserialize(signed_value.clone())
+        .map_err(|e| shape(format!("signed.{}: {}", e.path(), e.inner())))?;
+    Ok((signed, signatures, canonical, signed_value))
+}
+
 impl NotaryMetadata {
     pub fn from_bytes(bytes: &[u8]) -> Result<NotaryMetadata, MetadataError> {
         Self::from_value(parse_strict(bytes)?)
     }
 
     pub fn from_value(value: Value) -> Result<NotaryMetadata, MetadataError> {
-        let Value::Object(mut top) = value else {
-            return Err(shape("top level is not an object"));
-        };
-        let signed_value = top
-            .remove("signed")
-            .ok_or_else(|| shape("no \"signed\" object"))?;
-        let sigs = top
-            .remove("signatures")
-            .ok_or_else(|| shape("no \"signatures\" list"))?;
-        let signatures: Vec<NotarySignature> = serde_path_to_error::deserialize(sigs)
-            .map_err(|e| shape(format!("signatures.{}: {}", e.path(), e.inner())))?;
-        let signed: NotaryRoot = serde_path_to_error::deserialize(signed_value.clone())
-            .map_err(|e| shape(format!("signed.{}: {}", e.path(), e.inner())))?;
+        let (signed, signatures, canonical, signed_value) = envelope::<NotaryRoot>(value)?;
         if signed.type_ != "Root" {
             return Err(shape(format!(
                 "_type is {:?}, expected \"Root\"",
@@ -146,7 +156,6 @@ impl NotaryMetadata {
                 "\"signed\" holds a field in a form rootcellar cannot keep exactly",
             ));
         }
-        let canonical = to_canonical(&signed_value).map_err(|e| shape(e.to_string()))?;
         Ok(NotaryMetadata {
             signed,
             signatures,
@@ -472,51 +481,22 @@ pub fn verify_chain(
     at: Timestamp,
     gun: Option<&str>,
 ) -> ChainCheck {
+    let count = 1 + updates.len();
+    let get = |i: usize| if i == 0 { trusted } else { &updates[i - 1] };
     // Only the newest root's certificates must be valid now (Notary checks the same way).
-    let certs_at = |last: bool| last.then_some(at);
-    let mut roots = vec![root_check(trusted, None, certs_at(updates.is_empty()), gun)];
-    let mut failure = None;
-    let mut last = trusted;
-    if !roots[0].errors.is_empty() {
-        failure = Some(format!("trusted root: {}", roots[0].errors.join("; ")));
-    } else {
-        for (i, md) in updates.iter().enumerate() {
-            let c = root_check(md, Some(last), certs_at(i + 1 == updates.len()), gun);
-            let bad = !c.errors.is_empty();
-            if bad {
-                failure = Some(c.errors.join("; "));
-            }
-            roots.push(c);
-            if bad {
-                break;
-            }
-            last = md;
-        }
-    }
-    if failure.is_none() {
-        match parse_expires(&last.signed.expires) {
-            Ok(exp) if exp > at => {}
-            Ok(_) => {
-                let msg = format!(
-                    "root version {} expired at {} (checked as of {})",
-                    last.signed.version,
-                    last.signed.expires,
-                    format_tuf_time(at)
-                );
-                if let Some(r) = roots.last_mut() {
-                    r.errors.push(msg.clone());
-                }
-                failure = Some(msg);
-            }
-            Err(e) => failure = Some(e),
-        }
-    }
-    ChainCheck {
-        at: format_tuf_time(at),
-        roots,
-        valid: failure.is_none(),
-        failure,
-    }
+    super::verify::walk_chain(
+        count,
+        at,
+        |i, prev| root_check(get(i), prev.map(get), (i + 1 == count).then_some(at), gun),
+        |i| {
+            let md = get(i);
+            (
+                parse_expires(&md.signed.expires),
+                md.signed.version,
+                md.signed.expires.clone(),
+            )
+        },
+    )
 }
 
 /// A delegation in a Notary targets file: `targets/releases` and the like.
@@ -564,19 +544,7 @@ pub struct NotaryTargetsFile {
 
 impl NotaryTargetsFile {
     pub fn from_bytes(bytes: &[u8]) -> Result<NotaryTargetsFile, MetadataError> {
-        let Value::Object(mut top) = parse_strict(bytes)? else {
-            return Err(shape("top level is not an object"));
-        };
-        let signed_value = top
-            .remove("signed")
-            .ok_or_else(|| shape("no \"signed\" object"))?;
-        let sigs = top
-            .remove("signatures")
-            .ok_or_else(|| shape("no \"signatures\" list"))?;
-        let signatures: Vec<NotarySignature> = serde_path_to_error::deserialize(sigs)
-            .map_err(|e| shape(format!("signatures.{}: {}", e.path(), e.inner())))?;
-        let signed: NotaryTargets = serde_path_to_error::deserialize(signed_value.clone())
-            .map_err(|e| shape(format!("signed.{}: {}", e.path(), e.inner())))?;
+        let (signed, signatures, canonical, _) = envelope::<NotaryTargets>(parse_strict(bytes)?)?;
         if signed.type_ != "Targets" {
             return Err(shape(format!(
                 "_type is {:?}, expected \"Targets\"",
@@ -584,7 +552,6 @@ impl NotaryTargetsFile {
             )));
         }
         parse_expires(&signed.expires).map_err(shape)?;
-        let canonical = to_canonical(&signed_value).map_err(|e| shape(e.to_string()))?;
         Ok(NotaryTargetsFile {
             signed,
             signatures,

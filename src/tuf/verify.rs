@@ -198,14 +198,40 @@ pub fn verify_chain(
     updates: &[Metadata<Root>],
     at: Timestamp,
 ) -> ChainCheck {
-    let mut roots = vec![root_check(trusted, None)];
+    let get = |i: usize| if i == 0 { trusted } else { &updates[i - 1] };
+    walk_chain(
+        1 + updates.len(),
+        at,
+        |i, prev| root_check(get(i), prev.map(get)),
+        |i| {
+            let md = get(i);
+            (
+                md.signed.expires_at(),
+                md.signed.version,
+                md.signed.expires.clone(),
+            )
+        },
+    )
+}
+
+/// The walk every root chain takes, whatever its dialect: root 0 is trusted; `check(i, prev)`
+/// checks root `i` against the last accepted root `prev`; the walk stops at the first failure;
+/// then the newest accepted root must not have expired as of `at`. `expiry(i)` gives root
+/// `i`'s expiry, version and expiry as written.
+pub(crate) fn walk_chain(
+    count: usize,
+    at: Timestamp,
+    mut check: impl FnMut(usize, Option<usize>) -> RootCheck,
+    expiry: impl Fn(usize) -> (Result<Timestamp, String>, u64, String),
+) -> ChainCheck {
+    let mut roots = vec![check(0, None)];
     let mut failure = None;
-    let mut last = trusted;
+    let mut last = 0;
     if !roots[0].errors.is_empty() {
         failure = Some(format!("trusted root: {}", roots[0].errors.join("; ")));
     } else {
-        for md in updates {
-            let c = root_check(md, Some(last));
+        for i in 1..count {
+            let c = check(i, Some(last));
             let bad = !c.errors.is_empty();
             if bad {
                 failure = Some(c.errors.join("; "));
@@ -214,17 +240,16 @@ pub fn verify_chain(
             if bad {
                 break;
             }
-            last = md;
+            last = i;
         }
     }
     if failure.is_none() {
-        match last.signed.expires_at() {
+        let (exp, version, expires) = expiry(last);
+        match exp {
             Ok(exp) if exp > at => {}
             Ok(_) => {
                 let msg = format!(
-                    "root version {} expired at {} (checked as of {})",
-                    last.signed.version,
-                    last.signed.expires,
+                    "root version {version} expired at {expires} (checked as of {})",
                     format_tuf_time(at)
                 );
                 if let Some(r) = roots.last_mut() {
