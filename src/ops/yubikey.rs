@@ -263,6 +263,10 @@ pub fn change_pin(ctx: &Context, serial: Option<u32>) -> Result<DeviceReport> {
 pub fn change_puk(ctx: &Context, serial: Option<u32>) -> Result<DeviceReport> {
     let mut yk = y::open(serial)?;
     let serial = yk.serial().0;
+    let puk_before = y::puk_retries(&mut yk);
+    if let Some(n) = y::puk_gate(puk_before, ctx.force, serial)? {
+        ctx.notice(n);
+    }
     let old = ctx
         .prompt
         .secret(SecretKind::Puk, &format!("YubiKey {serial} (current PUK)"))?;
@@ -275,7 +279,7 @@ pub fn change_puk(ctx: &Context, serial: Option<u32>) -> Result<DeviceReport> {
         old.expose_secret().as_bytes(),
         new.expose_secret().as_bytes(),
     )
-    .map_err(|e| pin_error(e, serial, "PUK"))?;
+    .map_err(|e| puk_error(&mut yk, puk_before, e, serial))?;
     Ok(DeviceReport {
         serial,
         done: "PUK changed".into(),
@@ -286,6 +290,10 @@ pub fn change_puk(ctx: &Context, serial: Option<u32>) -> Result<DeviceReport> {
 pub fn unblock_pin(ctx: &Context, serial: Option<u32>) -> Result<DeviceReport> {
     let mut yk = y::open(serial)?;
     let serial = yk.serial().0;
+    let puk_before = y::puk_retries(&mut yk);
+    if let Some(n) = y::puk_gate(puk_before, ctx.force, serial)? {
+        ctx.notice(n);
+    }
     let puk = ctx
         .prompt
         .secret(SecretKind::Puk, &format!("YubiKey {serial} (PUK)"))?;
@@ -298,7 +306,7 @@ pub fn unblock_pin(ctx: &Context, serial: Option<u32>) -> Result<DeviceReport> {
         puk.expose_secret().as_bytes(),
         new.expose_secret().as_bytes(),
     )
-    .map_err(|e| pin_error(e, serial, "PUK"))?;
+    .map_err(|e| puk_error(&mut yk, puk_before, e, serial))?;
     Ok(DeviceReport {
         serial,
         done: "PIN unblocked and set".into(),
@@ -313,6 +321,22 @@ fn check_pin_form(p: &str, what: &str) -> Result<()> {
             Error::bad_input(format!("a new {what} must have 6 to 8 ASCII characters"))
                 .hint("nothing was changed"),
         )
+    }
+}
+
+/// Some devices answer a wrong PUK with a generic error; the PUK's retry counter says what
+/// happened, so the user learns it was the PUK and how many tries are left.
+fn puk_error(
+    yk: &mut ::yubikey::YubiKey,
+    before: Option<u8>,
+    e: ::yubikey::Error,
+    serial: u32,
+) -> Error {
+    match (before, y::puk_retries(yk)) {
+        (Some(b), Some(a)) if a < b => {
+            pin_error(::yubikey::Error::WrongPin { tries: a }, serial, "PUK")
+        }
+        _ => pin_error(e, serial, "PUK"),
     }
 }
 

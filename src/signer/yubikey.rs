@@ -201,6 +201,30 @@ pub fn pin_retries(yk: &mut YubiKey) -> Option<u8> {
     }
 }
 
+/// PUK tries left, from the PUK's metadata (firmware 5.3+); `None` when the device does not say.
+pub fn puk_retries(yk: &mut YubiKey) -> Option<u8> {
+    piv::metadata(yk, SlotId::Management(piv::ManagementSlotId::Puk))
+        .ok()
+        .and_then(|m| m.retries)
+        .map(|r| r.remaining_count)
+}
+
+/// As `pin_gate`, for the PUK: a locked PUK is never tried, the last try needs `--force`.
+pub fn puk_gate(retries: Option<u8>, force: bool, serial: u32) -> Result<Option<String>> {
+    match retries {
+        Some(0) => Err(
+            Error::refused(format!("the PUK of YubiKey {serial} is locked"))
+                .hint("a locked PUK cannot be unblocked; only a reset of the PIV application (which erases its keys) clears it"),
+        ),
+        Some(1) if !force => Err(Error::refused(format!(
+            "YubiKey {serial} has one PUK try left: a wrong PUK now locks it for good"
+        ))
+        .hint("make sure of the PUK, then run the command again with --force")),
+        Some(n) => Ok(Some(format!("YubiKey {serial}: {n} PUK tries left"))),
+        None => Ok(None),
+    }
+}
+
 const KEY_SLOTS: [SlotId; 4] = [
     SlotId::Authentication,
     SlotId::Signature,
@@ -609,6 +633,26 @@ mod tests {
         );
         assert!(parse_slot("82").is_ok());
         assert!(parse_slot("zz").is_err());
+    }
+
+    #[test]
+    fn puk_gate_counts_retries() {
+        assert!(
+            puk_gate(Some(3), false, 1)
+                .unwrap()
+                .unwrap()
+                .contains("3 PUK tries left")
+        );
+        let e = puk_gate(Some(1), false, 1).unwrap_err();
+        assert!(e.message.contains("one PUK try left") && e.hint.unwrap().contains("--force"));
+        assert!(puk_gate(Some(1), true, 1).is_ok());
+        assert!(
+            puk_gate(Some(0), true, 1)
+                .unwrap_err()
+                .message
+                .contains("locked")
+        );
+        assert_eq!(puk_gate(None, false, 1).unwrap(), None);
     }
 
     #[test]
