@@ -261,33 +261,41 @@ pub fn change_pin(ctx: &Context, serial: Option<u32>) -> Result<DeviceReport> {
 
 /// `rootcellar yubikey change-puk`.
 pub fn change_puk(ctx: &Context, serial: Option<u32>) -> Result<DeviceReport> {
-    let mut yk = y::open(serial)?;
-    let serial = yk.serial().0;
-    let puk_before = y::puk_retries(&mut yk);
-    if let Some(n) = y::puk_gate(puk_before, ctx.force, serial)? {
-        ctx.notice(n);
-    }
-    let old = ctx
-        .prompt
-        .secret(SecretKind::Puk, &format!("YubiKey {serial} (current PUK)"))?;
-    let new = ctx.prompt.new_secret(
-        SecretKind::NewPuk,
-        &format!("YubiKey {serial} (6-8 characters)"),
-    )?;
-    check_pin_form(new.expose_secret(), "PUK")?;
-    yk.change_puk(
-        old.expose_secret().as_bytes(),
-        new.expose_secret().as_bytes(),
-    )
-    .map_err(|e| puk_error(&mut yk, puk_before, e, serial))?;
-    Ok(DeviceReport {
+    with_puk(
+        ctx,
         serial,
-        done: "PUK changed".into(),
-    })
+        "current PUK",
+        SecretKind::NewPuk,
+        "PUK",
+        "PUK changed",
+        |yk, old, new| yk.change_puk(old, new),
+    )
 }
 
 /// `rootcellar yubikey unblock-pin`: a new PIN, with the PUK.
 pub fn unblock_pin(ctx: &Context, serial: Option<u32>) -> Result<DeviceReport> {
+    with_puk(
+        ctx,
+        serial,
+        "PUK",
+        SecretKind::NewPin,
+        "PIN",
+        "PIN unblocked and set",
+        |yk, puk, new| yk.unblock_pin(puk, new),
+    )
+}
+
+/// The PUK operations: gate on the PUK's tries, ask for the PUK and a new PIN or PUK (`new_what`),
+/// check its form, then run `op` once on the device.
+fn with_puk(
+    ctx: &Context,
+    serial: Option<u32>,
+    puk_label: &str,
+    new_kind: SecretKind,
+    new_what: &str,
+    done: &str,
+    op: impl FnOnce(&mut ::yubikey::YubiKey, &[u8], &[u8]) -> std::result::Result<(), ::yubikey::Error>,
+) -> Result<DeviceReport> {
     let mut yk = y::open(serial)?;
     let serial = yk.serial().0;
     let puk_before = y::puk_retries(&mut yk);
@@ -296,20 +304,20 @@ pub fn unblock_pin(ctx: &Context, serial: Option<u32>) -> Result<DeviceReport> {
     }
     let puk = ctx
         .prompt
-        .secret(SecretKind::Puk, &format!("YubiKey {serial} (PUK)"))?;
-    let new = ctx.prompt.new_secret(
-        SecretKind::NewPin,
-        &format!("YubiKey {serial} (6-8 characters)"),
-    )?;
-    check_pin_form(new.expose_secret(), "PIN")?;
-    yk.unblock_pin(
+        .secret(SecretKind::Puk, &format!("YubiKey {serial} ({puk_label})"))?;
+    let new = ctx
+        .prompt
+        .new_secret(new_kind, &format!("YubiKey {serial} (6-8 characters)"))?;
+    check_pin_form(new.expose_secret(), new_what)?;
+    op(
+        &mut yk,
         puk.expose_secret().as_bytes(),
         new.expose_secret().as_bytes(),
     )
     .map_err(|e| puk_error(&mut yk, puk_before, e, serial))?;
     Ok(DeviceReport {
         serial,
-        done: "PIN unblocked and set".into(),
+        done: done.into(),
     })
 }
 
