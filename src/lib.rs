@@ -2,6 +2,7 @@
 #![doc = "rootcellar: keeps the root of trust of a TUF / Docker Content Trust repository offline and in hardware."]
 
 pub mod atomic;
+pub mod audit;
 pub mod cli;
 pub mod error;
 pub mod guard;

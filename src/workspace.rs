@@ -24,6 +24,9 @@ use std::path::{Path, PathBuf};
 
 pub const CONFIG_FILE: &str = "rootcellar.toml";
 
+const TRANSCRIPT_DAMAGED: &str = "run `rootcellar audit verify` to see where; keep the file as evidence, \
+     and move it aside (for example to audit.log.damaged) to start a new transcript";
+
 /// `rootcellar.toml`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -242,7 +245,11 @@ impl Workspace {
             .open(&p)
             .map_err(|e| Error::io("open", &p, &e))?;
         match file.try_lock() {
-            Ok(()) => Ok(WorkspaceLock { _file: file }),
+            Ok(()) => {
+                // A damaged transcript stops every writing command before it writes anything.
+                self.transcript()?;
+                Ok(WorkspaceLock { _file: file })
+            }
             Err(fs::TryLockError::WouldBlock) => Err(Error::environment(format!(
                 "another rootcellar command is using the workspace {}",
                 self.dir.display()
@@ -250,6 +257,34 @@ impl Workspace {
             .hint("wait for it to finish, then run this command again")),
             Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &p, &e)),
         }
+    }
+
+    pub fn transcript_path(&self) -> PathBuf {
+        self.dir.join(crate::audit::FILE)
+    }
+
+    /// The transcript's text ("" when there is none yet).
+    pub fn transcript_text(&self) -> Result<String> {
+        let p = self.transcript_path();
+        match fs::read(&p) {
+            Ok(b) => String::from_utf8(b).map_err(|_| {
+                Error::refused(format!("the transcript {} is not UTF-8", p.display()))
+                    .hint(TRANSCRIPT_DAMAGED)
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+            Err(e) => Err(Error::io("read", &p, &e)),
+        }
+    }
+
+    /// The transcript, its chain checked line by line (seals are checked by `audit verify`).
+    pub fn transcript(&self) -> Result<crate::audit::Checked> {
+        crate::audit::check(&self.transcript_text()?).map_err(|b| {
+            Error::refused(format!(
+                "the transcript {} is damaged at {b}",
+                self.transcript_path().display()
+            ))
+            .hint(TRANSCRIPT_DAMAGED)
+        })
     }
 
     pub fn keys_dir(&self) -> PathBuf {

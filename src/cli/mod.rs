@@ -126,8 +126,18 @@ enum Command {
         #[arg(long = "key", value_name = "K")]
         keys: Vec<String>,
     },
-    /// Publish the staged root once it verifies completely.
-    Publish,
+    /// Publish the staged root once it verifies completely, and seal the transcript.
+    Publish {
+        /// Seal the transcript with this root key (default: the first signer whose private half is here).
+        #[arg(long, value_name = "K", conflicts_with = "no_seal")]
+        seal_key: Option<String>,
+        /// Do not seal the transcript (recorded in it as an override).
+        #[arg(long)]
+        no_seal: bool,
+    },
+    /// The ceremony transcript (audit.log): verify it, show it, print a ceremony record.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Verify root files as a TUF client would (a folder means its N.root.json files).
     Verify {
         /// The trusted root to start from (else the first FILE is the trust anchor).
@@ -212,6 +222,22 @@ enum ImportCommand {
         /// Write the root here (else into metadata/ when it chains onto what is published).
         #[arg(long, value_name = "PATH")]
         out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Check the transcript's chain and seals, and show the ceremony as a timeline.
+    Verify,
+    /// Show the transcript from line N on.
+    Show {
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        since: u64,
+    },
+    /// Write a printable ceremony record (HTML) for the witnesses to sign.
+    Print {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
 }
 
@@ -590,6 +616,13 @@ fn out<T: Serialize>(v: &T, human: String) -> Result<Output> {
     })
 }
 
+fn timeline_text(items: &[ops::audit::TimelineItem]) -> String {
+    items
+        .iter()
+        .map(|t| format!("{:>4}  {}  {:<18} {}\n", t.seq, t.time, t.action, t.summary))
+        .collect()
+}
+
 fn at_time(at: Option<&str>, now: Timestamp) -> Result<Timestamp> {
     match at {
         Some(s) => {
@@ -602,10 +635,7 @@ fn at_time(at: Option<&str>, now: Timestamp) -> Result<Timestamp> {
 fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
     match &cli.command {
         Command::Init { name } => {
-            let ws = crate::workspace::Workspace::init(
-                &ctx.dir,
-                crate::workspace::Config::new(name.clone(), false),
-            )?;
+            let ws = ops::init(ctx, crate::workspace::Config::new(name.clone(), false))?;
             let v = serde_json::json!({"dir": ws.dir, "name": ws.config.name});
             out(
                 &v,
@@ -1068,19 +1098,64 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             }
             Ok(o)
         }
-        Command::Publish => {
-            let r = ops::root::publish(ctx)?;
+        Command::Publish { seal_key, no_seal } => {
+            let with = match (seal_key, no_seal) {
+                (Some(k), _) => ops::root::SealWith::Key(k.clone()),
+                (None, true) => ops::root::SealWith::Skip,
+                (None, false) => ops::root::SealWith::Auto,
+            };
+            let r = ops::root::publish(ctx, &with)?;
             let h = format!(
-                "Published root version {} (expires {}), digest {}\n{}",
+                "Published root version {} (expires {}), digest {}\n{}{}",
                 r.version,
                 r.expires,
                 ops::root::read_aloud(&r.digest),
                 r.files
                     .iter()
                     .map(|f| format!("  {}\n", f.display()))
-                    .collect::<String>()
+                    .collect::<String>(),
+                match &r.sealed_by {
+                    Some(k) => format!("Transcript sealed by {k}\n"),
+                    None => String::new(),
+                }
             );
             out(&r, h)
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let r = ops::audit::verify(ctx)?;
+            let mut h = timeline_text(&r.timeline);
+            h.push_str(&format!(
+                "Transcript {}: {} lines, chain intact, head {}\n",
+                r.file.display(),
+                r.lines,
+                r.head.as_deref().unwrap_or("(empty)")
+            ));
+            for s in &r.seals {
+                h.push_str(&format!(
+                    "  seal on line {} by {} (root key of version {}): valid\n",
+                    s.line, s.key, s.version
+                ));
+            }
+            if r.unsealed_tail > 0 {
+                h.push_str(&format!(
+                    "  {} line(s) after the last seal are covered by the chain only\n",
+                    r.unsealed_tail
+                ));
+            }
+            out(&r, h)
+        }
+        Command::Audit(AuditCommand::Show { since }) => {
+            let r = ops::audit::show(ctx, *since)?;
+            let h = timeline_text(&r);
+            out(&r, h)
+        }
+        Command::Audit(AuditCommand::Print { out: dest }) => {
+            let p = ops::audit::print(ctx, dest)?;
+            let h = format!(
+                "Ceremony record written to {} (open it in a browser and print it)\n",
+                p.display()
+            );
+            out(&serde_json::json!({"written": p}), h)
         }
         Command::Verify {
             trusted,

@@ -190,6 +190,16 @@ pub fn adopt(ctx: &Context, dir: &Path, from: Option<u64>) -> Result<AdoptReport
             return Err(e);
         }
     };
+    ctx.record(
+        &ws,
+        "adopt",
+        serde_json::json!({
+            "source": dir.display().to_string(),
+            "first": mds[0].signed.version,
+            "last": last.signed.version,
+            "keys": keys.iter().map(|k| k.keyid.clone()).collect::<Vec<_>>(),
+        }),
+    )?;
     Ok(AdoptReport {
         first: mds[0].signed.version,
         last: last.signed.version,

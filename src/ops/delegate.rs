@@ -178,6 +178,15 @@ fn update(
         .hint("sign with more targets keys (--sign-with K); nothing was written"));
     }
     let files = ws.publish_targets(&md)?;
+    ctx.record(
+        &ws,
+        "targets-published",
+        serde_json::json!({
+            "version": md.signed.version,
+            "signed_sha256": crate::workspace::digest_hex(md.canonical_signed()),
+            "signed_by": md.signatures.iter().map(|s| s.keyid.clone()).collect::<Vec<_>>(),
+        }),
+    )?;
     let roles = md
         .signed
         .delegations

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::prompt::FixedPrompt;
 use crate::tuf::Algorithm;
 use crate::tuf::expiry::Timestamp;
-use crate::workspace::{Config, Workspace};
+use crate::workspace::Config;
 use secrecy::SecretString;
 use std::path::{Path, PathBuf};
 
@@ -94,7 +94,7 @@ pub fn run(
         }
     };
 
-    Workspace::init(dir, Config::new(Some("example.com/demo".into()), true))?;
+    super::init(&ctx, Config::new(Some("example.com/demo".into()), true))?;
     say(&format!("1. Workspace created in {}", dir.display()));
     if let Some(module) = softhsm {
         setup_softhsm(dir, module, &prompt.0)?;
@@ -172,7 +172,7 @@ pub fn run(
         s.status.by_self.threshold,
         s.status.publishable
     ));
-    let p = super::root::publish(&ctx)?;
+    let p = super::root::publish(&ctx, &super::root::SealWith::Auto)?;
     say(&format!(
         "5. Published version {} → {}",
         p.version,
@@ -209,7 +209,7 @@ pub fn run(
         s.status.by_self.threshold,
         s.status.publishable
     ));
-    if let Err(e) = super::root::publish(&ctx) {
+    if let Err(e) = super::root::publish(&ctx, &super::root::SealWith::Auto) {
         say(&format!("   publish refused, as it must be: {}", e.message));
     }
     let s = super::root::sign(&ctx, &["bob".into()])?;
@@ -227,11 +227,15 @@ pub fn run(
         s.status.by_self.threshold,
         s.status.publishable
     ));
-    let p = super::root::publish(&ctx)?;
+    let p = super::root::publish(&ctx, &super::root::SealWith::Auto)?;
     say(&format!(
-        "8. Published version {} → {}",
+        "8. Published version {} → {}{}",
         p.version,
-        p.files[0].display()
+        p.files[0].display(),
+        p.sealed_by
+            .as_deref()
+            .map(|k| format!("; transcript sealed by {k}"))
+            .unwrap_or_default()
     ));
 
     let meta = dir.join("metadata");
@@ -250,8 +254,14 @@ pub fn run(
             .map(|x| x.expires.clone())
             .unwrap_or_default()
     ));
+    let a = super::audit::verify(&ctx)?;
     say(&format!(
-        "Done. Files: {} (keys/, metadata/1.root.json, metadata/2.root.json, metadata/root.json)",
+        "10. Transcript audit.log: {} lines, chain intact, {} seal(s) valid (`rootcellar audit verify`)",
+        a.lines,
+        a.seals.len()
+    ));
+    say(&format!(
+        "Done. Files: {} (keys/, metadata/1.root.json, metadata/2.root.json, metadata/root.json, audit.log)",
         dir.display()
     ));
     say(&format!(

@@ -95,6 +95,7 @@ pub fn generate_software(ctx: &Context, name: &str, alg: Algorithm) -> Result<Ke
         "{name} is a software key, kept encrypted in {}: fine for trials, but a root key belongs in an HSM or a YubiKey",
         pem_path.display()
     ));
+    ctx.record(&ws, "key-generated", super::audit::key_detail(&rec, None))?;
     Ok(KeyInfo::of(&rec))
 }
 
@@ -126,6 +127,7 @@ pub fn import(ctx: &Context, file: &Path, name: &str) -> Result<KeyInfo> {
         destroyed_at: None,
     };
     ws.add_key_record(&rec)?;
+    ctx.record(&ws, "key-imported", super::audit::key_detail(&rec, None))?;
     Ok(KeyInfo::of(&rec))
 }
 
@@ -224,6 +226,7 @@ pub fn generate_pkcs11(
         return Err(e);
     }
     pkcs11_notices(ctx, name, &profile, &attrs);
+    ctx.record(&ws, "key-generated", super::audit::key_detail(&rec, None))?;
     Ok(KeyInfo::of(&rec))
 }
 
@@ -270,6 +273,7 @@ pub fn add_pkcs11(ctx: &Context, uri: &str, name: &str, profile: Option<&str>) -
         ));
     }
     pkcs11_notices(ctx, &rec.name, &profile, &attrs);
+    ctx.record(&ws, "key-added", super::audit::key_detail(&rec, None))?;
     Ok(KeyInfo::of(&rec))
 }
 
@@ -366,5 +370,6 @@ pub fn destroy(ctx: &Context, k: &str, confirm: Option<&str>) -> Result<KeyInfo>
     }
     rec.destroyed_at = Some(format_tuf_time(ctx.now));
     ws.update_key_record(&rec)?;
+    ctx.record(&ws, "key-destroyed", super::audit::key_detail(&rec, None))?;
     Ok(KeyInfo::of(&rec))
 }

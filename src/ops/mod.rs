@@ -6,6 +6,7 @@
 //! writes nothing.
 
 pub mod adopt;
+pub mod audit;
 pub mod ceremony;
 pub mod delegate;
 pub mod demo;
@@ -63,6 +64,8 @@ pub struct Context<'a> {
     unlocked: RefCell<HashMap<String, Rc<dyn Signer>>>,
     pins: RefCell<HashMap<String, SecretString>>,
     guard_checked: RefCell<bool>,
+    guard_result: RefCell<Option<String>>,
+    clock_checked: RefCell<bool>,
 }
 
 impl<'a> Context<'a> {
@@ -80,6 +83,8 @@ impl<'a> Context<'a> {
             unlocked: RefCell::new(HashMap::new()),
             pins: RefCell::new(HashMap::new()),
             guard_checked: RefCell::new(false),
+            guard_result: RefCell::new(None),
+            clock_checked: RefCell::new(false),
         }
     }
 
@@ -108,6 +113,7 @@ impl<'a> Context<'a> {
         let findings = guard::check(&self.sysfs);
         if findings.is_empty() {
             *self.guard_checked.borrow_mut() = true;
+            *self.guard_result.borrow_mut() = Some("offline: guard passed".into());
             return Ok(());
         }
         let list: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
@@ -119,6 +125,8 @@ impl<'a> Context<'a> {
             .hint(guard::HINT)),
             GuardMode::Warn => {
                 *self.guard_checked.borrow_mut() = true;
+                *self.guard_result.borrow_mut() =
+                    Some(format!("online, guard overridden: {}", list.join("; ")));
                 self.notice(format!(
                     "air-gap guard overridden: this machine is online ({}); do not use keys made here for a real root",
                     list.join("; ")
@@ -126,6 +134,53 @@ impl<'a> Context<'a> {
                 Ok(())
             }
         }
+    }
+
+    /// What the air-gap guard found, when this command ran it.
+    pub fn guard_result(&self) -> Option<String> {
+        self.guard_result.borrow().clone()
+    }
+
+    /// The clock check: the offline machine's clock decides expiry, so before a private key signs
+    /// anything, refuse a clock that runs behind the newest time the workspace knows (its
+    /// transcript and key records), and show the time for the operators to confirm.
+    pub fn check_clock(&self, ws: &Workspace) -> Result<()> {
+        if *self.clock_checked.borrow() {
+            return Ok(());
+        }
+        let mut newest: Option<(Timestamp, String)> = None;
+        let mut consider = |t: &str, what: String| {
+            if let Ok(t) = crate::tuf::expiry::parse_tuf_time(t)
+                && newest.as_ref().is_none_or(|(n, _)| t > *n)
+            {
+                newest = Some((t, what));
+            }
+        };
+        let transcript = audit::load(ws)?;
+        if let Some(e) = transcript.entries.last() {
+            consider(
+                &e.time,
+                format!("line {} of the transcript ({})", e.seq, e.action),
+            );
+        }
+        for r in ws.keys()? {
+            consider(&r.created_at, format!("the record of key {}", r.name));
+        }
+        let now = crate::tuf::expiry::format_tuf_time(self.now);
+        if let Some((t, what)) = newest
+            && self.now < t
+        {
+            return Err(Error::environment(format!(
+                "this machine's clock says {now}, but the workspace already recorded {} in {what}: the clock runs behind, and metadata signed now would carry wrong dates",
+                crate::tuf::expiry::format_tuf_time(t)
+            ))
+            .hint("set the clock to the right UTC time (compare with a watch or phone kept offline), then run the command again; nothing was signed"));
+        }
+        *self.clock_checked.borrow_mut() = true;
+        self.notice(format!(
+            "clock: this machine says it is {now} UTC; compare it with a watch before the signatures are kept"
+        ));
+        Ok(())
     }
 
     /// How costly software-key encryption is in `ws`.
@@ -268,6 +323,7 @@ impl<'a> Context<'a> {
         if let Some(k) = self.unlocked.borrow().get(&rec.keyid) {
             return Ok(k.clone());
         }
+        self.check_clock(ws)?;
         if let Some(when) = &rec.destroyed_at {
             return Err(
                 Error::refused(format!("key {} was destroyed on {when}", rec.name))
@@ -358,6 +414,21 @@ impl<'a> Context<'a> {
         }
         Ok(key)
     }
+}
+
+/// `rootcellar init`: creates the workspace and the first line of its transcript.
+pub fn init(ctx: &Context, config: crate::workspace::Config) -> Result<Workspace> {
+    let ws = Workspace::init(&ctx.dir, config)?;
+    ctx.record(
+        &ws,
+        "init",
+        serde_json::json!({
+            "name": ws.config.name,
+            "format": ws.config.format,
+            "rootcellar": env!("CARGO_PKG_VERSION"),
+        }),
+    )?;
+    Ok(ws)
 }
 
 /// Display name of a key ID: the workspace name, or the first 12 hex digits.

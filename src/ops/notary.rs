@@ -350,6 +350,16 @@ pub fn write_root(ctx: &super::Context, spec: &NotaryRootSpec) -> Result<NotaryR
         )));
     }
     crate::atomic::write_new_atomic(spec.out, &bytes)?;
+    ctx.record_here(
+        "notary-root",
+        serde_json::json!({
+            "gun": spec.gun,
+            "out": spec.out.display().to_string(),
+            "sha256": crate::workspace::digest_hex(&bytes),
+            "root_keyids": root_ids,
+            "threshold": spec.threshold,
+        }),
+    )?;
     Ok(NotaryRootReport {
         path: spec.out.display().to_string(),
         gun: spec.gun.into(),

@@ -281,6 +281,16 @@ pub fn sign_request(
             return Err(Error::bad_input("nothing to write").hint("give --file or --detached"));
         }
     };
+    ctx.record(
+        &ws,
+        "request-signed",
+        serde_json::json!({
+            "version": md.signed.version,
+            "signed_sha256": digest,
+            "keys": signed_by,
+            "written": written.display().to_string(),
+        }),
+    )?;
     Ok(SignRequestReport {
         version: md.signed.version,
         digest,
@@ -464,6 +474,21 @@ pub fn merge(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result<Mer
     } else {
         None
     };
+    ctx.record(
+        &ws,
+        "merge",
+        serde_json::json!({
+            "version": base.signed.version,
+            "signed_sha256": digest,
+            "added": added,
+            "already": already,
+            "inputs": files.iter().map(|f| serde_json::json!({
+                "file": f.display().to_string(),
+                "sha256": std::fs::read(f).map(|b| crate::workspace::digest_hex(&b)).unwrap_or_default(),
+            })).collect::<Vec<_>>(),
+            "written": written.display().to_string(),
+        }),
+    )?;
     Ok(MergeReport {
         version: base.signed.version,
         digest,

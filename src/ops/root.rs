@@ -227,6 +227,7 @@ pub fn new(ctx: &Context, args: &NewRoot) -> Result<RootView> {
     let md = Metadata::new(root).map_err(|e| Error::refused(e.to_string()))?;
     warn_software_root_keys(ctx, &ws, &md.signed);
     ws.write_staged(&md)?;
+    ctx.record(&ws, "root-staged", staged_detail(&md))?;
     view(ctx, &ws, &md, "staged")
 }
 
@@ -294,7 +295,20 @@ pub fn edit_root(ctx: &Context, args: &EditRoot) -> Result<RootView> {
     let md = Metadata::new(root).map_err(|e| Error::refused(e.to_string()))?;
     warn_software_root_keys(ctx, &ws, &md.signed);
     ws.write_staged(&md)?;
+    ctx.record(&ws, "root-staged", staged_detail(&md))?;
     view(ctx, &ws, &md, "staged")
+}
+
+/// What a transcript line says about a staged root.
+pub fn staged_detail(md: &Metadata<Root>) -> serde_json::Value {
+    let root_role = md.signed.role("root");
+    serde_json::json!({
+        "version": md.signed.version,
+        "expires": md.signed.expires,
+        "signed_sha256": digest_hex(md.canonical_signed()),
+        "root_keyids": root_role.map(|r| r.keyids.clone()).unwrap_or_default(),
+        "root_threshold": root_role.map(|r| r.threshold),
+    })
 }
 
 /// `rootcellar root discard`.
@@ -307,6 +321,11 @@ pub fn discard(ctx: &Context) -> Result<Option<u64>> {
         .and_then(|b| Metadata::<Root>::from_bytes(&b).ok())
         .map(|m| m.signed.version);
     if ws.discard_staged()? {
+        ctx.record(
+            &ws,
+            "root-discarded",
+            serde_json::json!({ "version": version }),
+        )?;
         Ok(version.or(Some(0)))
     } else {
         Ok(None)
@@ -552,6 +571,16 @@ pub fn sign(ctx: &Context, keys: &[String]) -> Result<SignReport> {
         md.signatures.retain(|s| s.keyid != r.keyid);
         md.signatures.push(Signature::new(r.keyid.clone(), &sig));
         ws.write_staged(&md)?;
+        ctx.record(
+            &ws,
+            "signature-added",
+            serde_json::json!({
+                "version": md.signed.version,
+                "key": r.name,
+                "keyid": r.keyid,
+                "signed_sha256": digest_hex(md.canonical_signed()),
+            }),
+        )?;
         signed_by.push(r.name.clone());
     }
     warn_software_root_keys(ctx, &ws, &md.signed);
@@ -569,11 +598,62 @@ pub struct PublishReport {
     pub expires: String,
     pub files: Vec<PathBuf>,
     pub digest: String,
+    /// The key that sealed the transcript, if one did.
+    pub sealed_by: Option<String>,
+}
+
+/// Which key seals the transcript at publish.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SealWith {
+    /// The first key that signed the published version and whose private half is here.
+    Auto,
+    /// This key (a root key of the published version).
+    Key(String),
+    /// Do not seal (`--no-seal`): recorded as an override.
+    Skip,
+}
+
+/// The key that seals the transcript when version `md` is published.
+fn seal_key(ws: &Workspace, md: &Metadata<Root>, with: &SealWith) -> Result<Option<KeyRecord>> {
+    let root_ids: Vec<String> = md
+        .signed
+        .role("root")
+        .map(|r| r.keyids.clone())
+        .unwrap_or_default();
+    match with {
+        SealWith::Skip => Ok(None),
+        SealWith::Key(k) => {
+            let rec = ws.resolve_key(k)?;
+            if !root_ids.contains(&rec.keyid) {
+                return Err(Error::refused(format!(
+                    "key {} is not a root key of version {}: it cannot seal the transcript",
+                    rec.name, md.signed.version
+                ))
+                .hint("name one of the version's root keys with --seal-key"));
+            }
+            Ok(Some(rec))
+        }
+        SealWith::Auto => {
+            for s in &md.signatures {
+                if !root_ids.contains(&s.keyid) {
+                    continue;
+                }
+                if let Some(rec) = ws.key_by_id(&s.keyid)?
+                    && rec.backend != Backend::Public
+                    && rec.destroyed_at.is_none()
+                {
+                    return Ok(Some(rec));
+                }
+            }
+            Ok(None)
+        }
+    }
 }
 
 /// `rootcellar publish`: only a root that verifies completely, against the whole published
-/// history, is written to `metadata/`.
-pub fn publish(ctx: &Context) -> Result<PublishReport> {
+/// history, is written to `metadata/`. The transcript's head, with the publish line, is sealed
+/// by a root key of that version before anything is written.
+pub fn publish(ctx: &Context, seal: &SealWith) -> Result<PublishReport> {
     let ws = ctx.workspace()?;
     let _lock = ws.lock()?;
     let md = staged_or_refuse(&ws)?;
@@ -602,11 +682,46 @@ pub fn publish(ctx: &Context) -> Result<PublishReport> {
         ))
         .hint(hint));
     }
+    let sealer = seal_key(&ws, &md, seal)?;
+    let mut pending = ctx.transcript(&ws)?;
+    let mut detail = serde_json::json!({
+        "version": md.signed.version,
+        "expires": md.signed.expires,
+        "signed_sha256": digest_hex(md.canonical_signed()),
+        "file_sha256": digest_hex(&md.to_file_bytes()),
+        "signed_by": md.signatures.iter().map(|s| s.keyid.clone()).collect::<Vec<_>>(),
+    });
+    if *seal == SealWith::Skip {
+        detail["override_no_seal"] = serde_json::Value::Bool(true);
+    }
+    pending.add(ctx, "publish", detail)?;
+    match &sealer {
+        Some(rec) => {
+            ctx.air_gap("seal the transcript with a private key")?;
+            let signer = ctx.signer(&ws, rec)?;
+            if let Some(y) = &rec.yubikey
+                && y.touch_policy != "never"
+            {
+                ctx.prompt.say(&format!(
+                    "Touch YubiKey {} now (it blinks) to seal the transcript with {}",
+                    y.serial, rec.name
+                ));
+            }
+            pending.seal(ctx, rec, signer.as_ref(), md.signed.version)?;
+        }
+        None if *seal == SealWith::Auto => ctx.notice(format!(
+            "the transcript was not sealed: no key that signed version {} has its private half in this workspace (name one with --seal-key)",
+            md.signed.version
+        )),
+        None => ctx.notice("the transcript was not sealed (--no-seal)"),
+    }
     let (a, b) = ws.publish(&md)?;
+    pending.commit(&ws)?;
     Ok(PublishReport {
         version: md.signed.version,
         expires: md.signed.expires.clone(),
         files: vec![a, b],
         digest: digest_hex(md.canonical_signed()),
+        sealed_by: sealer.map(|r| r.name),
     })
 }

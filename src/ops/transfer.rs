@@ -53,6 +53,13 @@ pub fn export_usb(ctx: &Context, dir: &Path, overwrite: bool) -> Result<Vec<usb:
                 .hint("the drive is failing: use another one"),
         );
     }
+    ctx.record_here(
+        "export-usb",
+        serde_json::json!({
+            "dir": dir.display().to_string(),
+            "files": out.iter().map(|f| serde_json::json!({"name": f.name, "sha256": f.sha256, "action": f.action})).collect::<Vec<_>>(),
+        }),
+    )?;
     Ok(out)
 }
 
@@ -154,6 +161,16 @@ pub fn export_qr(
         write_atomic(p, t.as_bytes())?;
         written.push(p.clone());
     }
+    ctx.record_here(
+        "export-qr",
+        serde_json::json!({
+            "file": path.display().to_string(),
+            "sha256": sha,
+            "frames": n,
+            "qr_version": version,
+            "written": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        }),
+    )?;
     Ok(QrReport {
         file: path,
         bytes: bytes.len(),
@@ -302,6 +319,15 @@ pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result
             vec![versioned, latest]
         }
     };
+    ctx.record_here(
+        "import-qr",
+        serde_json::json!({
+            "version": md.signed.version,
+            "sha256": a.sha256,
+            "frames": a.frames,
+            "written": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        }),
+    )?;
     Ok(ImportReport {
         version: md.signed.version,
         sha256: a.sha256,

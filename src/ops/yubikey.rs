@@ -136,6 +136,11 @@ pub fn generate(ctx: &Context, name: &str, alg: Algorithm, t: &YubiKeyTarget) ->
     if let Some(a) = &out.attestation {
         ctx.notice(format!("{name}: {a}"));
     }
+    ctx.record(
+        &ws,
+        "key-generated",
+        super::audit::key_detail(&rec, out.attestation.as_deref()),
+    )?;
     Ok(out)
 }
 
@@ -193,7 +198,13 @@ pub fn add(ctx: &Context, name: &str, serial: Option<u32>, slot: &str) -> Result
             rec.name, rec.name
         ));
     }
-    Ok(info(&rec, ctx.now))
+    let out = info(&rec, ctx.now);
+    ctx.record(
+        &ws,
+        "key-added",
+        super::audit::key_detail(&rec, out.attestation.as_deref()),
+    )?;
+    Ok(out)
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]

@@ -148,8 +148,11 @@ impl std::fmt::Display for Pkcs11Uri {
 impl std::str::FromStr for Pkcs11Uri {
     type Err = Error;
     fn from_str(s: &str) -> Result<Pkcs11Uri> {
+        // Only the path part is ever echoed: a query may carry `pin-value`, which is never
+        // read, printed or stored.
+        let shown = s.split('?').next().unwrap_or("");
         let bad = |why: String| {
-            Error::bad_input(format!("{s:?} is not a PKCS#11 key URI: {why}"))
+            Error::bad_input(format!("{shown:?} is not a PKCS#11 key URI: {why}"))
                 .hint("write it as pkcs11:token=LABEL;object=KEYLABEL;id=%01%02 (`rootcellar device list` shows the keys)")
         };
         let rest = s

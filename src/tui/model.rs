@@ -141,7 +141,11 @@ pub enum Job {
         key: String,
         secret: Option<SecretString>,
     },
-    Publish,
+    /// Publish; seal the transcript with `key` when one is given.
+    Publish {
+        key: Option<String>,
+        secret: Option<SecretString>,
+    },
     Export(String),
     Rotate {
         role: String,
@@ -334,6 +338,7 @@ impl Model {
                 }
             }
             Some(Action::Delegate) => names(&|k| !k.in_root),
+            Some(Action::Publish) => names(&|k| k.in_root && k.backend != "public"),
             Some(Action::SignRequest) => names(&|k| k.backend != "public"),
             Some(Action::AddKey) => names(&|k| !k.in_root),
             Some(Action::NewRoot) => names(&|_| true),
@@ -575,11 +580,23 @@ fn enter(m: &mut Model) -> Effect {
                     m.go(Screen::Input);
                     Effect::Nothing
                 }
-                Action::Publish => m.start(
-                    Job::Publish,
-                    "Verifying the whole history and publishing…",
-                    Screen::Done,
-                ),
+                Action::Publish => {
+                    m.pick_for = Some(Action::Publish);
+                    if m.pick_list().is_empty() {
+                        // No root key with its private half here: publish unsealed (the
+                        // runner says so).
+                        return m.start(
+                            Job::Publish {
+                                key: None,
+                                secret: None,
+                            },
+                            "Verifying the whole history and publishing…",
+                            Screen::Done,
+                        );
+                    }
+                    m.go(Screen::PickKey);
+                    Effect::Nothing
+                }
                 Action::Refresh => {
                     m.start(Job::Refresh, "Staging the next version…", Screen::Review)
                 }
@@ -747,6 +764,14 @@ fn enter(m: &mut Model) -> Effect {
                         Screen::Done,
                     )
                 }
+                Some(Action::Publish) => m.start(
+                    Job::Publish {
+                        key: Some(key.clone()),
+                        secret,
+                    },
+                    &format!("Verifying the whole history, publishing, sealing the transcript with {key}{touch}…"),
+                    Screen::Done,
+                ),
                 Some(Action::SignRequest) => {
                     let file = m.input.trim().to_string();
                     m.start(
@@ -1069,10 +1094,29 @@ mod tests {
         update(&mut m, Msg::Down);
         update(&mut m, Msg::Down);
         assert_eq!(m.menu()[m.cursor], Action::Publish);
-        assert!(matches!(
-            update(&mut m, Msg::Enter),
-            Effect::Start(Job::Publish)
-        ));
+        // Publish asks which root key seals the transcript: only keys whose private half is
+        // here (carol is public only), then that key's secret.
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.screen, Screen::PickKey);
+        assert_eq!(m.pick_list(), vec!["alice".to_string(), "bob".to_string()]);
+        update(&mut m, Msg::Down);
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.screen, Screen::Secret);
+        for c in "4321".chars() {
+            update(&mut m, Msg::Char(c));
+        }
+        match update(&mut m, Msg::Enter) {
+            Effect::Start(Job::Publish { key, secret }) => {
+                assert_eq!(key.as_deref(), Some("bob"));
+                assert_eq!(
+                    secret
+                        .map(|s| secrecy::ExposeSecret::expose_secret(&s).to_string())
+                        .as_deref(),
+                    Some("4321")
+                );
+            }
+            other => panic!("expected a publish job, got {other:?}"),
+        }
         update(
             &mut m,
             Msg::Finished(Ok(vec!["Published root version 4".into()])),

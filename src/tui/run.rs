@@ -246,10 +246,22 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
                     .map_err(pair),
             )
         }
-        Job::Publish => {
-            let ctx = context(s, &NoPrompt);
+        Job::Publish { key, secret } => {
+            let fixed;
+            let prompt: &dyn Prompt = match secret {
+                Some(sec) => {
+                    fixed = FixedPrompt(sec);
+                    &fixed
+                }
+                None => &NoPrompt,
+            };
+            let ctx = context(s, prompt);
+            let with = match key {
+                Some(k) => ops::root::SealWith::Key(k),
+                None => ops::root::SealWith::Auto,
+            };
             Msg::Finished(
-                ops::root::publish(&ctx)
+                ops::root::publish(&ctx, &with)
                     .map(|r| {
                         let mut l = vec![format!(
                             "Published root version {} (expires {}), digest {}.",
@@ -258,6 +270,9 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
                             ops::root::read_aloud(&r.digest)
                         )];
                         l.extend(r.files.iter().map(|f| format!("  {}", f.display())));
+                        if let Some(k) = &r.sealed_by {
+                            l.push(format!("Transcript sealed by {k}."));
+                        }
                         l.push("Next: export it to a USB stick (Export).".into());
                         with_notices(&ctx, l)
                     })

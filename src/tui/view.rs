@@ -168,6 +168,17 @@ pub fn draw(f: &mut Frame, m: &Model) {
             list(f, rest, items, m.cursor);
         }
         Screen::PickKey => {
+            let inner = if m.pick_for == Some(super::model::Action::Publish) {
+                let [head, rest] =
+                    Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+                f.render_widget(
+                    Paragraph::new("Seal the ceremony transcript with which root key?"),
+                    head,
+                );
+                rest
+            } else {
+                inner
+            };
             let items: Vec<ListItem> = m
                 .pick_list()
                 .iter()

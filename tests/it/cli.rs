@@ -4,16 +4,16 @@ use crate::support::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const PASS: &str = "test passphrase 1";
+pub(crate) const PASS: &str = "test passphrase 1";
 
 /// A workspace in a temp folder, commands run offline (fake /sys) with a passphrase in the env.
-struct Ws {
-    dir: TestDir,
-    sys: tempfile::TempDir,
+pub(crate) struct Ws {
+    pub(crate) dir: TestDir,
+    pub(crate) sys: tempfile::TempDir,
 }
 
 impl Ws {
-    fn new() -> Ws {
+    pub(crate) fn new() -> Ws {
         let w = Ws {
             dir: TestDir::new(),
             sys: offline_sysfs(),
@@ -21,10 +21,10 @@ impl Ws {
         w.ok(&["init", "--name", "example.com/test"]);
         w
     }
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
-    fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
+    pub(crate) fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
         let mut c = rootcellar();
         c.env("ROOTCELLAR_DIR", self.path())
             .env("ROOTCELLAR_SYSFS", self.sys.path())
@@ -32,19 +32,19 @@ impl Ws {
             .args(args);
         c
     }
-    fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         run(self.cmd(args))
     }
-    fn ok(&self, args: &[&str]) -> Run {
+    pub(crate) fn ok(&self, args: &[&str]) -> Run {
         let r = self.run(args);
         assert_eq!(r.code, 0, "{args:?} failed: {}{}", r.stdout, r.stderr);
         r
     }
     /// Runs a command that must fail with `code` and `msg`, and leave every file as it was.
-    fn refused(&self, args: &[&str], code: i32, msg: &str) -> Run {
+    pub(crate) fn refused(&self, args: &[&str], code: i32, msg: &str) -> Run {
         self.refused_with(self.cmd(args), code, msg)
     }
-    fn refused_with(&self, c: assert_cmd::Command, code: i32, msg: &str) -> Run {
+    pub(crate) fn refused_with(&self, c: assert_cmd::Command, code: i32, msg: &str) -> Run {
         let before = snapshot(self.path());
         let r = run(c);
         assert_eq!(
@@ -62,12 +62,12 @@ impl Ws {
         assert_eq!(before, snapshot(self.path()), "the workspace changed");
         r
     }
-    fn keys(&self, names: &[(&str, &str)]) {
+    pub(crate) fn keys(&self, names: &[(&str, &str)]) {
         for (n, alg) in names {
             self.ok(&["key", "generate", "--name", n, "--algorithm", alg]);
         }
     }
-    fn import_online(&self) {
+    pub(crate) fn import_online(&self) {
         let d = tempfile::tempdir().unwrap();
         let t = TestKey::ed25519(50).key();
         let f = write(
@@ -88,7 +88,7 @@ impl Ws {
         self.ok(&["key", "import", f.to_str().unwrap(), "--name", "timestamp"]);
     }
     /// Keys r1 r2 r3, online keys, version 1 staged with root threshold 2.
-    fn staged_v1(&self) {
+    pub(crate) fn staged_v1(&self) {
         self.keys(&[
             ("r1", "ecdsa-p256"),
             ("r2", "ed25519"),
@@ -114,17 +114,17 @@ impl Ws {
             "timestamp",
         ]);
     }
-    fn published_v1(&self) {
+    pub(crate) fn published_v1(&self) {
         self.staged_v1();
         self.ok(&["sign", "--key", "r1", "--key", "r2"]);
         self.ok(&["publish"]);
     }
-    fn metadata(&self) -> PathBuf {
+    pub(crate) fn metadata(&self) -> PathBuf {
         self.path().join("metadata")
     }
 }
 
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+pub(crate) fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

@@ -2,6 +2,7 @@
 
 mod attacks;
 mod attestation;
+mod audit;
 mod ceremony;
 mod cli;
 mod hsm;

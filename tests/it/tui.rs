@@ -174,7 +174,14 @@ fn a_whole_ceremony_through_the_screen_on_software_and_softhsm2_keys() {
     tm.keys(&["Escape"]);
     tm.wait_for("Publish the staged root");
     tm.keys(&["Down", "Down", "Enter"]);
-    tm.wait_for("Published root version 2");
+    // The transcript is sealed by a root key: the HSM keyholder types the PIN once more.
+    tm.wait_for("Seal the ceremony transcript with which root key?");
+    tm.keys(&["Down", "Enter"]);
+    tm.wait_for("Keyholder of hsm");
+    tm.type_text(PIN);
+    tm.keys(&["Enter"]);
+    let s = tm.wait_for("Published root version 2");
+    assert!(s.contains("Transcript sealed by hsm"), "{s}");
     tm.keys(&["Enter"]);
     tm.wait_for("Export the published roots");
     // The published root as QR codes on the screen, frame by frame.
@@ -289,7 +296,13 @@ fn version_1_from_an_empty_workspace_entirely_on_the_screen() {
     tm.keys(&["Escape"]);
     tm.select("Publish the staged root");
     tm.keys(&["Enter"]);
-    tm.wait_for("Published root version 1");
+    tm.wait_for("Seal the ceremony transcript with which root key?");
+    tm.keys(&["Enter"]);
+    tm.wait_for("Keyholder of alice");
+    tm.type_text("software passphrase");
+    tm.keys(&["Enter"]);
+    let s = tm.wait_for("Published root version 1");
+    assert!(s.contains("Transcript sealed by alice"), "{s}");
     tm.keys(&["Enter"]);
     tm.select("Export the published roots");
     tm.keys(&["Enter"]);
