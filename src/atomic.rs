@@ -1,12 +1,53 @@
 //! Atomic file writes: temp file in the same folder, fsync, rename, fsync the folder.
 //!
 //! Invariant: a reader sees either the old file or the whole new one, never part of one, and a
-//! failure leaves no temp file behind.
+//! failure leaves no temp file behind (a crash may: the workspace lock removes such leftovers,
+//! see [`remove_stale_temps`]).
+//!
+//! Fault injection: with `ROOTCELLAR_TEST_CRASH_AT=N` in the environment the process aborts at
+//! the N-th write step (before the temp file, after half the bytes, after all of them, after the
+//! fsync, after the rename, after the folder's fsync), as a crash or a kill would. The
+//! integration tests use it to crash publish, sign and export at every step; it changes nothing
+//! else and is inert without the variable.
 
 use crate::error::{Error, Result};
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Prefix and suffix of rootcellar's temporary files.
+pub const TEMP_PREFIX: &str = ".rootcellar-";
+pub const TEMP_SUFFIX: &str = ".tmp";
+
+static STEPS: AtomicU64 = AtomicU64::new(0);
+
+/// One write step: aborts the process here when `ROOTCELLAR_TEST_CRASH_AT` names this step.
+fn step() {
+    let n = STEPS.fetch_add(1, Ordering::SeqCst) + 1;
+    if let Ok(v) = std::env::var("ROOTCELLAR_TEST_CRASH_AT")
+        && v.parse::<u64>() == Ok(n)
+    {
+        std::process::abort();
+    }
+}
+
+/// Removes temporary files a crashed rootcellar left in `dir`; returns how many. Call only
+/// where no other rootcellar can be writing (under the workspace lock).
+pub fn remove_stale_temps(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(TEMP_PREFIX) && n.ends_with(TEMP_SUFFIX))
+        })
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
+}
 
 /// Writes `bytes` to `path` atomically, replacing any file there.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -23,14 +64,25 @@ fn write(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    step();
     let mut tmp = tempfile::Builder::new()
-        .prefix(".rootcellar-")
-        .suffix(".tmp")
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(|e| Error::io("create a temporary file in", dir, &e))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
+    let (a, b) = bytes.split_at(bytes.len() / 2);
+    tmp.write_all(a)
+        .and_then(|()| tmp.flush())
         .map_err(|e| Error::io("write", path, &e))?;
+    step();
+    tmp.write_all(b)
+        .and_then(|()| tmp.flush())
+        .map_err(|e| Error::io("write", path, &e))?;
+    step();
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io("write", path, &e))?;
+    step();
     if replace {
         tmp.persist(path)
             .map_err(|e| Error::io("replace", path, &e.error))?;
@@ -44,9 +96,11 @@ fn write(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
             }
         })?;
     }
+    step();
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::io("sync the folder", dir, &e))?;
+    step();
     Ok(())
 }
 

@@ -246,6 +246,10 @@ impl Workspace {
             .map_err(|e| Error::io("open", &p, &e))?;
         match file.try_lock() {
             Ok(()) => {
+                // Temp files left by a crashed command: no other rootcellar writes here now.
+                for sub in ["", "keys", "staged", "metadata"] {
+                    crate::atomic::remove_stale_temps(&self.dir.join(sub));
+                }
                 // A damaged transcript stops every writing command before it writes anything.
                 self.transcript()?;
                 Ok(WorkspaceLock { _file: file })
@@ -582,13 +586,25 @@ impl Workspace {
         Ok(vec![versioned, latest])
     }
 
-    /// Writes `N.root.json` (new) and `root.json`, then drops the staged root.
+    /// Writes `N.root.json` (new, or already there with these very bytes: an interrupted
+    /// publish) and `root.json`. The caller drops the staged root afterwards.
     pub fn publish(&self, md: &Metadata<Root>) -> Result<(PathBuf, PathBuf)> {
         let (versioned, latest) = self.published_paths(md.signed.version);
         let bytes = md.to_file_bytes();
-        write_new_atomic(&versioned, &bytes)?;
+        if !self.is_published_as(md)? {
+            write_new_atomic(&versioned, &bytes)?;
+        }
         write_atomic(&latest, &bytes)?;
-        self.discard_staged()?;
         Ok((versioned, latest))
+    }
+
+    /// Whether `N.root.json` holds exactly what publishing `md` writes.
+    pub fn is_published_as(&self, md: &Metadata<Root>) -> Result<bool> {
+        let (versioned, _) = self.published_paths(md.signed.version);
+        match fs::read(&versioned) {
+            Ok(b) => Ok(b == md.to_file_bytes()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io("read", &versioned, &e)),
+        }
     }
 }

@@ -657,7 +657,19 @@ pub fn publish(ctx: &Context, seal: &SealWith) -> Result<PublishReport> {
     let ws = ctx.workspace()?;
     let _lock = ws.lock()?;
     let md = staged_or_refuse(&ws)?;
-    let published = ws.published()?;
+    let mut published = ws.published()?;
+    // A publish that crashed after writing N.root.json: finish it.
+    let resumed = published
+        .last()
+        .is_some_and(|p| p.signed.version == md.signed.version)
+        && ws.is_published_as(&md)?;
+    if resumed {
+        published.pop();
+        ctx.notice(format!(
+            "finishing the interrupted publish of version {}",
+            md.signed.version
+        ));
+    }
     let chain = match published.split_first() {
         Some((first, rest)) => {
             let mut updates = rest.to_vec();
@@ -694,6 +706,9 @@ pub fn publish(ctx: &Context, seal: &SealWith) -> Result<PublishReport> {
     if *seal == SealWith::Skip {
         detail["override_no_seal"] = serde_json::Value::Bool(true);
     }
+    if resumed {
+        detail["resumed"] = serde_json::Value::Bool(true);
+    }
     pending.add(ctx, "publish", detail)?;
     match &sealer {
         Some(rec) => {
@@ -717,6 +732,8 @@ pub fn publish(ctx: &Context, seal: &SealWith) -> Result<PublishReport> {
     }
     let (a, b) = ws.publish(&md)?;
     pending.commit(&ws)?;
+    // Last: until here, running publish again finishes what a crash interrupted.
+    ws.discard_staged()?;
     Ok(PublishReport {
         version: md.signed.version,
         expires: md.signed.expires.clone(),

@@ -31,6 +31,8 @@ pub fn export(
                 .hint("mount the USB stick and give its folder"),
         );
     }
+    // Leftovers of an export that crashed: rootcellar's own temp files, by name.
+    crate::atomic::remove_stale_temps(dir);
     let mut sums = String::new();
     let mut all: Vec<(String, Vec<u8>)> = files.to_vec();
     all.sort_by(|a, b| a.0.cmp(&b.0));

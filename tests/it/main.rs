@@ -5,6 +5,7 @@ mod attestation;
 mod audit;
 mod ceremony;
 mod cli;
+mod faults;
 mod hsm;
 mod interop;
 mod notary;

@@ -1,0 +1,227 @@
+//! Fault injection: publish, sign, refresh and export are crashed at every write step
+//! (`ROOTCELLAR_TEST_CRASH_AT=N` aborts the process there, as a kill would). After each crash
+//! every file holds its old bytes or its complete new bytes, the transcript's chain holds, and
+//! running the command again finishes the job.
+
+use crate::cli::{PASS, Ws};
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let t = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &t);
+        } else {
+            std::fs::copy(e.path(), &t).unwrap();
+        }
+    }
+}
+
+/// Runs `args` in workspace `ws`; `crash_at` aborts it at that write step.
+fn run(w: &Ws, ws: &Path, args: &[&str], crash_at: Option<u64>) -> std::process::Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rootcellar"));
+    c.env("ROOTCELLAR_DIR", ws)
+        .env("ROOTCELLAR_SYSFS", w.sys.path())
+        .env("ROOTCELLAR_PASSPHRASE", PASS)
+        .env_remove("ROOTCELLAR_TEST_CRASH_AT")
+        .current_dir(ws)
+        .args(args);
+    if let Some(n) = crash_at {
+        c.env("ROOTCELLAR_TEST_CRASH_AT", n.to_string());
+    }
+    c.output().unwrap()
+}
+
+fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.extend(files(&p));
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn is_temp(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(".rootcellar-") && n.ends_with(".tmp"))
+}
+
+/// Crashes `args` at step 1, 2, … until it completes; after each crash checks that every file
+/// (relative to the workspace copy) holds its before- or after-bytes, that the transcript's
+/// chain holds, and that running the command again completes with the after-state. Returns the
+/// number of crashes.
+/// `between` accepts the whole intermediate states a command writes on purpose (a sign with two
+/// keys writes the first signature before it asks for the second).
+fn crash_everywhere(
+    w: &Ws,
+    args: &[&str],
+    extra_dir: Option<&str>,
+    between: &dyn Fn(&Path, &[u8]) -> bool,
+) -> u64 {
+    let template = w.path();
+    let rel = |root: &Path, m: BTreeMap<PathBuf, Vec<u8>>| -> BTreeMap<PathBuf, Vec<u8>> {
+        m.into_iter()
+            .filter(|(p, _)| !is_temp(p) && !p.ends_with(".lock"))
+            .map(|(p, b)| (p.strip_prefix(root).unwrap().to_path_buf(), b))
+            .collect()
+    };
+    // The state before and after an uninterrupted run, in a copy.
+    let clean = tempfile::tempdir().unwrap();
+    let cws = clean.path().join("ws");
+    copy_dir(template, &cws);
+    if let Some(d) = extra_dir {
+        std::fs::create_dir_all(clean.path().join(d)).unwrap();
+    }
+    let before = rel(clean.path(), files(clean.path()));
+    let o = run(w, &cws, args, None);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let after = rel(clean.path(), files(clean.path()));
+    assert_ne!(before, after, "{args:?} changed nothing");
+    let transcript = |m: &BTreeMap<PathBuf, Vec<u8>>| {
+        m.get(Path::new("ws/audit.log"))
+            .cloned()
+            .unwrap_or_default()
+    };
+
+    let mut crashes = 0;
+    for n in 1.. {
+        let d = tempfile::tempdir().unwrap();
+        let ws = d.path().join("ws");
+        copy_dir(template, &ws);
+        if let Some(x) = extra_dir {
+            std::fs::create_dir_all(d.path().join(x)).unwrap();
+        }
+        let o = run(w, &ws, args, Some(n));
+        if o.status.success() {
+            // Step n is past the last write: the command completed.
+            let mut done = rel(d.path(), files(d.path()));
+            let mut want = after.clone();
+            let log = PathBuf::from("ws/audit.log");
+            assert!(done.remove(&log).is_some() && want.remove(&log).is_some());
+            assert_eq!(done, want);
+            break;
+        }
+        assert_eq!(
+            o.status.signal(),
+            Some(6),
+            "{args:?} at step {n} failed instead of crashing: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        crashes += 1;
+        let now = rel(d.path(), files(d.path()));
+        for (p, bytes) in &now {
+            if p == Path::new("ws/audit.log") {
+                continue;
+            }
+            assert!(
+                before.get(p) == Some(bytes) || after.get(p) == Some(bytes) || between(p, bytes),
+                "{args:?} crashed at step {n}: {} holds neither its old nor its new bytes",
+                p.display()
+            );
+        }
+        for p in before.keys() {
+            assert!(
+                now.contains_key(p) || !after.contains_key(p),
+                "{args:?} crashed at step {n}: {} vanished",
+                p.display()
+            );
+        }
+        // The transcript: old, or old plus whole lines, its chain intact.
+        let t = transcript(&now);
+        assert!(t.starts_with(&transcript(&before)));
+        rootcellar::audit::check(std::str::from_utf8(&t).unwrap())
+            .unwrap_or_else(|b| panic!("{args:?} crashed at step {n}: transcript {b}"));
+        // Running it again finishes the job, and leaves no temp file in the workspace.
+        let o = run(w, &ws, args, None);
+        assert!(
+            o.status.success(),
+            "{args:?} after a crash at step {n} did not finish: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let again = files(d.path());
+        for (p, bytes) in &after {
+            if p == Path::new("ws/audit.log") {
+                continue;
+            }
+            assert_eq!(
+                again.get(&d.path().join(p)),
+                Some(bytes),
+                "{args:?}: after a crash at step {n} and a rerun, {} differs",
+                p.display()
+            );
+        }
+        let stale: Vec<_> = again
+            .keys()
+            .filter(|p| is_temp(p) && p.starts_with(&ws) && !p.ends_with(".lock"))
+            .collect();
+        let o = run(w, &ws, &["audit", "verify"], None);
+        assert!(
+            o.status.success(),
+            "{args:?} after a crash at step {n}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        // Temp files left by the crash in the workspace are removed by the next writing
+        // command (the rerun took the lock before writing).
+        assert!(
+            stale.is_empty(),
+            "{args:?} step {n}: stale temp files {stale:?}"
+        );
+    }
+    crashes
+}
+
+#[test]
+fn publish_sign_refresh_and_export_survive_a_crash_at_every_write_step() {
+    let mut total = 0;
+    // Publish: version 2 staged and signed.
+    let w = Ws::new();
+    w.published_v1();
+    w.ok(&["refresh", "--expires", "2027-06-01"]);
+    let sign_template = {
+        let t = Ws::new();
+        copy_dir(w.path(), t.path());
+        t
+    };
+    w.ok(&["sign", "--key", "r1", "--key", "r2"]);
+    let none = |_: &Path, _: &[u8]| false;
+    total += crash_everywhere(&w, &["publish"], None, &none);
+    // Sign with two keys, one signature written at a time.
+    let staged = std::fs::read(sign_template.path().join("staged/root.json")).unwrap();
+    let unsigned = rootcellar::tuf::Metadata::<rootcellar::tuf::Root>::from_bytes(&staged).unwrap();
+    // The staged root signed by r1 alone: whole, same signed part, one signature.
+    let one_signature = |p: &Path, b: &[u8]| {
+        p == Path::new("ws/staged/root.json")
+            && rootcellar::tuf::Metadata::<rootcellar::tuf::Root>::from_bytes(b).is_ok_and(|m| {
+                m.canonical_signed() == unsigned.canonical_signed() && m.signatures.len() == 1
+            })
+    };
+    total += crash_everywhere(
+        &sign_template,
+        &["sign", "--key", "r1", "--key", "r2"],
+        None,
+        &one_signature,
+    );
+    // Export of the history to a stick (a folder next to the workspace).
+    w.ok(&["publish"]);
+    total += crash_everywhere(&w, &["export", "--to", "../usb"], Some("usb"), &none);
+    // Staging the next version.
+    total += crash_everywhere(&w, &["refresh", "--expires", "2027-07-01"], None, &none);
+    eprintln!("crashed at {total} write steps, every one recovered");
+    assert!(total >= 100, "only {total} crash points");
+}
