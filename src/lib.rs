@@ -5,6 +5,8 @@ pub mod atomic;
 pub mod audit;
 pub mod cli;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod guard;
 pub mod ops;
 pub mod prompt;

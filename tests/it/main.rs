@@ -6,6 +6,7 @@ mod audit;
 mod ceremony;
 mod cli;
 mod faults;
+mod fuzz_corpus;
 mod hsm;
 mod interop;
 mod notary;
