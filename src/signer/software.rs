@@ -215,4 +215,20 @@ mod tests {
             assert!(!format!("{back:?}").contains("secret"));
         }
     }
+
+    #[test]
+    fn debug_never_shows_the_private_key() {
+        for alg in [Algorithm::EcdsaP256, Algorithm::Ed25519] {
+            let k = SoftwareKey::generate(alg);
+            let raw = match &k.secret {
+                Secret::P256(s) => s.to_bytes().to_vec(),
+                Secret::Ed25519(s) => s.to_bytes().to_vec(),
+            };
+            let shown = format!("{k:?} {k:#?}");
+            assert!(!shown.contains(&hex::encode(&raw)), "{shown}");
+            assert!(!shown.contains(&hex::encode_upper(&raw)), "{shown}");
+            assert!(!shown.contains(&format!("{raw:?}")), "{shown}");
+            assert!(shown.contains(&k.public_key().fingerprint()));
+        }
+    }
 }

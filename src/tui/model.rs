@@ -1080,6 +1080,30 @@ mod tests {
     }
 
     #[test]
+    fn a_job_carrying_a_secret_never_shows_it_in_debug() {
+        let jobs = [
+            Job::Sign {
+                key: "alice".into(),
+                secret: Some(SecretString::from("pin-4711-secret")),
+            },
+            Job::Publish {
+                key: Some("alice".into()),
+                secret: Some(SecretString::from("pin-4711-secret")),
+            },
+            Job::Generate {
+                name: "n".into(),
+                target: GenTarget::default(),
+                secret: Some(SecretString::from("pin-4711-secret")),
+            },
+        ];
+        for j in &jobs {
+            let shown = format!("{j:?} {j:#?}");
+            assert!(!shown.contains("pin-4711"), "{shown}");
+            assert!(shown.contains("REDACTED"), "{shown}");
+        }
+    }
+
+    #[test]
     fn quitting_asks_first_and_publish_and_export_run_as_jobs() {
         let mut s = sample();
         let mut st = staged();

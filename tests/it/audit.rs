@@ -312,3 +312,136 @@ fn a_clock_that_runs_behind_the_workspace_is_refused_before_signing() {
         r.stderr
     );
 }
+
+#[test]
+fn a_whole_ceremony_with_known_secrets_leaves_none_of_them_anywhere() {
+    const PIN: &str = "Tk7pin93xq";
+    const SO_PIN: &str = "Tk7so51zz";
+    const PASSPHRASE: &str = "pass-Qz81-phrase";
+    let hsm = tempfile::tempdir().unwrap();
+    let conf = hsm.path().join("softhsm2.conf");
+    std::fs::create_dir(hsm.path().join("tokens")).unwrap();
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            hsm.path().join("tokens").display()
+        ),
+    )
+    .unwrap();
+    let o = std::process::Command::new("softhsm2-util")
+        .env("SOFTHSM2_CONF", &conf)
+        .args([
+            "--init-token",
+            "--free",
+            "--label",
+            "secrets",
+            "--pin",
+            PIN,
+            "--so-pin",
+            SO_PIN,
+        ])
+        .output()
+        .expect("softhsm2-util (run scripts/test)");
+    assert!(o.status.success());
+    let ws = crate::support::TestDir::new();
+    let sys = crate::support::offline_sysfs();
+    let usb = tempfile::tempdir().unwrap();
+    let qr = tempfile::tempdir().unwrap();
+    let record = usb.path().join("record.html");
+    let mut outputs = Vec::new();
+    let mut go = |args: &[&str]| {
+        let mut c = crate::support::rootcellar();
+        c.env("ROOTCELLAR_DIR", ws.path())
+            .env("ROOTCELLAR_SYSFS", sys.path())
+            .env("SOFTHSM2_CONF", &conf)
+            .env("ROOTCELLAR_PIN", PIN)
+            .env("ROOTCELLAR_PASSPHRASE", PASSPHRASE)
+            .args(args);
+        let r = crate::support::run(c);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        outputs.push(r.stdout);
+        outputs.push(r.stderr);
+    };
+    let hsm_key = |n: &'static str| -> Vec<&'static str> {
+        vec![
+            "key",
+            "generate",
+            "--backend",
+            "pkcs11",
+            "--profile",
+            "softhsm2",
+            "--token",
+            "secrets",
+            "--name",
+            n,
+            "--algorithm",
+            "ecdsa-p256",
+        ]
+    };
+    go(&["init", "--name", "example.com/secrets"]);
+    go(&hsm_key("h1"));
+    go(&hsm_key("h2"));
+    for (n, alg) in [("s1", "ed25519"), ("online", "ed25519")] {
+        go(&["key", "generate", "--name", n, "--algorithm", alg]);
+    }
+    go(&[
+        "root",
+        "new",
+        "--root-key",
+        "h1",
+        "--root-key",
+        "h2",
+        "--root-key",
+        "s1",
+        "--threshold",
+        "2",
+        "--targets-key",
+        "online",
+        "--snapshot-key",
+        "online",
+        "--timestamp-key",
+        "online",
+    ]);
+    go(&["sign", "--key", "h1", "--key", "s1"]);
+    go(&["--json", "sign", "--key", "h2"]);
+    go(&["publish", "--seal-key", "h2"]);
+    go(&["refresh", "--expires", "300d"]);
+    go(&["sign", "--key", "h1", "--key", "h2"]);
+    go(&["--json", "publish"]);
+    go(&["export", "--to", usb.path().to_str().unwrap()]);
+    go(&[
+        "export",
+        "--qr",
+        "--text",
+        qr.path().join("frames.txt").to_str().unwrap(),
+    ]);
+    go(&["status"]);
+    go(&["--json", "status"]);
+    go(&["key", "list"]);
+    go(&["drill", "--key", "h1", "--key", "s1"]);
+    go(&["audit", "verify"]);
+    go(&["--json", "audit", "verify"]);
+    go(&["audit", "print", "--out", record.to_str().unwrap()]);
+    let lines = std::fs::read_to_string(ws.path().join("audit.log")).unwrap();
+    assert!(lines.lines().count() > 15);
+    let secrets = [PIN, SO_PIN, PASSPHRASE];
+    for o in &outputs {
+        for s in secrets {
+            assert!(!o.contains(s), "{s:?} in an output:\n{o}");
+        }
+    }
+    for dir in [ws.path(), usb.path(), qr.path()] {
+        for (path, bytes) in snapshot(dir) {
+            let text = String::from_utf8_lossy(&bytes);
+            for s in secrets {
+                assert!(!text.contains(s), "{s:?} in {}", path.display());
+                assert!(
+                    !text.contains(&hex::encode(s)),
+                    "{s:?} (hex) in {}",
+                    path.display()
+                );
+            }
+        }
+    }
+}

@@ -16,4 +16,5 @@ mod support;
 mod transfer;
 mod tui;
 mod vectors;
+mod wycheproof;
 mod yubikey;
