@@ -1,6 +1,6 @@
-//! Algorithm confusion (the class of CVE-2015-9235, where a verifier let the signature say which
-//! algorithm to check it with): a key's `keytype`, `scheme` and `keyval` must agree, the key
-//! decides how a signature is checked, and a Notary signature's `method` must match its key.
+//! Signature method/scheme picking the algorithm instead of the key type (CVE-2015-9258): a key's
+//! `keytype`, `scheme` and `keyval` must agree, the key decides how a signature is checked, and a
+//! Notary signature's `method` must match its key.
 use crate::support::*;
 use rootcellar::tuf::Key;
 

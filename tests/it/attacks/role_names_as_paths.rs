@@ -1,5 +1,5 @@
-//! Role names used as file paths (CVE-2021-41131, python-tuf path traversal through delegated
-//! role names): a delegation named `../../x` must be refused when read and when written, and a
+//! Role names used as file paths (CVE-2021-41131, GHSA-r56q-vv3c-6g9c: python-tuf path traversal
+//! through delegated role names): a delegation named `../../x` must be refused when read and when written, and a
 //! name such as `targets/releases` becomes one percent-encoded file name, never a path.
 use rootcellar::tuf::metadata::role_file_name;
 use rootcellar::tuf::{Metadata, Targets};
