@@ -183,8 +183,13 @@ pub fn verify_files_as(
     };
     let mut tuf = Vec::new();
     let mut notary = Vec::new();
-    for p in &paths {
-        match load(p, dialect)? {
+    // Read and parse in parallel; judged in order below (the first bad file wins).
+    let loaded: Vec<_> = {
+        use rayon::prelude::*;
+        paths.par_iter().map(|p| load(p, dialect)).collect()
+    };
+    for l in loaded {
+        match l? {
             Ok(Loaded::Tuf(m)) => tuf.push(m),
             Ok(Loaded::Notary(m)) => notary.push(m),
             Err(failure) => {

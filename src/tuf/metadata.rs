@@ -292,7 +292,9 @@ impl SignedBody for Targets {
 pub struct Metadata<T> {
     pub signed: T,
     pub signatures: Vec<Signature>,
-    signed_value: Value,
+    /// The canonical bytes of `signed` as it was read (or built). `signed` serialises back to
+    /// exactly the value these bytes encode (checked when reading), so no copy of the JSON tree
+    /// is kept.
     canonical: Vec<u8>,
 }
 
@@ -322,7 +324,7 @@ impl<T: SignedBody> Metadata<T> {
         }
         let signatures: Vec<Signature> = serde_path_to_error::deserialize(sigs_value)
             .map_err(|e| shape(format!("signatures.{}: {}", e.path(), e.inner())))?;
-        let signed: T = serde_path_to_error::deserialize(signed_value.clone())
+        let signed: T = serde_path_to_error::deserialize(&signed_value)
             .map_err(|e| shape(format!("signed.{}: {}", e.path(), e.inner())))?;
         signed.validate()?;
         let back = serde_json::to_value(&signed).map_err(|e| shape(e.to_string()))?;
@@ -335,7 +337,6 @@ impl<T: SignedBody> Metadata<T> {
         Ok(Metadata {
             signed,
             signatures,
-            signed_value,
             canonical,
         })
     }
@@ -348,7 +349,6 @@ impl<T: SignedBody> Metadata<T> {
         Ok(Metadata {
             signed,
             signatures: Vec::new(),
-            signed_value,
             canonical,
         })
     }
@@ -358,8 +358,9 @@ impl<T: SignedBody> Metadata<T> {
         &self.canonical
     }
 
-    pub fn signed_value(&self) -> &Value {
-        &self.signed_value
+    /// `signed` as a JSON value (exactly the value read, see [`Metadata::canonical_signed`]).
+    pub fn signed_value(&self) -> Value {
+        serde_json::to_value(&self.signed).unwrap_or(Value::Null)
     }
 
     /// The whole document as a JSON value.
@@ -369,7 +370,7 @@ impl<T: SignedBody> Metadata<T> {
             "signatures".into(),
             serde_json::to_value(&self.signatures).unwrap_or(Value::Array(vec![])),
         );
-        top.insert("signed".into(), self.signed_value.clone());
+        top.insert("signed".into(), self.signed_value());
         Value::Object(top)
     }
 

@@ -8,8 +8,9 @@
 
 use super::expiry::{Timestamp, format_tuf_time};
 use super::key::Key;
+use super::key::PublicKey;
 use super::metadata::{Metadata, RoleKeys, Root};
-use super::sig::{Signature, verify};
+use super::sig::{SigError, Signature, verify};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,7 +33,120 @@ impl ThresholdCheck {
     }
 }
 
-/// Checks `signatures` over `canonical` against `role` with `keys`.
+/// The usable keys of a role: listed, present in `keys`, hashing to their key ID, decodable;
+/// one public key under several IDs is noted (it counts once). Built once per root and role, and
+/// reused when the same root is checked again (as the previous version of the next root).
+#[derive(Clone, Debug)]
+pub struct RoleKeySet {
+    usable: BTreeMap<String, PublicKey>,
+    threshold: u64,
+    notes: Vec<String>,
+}
+
+impl RoleKeySet {
+    pub fn new(keys: &BTreeMap<String, Key>, role: &RoleKeys) -> RoleKeySet {
+        let mut notes = Vec::new();
+        let mut usable = BTreeMap::new();
+        let mut by_identity: BTreeMap<Vec<u8>, String> = BTreeMap::new();
+        for keyid in role.keyids.iter().collect::<BTreeSet<_>>() {
+            let Some(key) = keys.get(keyid) else {
+                notes.push(format!(
+                    "key {} is listed for the role but not in keys",
+                    short(keyid)
+                ));
+                continue;
+            };
+            let actual = key.keyid();
+            if &actual != keyid {
+                notes.push(format!(
+                    "key {} does not match its key ID (the key hashes to {}): it counts for nothing",
+                    short(keyid),
+                    short(&actual)
+                ));
+                continue;
+            }
+            match key.decode() {
+                Ok(pk) => {
+                    if let Some(first) = by_identity.get(&pk.identity()) {
+                        notes.push(format!(
+                            "keys {} and {} are the same public key: it counts once",
+                            short(first),
+                            short(keyid)
+                        ));
+                    } else {
+                        by_identity.insert(pk.identity(), keyid.clone());
+                    }
+                    usable.insert(keyid.clone(), pk);
+                }
+                Err(e) => notes.push(format!("key {}: {e}: it counts for nothing", short(keyid))),
+            }
+        }
+        RoleKeySet {
+            usable,
+            threshold: role.threshold,
+            notes,
+        }
+    }
+
+    /// Counts the signatures of `canonical` by distinct keys of the set. With `until_met`, stops
+    /// once the threshold is met (the signatures after it are not checked). `cache` holds, per
+    /// signature entry, the result of checking it: a signature checked for one role is not
+    /// checked again for another role of the same root (same key ID, same key, same bytes).
+    pub fn count(
+        &self,
+        keys_of: &str,
+        canonical: &[u8],
+        signatures: &[Signature],
+        until_met: bool,
+        cache: &mut [Option<Result<(), SigError>>],
+    ) -> ThresholdCheck {
+        let mut notes = self.notes.clone();
+        let mut seen = BTreeSet::new();
+        let mut counted = Vec::new();
+        for (i, s) in signatures.iter().enumerate() {
+            if until_met && self.threshold >= 1 && counted.len() as u64 >= self.threshold {
+                break;
+            }
+            let Some(pk) = self.usable.get(&s.keyid) else {
+                continue;
+            };
+            let result = match cache.get(i).cloned().flatten() {
+                Some(r) => r,
+                None => {
+                    let r = verify(pk, canonical, &s.sig);
+                    if let Some(slot) = cache.get_mut(i) {
+                        *slot = Some(r.clone());
+                    }
+                    r
+                }
+            };
+            match result {
+                Ok(()) => {
+                    if seen.insert(pk.identity()) {
+                        counted.push(s.keyid.clone());
+                    } else {
+                        notes.push(format!(
+                            "another signature by key {} (or the same public key under another ID) counts once",
+                            short(&s.keyid)
+                        ));
+                    }
+                }
+                Err(e) => notes.push(format!("signature by {}: {e}", short(&s.keyid))),
+            }
+        }
+        let met = self.threshold >= 1 && counted.len() as u64 >= self.threshold;
+        ThresholdCheck {
+            keys_of: keys_of.to_string(),
+            threshold: self.threshold,
+            counted,
+            notes,
+            met,
+        }
+    }
+}
+
+/// Counts the valid signatures over `canonical` by distinct keys of `role`, every signature
+/// checked (so that a report can name every signer).
 pub fn check_threshold(
     keys_of: &str,
     canonical: &[u8],
@@ -40,72 +154,8 @@ pub fn check_threshold(
     keys: &BTreeMap<String, Key>,
     role: &RoleKeys,
 ) -> ThresholdCheck {
-    let mut notes = Vec::new();
-    // Usable keys of the role: listed, present, keyid = hash of key, decodable.
-    let mut usable = BTreeMap::new();
-    let mut by_identity: BTreeMap<Vec<u8>, String> = BTreeMap::new();
-    for keyid in role.keyids.iter().collect::<BTreeSet<_>>() {
-        let Some(key) = keys.get(keyid) else {
-            notes.push(format!(
-                "key {} is listed for the role but not in keys",
-                short(keyid)
-            ));
-            continue;
-        };
-        let actual = key.keyid();
-        if &actual != keyid {
-            notes.push(format!(
-                "key {} does not match its key ID (the key hashes to {}): it counts for nothing",
-                short(keyid),
-                short(&actual)
-            ));
-            continue;
-        }
-        match key.decode() {
-            Ok(pk) => {
-                if let Some(first) = by_identity.get(&pk.identity()) {
-                    notes.push(format!(
-                        "keys {} and {} are the same public key: it counts once",
-                        short(first),
-                        short(keyid)
-                    ));
-                } else {
-                    by_identity.insert(pk.identity(), keyid.clone());
-                }
-                usable.insert(keyid.clone(), pk);
-            }
-            Err(e) => notes.push(format!("key {}: {e}: it counts for nothing", short(keyid))),
-        }
-    }
-
-    let mut seen = BTreeSet::new();
-    let mut counted = Vec::new();
-    for s in signatures {
-        let Some(pk) = usable.get(&s.keyid) else {
-            continue;
-        };
-        match verify(pk, canonical, &s.sig) {
-            Ok(()) => {
-                if seen.insert(pk.identity()) {
-                    counted.push(s.keyid.clone());
-                } else {
-                    notes.push(format!(
-                        "another signature by key {} (or the same public key under another ID) counts once",
-                        short(&s.keyid)
-                    ));
-                }
-            }
-            Err(e) => notes.push(format!("signature by {}: {e}", short(&s.keyid))),
-        }
-    }
-    let met = role.threshold >= 1 && counted.len() as u64 >= role.threshold;
-    ThresholdCheck {
-        keys_of: keys_of.to_string(),
-        threshold: role.threshold,
-        counted,
-        notes,
-        met,
-    }
+    let mut cache = vec![None; signatures.len()];
+    RoleKeySet::new(keys, role).count(keys_of, canonical, signatures, false, &mut cache)
 }
 
 fn short(keyid: &str) -> String {
@@ -135,23 +185,38 @@ pub struct ChainCheck {
     pub failure: Option<String>,
 }
 
-fn root_check(md: &Metadata<Root>, previous: Option<&Metadata<Root>>) -> RootCheck {
+fn root_role_set(md: &Metadata<Root>) -> RoleKeySet {
+    let role = md
+        .signed
+        .role("root")
+        .cloned()
+        .unwrap_or_else(|| RoleKeys::new(vec![], 1));
+    RoleKeySet::new(&md.signed.keys, &role)
+}
+
+/// Checks root `md` (whose root role is `own`) against the previous accepted root and its root
+/// role, stopping each count once its threshold is met; a signature is checked at most once.
+fn root_check(
+    md: &Metadata<Root>,
+    own: &RoleKeySet,
+    previous: Option<(&Metadata<Root>, &RoleKeySet)>,
+) -> RootCheck {
     let v = md.signed.version;
     let mut errors = Vec::new();
-    let by_previous = previous.map(|prev| {
+    let mut cache = vec![None; md.signatures.len()];
+    let by_previous = previous.map(|(prev, set)| {
         if prev.signed.version.checked_add(1) != Some(v) {
             errors.push(format!(
                 "version {v} follows version {}: root versions must go up by exactly one (a skipped, repeated or rolled-back version)",
                 prev.signed.version
             ));
         }
-        let role = prev.signed.role("root").cloned().unwrap_or_else(|| RoleKeys::new(vec![], 1));
-        let c = check_threshold(
+        let c = set.count(
             &format!("root v{}", prev.signed.version),
             md.canonical_signed(),
             &md.signatures,
-            &prev.signed.keys,
-            &role,
+            true,
+            &mut cache,
         );
         if !c.met {
             errors.push(format!(
@@ -163,17 +228,12 @@ fn root_check(md: &Metadata<Root>, previous: Option<&Metadata<Root>>) -> RootChe
         }
         c
     });
-    let role = md
-        .signed
-        .role("root")
-        .cloned()
-        .unwrap_or_else(|| RoleKeys::new(vec![], 1));
-    let by_self = check_threshold(
+    let by_self = own.count(
         &format!("root v{v}"),
         md.canonical_signed(),
         &md.signatures,
-        &md.signed.keys,
-        &role,
+        true,
+        &mut cache,
     );
     if !by_self.met {
         errors.push(format!(
@@ -193,16 +253,39 @@ fn root_check(md: &Metadata<Root>, previous: Option<&Metadata<Root>>) -> RootChe
 
 /// Verifies `trusted` (a threshold of its own keys), then each of `updates` in order, then the
 /// expiry of the last one as of `at`. Stops at the first root that fails, as a client would.
+///
+/// Each root's keys are decoded once; the roots are checked in parallel (each against the one
+/// before it, which is what the walk compares when every earlier root passed), then walked in
+/// order, so the verdict and the first failure are those of a sequential client.
 pub fn verify_chain(
     trusted: &Metadata<Root>,
     updates: &[Metadata<Root>],
     at: Timestamp,
 ) -> ChainCheck {
+    use rayon::prelude::*;
     let get = |i: usize| if i == 0 { trusted } else { &updates[i - 1] };
+    let n = 1 + updates.len();
+    let sets: Vec<RoleKeySet> = (0..n)
+        .into_par_iter()
+        .map(|i| root_role_set(get(i)))
+        .collect();
+    let mut checks: Vec<Option<RootCheck>> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            Some(root_check(
+                get(i),
+                &sets[i],
+                i.checked_sub(1).map(|p| (get(p), &sets[p])),
+            ))
+        })
+        .collect();
     walk_chain(
-        1 + updates.len(),
+        n,
         at,
-        |i, prev| root_check(get(i), prev.map(get)),
+        |i, prev| match checks.get_mut(i).and_then(Option::take) {
+            Some(c) if prev == i.checked_sub(1) => c,
+            _ => root_check(get(i), &sets[i], prev.map(|p| (get(p), &sets[p]))),
+        },
         |i| {
             let md = get(i);
             (

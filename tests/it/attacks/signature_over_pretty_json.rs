@@ -5,7 +5,7 @@ use crate::support::*;
 fn refused() {
     let (a, b) = (TestKey::ecdsa(1), TestKey::ed25519(2));
     let mut md = signed(root(1, &[&a, &b], 2, FUTURE), &[]);
-    let pretty = serde_json::to_vec_pretty(md.signed_value()).unwrap();
+    let pretty = serde_json::to_vec_pretty(&md.signed_value()).unwrap();
     assert_ne!(pretty, md.canonical_signed());
     for k in [&a, &b] {
         md.signatures.push(rootcellar::tuf::Signature::new(

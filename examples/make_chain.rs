@@ -1,0 +1,27 @@
+//! Writes the benchmark root chain: `cargo run --release --example make_chain -- N DIR` writes
+//! DIR/1.root.json … DIR/N.root.json (see benches/chain.rs for its shape).
+
+#[path = "../benches/chain.rs"]
+mod chain;
+
+fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(n), Some(dir)) = (args.get(1).and_then(|n| n.parse::<u64>().ok()), args.get(2))
+    else {
+        eprintln!("usage: make_chain N DIR");
+        return std::process::ExitCode::from(2);
+    };
+    let dir = std::path::Path::new(dir);
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        eprintln!("cannot create {}: {e}", dir.display());
+        return std::process::ExitCode::from(3);
+    }
+    for (i, bytes) in chain::chain(n).into_iter().enumerate() {
+        let p = dir.join(format!("{}.root.json", i + 1));
+        if let Err(e) = std::fs::write(&p, bytes) {
+            eprintln!("cannot write {}: {e}", p.display());
+            return std::process::ExitCode::from(3);
+        }
+    }
+    std::process::ExitCode::SUCCESS
+}
