@@ -1,7 +1,7 @@
 //! Writes the benchmark root chain: `cargo run --release --example make_chain -- N DIR` writes
-//! DIR/1.root.json … DIR/N.root.json (see benches/chain.rs for its shape).
+//! DIR/1.root.json … DIR/N.root.json (see benches/common/chain.rs for its shape).
 
-#[path = "../benches/chain.rs"]
+#[path = "../benches/common/chain.rs"]
 mod chain;
 
 fn main() -> std::process::ExitCode {

@@ -23,7 +23,7 @@ pub struct K {
 /// Key number `i` of the chain (P-256 when even, Ed25519 when odd).
 pub fn key(i: u64) -> K {
     let seed: [u8; 32] = Sha256::digest(format!("rootcellar bench key {i}")).into();
-    let (sk, pk) = if i % 2 == 0 {
+    let (sk, pk) = if i.is_multiple_of(2) {
         let sk = p256::ecdsa::SigningKey::from_slice(&seed).expect("a valid P-256 scalar");
         let pk = PublicKey::EcdsaP256(*sk.verifying_key());
         (Sk::P256(sk), pk)
