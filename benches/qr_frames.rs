@@ -4,19 +4,6 @@
 use rootcellar::transfer::{qr, render};
 use std::time::Instant;
 
-fn byte_capacity(version: i16, ec: qrcode::EcLevel) -> usize {
-    let fits = |n: usize| {
-        let mut bits = qrcode::bits::Bits::new(qrcode::Version::Normal(version));
-        bits.push_byte_data(&vec![0u8; n]).is_ok() && bits.push_terminator(ec).is_ok()
-    };
-    let (mut lo, mut hi) = (0usize, 4000usize);
-    while lo < hi {
-        let mid = (lo + hi).div_ceil(2);
-        if fits(mid) { lo = mid } else { hi = mid - 1 }
-    }
-    lo
-}
-
 fn main() {
     let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let mut samples: Vec<(String, Vec<u8>)> = Vec::new();
@@ -45,7 +32,17 @@ fn main() {
         "file", "bytes", "qr", "frames", "payload/f", "cap bytes", "payload%", "encode/f"
     );
     for (name, bytes) in &samples {
-        for (v, ec) in [(5, L), (10, M), (15, M), (20, L), (25, M), (40, L)] {
+        for (v, ec) in [
+            (5, L),
+            (10, M),
+            (15, M),
+            (16, M),
+            (17, M),
+            (18, M),
+            (20, L),
+            (25, M),
+            (40, L),
+        ] {
             let chunk = qr::chunk_size(v, ec).expect("version carries frames");
             let frames = qr::encode(bytes, chunk).expect("encodes");
             let t = Instant::now();
@@ -54,7 +51,7 @@ fn main() {
                 std::hint::black_box(render::to_png(&code, 4).expect("png"));
             }
             let per = t.elapsed() / frames.len() as u32;
-            let cap = byte_capacity(v, ec);
+            let cap = qr::byte_capacity(v, ec);
             println!(
                 "{:<42} {:>7} {:>6} {:>7} {:>9} {:>9} {:>7.1}% {:>10.2?}",
                 name,

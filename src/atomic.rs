@@ -60,6 +60,18 @@ pub fn write_new_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn write(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
+    // A rename would replace a device, a FIFO or a socket with a plain file (`--text /dev/null`
+    // must not remove /dev/null): only regular files (or links, which are replaced) are written.
+    if let Ok(m) = std::fs::symlink_metadata(path)
+        && !m.file_type().is_file()
+        && !m.file_type().is_symlink()
+    {
+        return Err(Error::bad_input(format!(
+            "{} is not a regular file (a device, a pipe, a socket or a folder): rootcellar writes files atomically by replacing them, which would replace it",
+            path.display()
+        ))
+        .hint("give the path of a file to write"));
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -119,6 +131,30 @@ mod tests {
         assert!(e.message.contains("already exists"));
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         // No temp file is left behind.
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn never_replaces_what_is_not_a_regular_file() {
+        let d = tempfile::tempdir().unwrap();
+        let sub = d.path().join("folder");
+        std::fs::create_dir(&sub).unwrap();
+        let e = write_atomic(&sub, b"x").unwrap_err();
+        assert!(e.message.contains("not a regular file"), "{}", e.message);
+        assert!(sub.is_dir());
+        // A character device: /dev/null stays a device.
+        let null = Path::new("/dev/null");
+        if null.exists() {
+            let e = write_atomic(null, b"x").unwrap_err();
+            assert!(e.message.contains("not a regular file"), "{}", e.message);
+            use std::os::unix::fs::FileTypeExt;
+            assert!(
+                std::fs::metadata(null)
+                    .unwrap()
+                    .file_type()
+                    .is_char_device()
+            );
+        }
         assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
     }
 }

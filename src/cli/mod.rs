@@ -156,7 +156,12 @@ enum Command {
         files: Vec<PathBuf>,
     },
     /// Run a whole ceremony with software keys, no hardware, no prompts, in a new folder.
-    Demo,
+    Demo {
+        /// Software keys only, even where SoftHSM2 is installed (root keys otherwise go into a
+        /// SoftHSM2 token of the demo's own).
+        #[arg(long)]
+        software: bool,
+    },
     /// The ceremony screen: a full-screen guide through a ceremony.
     Ceremony,
     /// List PKCS#11 tokens and the keys on them.
@@ -190,7 +195,7 @@ struct ExportArgs {
     /// The file to encode (with --qr).
     #[arg(long, value_name = "FILE", requires = "qr")]
     file: Option<PathBuf>,
-    /// QR version 4-40 (default: 15, or what fits the terminal).
+    /// QR version 4-40 (default: 16, or what fits the terminal).
     #[arg(long = "qr-version", value_name = "V", requires = "qr")]
     qr_version: Option<i16>,
     /// Error-correction level: L, M, Q or H.
@@ -1000,7 +1005,7 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
                 && files_out.text.is_none();
             let (version, small) = match (e.qr_version, to_terminal) {
                 (Some(v), _) => (v, false),
-                (None, false) => (15, false),
+                (None, false) => (ops::transfer::DEFAULT_QR_VERSION, false),
                 (None, true) => {
                     let (cols, rows) = crossterm::terminal::size()
                         .map(|(c, r)| (c as usize, r as usize))
@@ -1182,14 +1187,15 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             o.code = if r.valid { 0 } else { 1 };
             Ok(o)
         }
-        Command::Demo => {
+        Command::Demo { software } => {
             let dir = ops::demo::pick_dir(
                 cli.dir.as_deref(),
                 &std::env::current_dir().unwrap_or_default(),
             )?;
             let softhsm = crate::signer::profiles::get("softhsm2")
                 .ok()
-                .and_then(|p| p.find_module().ok());
+                .and_then(|p| p.find_module().ok())
+                .filter(|_| !*software);
             let conf = ops::demo::softhsm_conf(&dir);
             let in_child = std::env::var_os("SOFTHSM2_CONF").is_some_and(|c| conf.as_os_str() == c);
             if softhsm.is_some() && !in_child {

@@ -83,6 +83,9 @@ pub struct QrReport {
     /// Compressed payload bytes per frame, and the QR code's byte capacity at that version.
     pub payload_per_frame: usize,
     pub frame_bytes: usize,
+    /// The QR code's byte-mode capacity at that version and level (payload_per_frame is what
+    /// of it carries the file).
+    pub byte_capacity: usize,
     pub written: Vec<PathBuf>,
     #[serde(skip)]
     pub codes: Vec<qrcode::QrCode>,
@@ -91,6 +94,10 @@ pub struct QrReport {
 }
 
 /// Encodes `file` (default: the published root.json) as QR frames, into `outputs`.
+/// QR version of frames written to files: the smallest at level M whose frames carry at least
+/// 85% of the code's byte capacity as payload (16-M: 384 of 450 bytes; 15-M would be 84%).
+pub const DEFAULT_QR_VERSION: i16 = 16;
+
 pub fn export_qr(
     ctx: &Context,
     file: Option<&Path>,
@@ -180,6 +187,7 @@ pub fn export_qr(
         frames: n,
         payload_per_frame: chunk,
         frame_bytes: qr::frame_bytes(version, ec),
+        byte_capacity: qr::byte_capacity(version, ec),
         written,
         codes,
         texts,

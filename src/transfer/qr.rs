@@ -271,6 +271,20 @@ pub fn alnum_capacity(version: i16, ec: qrcode::EcLevel) -> usize {
     lo
 }
 
+/// How many bytes a QR code of `version` at `ec` holds in byte mode (its nominal capacity).
+pub fn byte_capacity(version: i16, ec: qrcode::EcLevel) -> usize {
+    let fits = |n: usize| {
+        let mut bits = qrcode::bits::Bits::new(qrcode::Version::Normal(version));
+        bits.push_byte_data(&vec![0u8; n]).is_ok() && bits.push_terminator(ec).is_ok()
+    };
+    let (mut lo, mut hi) = (0usize, 4000usize);
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if fits(mid) { lo = mid } else { hi = mid - 1 }
+    }
+    lo
+}
+
 /// How many bytes of a frame (header, chunk and CRC) a QR code of `version` at `ec` carries.
 pub fn frame_bytes(version: i16, ec: qrcode::EcLevel) -> usize {
     let chars = alnum_capacity(version, ec).saturating_sub(PREFIX.len() + SUFFIX.len());

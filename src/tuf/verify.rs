@@ -43,8 +43,25 @@ pub struct RoleKeySet {
     notes: Vec<String>,
 }
 
+/// A key object's hash (its true key ID) and its decoding.
+type Decoded = (String, Result<PublicKey, String>);
+
+fn decode_key(key: &Key) -> Decoded {
+    (key.keyid(), key.decode().map_err(|e| e.to_string()))
+}
+
 impl RoleKeySet {
     pub fn new(keys: &BTreeMap<String, Key>, role: &RoleKeys) -> RoleKeySet {
+        RoleKeySet::with(keys, role, &|_, k| decode_key(k))
+    }
+
+    /// As [`RoleKeySet::new`], with `decoded(listed_id, key)` giving each key's hash and
+    /// decoding (a chain decodes each distinct key object once).
+    fn with(
+        keys: &BTreeMap<String, Key>,
+        role: &RoleKeys,
+        decoded: &(dyn Fn(&str, &Key) -> Decoded + Sync),
+    ) -> RoleKeySet {
         let mut notes = Vec::new();
         let mut usable = BTreeMap::new();
         let mut by_identity: BTreeMap<Vec<u8>, String> = BTreeMap::new();
@@ -56,7 +73,7 @@ impl RoleKeySet {
                 ));
                 continue;
             };
-            let actual = key.keyid();
+            let (actual, pk) = decoded(keyid, key);
             if &actual != keyid {
                 notes.push(format!(
                     "key {} does not match its key ID (the key hashes to {}): it counts for nothing",
@@ -65,7 +82,7 @@ impl RoleKeySet {
                 ));
                 continue;
             }
-            match key.decode() {
+            match pk {
                 Ok(pk) => {
                     if let Some(first) = by_identity.get(&pk.identity()) {
                         notes.push(format!(
@@ -185,13 +202,16 @@ pub struct ChainCheck {
     pub failure: Option<String>,
 }
 
-fn root_role_set(md: &Metadata<Root>) -> RoleKeySet {
+fn root_role_set(
+    md: &Metadata<Root>,
+    decoded: &(dyn Fn(&str, &Key) -> Decoded + Sync),
+) -> RoleKeySet {
     let role = md
         .signed
         .role("root")
         .cloned()
         .unwrap_or_else(|| RoleKeys::new(vec![], 1));
-    RoleKeySet::new(&md.signed.keys, &role)
+    RoleKeySet::with(&md.signed.keys, &role, decoded)
 }
 
 /// Checks root `md` (whose root role is `own`) against the previous accepted root and its root
@@ -265,9 +285,43 @@ pub fn verify_chain(
     use rayon::prelude::*;
     let get = |i: usize| if i == 0 { trusted } else { &updates[i - 1] };
     let n = 1 + updates.len();
+    // Consecutive roots share most keys: hash and decode each distinct key object once. Only
+    // the very same key object (listed under the same ID) reuses a result.
+    let mut distinct: BTreeMap<&str, Vec<&Key>> = BTreeMap::new();
+    for i in 0..n {
+        let md = get(i);
+        for id in md
+            .signed
+            .role("root")
+            .map_or(&[][..], |r| r.keyids.as_slice())
+        {
+            if let Some(k) = md.signed.keys.get(id) {
+                let v = distinct.entry(id.as_str()).or_default();
+                if !v.contains(&k) {
+                    v.push(k);
+                }
+            }
+        }
+    }
+    let flat: Vec<(&str, &Key)> = distinct
+        .iter()
+        .flat_map(|(id, ks)| ks.iter().map(move |k| (*id, *k)))
+        .collect();
+    let done: Vec<Decoded> = flat.par_iter().map(|(_, k)| decode_key(k)).collect();
+    let mut table: BTreeMap<&str, Vec<(&Key, &Decoded)>> = BTreeMap::new();
+    for ((id, k), d) in flat.iter().zip(&done) {
+        table.entry(*id).or_default().push((*k, d));
+    }
+    let lookup = |id: &str, k: &Key| -> Decoded {
+        table
+            .get(id)
+            .and_then(|v| v.iter().find(|(t, _)| *t == k))
+            .map(|(_, d)| (*d).clone())
+            .unwrap_or_else(|| decode_key(k))
+    };
     let sets: Vec<RoleKeySet> = (0..n)
         .into_par_iter()
-        .map(|i| root_role_set(get(i)))
+        .map(|i| root_role_set(get(i), &lookup))
         .collect();
     let mut checks: Vec<Option<RootCheck>> = (0..n)
         .into_par_iter()

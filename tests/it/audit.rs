@@ -298,7 +298,18 @@ fn a_clock_that_runs_behind_the_workspace_is_refused_before_signing() {
         time::OffsetDateTime::now_utc(),
     );
     ctx.sysfs = w.sys.path().to_path_buf();
-    rootcellar::ops::root::sign(&ctx, &["r1".into()]).unwrap();
+    // Another test's child process, forked in the instant the first call held the workspace
+    // lock, may hold it until it execs: wait that out.
+    let mut tries = 0;
+    while let Err(e) = rootcellar::ops::root::sign(&ctx, &["r1".into()]) {
+        tries += 1;
+        assert!(
+            e.message.contains("another rootcellar command") && tries < 50,
+            "{}",
+            e.message
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     assert!(
         ctx.take_notices()
             .iter()

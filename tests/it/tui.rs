@@ -11,8 +11,22 @@ struct Tmux(String);
 
 impl Tmux {
     fn start(name: &str, cmd: &str) -> Tmux {
+        // Each test has a tmux server of its own (-L): when one test's last session ends, its
+        // server exits without taking another test's session down with it.
         let st = Command::new("tmux")
-            .args(["new-session", "-d", "-s", name, "-x", "80", "-y", "24", cmd])
+            .args([
+                "-L",
+                name,
+                "new-session",
+                "-d",
+                "-s",
+                name,
+                "-x",
+                "80",
+                "-y",
+                "24",
+                cmd,
+            ])
             .status()
             .expect("tmux is installed by scripts/test");
         assert!(st.success());
@@ -20,7 +34,7 @@ impl Tmux {
     }
     fn screen(&self) -> String {
         let o = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.0])
+            .args(["-L", &self.0, "capture-pane", "-p", "-t", &self.0])
             .output()
             .unwrap();
         String::from_utf8_lossy(&o.stdout).to_string()
@@ -42,7 +56,7 @@ impl Tmux {
     fn keys(&self, keys: &[&str]) {
         for k in keys {
             let st = Command::new("tmux")
-                .args(["send-keys", "-t", &self.0, k])
+                .args(["-L", &self.0, "send-keys", "-t", &self.0, k])
                 .status()
                 .unwrap();
             assert!(st.success());
@@ -51,7 +65,7 @@ impl Tmux {
     }
     fn type_text(&self, text: &str) {
         let st = Command::new("tmux")
-            .args(["send-keys", "-l", "-t", &self.0, text])
+            .args(["-L", &self.0, "send-keys", "-l", "-t", &self.0, text])
             .status()
             .unwrap();
         assert!(st.success());
@@ -81,7 +95,7 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.0])
+            .args(["-L", &self.0, "kill-session", "-t", &self.0])
             .status();
     }
 }
