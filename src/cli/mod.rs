@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::ops::{self, Context, GuardMode};
 use crate::tuf::Algorithm;
 use crate::tuf::expiry::{Timestamp, parse_user_time};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -179,6 +179,17 @@ enum Command {
     /// Delegations for tagging keys (targets metadata signed with the targets key).
     #[command(subcommand)]
     Delegate(DelegateCommand),
+    /// The manual page (roff) on standard output, or one page per command into a folder.
+    Man {
+        /// Write rootcellar.1 and one rootcellar-COMMAND.1 per command into DIR.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// A shell completion script on standard output (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -534,6 +545,29 @@ fn parse_role_threshold(s: &str) -> std::result::Result<(String, u64), String> {
     Ok((r.to_string(), n))
 }
 
+/// The manual pages: the top-level page, then one per (sub)command, as (file name, roff).
+pub fn man_pages() -> std::result::Result<Vec<(String, Vec<u8>)>, std::io::Error> {
+    fn walk(
+        cmd: &clap::Command,
+        name: &str,
+        out: &mut Vec<(String, Vec<u8>)>,
+    ) -> std::result::Result<(), std::io::Error> {
+        let cmd = cmd.clone().name(name.to_string());
+        let mut page = Vec::new();
+        clap_mangen::Man::new(cmd.clone()).render(&mut page)?;
+        out.push((format!("{name}.1"), page));
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            walk(sub, &format!("{name}-{}", sub.get_name()), out)?;
+        }
+        Ok(())
+    }
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut out = Vec::new();
+    walk(&cmd, "rootcellar", &mut out)?;
+    Ok(out)
+}
+
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -571,7 +605,7 @@ pub fn main() -> i32 {
                 for n in &notices {
                     eprintln!("note: {n}");
                 }
-                print!("{}", out.human);
+                output::emit(&out.human);
             }
             out.code
         }
@@ -639,6 +673,46 @@ fn at_time(at: Option<&str>, now: Timestamp) -> Result<Timestamp> {
 
 fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
     match &cli.command {
+        Command::Man { out: None } => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(|e| Error::environment(format!("cannot write the manual page: {e}")))?;
+            Ok(Output {
+                human: String::from_utf8_lossy(&page).into_owned(),
+                value: serde_json::Value::String(String::from_utf8_lossy(&page).into_owned()),
+                code: 0,
+                printed: false,
+            })
+        }
+        Command::Man { out: Some(dir) } => {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, &e))?;
+            let pages = man_pages()
+                .map_err(|e| Error::environment(format!("cannot write the manual pages: {e}")))?;
+            let mut written = Vec::new();
+            for (name, bytes) in pages {
+                let p = dir.join(&name);
+                crate::atomic::write_atomic(&p, &bytes)?;
+                written.push(p);
+            }
+            let h = format!(
+                "{} manual pages written to {} (man -l {}/rootcellar.1)\n",
+                written.len(),
+                dir.display(),
+                dir.display()
+            );
+            out(&serde_json::json!({ "written": written }), h)
+        }
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "rootcellar", &mut script);
+            Ok(Output {
+                human: String::from_utf8_lossy(&script).into_owned(),
+                value: serde_json::Value::String(String::from_utf8_lossy(&script).into_owned()),
+                code: 0,
+                printed: false,
+            })
+        }
         Command::Init { name } => {
             let ws = ops::init(ctx, crate::workspace::Config::new(name.clone(), false))?;
             let v = serde_json::json!({"dir": ws.dir, "name": ws.config.name});
@@ -1227,7 +1301,7 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             let sysfs = ctx.sysfs.clone();
             let mut say = |l: &str| {
                 if !json {
-                    println!("{l}");
+                    output::emit(&format!("{l}\n"));
                 }
                 lines.push(l.to_string());
             };

@@ -13,7 +13,10 @@ use std::fmt::Write;
 pub fn print_json(ok: bool, value: &serde_json::Value, notices: &[String]) {
     let field = if ok { "result" } else { "error" };
     let v = serde_json::json!({"ok": ok, field: value, "notices": notices});
-    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    emit(&format!(
+        "{}\n",
+        serde_json::to_string_pretty(&v).unwrap_or_default()
+    ));
 }
 
 pub fn key_line(k: &KeyInfo) -> String {
@@ -545,4 +548,16 @@ pub fn roles(rs: &[crate::ops::delegate::RoleSummary]) -> String {
         );
     }
     s
+}
+
+/// Writes `text` to standard output. A reader that went away (`rootcellar man | head`) ends the
+/// output quietly instead of a panic; other write errors are reported once on standard error.
+pub fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write the output: {e}");
+    }
 }

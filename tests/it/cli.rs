@@ -728,3 +728,78 @@ fn a_docker_tagging_key_pem_with_a_role_header_imports() {
     assert_eq!(r["result"]["keyid"], k.keyid());
     assert_eq!(r["result"]["backend"], "public");
 }
+
+#[test]
+fn man_pages_and_completions_come_from_the_command_definitions() {
+    let r = run({
+        let mut c = rootcellar();
+        c.arg("man");
+        c
+    });
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(".TH rootcellar 1"),
+        "{}",
+        &r.stdout[..200]
+    );
+    for cmd in [
+        "init",
+        "publish",
+        "audit",
+        "verify",
+        "export",
+        "delegate",
+        "completions",
+    ] {
+        assert!(r.stdout.contains(cmd), "the page does not name {cmd}");
+    }
+    let d = tempfile::tempdir().unwrap();
+    let r = run({
+        let mut c = rootcellar();
+        c.args(["man", "--out", d.path().to_str().unwrap()]);
+        c
+    });
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for page in [
+        "rootcellar.1",
+        "rootcellar-audit-verify.1",
+        "rootcellar-key-generate.1",
+    ] {
+        let text = std::fs::read_to_string(d.path().join(page)).unwrap();
+        assert!(text.contains(".SH SYNOPSIS"), "{page}");
+    }
+    let gen_page = std::fs::read_to_string(d.path().join("rootcellar-key-generate.1")).unwrap();
+    assert!(
+        gen_page.contains("algorithm"),
+        "key generate's page lists its options"
+    );
+    for shell in ["bash", "zsh", "fish"] {
+        let r = run({
+            let mut c = rootcellar();
+            c.args(["completions", shell]);
+            c
+        });
+        assert_eq!(r.code, 0, "{shell}: {}", r.stderr);
+        assert!(r.stdout.contains("rootcellar"), "{shell}");
+        assert!(r.stdout.contains("publish"), "{shell}");
+    }
+    // The bash script is valid bash.
+    let r = run({
+        let mut c = rootcellar();
+        c.args(["completions", "bash"]);
+        c
+    });
+    let f = d.path().join("rootcellar.bash");
+    std::fs::write(&f, &r.stdout).unwrap();
+    let st = std::process::Command::new("bash")
+        .args(["-n", f.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let r = run({
+        let mut c = rootcellar();
+        c.args(["completions", "tcsh"]);
+        c
+    });
+    assert_eq!(r.code, 2, "an unknown shell is bad usage");
+}
