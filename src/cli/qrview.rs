@@ -60,6 +60,13 @@ pub fn show(r: &QrReport, animate: Option<u64>, small: bool) -> Result<()> {
     };
     crossterm::terminal::enable_raw_mode().map_err(io)?;
     let _raw = Raw;
+    // The dist build aborts on panic, so Drop would not run: restore the terminal in the panic
+    // hook too (as ratatui's init does for the ceremony screen).
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        drop(Raw);
+        previous(info);
+    }));
     crossterm::execute!(
         std::io::stdout(),
         crossterm::terminal::EnterAlternateScreen,
