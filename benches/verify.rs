@@ -76,17 +76,21 @@ fn benches(c: &mut Criterion) {
     };
     for (name, file) in [("4 KB", &four), ("30 KB", &thirty)] {
         let ec = qrcode::EcLevel::M;
+        let v = rootcellar::ops::transfer::DEFAULT_QR_VERSION;
         let chunk =
-            rootcellar::transfer::qr::chunk_size(15, ec).expect("version 15 carries frames");
-        c.bench_function(&format!("QR frames of a {name} root (version 15-M)"), |b| {
-            b.iter(|| {
-                let frames =
-                    rootcellar::transfer::qr::encode(black_box(file), chunk).expect("encodes");
-                for f in &frames {
-                    black_box(rootcellar::transfer::qr::frame_code(f, 15, ec).expect("fits"));
-                }
-            })
-        });
+            rootcellar::transfer::qr::chunk_size(v, ec).expect("the default carries frames");
+        c.bench_function(
+            &format!("QR frames of a {name} root (version {v}-M)"),
+            |b| {
+                b.iter(|| {
+                    let frames =
+                        rootcellar::transfer::qr::encode(black_box(file), chunk).expect("encodes");
+                    for f in &frames {
+                        black_box(rootcellar::transfer::qr::frame_code(f, v, ec).expect("fits"));
+                    }
+                })
+            },
+        );
     }
 
     let msg = vec![7u8; 3000];
