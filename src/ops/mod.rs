@@ -136,6 +136,19 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// Tells the keyholder to touch a YubiKey whose touch policy asks for it, before `action`
+    /// (e.g. "sign") with key `rec`.
+    pub fn touch_notice(&self, rec: &KeyRecord, action: &str) {
+        if let Some(y) = &rec.yubikey
+            && y.touch_policy != "never"
+        {
+            self.prompt.say(&format!(
+                "Touch YubiKey {} now (it blinks) to {action} with {}",
+                y.serial, rec.name
+            ));
+        }
+    }
+
     /// What the air-gap guard found, when this command ran it.
     pub fn guard_result(&self) -> Option<String> {
         self.guard_result.borrow().clone()

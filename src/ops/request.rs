@@ -226,14 +226,7 @@ pub fn sign_request(
     let mut made = Vec::new();
     for r in &recs {
         let signer = ctx.signer(&ws, r)?;
-        if let Some(y) = &r.yubikey
-            && y.touch_policy != "never"
-        {
-            ctx.prompt.say(&format!(
-                "Touch YubiKey {} now (it blinks) to sign with {}",
-                y.serial, r.name
-            ));
-        }
+        ctx.touch_notice(r, "sign");
         let sig = signer.sign(md.canonical_signed())?;
         crate::tuf::sig::verify(&r.public_key()?, md.canonical_signed(), &hex::encode(&sig))
             .map_err(|e| {

@@ -551,14 +551,7 @@ pub fn sign(ctx: &Context, keys: &[String]) -> Result<SignReport> {
     let mut signed_by = Vec::new();
     for r in &recs {
         let signer = ctx.signer(&ws, r)?;
-        if let Some(y) = &r.yubikey
-            && y.touch_policy != "never"
-        {
-            ctx.prompt.say(&format!(
-                "Touch YubiKey {} now (it blinks) to sign with {}",
-                y.serial, r.name
-            ));
-        }
+        ctx.touch_notice(r, "sign");
         let sig = signer.sign(md.canonical_signed())?;
         let pk = r.public_key()?;
         crate::tuf::sig::verify(&pk, md.canonical_signed(), &hex::encode(&sig)).map_err(|e| {
@@ -714,14 +707,7 @@ pub fn publish(ctx: &Context, seal: &SealWith) -> Result<PublishReport> {
         Some(rec) => {
             ctx.air_gap("seal the transcript with a private key")?;
             let signer = ctx.signer(&ws, rec)?;
-            if let Some(y) = &rec.yubikey
-                && y.touch_policy != "never"
-            {
-                ctx.prompt.say(&format!(
-                    "Touch YubiKey {} now (it blinks) to seal the transcript with {}",
-                    y.serial, rec.name
-                ));
-            }
+            ctx.touch_notice(rec, "seal the transcript");
             pending.seal(ctx, rec, signer.as_ref(), md.signed.version)?;
         }
         None if *seal == SealWith::Auto => ctx.notice(format!(

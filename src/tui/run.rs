@@ -21,6 +21,15 @@ pub struct Settings {
     pub default_management_key: bool,
 }
 
+/// The prompt of a job: the secret typed on the screen, or none (the operation then says that
+/// it needs one).
+fn secret_prompt(secret: Option<secrecy::SecretString>) -> Box<dyn Prompt> {
+    match secret {
+        Some(sec) => Box::new(FixedPrompt(sec)),
+        None => Box::new(NoPrompt),
+    }
+}
+
 fn context<'a>(s: &Settings, prompt: &'a dyn Prompt) -> Context<'a> {
     let mut ctx = Context::new(s.dir.clone(), prompt, time::OffsetDateTime::now_utc());
     if s.allow_online {
@@ -223,15 +232,8 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
             )
         }
         Job::Sign { key, secret } => {
-            let fixed;
-            let prompt: &dyn Prompt = match secret {
-                Some(sec) => {
-                    fixed = FixedPrompt(sec);
-                    &fixed
-                }
-                None => &NoPrompt,
-            };
-            let ctx = context(s, prompt);
+            let prompt = secret_prompt(secret);
+            let ctx = context(s, prompt.as_ref());
             Msg::Finished(
                 ops::root::sign(&ctx, std::slice::from_ref(&key))
                     .map(|r| {
@@ -247,15 +249,8 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
             )
         }
         Job::Publish { key, secret } => {
-            let fixed;
-            let prompt: &dyn Prompt = match secret {
-                Some(sec) => {
-                    fixed = FixedPrompt(sec);
-                    &fixed
-                }
-                None => &NoPrompt,
-            };
-            let ctx = context(s, prompt);
+            let prompt = secret_prompt(secret);
+            let ctx = context(s, prompt.as_ref());
             let with = match key {
                 Some(k) => ops::root::SealWith::Key(k),
                 None => ops::root::SealWith::Auto,
@@ -296,15 +291,8 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
             )
         }
         Job::Delegate { role, key, secret } => {
-            let fixed;
-            let prompt: &dyn Prompt = match secret {
-                Some(sec) => {
-                    fixed = FixedPrompt(sec);
-                    &fixed
-                }
-                None => &NoPrompt,
-            };
-            let ctx = context(s, prompt);
+            let prompt = secret_prompt(secret);
+            let ctx = context(s, prompt.as_ref());
             Msg::Finished(
                 ops::delegate::add(
                     &ctx,
@@ -328,15 +316,8 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
             )
         }
         Job::SignFile { file, key, secret } => {
-            let fixed;
-            let prompt: &dyn Prompt = match secret {
-                Some(sec) => {
-                    fixed = FixedPrompt(sec);
-                    &fixed
-                }
-                None => &NoPrompt,
-            };
-            let ctx = context(s, prompt);
+            let prompt = secret_prompt(secret);
+            let ctx = context(s, prompt.as_ref());
             Msg::Finished(
                 ops::request::sign_request(
                     &ctx,
@@ -429,15 +410,8 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
             target,
             secret,
         } => {
-            let fixed;
-            let prompt: &dyn Prompt = match secret {
-                Some(sec) => {
-                    fixed = FixedPrompt(sec);
-                    &fixed
-                }
-                None => &NoPrompt,
-            };
-            let ctx = context(s, prompt);
+            let prompt = secret_prompt(secret);
+            let ctx = context(s, prompt.as_ref());
             let alg = crate::tuf::Algorithm::EcdsaP256;
             let made = match target.backend.as_str() {
                 "pkcs11" => ops::key::generate_pkcs11(
