@@ -1,4 +1,5 @@
-//! Deeply nested JSON must be refused, not overflow the stack.
+//! Deeply nested JSON must be refused, not overflow the stack (malformed metadata that panics
+//! before signature checks: CVE-2026-23991).
 use crate::support::*;
 
 #[test]

@@ -1,4 +1,5 @@
-//! Duplicate object keys: parsers disagree on which one wins, so the file is refused outright.
+//! Duplicate object keys: parsers disagree on which one wins, so the file is refused outright
+//! (malformed metadata, CVE-2026-23991 class).
 use crate::support::*;
 
 #[test]

@@ -1,4 +1,4 @@
-//! Floats have no canonical form in TUF metadata.
+//! Floats have no canonical form in TUF metadata (malformed metadata, CVE-2026-23991 class).
 use crate::support::*;
 
 #[test]

@@ -1,4 +1,5 @@
-//! Integers beyond 64 bits are refused with a clear error, never wrapped or rounded.
+//! Integers beyond 64 bits are refused with a clear error, never wrapped or rounded (malformed
+//! metadata, CVE-2026-23991 class).
 use crate::support::*;
 
 #[test]
