@@ -282,13 +282,20 @@ impl Workspace {
 
     /// The transcript, its chain checked line by line (seals are checked by `audit verify`).
     pub fn transcript(&self) -> Result<crate::audit::Checked> {
-        crate::audit::check(&self.transcript_text()?).map_err(|b| {
+        self.transcript_with_text().map(|(c, _)| c)
+    }
+
+    /// The transcript checked, with its text (to add to it).
+    pub fn transcript_with_text(&self) -> Result<(crate::audit::Checked, String)> {
+        let text = self.transcript_text()?;
+        let checked = crate::audit::check(&text).map_err(|b| {
             Error::refused(format!(
                 "the transcript {} is damaged at {b}",
                 self.transcript_path().display()
             ))
             .hint(TRANSCRIPT_DAMAGED)
-        })
+        })?;
+        Ok((checked, text))
     }
 
     pub fn keys_dir(&self) -> PathBuf {

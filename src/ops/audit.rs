@@ -34,8 +34,7 @@ pub struct Pending {
 impl Context<'_> {
     /// Begins adding to the transcript of `ws`; refuses a damaged transcript.
     pub fn transcript(&self, ws: &Workspace) -> Result<Pending> {
-        ws.transcript()?;
-        let text = ws.transcript_text()?;
+        let (_, text) = ws.transcript_with_text()?;
         let last = text.lines().last().map(str::to_string);
         Ok(Pending { text, last })
     }
