@@ -317,9 +317,9 @@ enum DelegateCommand {
 
 #[derive(Subcommand, Debug)]
 enum NotaryCommand {
-    /// Write version 1 of a Notary root: each root key gets a self-signed certificate for the
-    /// GUN, signed on its own device; the root is signed by every root key and checked before
-    /// it is written.
+    /// Write a Notary root (version 1, or the next one with --previous): each root key gets a
+    /// self-signed certificate for the GUN, signed on its own device; the root is signed by
+    /// every root key (and a threshold of the previous root's) and checked before it is written.
     Root {
         /// Repository name (GUN), e.g. docker.io/example/app: the certificates' CN.
         #[arg(long)]
@@ -342,6 +342,10 @@ enum NotaryCommand {
         /// Where to write root.json (never overwritten).
         #[arg(long)]
         out: PathBuf,
+        /// The current root.json: write its next version (rotation, or certificate renewal with
+        /// the same keys), signed also by a threshold of its root keys held here.
+        #[arg(long, value_name = "FILE")]
+        previous: Option<PathBuf>,
     },
 }
 
@@ -788,6 +792,7 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             timestamp_key,
             years,
             out: path,
+            previous,
         }) => {
             let r = ops::notary::write_root(
                 ctx,
@@ -800,11 +805,13 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
                     timestamp: timestamp_key,
                     years: *years,
                     out: path,
+                    previous: previous.as_deref(),
                 },
             )?;
             let h = format!(
-                "Wrote {} (Notary root version 1 for {}): {} of {} root keys needed, certificates signed on their devices, expires {}\n",
+                "Wrote {} (Notary root version {} for {}): {} of {} root keys needed, certificates signed on their devices, expires {}\n",
                 r.path,
+                r.version,
                 r.gun,
                 r.threshold,
                 r.root_keyids.len(),

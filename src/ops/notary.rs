@@ -215,6 +215,7 @@ pub struct NotaryRootReport {
     pub root_keyids: Vec<String>,
     pub threshold: u64,
     pub expires: String,
+    pub version: u64,
 }
 
 /// Notary's key object for an online key: `ecdsa` (SPKI DER) or `ed25519` (raw bytes).
@@ -250,12 +251,17 @@ pub struct NotaryRootSpec<'a> {
     pub timestamp: &'a str,
     pub years: u32,
     pub out: &'a std::path::Path,
+    /// The current root, to write the next version: signed by a threshold of its root keys
+    /// too (those held in this workspace), every root key with a new certificate.
+    pub previous: Option<&'a std::path::Path>,
 }
 
-/// Writes version 1 of a Notary root for `gun`: each root key gets a certificate its own
-/// device signs, the root is signed by every root key, checked as Notary checks it, and only
-/// then written (atomically, never over an existing file). The metadata expires with the
-/// certificates.
+/// Writes a Notary root for `gun`: version 1, or with `previous` the next version (a rotation,
+/// or a certificate renewal: the same device key with a new certificate, so a new key ID).
+/// Each root key gets a certificate its own device signs; the root is signed by every new root
+/// key and, for a next version, by a threshold of the previous root's keys; it is checked as
+/// Notary checks it (against the previous root), and only then written (atomically, never over
+/// an existing file). The metadata expires with the certificates.
 pub fn write_root(ctx: &super::Context, spec: &NotaryRootSpec) -> Result<NotaryRootReport> {
     use crate::tuf::metadata::RoleKeys;
     use std::collections::BTreeMap;
@@ -280,6 +286,62 @@ pub fn write_root(ctx: &super::Context, spec: &NotaryRootSpec) -> Result<NotaryR
         ))
         .hint("choose another --out"));
     }
+    // The previous root and the workspace keys that can sign for it, before any device work.
+    let previous = match spec.previous {
+        None => None,
+        Some(p) => {
+            let bytes = std::fs::read(p).map_err(|e| {
+                let mut err = Error::io("read", p, &e);
+                err.kind = crate::error::ErrorKind::BadInput;
+                err
+            })?;
+            let md = crate::tuf::notary::NotaryMetadata::from_bytes(&bytes).map_err(|e| {
+                Error::bad_input(format!("{} is not a Notary root: {e}", p.display()))
+            })?;
+            let role = md
+                .signed
+                .roles
+                .get("root")
+                .cloned()
+                .ok_or_else(|| Error::bad_input(format!("{} has no root role", p.display())))?;
+            let mine: Vec<(Vec<u8>, crate::workspace::KeyRecord)> = ws
+                .keys()?
+                .into_iter()
+                .filter(|r| r.backend != crate::workspace::Backend::Public)
+                .filter_map(|r| r.public_key().ok().map(|pk| (pk.identity(), r)))
+                .collect();
+            let mut holders = Vec::new();
+            for id in &role.keyids {
+                let Some(k) = md.signed.keys.get(id) else {
+                    continue;
+                };
+                let Ok((pk, _)) = k.decode(None) else {
+                    continue;
+                };
+                if let Some((_, rec)) = mine.iter().find(|(i, _)| *i == pk.identity()) {
+                    holders.push((id.clone(), rec.clone()));
+                }
+            }
+            if (holders.len() as u64) < role.threshold {
+                return Err(Error::refused(format!(
+                    "version {} needs {} signature(s) from its root keys to vouch for the next version; this workspace holds {} of them",
+                    md.signed.version,
+                    role.threshold,
+                    holders.len()
+                ))
+                .hint("register the current root keys here (`key add` for a device, `key generate` records) or sign where they are"));
+            }
+            holders.truncate(role.threshold as usize);
+            Some((md, holders))
+        }
+    };
+    let version =
+        match &previous {
+            Some((md, _)) => md.signed.version.checked_add(1).ok_or_else(|| {
+                Error::bad_input("the previous root's version cannot be followed")
+            })?,
+            None => 1,
+        };
     ctx.air_gap("sign with a private key")?;
     let not_before = ctx.now.replace_nanosecond(0).unwrap_or(ctx.now);
     let not_after = not_before
@@ -330,20 +392,49 @@ pub fn write_root(ctx: &super::Context, spec: &NotaryRootSpec) -> Result<NotaryR
         "expires": expires,
         "keys": keys,
         "roles": roles,
-        "version": 1,
+        "version": version,
     });
     let message = crate::tuf::canonical::to_canonical(&signed)
         .map_err(|e| Error::bad_input(format!("canonical JSON: {e}")))?;
-    let mut signatures = Vec::new();
+    let mut signatures: Vec<NotarySignature> = Vec::new();
+    let mut made: Vec<(Vec<u8>, NotarySignature)> = Vec::new();
     for (id, signer) in &signers {
-        signatures.push(sign(signer.as_ref(), id, &message)?);
+        let s = sign(signer.as_ref(), id, &message)?;
+        made.push((signer.public_key().identity(), s.clone()));
+        signatures.push(s);
+    }
+    if let Some((_, holders)) = &previous {
+        for (old_id, rec) in holders {
+            let identity = rec.public_key()?.identity();
+            // A key that is also a new root key (a renewal) signed once; its signature is
+            // listed under the old certificate's key ID too.
+            let s = match made.iter().find(|(i, _)| *i == identity) {
+                Some((_, s)) => NotarySignature {
+                    keyid: old_id.clone(),
+                    ..s.clone()
+                },
+                None => {
+                    let signer = ctx.signer(&ws, rec)?;
+                    sign(signer.as_ref(), old_id, &message)?
+                }
+            };
+            signatures.push(s);
+        }
     }
     let doc = serde_json::json!({"signed": signed, "signatures": signatures});
     let bytes = serde_json::to_vec(&doc).map_err(|e| Error::bad_input(e.to_string()))?;
     // Checked as a Notary client would before it leaves the machine.
     let md = crate::tuf::notary::NotaryMetadata::from_bytes(&bytes)
         .map_err(|e| Error::refused(format!("the root just made does not parse: {e}")))?;
-    let check = crate::tuf::notary::verify_chain(&md, &[], ctx.now, Some(spec.gun));
+    let check = match &previous {
+        Some((prev, _)) => crate::tuf::notary::verify_chain(
+            prev,
+            std::slice::from_ref(&md),
+            ctx.now,
+            Some(spec.gun),
+        ),
+        None => crate::tuf::notary::verify_chain(&md, &[], ctx.now, Some(spec.gun)),
+    };
     if let Some(f) = check.failure {
         return Err(Error::refused(format!(
             "the root just made does not verify, nothing written: {f}"
@@ -356,6 +447,7 @@ pub fn write_root(ctx: &super::Context, spec: &NotaryRootSpec) -> Result<NotaryR
             "gun": spec.gun,
             "out": spec.out.display().to_string(),
             "sha256": crate::workspace::digest_hex(&bytes),
+            "version": version,
             "root_keyids": root_ids,
             "threshold": spec.threshold,
         }),
@@ -366,5 +458,6 @@ pub fn write_root(ctx: &super::Context, spec: &NotaryRootSpec) -> Result<NotaryR
         root_keyids: root_ids,
         threshold: spec.threshold,
         expires,
+        version,
     })
 }

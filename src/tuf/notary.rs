@@ -270,7 +270,7 @@ pub enum NotaryPublicKey {
 
 impl NotaryPublicKey {
     /// Bytes that are the same for the same public key, whatever wraps it.
-    fn identity(&self) -> Vec<u8> {
+    pub fn identity(&self) -> Vec<u8> {
         match self {
             NotaryPublicKey::Tuf(k) => k.identity(),
             NotaryPublicKey::Rsa(k) => {

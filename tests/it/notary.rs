@@ -381,3 +381,102 @@ fn a_notary_root_made_on_softhsm2_and_a_virtual_yubikey_is_accepted_by_notary() 
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(!other.exists());
 }
+
+#[test]
+fn a_notary_root_rotation_and_certificate_renewal_on_softhsm2_are_accepted_by_notary() {
+    let w = crate::hsm::HsmWs::new("notary-rotation");
+    w.generate("h1", "ecdsa-p256");
+    w.generate("h2", "ecdsa-p256");
+    w.ok(&[
+        "key",
+        "generate",
+        "--name",
+        "online",
+        "--algorithm",
+        "ecdsa-p256",
+    ]);
+    let v1 = w.dir.path().join("../v1.json");
+    let v2 = w.dir.path().join("../v2.json");
+    let v3 = w.dir.path().join("../v3.json");
+    let root = |out: &PathBuf, keys: &[&str], threshold: &str, previous: Option<&PathBuf>| {
+        let mut a: Vec<String> = ["notary", "root", "--gun", GUN, "--threshold", threshold]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for k in keys {
+            a.extend(["--root-key".to_string(), k.to_string()]);
+        }
+        for r in ["--targets-key", "--snapshot-key", "--timestamp-key"] {
+            a.extend([r.to_string(), "online".to_string()]);
+        }
+        a.extend(["--out".to_string(), out.to_str().unwrap().to_string()]);
+        if let Some(p) = previous {
+            a.extend(["--previous".to_string(), p.to_str().unwrap().to_string()]);
+        }
+        a.push("--json".into());
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        w.ok(&refs).json()["result"].clone()
+    };
+    let r1 = root(&v1, &["h1"], "1", None);
+    assert_eq!(r1["version"], 1);
+    // Version 2: h1's certificate renewed (same key, new certificate, new key ID) and h2 added;
+    // signed by version 1's h1 and by both new keys.
+    let r2 = root(&v2, &["h1", "h2"], "2", Some(&v1));
+    assert_eq!(r2["version"], 2);
+    assert_ne!(
+        r1["root_keyids"][0], r2["root_keyids"][0],
+        "a renewal gives a new key ID"
+    );
+    assert!(notary_says(GUN, &[&v1, &v2]), "Notary refuses the rotation");
+    let v = verify(&[v1.clone(), v2.clone()], &["--gun", GUN, "--json"]);
+    assert_eq!(v.code, 0, "{}", v.stdout);
+    assert_eq!(
+        v.json()["result"]["chain"]["roots"][1]["by_previous"]["met"],
+        true
+    );
+    // Version 3 replaces h1 by nothing: h2 alone; version 2 needs 2 of its keys, both here.
+    let r3 = root(&v3, &["h2"], "1", Some(&v2));
+    assert_eq!(r3["version"], 3);
+    assert!(notary_says(GUN, &[&v2, &v3]));
+    let v = verify(&[v1.clone(), v2.clone(), v3.clone()], &["--gun", GUN]);
+    assert_eq!(v.code, 0, "{}", v.stdout);
+
+    // A previous root whose keys this workspace does not hold: refused before any device work,
+    // nothing written.
+    let other = crate::hsm::HsmWs::new("notary-other");
+    other.generate("x", "ecdsa-p256");
+    other.ok(&[
+        "key",
+        "generate",
+        "--name",
+        "online",
+        "--algorithm",
+        "ecdsa-p256",
+    ]);
+    let v4 = w.dir.path().join("../v4.json");
+    let r = other.run(&[
+        "notary",
+        "root",
+        "--gun",
+        GUN,
+        "--root-key",
+        "x",
+        "--targets-key",
+        "online",
+        "--snapshot-key",
+        "online",
+        "--timestamp-key",
+        "online",
+        "--previous",
+        v3.to_str().unwrap(),
+        "--out",
+        v4.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("needs 1 signature(s) from its root keys"),
+        "{}",
+        r.stderr
+    );
+    assert!(!v4.exists());
+}
