@@ -267,6 +267,9 @@ pub fn verify_report(r: &VerifyReport) -> String {
         }
         (None, None) => {}
     }
+    for w in &r.warnings {
+        let _ = writeln!(s, "warning: {w}");
+    }
     s
 }
 

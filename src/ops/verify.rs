@@ -20,7 +20,13 @@ pub struct VerifyReport {
     pub chain: Option<ChainCheck>,
     /// Notary trust folder: `targets.json` and delegated roles, checked against the newest root.
     pub targets: Vec<crate::tuf::notary::TargetsCheck>,
+    /// Things to act on soon, e.g. root certificates that expire within 60 days.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
+
+/// How long before a Notary root certificate ends `verify` starts to warn.
+pub const CERTIFICATE_WARNING_DAYS: i64 = 60;
 
 /// A Notary trust folder's targets files: `targets.json`, then `targets/…/*.json` as the roles
 /// they name, parents before children.
@@ -180,6 +186,7 @@ pub fn verify_files_as(
         failure: Some(failure),
         chain: None,
         targets: Vec::new(),
+        warnings: Vec::new(),
     };
     let mut tuf = Vec::new();
     let mut notary = Vec::new();
@@ -242,6 +249,18 @@ pub fn verify_files_as(
                 .map(|t| t.errors.join("; "));
         }
     }
+    let mut warnings = Vec::new();
+    if failure.is_none()
+        && let Some(newest) = notary.last()
+        && let Some(end) = crate::tuf::notary::root_certificates_end(newest)
+        && end - at < time::Duration::days(CERTIFICATE_WARNING_DAYS)
+    {
+        warnings.push(format!(
+            "a root certificate of version {} ends at {}, within {CERTIFICATE_WARNING_DAYS} days: after that Notary clients refuse this root; renew it now (`rootcellar notary root --previous …` with the same keys)",
+            newest.signed.version,
+            format_tuf_time(end)
+        ));
+    }
     Ok(VerifyReport {
         dialect: d.into(),
         files: names,
@@ -250,5 +269,6 @@ pub fn verify_files_as(
         failure,
         chain: Some(chain),
         targets,
+        warnings,
     })
 }

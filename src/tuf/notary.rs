@@ -261,6 +261,29 @@ impl NotaryKey {
     }
 }
 
+/// When the first of the root role's certificates stops being valid (None when the role has no
+/// readable certificate). Notary refuses a root whose certificates expired, so the root must be
+/// renewed before then (`notary root --previous`).
+pub fn root_certificates_end(md: &NotaryMetadata) -> Option<Timestamp> {
+    use x509_cert::der::DecodePem;
+    let role = md.signed.roles.get("root")?;
+    role.keyids
+        .iter()
+        .filter_map(|id| md.signed.keys.get(id))
+        .filter(|k| k.keytype.ends_with("-x509"))
+        .filter_map(|k| {
+            let pem = B64.decode(k.keyval.public.as_bytes()).ok()?;
+            let cert = x509_cert::Certificate::from_pem(&pem).ok()?;
+            let end = cert
+                .tbs_certificate()
+                .validity()
+                .not_after
+                .to_unix_duration();
+            Timestamp::from_unix_timestamp(i64::try_from(end.as_secs()).ok()?).ok()
+        })
+        .min()
+}
+
 /// A Notary public key: the TUF kinds, or RSA (Docker's delegation keys, `rsa-x509`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum NotaryPublicKey {

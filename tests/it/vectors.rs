@@ -229,3 +229,24 @@ fn notary_trust_folder_with_its_rsa_delegation_verifies() {
         r.stdout
     );
 }
+
+#[test]
+fn a_notary_root_certificate_near_its_end_draws_a_warning() {
+    // notary0.3's root certificate ends on 2026-07-25.
+    let root = data("notary/notary0.3/root.json");
+    let r = verify(std::slice::from_ref(&root), &["--at", "2026-07-01"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("warning: a root certificate of version")
+            && r.stdout.contains("2026-07-25")
+            && r.stdout.contains("notary root --previous"),
+        "{}",
+        r.stdout
+    );
+    let r = verify(
+        std::slice::from_ref(&root),
+        &["--at", "2026-01-01", "--json"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.json()["result"].get("warnings").is_none(), "{}", r.stdout);
+}
