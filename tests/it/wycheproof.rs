@@ -34,15 +34,37 @@ fn check(
     }
 }
 
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            total: 0,
+            acceptable: 0,
+            wrong: vec![],
+        }
+    }
+
+    /// Every valid vector verified and every invalid one refused, and at least `min` of them.
+    fn assert_all_right(&self, what: &str, min: usize) {
+        assert!(
+            self.wrong.is_empty(),
+            "{} of {}:\n{}",
+            self.wrong.len(),
+            self.total,
+            self.wrong.join("\n")
+        );
+        eprintln!(
+            "Wycheproof {what}: {} vectors, {} acceptable",
+            self.total, self.acceptable
+        );
+        assert!(self.total > min, "only {} vectors", self.total);
+    }
+}
+
 #[test]
 fn ecdsa_p256_sha256_der() {
     use wycheproof::ecdsa::{TestName, TestSet};
     let set = TestSet::load(TestName::EcdsaSecp256r1Sha256).unwrap();
-    let mut t = Tally {
-        total: 0,
-        acceptable: 0,
-        wrong: vec![],
-    };
+    let mut t = Tally::new();
     for g in set.test_groups {
         let pk = PublicKey::from_spki_pem(&g.pem)
             .unwrap_or_else(|e| panic!("Wycheproof key not read: {e}"));
@@ -50,29 +72,14 @@ fn ecdsa_p256_sha256_der() {
             check(&mut t, &pk, v.tc_id, &v.comment, &v.msg, &v.sig, &v.result);
         }
     }
-    assert!(
-        t.wrong.is_empty(),
-        "{} of {}:\n{}",
-        t.wrong.len(),
-        t.total,
-        t.wrong.join("\n")
-    );
-    eprintln!(
-        "Wycheproof ECDSA P-256: {} vectors, {} acceptable",
-        t.total, t.acceptable
-    );
-    assert!(t.total > 400, "only {} vectors", t.total);
+    t.assert_all_right("ECDSA P-256", 400);
 }
 
 #[test]
 fn ed25519() {
     use wycheproof::eddsa::{TestName, TestSet};
     let set = TestSet::load(TestName::Ed25519).unwrap();
-    let mut t = Tally {
-        total: 0,
-        acceptable: 0,
-        wrong: vec![],
-    };
+    let mut t = Tally::new();
     for g in set.test_groups {
         let pk = PublicKey::from_spki_pem(&g.pem)
             .unwrap_or_else(|e| panic!("Wycheproof key not read: {e}"));
@@ -80,14 +87,6 @@ fn ed25519() {
             check(&mut t, &pk, v.tc_id, &v.comment, &v.msg, &v.sig, &v.result);
         }
     }
-    assert!(
-        t.wrong.is_empty(),
-        "{} of {}:\n{}",
-        t.wrong.len(),
-        t.total,
-        t.wrong.join("\n")
-    );
-    eprintln!("Wycheproof Ed25519: {} vectors", t.total);
-    assert!(t.total > 100, "only {} vectors", t.total);
+    t.assert_all_right("Ed25519", 100);
     assert_eq!(t.acceptable, 0);
 }
