@@ -31,9 +31,9 @@ const TRANSCRIPT_DAMAGED: &str = "run `rootcellar audit verify` to see where; ke
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Metadata dialect: "tuf" (TUF 1.0).
+    /// Metadata dialect: "tuf" (TUF 1.0) or "notary" (Notary v1 / Docker Content Trust).
     pub format: String,
-    /// Repository name (the GUN for Docker Content Trust), informational for TUF.
+    /// Repository name: informational for TUF; for Notary the GUN every root certificate names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Default lifetime of a new root version, e.g. "365d".
@@ -223,11 +223,21 @@ impl Workspace {
             ))
             .hint("fix the file by hand or restore it")
         })?;
-        if config.format != "tuf" {
-            return Err(Error::bad_input(format!(
-                "workspace format {:?} is not supported yet (only \"tuf\")",
-                config.format
-            )));
+        match config.format.as_str() {
+            "tuf" => {}
+            "notary" if config.name.as_deref().is_some_and(|n| !n.is_empty()) => {}
+            "notary" => {
+                return Err(Error::bad_input(format!(
+                    "{} says format \"notary\" but names no repository (GUN)",
+                    cfg.display()
+                ))
+                .hint("add name = \"docker.io/example/app\" (your GUN) to the file"));
+            }
+            other => {
+                return Err(Error::bad_input(format!(
+                    "workspace format {other:?} is not known (\"tuf\" or \"notary\")"
+                )));
+            }
         }
         Ok(Workspace {
             dir: dir.to_path_buf(),
@@ -463,8 +473,101 @@ impl Workspace {
         self.dir.join("staged/state.json")
     }
 
+    /// The repository name (GUN) of a Notary workspace; `None` for TUF 1.0.
+    pub fn notary_gun(&self) -> Option<&str> {
+        (self.config.format == "notary").then_some(self.config.name.as_deref().unwrap_or(""))
+    }
+
+    /// Refuses TUF 1.0 work in a Notary workspace, naming what can be done there instead.
+    pub fn require_tuf(&self) -> Result<()> {
+        match self.notary_gun() {
+            None => Ok(()),
+            Some(gun) => Err(Error::refused(format!(
+                "this workspace keeps Notary v1 metadata for {gun}; this command works on TUF 1.0 metadata and is not available for Notary workspaces yet"
+            ))
+            .hint("in a Notary workspace: `notary root` stages a root, then `sign`, `status`, `publish`, `export --to DIR`, `import notary DIR`; see docs/migrate-from-notary.md")),
+        }
+    }
+
+    /// The staged root's file and the digest rootcellar wrote for it (Notary workspaces keep
+    /// the staged root in their own dialect).
+    pub fn staged_raw(&self) -> Result<Option<(Vec<u8>, String)>> {
+        let p = self.staged_path();
+        if !p.exists() {
+            return Ok(None);
+        }
+        let sp = self.staged_state_path();
+        let state: StagedState = serde_json::from_slice(&read(&sp)?).map_err(|e| {
+            Error::refused(format!(
+                "staged/root.json was changed outside rootcellar: {} is unreadable ({e})",
+                sp.display()
+            ))
+            .hint("restore the file, or drop the staged root with `rootcellar root discard`")
+        })?;
+        Ok(Some((read(&p)?, state.canonical_sha256)))
+    }
+
+    /// Writes a staged root file whose canonical `signed` has `canonical_sha256`.
+    pub fn write_staged_raw(&self, bytes: &[u8], canonical_sha256: &str) -> Result<()> {
+        let state = StagedState {
+            canonical_sha256: canonical_sha256.into(),
+        };
+        let state_bytes =
+            serde_json::to_vec(&state).map_err(|e| Error::environment(e.to_string()))?;
+        write_atomic(&self.staged_state_path(), &state_bytes)?;
+        write_atomic(&self.staged_path(), bytes)
+    }
+
+    /// The published root files `(version, bytes)`, in order from the first kept version,
+    /// unparsed (the caller reads them in the workspace's dialect).
+    pub fn published_files(&self) -> Result<Vec<(u64, Vec<u8>)>> {
+        let dir = self.metadata_dir();
+        let first = std::fs::read_dir(&dir)
+            .map_err(|e| Error::io("list", &dir, &e))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(".root.json"))
+                    .and_then(|n| n.parse::<u64>().ok())
+            })
+            .min();
+        let mut out = Vec::new();
+        let Some(first) = first else { return Ok(out) };
+        for v in first.. {
+            let p = self.metadata_dir().join(format!("{v}.root.json"));
+            if !p.exists() {
+                break;
+            }
+            out.push((v, read(&p)?));
+        }
+        Ok(out)
+    }
+
+    /// Writes `N.root.json` (new, or already holding these bytes) and `root.json`.
+    pub fn publish_raw(&self, version: u64, bytes: &[u8]) -> Result<(PathBuf, PathBuf)> {
+        let (versioned, latest) = self.published_paths(version);
+        match fs::read(&versioned) {
+            Ok(b) if b == bytes => {}
+            Ok(_) => {
+                return Err(Error::refused(format!(
+                    "{} exists with other contents",
+                    versioned.display()
+                ))
+                .hint("rootcellar never overwrites a published root"));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                write_new_atomic(&versioned, bytes)?
+            }
+            Err(e) => return Err(Error::io("read", &versioned, &e)),
+        }
+        write_atomic(&latest, bytes)?;
+        Ok((versioned, latest))
+    }
+
     /// The staged root, checked to be what rootcellar last wrote.
     pub fn staged(&self) -> Result<Option<Metadata<Root>>> {
+        self.require_tuf()?;
         let p = self.staged_path();
         if !p.exists() {
             return Ok(None);
@@ -490,6 +593,7 @@ impl Workspace {
 
     /// Writes the staged root and its state.
     pub fn write_staged(&self, md: &Metadata<Root>) -> Result<()> {
+        self.require_tuf()?;
         let state = StagedState {
             canonical_sha256: digest_hex(md.canonical_signed()),
         };
@@ -519,25 +623,11 @@ impl Workspace {
     /// Published roots 1..=N, in order; each file checked to carry its own version.
     /// The history starts at 1, or where an adopted history starts (`adopt`).
     pub fn published(&self) -> Result<Vec<Metadata<Root>>> {
+        self.require_tuf()?;
         let mut out: Vec<Metadata<Root>> = Vec::new();
-        let dir = self.metadata_dir();
-        let first = std::fs::read_dir(&dir)
-            .map_err(|e| Error::io("list", &dir, &e))?
-            .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                e.file_name()
-                    .to_str()
-                    .and_then(|n| n.strip_suffix(".root.json"))
-                    .and_then(|n| n.parse::<u64>().ok())
-            })
-            .min();
-        let Some(first) = first else { return Ok(out) };
-        for v in first.. {
+        for (v, bytes) in self.published_files()? {
             let p = self.metadata_dir().join(format!("{v}.root.json"));
-            if !p.exists() {
-                break;
-            }
-            let md = Metadata::<Root>::from_bytes(&read(&p)?).map_err(|e| {
+            let md = Metadata::<Root>::from_bytes(&bytes).map_err(|e| {
                 Error::refused(format!("published root {} is unreadable: {e}", p.display()))
                     .hint("restore the file from your export or backup")
             })?;
@@ -571,6 +661,7 @@ impl Workspace {
 
     /// The published top-level targets metadata, if any.
     pub fn targets(&self) -> Result<Option<Metadata<crate::tuf::Targets>>> {
+        self.require_tuf()?;
         let p = self.metadata_dir().join("targets.json");
         if !p.exists() {
             return Ok(None);
@@ -583,6 +674,7 @@ impl Workspace {
 
     /// Writes `N.targets.json` (new) and `targets.json`.
     pub fn publish_targets(&self, md: &Metadata<crate::tuf::Targets>) -> Result<Vec<PathBuf>> {
+        self.require_tuf()?;
         let versioned = self
             .metadata_dir()
             .join(format!("{}.targets.json", md.signed.version));
@@ -596,6 +688,7 @@ impl Workspace {
     /// Writes `N.root.json` (new, or already there with these very bytes: an interrupted
     /// publish) and `root.json`. The caller drops the staged root afterwards.
     pub fn publish(&self, md: &Metadata<Root>) -> Result<(PathBuf, PathBuf)> {
+        self.require_tuf()?;
         let (versioned, latest) = self.published_paths(md.signed.version);
         let bytes = md.to_file_bytes();
         if !self.is_published_as(md)? {

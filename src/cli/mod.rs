@@ -57,6 +57,10 @@ enum Command {
         /// Repository name (the GUN, for Docker Content Trust).
         #[arg(long, alias = "gun")]
         name: Option<String>,
+        /// Metadata dialect of the workspace: tuf (TUF 1.0) or notary (Notary v1 / Docker
+        /// Content Trust; needs --gun).
+        #[arg(long, default_value = "tuf", value_parser = ["tuf", "notary"])]
+        format: String,
     },
     /// Generate, import and list keys.
     #[command(subcommand)]
@@ -239,6 +243,12 @@ enum ImportCommand {
         #[arg(long, value_name = "PATH")]
         out: Option<PathBuf>,
     },
+    /// Start this Notary workspace's history from an existing repository's root.json (DIR
+    /// holding it, or Docker's trust folder), so the next `notary root` rotates or renews it.
+    Notary {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -317,34 +327,41 @@ enum DelegateCommand {
 
 #[derive(Subcommand, Debug)]
 enum NotaryCommand {
-    /// Write a Notary root (version 1, or the next one with --previous): each root key gets a
-    /// self-signed certificate for the GUN, signed on its own device; the root is signed by
-    /// every root key (and a threshold of the previous root's) and checked before it is written.
+    /// Stage the next Notary root of a Notary workspace (then `sign`, `publish`); or, with
+    /// --out, write a root file in one go. Each root key gets a self-signed certificate for the
+    /// GUN, signed on its own device (a key whose published certificate is still good keeps it,
+    /// unless --renew).
     Root {
-        /// Repository name (GUN), e.g. docker.io/example/app: the certificates' CN.
+        /// Repository name (GUN), e.g. docker.io/example/app: the certificates' CN (default:
+        /// the workspace's).
         #[arg(long)]
-        gun: String,
+        gun: Option<String>,
         /// A registered ECDSA P-256 root key (repeat for several keyholders).
         #[arg(long = "root-key", required = true)]
         root_keys: Vec<String>,
         #[arg(long, default_value_t = 1)]
         threshold: u64,
-        /// Registered keys for the online roles.
+        /// Registered keys for the online roles (default for a next version: the published ones).
         #[arg(long)]
-        targets_key: String,
+        targets_key: Option<String>,
         #[arg(long)]
-        snapshot_key: String,
+        snapshot_key: Option<String>,
         #[arg(long)]
-        timestamp_key: String,
-        /// Certificate (and metadata) lifetime in years.
+        timestamp_key: Option<String>,
+        /// Lifetime of certificates made now, in years (the metadata expires with the first
+        /// root certificate).
         #[arg(long, default_value_t = 10)]
         years: u32,
-        /// Where to write root.json (never overwritten).
+        /// New certificates for every root key, even where the published one is still good.
         #[arg(long)]
-        out: PathBuf,
-        /// The current root.json: write its next version (rotation, or certificate renewal with
-        /// the same keys), signed also by a threshold of its root keys held here.
-        #[arg(long, value_name = "FILE")]
+        renew: bool,
+        /// Write root.json here in one go, signed by every root key (never overwritten).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// With --out: the current root.json: write its next version (rotation, or
+        /// certificate renewal with the same keys), signed also by a threshold of its root keys
+        /// held here.
+        #[arg(long, value_name = "FILE", requires = "out")]
         previous: Option<PathBuf>,
     },
 }
@@ -717,13 +734,21 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
                 printed: false,
             })
         }
-        Command::Init { name } => {
-            let ws = ops::init(ctx, crate::workspace::Config::new(name.clone(), false))?;
-            let v = serde_json::json!({"dir": ws.dir, "name": ws.config.name});
+        Command::Init { name, format } => {
+            let mut config = crate::workspace::Config::new(name.clone(), false);
+            config.format = format.clone();
+            let ws = ops::init(ctx, config)?;
+            let v = serde_json::json!({"dir": ws.dir, "name": ws.config.name, "format": ws.config.format});
+            let next = if ws.notary_gun().is_some() {
+                "Next: rootcellar key generate --name NAME, then rootcellar notary root (or rootcellar import notary DIR for an existing repository)"
+            } else {
+                "Next: rootcellar key generate --name NAME"
+            };
             out(
                 &v,
                 format!(
-                    "Workspace created in {}\nNext: rootcellar key generate --name NAME\n",
+                    "Workspace ({}) created in {}\n{next}\n",
+                    ws.config.format,
                     ws.dir.display()
                 ),
             )
@@ -791,18 +816,98 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             snapshot_key,
             timestamp_key,
             years,
+            renew,
             out: path,
             previous,
         }) => {
+            let ws_gun = ctx
+                .workspace()
+                .ok()
+                .and_then(|ws| ws.notary_gun().map(str::to_string));
+            let Some(path) = path else {
+                let ws_gun = ws_gun.ok_or_else(|| {
+                    Error::refused("staging a Notary root needs a Notary workspace")
+                        .hint("`rootcellar init --format notary --gun NAME` in a new folder, or write a file in one go with --out")
+                })?;
+                if let Some(g) = gun
+                    && *g != ws_gun
+                {
+                    return Err(Error::bad_input(format!(
+                        "--gun {g} is not this workspace's repository ({ws_gun})"
+                    )));
+                }
+                let r = ops::notary_ws::stage(
+                    ctx,
+                    &ops::notary_ws::StageSpec {
+                        root_keys,
+                        threshold: *threshold,
+                        targets: targets_key.as_deref(),
+                        snapshot: snapshot_key.as_deref(),
+                        timestamp: timestamp_key.as_deref(),
+                        years: *years,
+                        renew: *renew,
+                    },
+                )?;
+                let h = format!(
+                    "Staged Notary root version {} for {}: {} of {} root keys needed, expires {}\n{}{}Digest {}\nNext: rootcellar sign --key K (each root key{}), then rootcellar publish\n",
+                    r.version,
+                    r.gun,
+                    r.threshold,
+                    r.root_keyids.len(),
+                    r.expires,
+                    if r.certificates_made.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "New certificates, signed on their devices: {}\n",
+                            r.certificates_made.join(", ")
+                        )
+                    },
+                    if r.certificates_kept.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "Certificates kept from the published version: {}\n",
+                            r.certificates_kept.join(", ")
+                        )
+                    },
+                    ops::root::read_aloud(&r.digest),
+                    if r.version > 1 {
+                        ", and a threshold of the published version's"
+                    } else {
+                        ""
+                    }
+                );
+                return out(&r, h);
+            };
+            let gun = gun
+                .clone()
+                .or(ws_gun)
+                .ok_or_else(|| Error::bad_input("name the repository: --gun NAME"))?;
+            let need = |k: &Option<String>, flag: &str| {
+                k.clone().ok_or_else(|| {
+                    Error::bad_input(format!("--out needs {flag} NAME (a registered key)"))
+                })
+            };
+            let (t, s, ts) = (
+                need(targets_key, "--targets-key")?,
+                need(snapshot_key, "--snapshot-key")?,
+                need(timestamp_key, "--timestamp-key")?,
+            );
+            if *renew {
+                return Err(Error::bad_input(
+                    "--renew is for staging in a Notary workspace; with --out every certificate is new",
+                ));
+            }
             let r = ops::notary::write_root(
                 ctx,
                 &ops::notary::NotaryRootSpec {
-                    gun,
+                    gun: &gun,
                     root_keys,
                     threshold: *threshold,
-                    targets: targets_key,
-                    snapshot: snapshot_key,
-                    timestamp: timestamp_key,
+                    targets: &t,
+                    snapshot: &s,
+                    timestamp: &ts,
                     years: *years,
                     out: path,
                     previous: previous.as_deref(),
@@ -1140,6 +1245,48 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             for w in &r.written {
                 h.push_str(&format!("  {}\n", w.display()));
             }
+            out(&r, h)
+        }
+        Command::Import(ImportCommand::Notary { dir }) => {
+            let r = ops::notary_ws::import(ctx, dir)?;
+            for w in &r.warnings {
+                ctx.notice(w.clone());
+            }
+            let mut h = format!(
+                "Imported Notary root version {} for {} from {} (expires {}); {} of {} root keys needed:\n",
+                r.version,
+                r.gun,
+                r.source.display(),
+                r.expires,
+                r.threshold,
+                r.root_keys.len()
+            );
+            for k in &r.root_keys {
+                h.push_str(&format!(
+                    "  {} {}  {}{}\n",
+                    &k.keyid[..12.min(k.keyid.len())],
+                    k.keytype,
+                    match &k.held_as {
+                        Some(n) => format!("held here as {n}"),
+                        None => "not registered here".to_string(),
+                    },
+                    k.certificate_ends
+                        .as_ref()
+                        .map(|e| format!(", certificate ends {e}"))
+                        .unwrap_or_default()
+                ));
+            }
+            for d in &r.delegations {
+                h.push_str(&format!(
+                    "  delegation {} ({} of {} key(s): {}) paths {:?}\n",
+                    d.role,
+                    d.threshold,
+                    d.keytypes.len(),
+                    d.keytypes.join(", "),
+                    d.paths
+                ));
+            }
+            h.push_str("Next: register the root keys here (`rootcellar key add`), then `rootcellar notary root` stages the next version\n");
             out(&r, h)
         }
         Command::Request(RequestCommand::Export { out: dest }) => {

@@ -254,6 +254,9 @@ pub fn expiry_warnings(ctx: &Context, ws: &Workspace, latest: &Metadata<Root>) -
 
 pub fn ceremony_status(ctx: &Context) -> Result<CeremonyStatus> {
     let ws = ctx.workspace()?;
+    if ws.notary_gun().is_some() {
+        return super::notary_ws::ceremony_status(ctx, &ws);
+    }
     let published = ws.published()?;
     let latest = published.last();
     let mut warnings = latest

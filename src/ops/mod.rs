@@ -13,6 +13,7 @@ pub mod demo;
 pub mod device;
 pub mod key;
 pub mod notary;
+pub mod notary_ws;
 pub mod request;
 pub mod root;
 pub mod transfer;
@@ -431,6 +432,18 @@ impl<'a> Context<'a> {
 
 /// `rootcellar init`: creates the workspace and the first line of its transcript.
 pub fn init(ctx: &Context, config: crate::workspace::Config) -> Result<Workspace> {
+    if config.format == "notary" {
+        let gun = config.name.as_deref().unwrap_or("");
+        if gun.is_empty()
+            || gun.contains([',', '=', '+', '"', '\\'])
+            || gun.chars().any(char::is_control)
+        {
+            return Err(Error::bad_input(format!(
+                "a Notary workspace needs the repository name (GUN) its root certificates will carry; {gun:?} is not one"
+            ))
+            .hint("--gun docker.io/example/app (the name as Docker shows it)"));
+        }
+    }
     let ws = Workspace::init(&ctx.dir, config)?;
     ctx.record(
         &ws,

@@ -219,7 +219,7 @@ pub struct NotaryRootReport {
 }
 
 /// Notary's key object for an online key: `ecdsa` (SPKI DER) or `ed25519` (raw bytes).
-fn online_key(pk: &PublicKey) -> Result<NotaryKey> {
+pub(super) fn online_key(pk: &PublicKey) -> Result<NotaryKey> {
     let (keytype, bytes) = match pk {
         PublicKey::EcdsaP256(vk) => {
             use p256::pkcs8::EncodePublicKey;

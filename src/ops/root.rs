@@ -318,8 +318,11 @@ pub fn discard(ctx: &Context) -> Result<Option<u64>> {
     // Read the version before dropping, even from a file edited by hand.
     let version = std::fs::read(ws.dir.join("staged/root.json"))
         .ok()
-        .and_then(|b| Metadata::<Root>::from_bytes(&b).ok())
-        .map(|m| m.signed.version);
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| {
+            v.pointer("/signed/version")
+                .and_then(serde_json::Value::as_u64)
+        });
     if ws.discard_staged()? {
         ctx.record(
             &ws,
@@ -520,6 +523,9 @@ pub struct SignReport {
 /// kept, and written at once so a later failure loses nothing.
 pub fn sign(ctx: &Context, keys: &[String]) -> Result<SignReport> {
     let ws = ctx.workspace()?;
+    if ws.notary_gun().is_some() {
+        return super::notary_ws::sign(ctx, keys);
+    }
     let _lock = ws.lock()?;
     let mut md = staged_or_refuse(&ws)?;
     let prev = previous_of(&ws, &md)?;
@@ -648,6 +654,15 @@ fn seal_key(ws: &Workspace, md: &Metadata<Root>, with: &SealWith) -> Result<Opti
 /// by a root key of that version before anything is written.
 pub fn publish(ctx: &Context, seal: &SealWith) -> Result<PublishReport> {
     let ws = ctx.workspace()?;
+    if ws.notary_gun().is_some() {
+        if let SealWith::Key(k) = seal {
+            return Err(Error::bad_input(format!(
+                "--seal-key {k}: a Notary workspace does not seal its transcript at publish yet"
+            ))
+            .hint("publish without --seal-key"));
+        }
+        return super::notary_ws::publish(ctx);
+    }
     let _lock = ws.lock()?;
     let md = staged_or_refuse(&ws)?;
     let mut published = ws.published()?;

@@ -10,26 +10,47 @@ use crate::tuf::{Metadata, Root};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+/// Why published root files (`bytes`, oldest first) do not verify as a chain in the
+/// workspace's dialect; `None` when they do.
+fn history_failure(
+    ws: &crate::workspace::Workspace,
+    files: &[Vec<u8>],
+    at: crate::tuf::expiry::Timestamp,
+) -> Result<Option<String>> {
+    if ws.notary_gun().is_some() {
+        return super::notary_ws::history_failure(ws, files, at);
+    }
+    let mut mds = Vec::new();
+    for b in files {
+        match Metadata::<Root>::from_bytes(b) {
+            Ok(m) => mds.push(m),
+            Err(e) => return Ok(Some(e.to_string())),
+        }
+    }
+    Ok(match mds.split_first() {
+        Some((first, rest)) => verify_chain(first, rest, at).failure,
+        None => Some("nothing is published".into()),
+    })
+}
+
 /// `rootcellar export --to DIR`: the published roots, verified first and read back after.
 pub fn export_usb(ctx: &Context, dir: &Path, overwrite: bool) -> Result<Vec<usb::ExportedFile>> {
     let ws = ctx.workspace()?;
-    let published = ws.published()?;
-    let Some((first, rest)) = published.split_first() else {
+    let published = ws.published_files()?;
+    if published.is_empty() {
         return Err(Error::refused("nothing is published yet").hint("publish a root first"));
-    };
-    let chain = verify_chain(first, rest, ctx.now);
-    if let Some(f) = chain.failure {
+    }
+    let bytes: Vec<Vec<u8>> = published.iter().map(|(_, b)| b.clone()).collect();
+    if let Some(f) = history_failure(&ws, &bytes, ctx.now)? {
         return Err(
             Error::refused(format!("the published history does not verify: {f}"))
                 .hint("nothing was exported"),
         );
     }
-    let mut files = Vec::new();
-    for md in &published {
-        let (versioned, _) = ws.published_paths(md.signed.version);
-        let bytes = std::fs::read(&versioned).map_err(|e| Error::io("read", &versioned, &e))?;
-        files.push((format!("{}.root.json", md.signed.version), bytes));
-    }
+    let mut files: Vec<(String, Vec<u8>)> = published
+        .iter()
+        .map(|(v, b)| (format!("{v}.root.json"), b.clone()))
+        .collect();
     let (_, latest) = ws.published_paths(0);
     files.push((
         "root.json".into(),
@@ -38,16 +59,11 @@ pub fn export_usb(ctx: &Context, dir: &Path, overwrite: bool) -> Result<Vec<usb:
     let out = usb::export(dir, &files, overwrite)?;
     // What is on the stick verifies as a client would see it.
     let mut back = Vec::new();
-    for md in &published {
-        let p = dir.join(format!("{}.root.json", md.signed.version));
-        let b = std::fs::read(&p).map_err(|e| Error::io("read back", &p, &e))?;
-        back.push(Metadata::<Root>::from_bytes(&b).map_err(|e| {
-            Error::environment(format!("{} reads back unusable: {e}", p.display()))
-        })?);
+    for (v, _) in &published {
+        let p = dir.join(format!("{v}.root.json"));
+        back.push(std::fs::read(&p).map_err(|e| Error::io("read back", &p, &e))?);
     }
-    if let Some((f, r)) = back.split_first()
-        && let Some(failure) = verify_chain(f, r, ctx.now).failure
-    {
+    if let Some(failure) = history_failure(&ws, &back, ctx.now)? {
         return Err(
             Error::environment(format!("the exported history does not verify: {failure}"))
                 .hint("the drive is failing: use another one"),

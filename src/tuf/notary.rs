@@ -166,6 +166,17 @@ impl NotaryMetadata {
     pub fn canonical_signed(&self) -> &[u8] {
         &self.canonical
     }
+
+    /// The file form, `{"signed", "signatures"}` as compact JSON. `signed` serializes to
+    /// exactly what was parsed (`from_value` refuses anything else), so the canonical bytes
+    /// and every signature stay valid.
+    pub fn to_file_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "signed": self.signed,
+            "signatures": self.signatures,
+        }))
+        .unwrap_or_default()
+    }
 }
 
 impl NotaryKey {
@@ -265,23 +276,38 @@ impl NotaryKey {
 /// readable certificate). Notary refuses a root whose certificates expired, so the root must be
 /// renewed before then (`notary root --previous`).
 pub fn root_certificates_end(md: &NotaryMetadata) -> Option<Timestamp> {
-    use x509_cert::der::DecodePem;
     let role = md.signed.roles.get("root")?;
     role.keyids
         .iter()
         .filter_map(|id| md.signed.keys.get(id))
-        .filter(|k| k.keytype.ends_with("-x509"))
-        .filter_map(|k| {
-            let pem = B64.decode(k.keyval.public.as_bytes()).ok()?;
-            let cert = x509_cert::Certificate::from_pem(&pem).ok()?;
-            let end = cert
-                .tbs_certificate()
-                .validity()
-                .not_after
-                .to_unix_duration();
-            Timestamp::from_unix_timestamp(i64::try_from(end.as_secs()).ok()?).ok()
-        })
+        .filter_map(certificate_end)
         .min()
+}
+
+/// When the certificate of an `*-x509` key stops being valid (None for other keys, or a
+/// certificate that does not parse).
+pub fn certificate_end(k: &NotaryKey) -> Option<Timestamp> {
+    use x509_cert::der::DecodePem;
+    if !k.keytype.ends_with("-x509") {
+        return None;
+    }
+    let pem = B64.decode(k.keyval.public.as_bytes()).ok()?;
+    let cert = x509_cert::Certificate::from_pem(&pem).ok()?;
+    let end = cert
+        .tbs_certificate()
+        .validity()
+        .not_after
+        .to_unix_duration();
+    Timestamp::from_unix_timestamp(i64::try_from(end.as_secs()).ok()?).ok()
+}
+
+/// Checks one Notary signature by `pk` over `message` (its method must match the key).
+pub fn verify_signature(
+    pk: &NotaryPublicKey,
+    sig: &NotarySignature,
+    message: &[u8],
+) -> Result<(), String> {
+    verify_sig(pk, &sig.method, message, &sig.sig)
 }
 
 /// A Notary public key: the TUF kinds, or RSA (Docker's delegation keys, `rsa-x509`).

@@ -1,0 +1,891 @@
+//! Notary v1 workspaces (`init --format notary --gun NAME`): the staged / signed / published
+//! flow of a TUF workspace, in Notary's dialect.
+//!
+//! `notary root` stages the next version (root keys named by certificates their own devices
+//! sign; a root key whose certificate is still good keeps it, and so its key ID), `sign` adds
+//! Notary signatures (raw r‖s for ECDSA) under every key ID the signing key has in this version
+//! and the one before, `status` counts them as Notary does, and `publish` writes
+//! `metadata/N.root.json` only once the whole history verifies as `trustpinning.ValidateRoot`
+//! checks it. `notary import` starts a workspace from an existing Notary trust folder.
+
+use super::root::{PublishReport, SignReport, Status};
+use super::{Context, ceremony};
+use crate::error::{Error, Result};
+use crate::tuf::RoleKeys;
+use crate::tuf::expiry::{Timestamp, format_tuf_time, parse_user_time};
+use crate::tuf::notary::{
+    NotaryKey, NotaryMetadata, NotarySignature, NotaryTargetsFile, check_threshold,
+    root_certificates_end, verify_chain,
+};
+use crate::tuf::verify::ThresholdCheck;
+use crate::workspace::{KeyRecord, Workspace, digest_hex};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The GUN of a Notary workspace; a TUF workspace is refused.
+pub fn gun_of(ws: &Workspace) -> Result<String> {
+    ws.notary_gun().map(str::to_string).ok_or_else(|| {
+        Error::refused("this workspace keeps TUF 1.0 metadata, not Notary v1")
+            .hint("start a Notary workspace in a new folder: `rootcellar init --format notary --gun NAME`")
+    })
+}
+
+fn parse(bytes: &[u8], what: &Path) -> Result<NotaryMetadata> {
+    NotaryMetadata::from_bytes(bytes).map_err(|e| {
+        Error::refused(format!(
+            "{} is not a usable Notary root: {e}",
+            what.display()
+        ))
+        .hint("restore the file from your export or backup")
+    })
+}
+
+/// The published Notary roots, oldest first; each file must carry its own version.
+pub fn published(ws: &Workspace) -> Result<Vec<NotaryMetadata>> {
+    let mut out = Vec::new();
+    for (v, bytes) in ws.published_files()? {
+        let (p, _) = ws.published_paths(v);
+        let md = parse(&bytes, &p)?;
+        if md.signed.version != v {
+            return Err(Error::refused(format!(
+                "{} holds version {}",
+                p.display(),
+                md.signed.version
+            )));
+        }
+        out.push(md);
+    }
+    Ok(out)
+}
+
+/// The staged Notary root, checked to be what rootcellar last wrote.
+pub fn staged(ws: &Workspace) -> Result<Option<NotaryMetadata>> {
+    let Some((bytes, digest)) = ws.staged_raw()? else {
+        return Ok(None);
+    };
+    let edited = |why: String| {
+        Error::refused(format!("staged/root.json was changed outside rootcellar: {why}"))
+            .hint("restore the file, or drop it with `rootcellar root discard` and stage it again with `rootcellar notary root`")
+    };
+    let md = NotaryMetadata::from_bytes(&bytes).map_err(|e| edited(e.to_string()))?;
+    let now = digest_hex(md.canonical_signed());
+    if now != digest {
+        return Err(edited(format!(
+            "its signed part has digest {}, rootcellar wrote {}",
+            &now[..16],
+            digest.get(..16).unwrap_or("?")
+        )));
+    }
+    Ok(Some(md))
+}
+
+fn write_staged(ws: &Workspace, md: &NotaryMetadata) -> Result<()> {
+    ws.write_staged_raw(&md.to_file_bytes(), &digest_hex(md.canonical_signed()))
+}
+
+fn staged_or_refuse(ws: &Workspace) -> Result<NotaryMetadata> {
+    staged(ws)?.ok_or_else(|| {
+        Error::refused("no root is staged").hint("stage one with `rootcellar notary root`")
+    })
+}
+
+/// The published version `md` follows, when it is not version 1.
+fn previous_of(ws: &Workspace, md: &NotaryMetadata) -> Result<Option<NotaryMetadata>> {
+    let published = published(ws)?;
+    let Some(last) = published.last() else {
+        return Ok(None);
+    };
+    if last.signed.version.checked_add(1) == Some(md.signed.version) {
+        return Ok(published.into_iter().last());
+    }
+    Err(Error::refused(format!(
+        "version {} is staged but version {} is published",
+        md.signed.version, last.signed.version
+    ))
+    .hint("drop the staged root with `rootcellar root discard` and stage it again"))
+}
+
+/// The public key of a Notary key, as the identity workspace keys are matched by.
+fn identity(k: &NotaryKey) -> Option<Vec<u8>> {
+    k.decode(None).ok().map(|(pk, _)| pk.identity())
+}
+
+/// Workspace keys (private half here or elsewhere) by the identity of their public key.
+fn records_by_identity(ws: &Workspace) -> Result<Vec<(Vec<u8>, KeyRecord)>> {
+    Ok(ws
+        .keys()?
+        .into_iter()
+        .filter_map(|r| r.public_key().ok().map(|pk| (pk.identity(), r)))
+        .collect())
+}
+
+/// The name a Notary key ID goes by here: the workspace key with that public key, or the
+/// first 12 hex digits.
+fn label(records: &[(Vec<u8>, KeyRecord)], keys: &BTreeMap<String, NotaryKey>, id: &str) -> String {
+    keys.get(id)
+        .and_then(identity)
+        .and_then(|i| records.iter().find(|(r, _)| *r == i))
+        .map(|(_, r)| r.name.clone())
+        .unwrap_or_else(|| id.chars().take(12).collect())
+}
+
+/// Options of `notary root` in a Notary workspace.
+pub struct StageSpec<'a> {
+    pub root_keys: &'a [String],
+    pub threshold: u64,
+    /// Keys for the online roles; `None` keeps the published version's.
+    pub targets: Option<&'a str>,
+    pub snapshot: Option<&'a str>,
+    pub timestamp: Option<&'a str>,
+    /// Lifetime of certificates made now.
+    pub years: u32,
+    /// Make new certificates for every root key (a renewal), even where the current one is good.
+    pub renew: bool,
+}
+
+/// What `notary root` staged.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct StageReport {
+    pub gun: String,
+    pub version: u64,
+    pub root_keyids: Vec<String>,
+    pub threshold: u64,
+    pub expires: String,
+    /// Root keys whose certificate was made now, on their device.
+    pub certificates_made: Vec<String>,
+    /// Root keys that keep the certificate (and key ID) they have in the published version.
+    pub certificates_kept: Vec<String>,
+    pub digest: String,
+}
+
+/// Stages the next Notary root of the workspace: version 1, or the version after the published
+/// one. Nothing is signed yet (`sign` does that); a root key's device is used only to sign a
+/// new certificate. The metadata expires when the first root certificate does.
+pub fn stage(ctx: &Context, spec: &StageSpec) -> Result<StageReport> {
+    let ws = ctx.workspace()?;
+    let gun = gun_of(&ws)?;
+    let _lock = ws.lock()?;
+    if let Some(md) = staged(&ws)? {
+        return Err(
+            Error::refused(format!("version {} is staged already", md.signed.version))
+                .hint("sign and publish it, or drop it with `rootcellar root discard`"),
+        );
+    }
+    if spec.root_keys.is_empty() {
+        return Err(Error::bad_input("name at least one root key").hint("--root-key NAME"));
+    }
+    if spec.threshold == 0 || spec.threshold as usize > spec.root_keys.len() {
+        return Err(Error::bad_input(format!(
+            "threshold {} with {} root keys cannot be met",
+            spec.threshold,
+            spec.root_keys.len()
+        )));
+    }
+    if !(1..=30).contains(&spec.years) {
+        return Err(Error::bad_input("--years must be 1 to 30"));
+    }
+    let previous = published(&ws)?.pop();
+    let version =
+        match &previous {
+            Some(p) => p.signed.version.checked_add(1).ok_or_else(|| {
+                Error::bad_input("the published root's version cannot be followed")
+            })?,
+            None => 1,
+        };
+    // Every key resolved and every online role settled before any device is used.
+    let recs: Vec<KeyRecord> = spec
+        .root_keys
+        .iter()
+        .map(|k| ws.resolve_key(k))
+        .collect::<Result<_>>()?;
+    for r in &recs {
+        if let Some(when) = &r.destroyed_at {
+            return Err(
+                Error::refused(format!("key {} was destroyed on {when}", r.name))
+                    .hint("choose another key"),
+            );
+        }
+    }
+    let mut keys: BTreeMap<String, NotaryKey> = BTreeMap::new();
+    let mut roles: BTreeMap<String, RoleKeys> = BTreeMap::new();
+    for (role, name) in [
+        ("targets", spec.targets),
+        ("snapshot", spec.snapshot),
+        ("timestamp", spec.timestamp),
+    ] {
+        match (name, &previous) {
+            (Some(name), _) => {
+                let pk = ws.resolve_key(name)?.public_key()?;
+                let k = super::notary::online_key(&pk)?;
+                let id = k.keyid();
+                keys.insert(id.clone(), k);
+                roles.insert(role.into(), RoleKeys::new(vec![id], 1));
+            }
+            (None, Some(prev)) => {
+                let r = prev.signed.roles.get(role).cloned().ok_or_else(|| {
+                    Error::refused(format!("the published root has no {role} role"))
+                })?;
+                for id in &r.keyids {
+                    if let Some(k) = prev.signed.keys.get(id) {
+                        keys.insert(id.clone(), k.clone());
+                    }
+                }
+                roles.insert(role.into(), r);
+            }
+            (None, None) => {
+                return Err(
+                    Error::bad_input(format!("version 1 needs a key for the {role} role"))
+                        .hint(format!("--{role}-key NAME (a registered key)")),
+                );
+            }
+        }
+    }
+    // A root key keeps its certificate when it is good beyond the warning window.
+    let window = parse_user_time(&ws.config.expiry_warning, ctx.now).unwrap_or(ctx.now);
+    let kept = |pk_identity: &[u8]| -> Option<(String, NotaryKey)> {
+        let prev = previous.as_ref()?;
+        let role = prev.signed.roles.get("root")?;
+        role.keyids.iter().find_map(|id| {
+            let k = prev.signed.keys.get(id)?;
+            let (pk, cn) = k.decode(Some(ctx.now)).ok()?;
+            let end = crate::tuf::notary::certificate_end(k)?;
+            (pk.identity() == pk_identity && cn.as_deref() == Some(gun.as_str()) && end > window)
+                .then(|| (id.clone(), k.clone()))
+        })
+    };
+    let not_before = ctx.now.replace_nanosecond(0).unwrap_or(ctx.now);
+    let not_after = not_before
+        .replace_year(not_before.year() + spec.years as i32)
+        .unwrap_or(not_before + time::Duration::days(365 * spec.years as i64));
+    let mut root_ids = Vec::new();
+    let mut made = Vec::new();
+    let mut kept_names = Vec::new();
+    for r in &recs {
+        let pk = r.public_key()?;
+        let (id, k) = match kept(&pk.identity()).filter(|_| !spec.renew) {
+            Some(found) => {
+                kept_names.push(r.name.clone());
+                found
+            }
+            None => {
+                ctx.air_gap("sign a root certificate with a private key")?;
+                let signer = ctx.signer(&ws, r)?;
+                ctx.touch_notice(r, "sign its certificate");
+                let pem =
+                    super::notary::root_certificate(signer.as_ref(), &gun, not_before, not_after)?;
+                if signer.public_key().identity() != pk.identity() {
+                    return Err(Error::refused(format!(
+                        "the device holding {} answers with another key",
+                        r.name
+                    ))
+                    .hint("check which device is plugged in"));
+                }
+                made.push(r.name.clone());
+                let k = super::notary::certificate_key(&pem);
+                (k.keyid(), k)
+            }
+        };
+        if root_ids.contains(&id) {
+            return Err(Error::bad_input(format!(
+                "root key {} is named twice",
+                r.name
+            )));
+        }
+        keys.insert(id.clone(), k);
+        root_ids.push(id);
+    }
+    roles.insert(
+        "root".into(),
+        RoleKeys::new(root_ids.clone(), spec.threshold),
+    );
+    let expires_at = root_ids
+        .iter()
+        .filter_map(|id| keys.get(id).and_then(crate::tuf::notary::certificate_end))
+        .min()
+        .unwrap_or(not_after);
+    let expires = format_tuf_time(expires_at);
+    let signed = serde_json::json!({
+        "_type": "Root",
+        "consistent_snapshot": false,
+        "expires": expires,
+        "keys": keys,
+        "roles": roles,
+        "version": version,
+    });
+    let doc = serde_json::json!({"signed": signed, "signatures": []});
+    let bytes = serde_json::to_vec(&doc).map_err(|e| Error::bad_input(e.to_string()))?;
+    let md = NotaryMetadata::from_bytes(&bytes)
+        .map_err(|e| Error::refused(format!("the root just made does not parse: {e}")))?;
+    write_staged(&ws, &md)?;
+    let digest = digest_hex(md.canonical_signed());
+    ctx.record(
+        &ws,
+        "root-staged",
+        serde_json::json!({
+            "format": "notary",
+            "gun": gun,
+            "version": version,
+            "expires": expires,
+            "signed_sha256": digest,
+            "root_keyids": root_ids,
+            "root_threshold": spec.threshold,
+            "certificates_made": made,
+        }),
+    )?;
+    Ok(StageReport {
+        gun,
+        version,
+        root_keyids: root_ids,
+        threshold: spec.threshold,
+        expires,
+        certificates_made: made,
+        certificates_kept: kept_names,
+        digest,
+    })
+}
+
+/// The key IDs under which `rec`'s public key stands in the root role of `md` and of `prev`.
+fn root_keyids_of(
+    rec: &KeyRecord,
+    md: &NotaryMetadata,
+    prev: Option<&NotaryMetadata>,
+) -> Vec<String> {
+    let Ok(pk) = rec.public_key() else {
+        return Vec::new();
+    };
+    let me = pk.identity();
+    let mut out: Vec<String> = Vec::new();
+    for m in std::iter::once(md).chain(prev) {
+        let Some(role) = m.signed.roles.get("root") else {
+            continue;
+        };
+        for id in &role.keyids {
+            if !out.contains(id)
+                && m.signed.keys.get(id).and_then(identity).as_deref() == Some(me.as_slice())
+            {
+                out.push(id.clone());
+            }
+        }
+    }
+    out
+}
+
+/// `sign --key K…` in a Notary workspace: one signature per key, listed under each key ID the
+/// key has in the staged version and the one before (a renewed certificate gives the same key
+/// a second ID); each is verified before it is kept and written at once.
+pub fn sign(ctx: &Context, keys: &[String]) -> Result<SignReport> {
+    let ws = ctx.workspace()?;
+    let gun = gun_of(&ws)?;
+    let _lock = ws.lock()?;
+    let mut md = staged_or_refuse(&ws)?;
+    let prev = previous_of(&ws, &md)?;
+    let recs: Vec<KeyRecord> = keys
+        .iter()
+        .map(|k| ws.resolve_key(k))
+        .collect::<Result<_>>()?;
+    let mut plan = Vec::new();
+    for r in recs {
+        let ids = root_keyids_of(&r, &md, prev.as_ref());
+        if ids.is_empty() {
+            return Err(Error::refused(format!(
+                "key {} is not a root key of version {}{}: its signature would count for nothing",
+                r.name,
+                md.signed.version,
+                if prev.is_some() {
+                    " or of the version before"
+                } else {
+                    ""
+                }
+            ))
+            .hint("`rootcellar status` shows who still has to sign"));
+        }
+        plan.push((r, ids));
+    }
+    ctx.air_gap("sign with a private key")?;
+    let mut signed_by = Vec::new();
+    for (r, ids) in plan {
+        let signer = ctx.signer(&ws, &r)?;
+        ctx.touch_notice(&r, "sign");
+        let sig = super::notary::sign(signer.as_ref(), &ids[0], md.canonical_signed())?;
+        let pk = crate::tuf::notary::NotaryPublicKey::Tuf(r.public_key()?);
+        crate::tuf::notary::verify_signature(&pk, &sig, md.canonical_signed()).map_err(|e| {
+            Error::environment(format!(
+                "the signature just made by {} does not verify: {e}",
+                r.name
+            ))
+            .hint("the key or device is faulty; nothing was kept")
+        })?;
+        let mut signatures = md.signatures.clone();
+        signatures.retain(|s| !ids.contains(&s.keyid));
+        for id in &ids {
+            signatures.push(NotarySignature {
+                keyid: id.clone(),
+                ..sig.clone()
+            });
+        }
+        md = with_signatures(&md, signatures)?;
+        write_staged(&ws, &md)?;
+        ctx.record(
+            &ws,
+            "signature-added",
+            serde_json::json!({
+                "format": "notary",
+                "gun": gun,
+                "version": md.signed.version,
+                "key": r.name,
+                "keyids": ids,
+                "signed_sha256": digest_hex(md.canonical_signed()),
+            }),
+        )?;
+        signed_by.push(r.name.clone());
+    }
+    Ok(SignReport {
+        version: md.signed.version,
+        signed_by,
+        status: status(ctx, &ws, &md)?,
+    })
+}
+
+/// `md` with other signatures (the signed part, and so its digest, unchanged).
+fn with_signatures(
+    md: &NotaryMetadata,
+    signatures: Vec<NotarySignature>,
+) -> Result<NotaryMetadata> {
+    let doc = serde_json::json!({"signed": md.signed, "signatures": signatures});
+    let out = NotaryMetadata::from_value(doc)
+        .map_err(|e| Error::environment(format!("the staged root cannot be rewritten: {e}")))?;
+    if out.canonical_signed() != md.canonical_signed() {
+        return Err(Error::environment(
+            "the staged root's signed part changed while adding a signature; nothing was kept",
+        ));
+    }
+    Ok(out)
+}
+
+/// Who has signed the staged Notary root and who still must, as Notary counts it now.
+pub fn status(ctx: &Context, ws: &Workspace, md: &NotaryMetadata) -> Result<Status> {
+    let gun = gun_of(ws)?;
+    let prev = previous_of(ws, md)?;
+    let chain = match &prev {
+        Some(p) => verify_chain(p, std::slice::from_ref(md), ctx.now, Some(&gun)),
+        None => verify_chain(md, &[], ctx.now, Some(&gun)),
+    };
+    let last = chain.roots.last().cloned();
+    let self_role = md
+        .signed
+        .roles
+        .get("root")
+        .cloned()
+        .unwrap_or_else(|| RoleKeys::new(vec![], 1));
+    let by_self = last.as_ref().map(|r| r.by_self.clone()).unwrap_or_else(|| {
+        check_threshold(
+            "",
+            &md.signatures,
+            md.canonical_signed(),
+            &md.signed.keys,
+            &self_role,
+            Some(ctx.now),
+            Some(&gun),
+        )
+    });
+    let by_previous = prev
+        .as_ref()
+        .and_then(|_| last.as_ref().and_then(|r| r.by_previous.clone()));
+    let records = records_by_identity(ws)?;
+    let mut can_still_sign = Vec::new();
+    let mut consider = |m: &NotaryMetadata, check: &ThresholdCheck| {
+        if check.met {
+            return;
+        }
+        for id in m
+            .signed
+            .roles
+            .get("root")
+            .map(|r| r.keyids.as_slice())
+            .unwrap_or(&[])
+        {
+            let l = label(&records, &m.signed.keys, id);
+            if !check.counted.contains(id) && !can_still_sign.contains(&l) {
+                can_still_sign.push(l);
+            }
+        }
+    };
+    if let (Some(p), Some(c)) = (&prev, &by_previous) {
+        consider(p, c);
+    }
+    consider(md, &by_self);
+    Ok(Status {
+        version: md.signed.version,
+        by_previous,
+        by_self,
+        can_still_sign,
+        problems: chain.failure.iter().cloned().collect(),
+        publishable: chain.valid,
+    })
+}
+
+/// Warnings about the published Notary root: its expiry and its root certificates' end.
+fn warnings(ctx: &Context, ws: &Workspace, latest: &NotaryMetadata) -> Vec<String> {
+    let mut w = Vec::new();
+    let window = parse_user_time(&ws.config.expiry_warning, ctx.now).unwrap_or(ctx.now);
+    let v = latest.signed.version;
+    if let Some(end) = root_certificates_end(latest) {
+        if end <= ctx.now {
+            w.push(format!(
+                "a root certificate of the published version {v} ENDED on {}: Notary clients refuse this root; stage a renewal now (`rootcellar notary root --renew` with the same keys)",
+                format_tuf_time(end)
+            ));
+        } else if end <= window {
+            w.push(format!(
+                "a root certificate of the published version {v} ends on {} ({} days): stage a renewal (`rootcellar notary root --renew` with the same keys)",
+                format_tuf_time(end),
+                (end - ctx.now).whole_days()
+            ));
+        }
+    }
+    if let Ok(exp) = crate::tuf::notary::parse_expires(&latest.signed.expires)
+        && exp <= window
+        && root_certificates_end(latest).is_none_or(|c| exp < c)
+    {
+        w.push(format!(
+            "the published root version {v} expires on {}: stage the next version (`rootcellar notary root`)",
+            latest.signed.expires
+        ));
+    }
+    w
+}
+
+/// `rootcellar status` in a Notary workspace.
+pub fn ceremony_status(ctx: &Context, ws: &Workspace) -> Result<ceremony::CeremonyStatus> {
+    let published = published(ws)?;
+    let latest = published.last();
+    let mut warnings = latest.map(|l| warnings(ctx, ws, l)).unwrap_or_default();
+    let staged = staged(ws)?;
+    let st = match &staged {
+        Some(s) => Some(status(ctx, ws, s)?),
+        None => None,
+    };
+    if latest.is_none() && staged.is_none() {
+        warnings.push(
+            "nothing is staged or published yet: start with `rootcellar notary root`, or `rootcellar notary import DIR` for an existing repository"
+                .into(),
+        );
+    }
+    Ok(ceremony::CeremonyStatus {
+        published: latest.and_then(|l| {
+            crate::tuf::notary::parse_expires(&l.signed.expires)
+                .ok()
+                .map(|e| ceremony::PublishedState {
+                    version: l.signed.version,
+                    expires: l.signed.expires.clone(),
+                    days_left: (e - ctx.now).whole_days(),
+                })
+        }),
+        staged_digest: staged.as_ref().map(|s| digest_hex(s.canonical_signed())),
+        staged: st,
+        warnings,
+    })
+}
+
+/// `rootcellar publish` in a Notary workspace: the staged root is written to `metadata/` only
+/// when the whole published history and it verify as Notary checks a rotation.
+pub fn publish(ctx: &Context) -> Result<PublishReport> {
+    let ws = ctx.workspace()?;
+    let gun = gun_of(&ws)?;
+    let _lock = ws.lock()?;
+    let md = staged_or_refuse(&ws)?;
+    let bytes = md.to_file_bytes();
+    let mut history = published(&ws)?;
+    let resumed = history.last().is_some_and(|p| {
+        p.signed.version == md.signed.version
+            && std::fs::read(ws.published_paths(p.signed.version).0).is_ok_and(|b| b == bytes)
+    });
+    if resumed {
+        history.pop();
+        ctx.notice(format!(
+            "finishing the interrupted publish of version {}",
+            md.signed.version
+        ));
+    }
+    let chain = match history.split_first() {
+        Some((first, rest)) => {
+            let mut updates = rest.to_vec();
+            updates.push(md.clone());
+            verify_chain(first, &updates, ctx.now, Some(&gun))
+        }
+        None => verify_chain(&md, &[], ctx.now, Some(&gun)),
+    };
+    if let Some(failure) = chain.failure {
+        let hint = match status(ctx, &ws, &md) {
+            Ok(st) if !st.can_still_sign.is_empty() => format!(
+                "sign with more root keys (`rootcellar sign --key K`): not yet signed by {}",
+                st.can_still_sign.join(", ")
+            ),
+            _ => "fix the staged root (`rootcellar status`), or discard it".to_string(),
+        };
+        return Err(Error::refused(format!(
+            "cannot publish version {}: {failure}",
+            md.signed.version
+        ))
+        .hint(hint));
+    }
+    let digest = digest_hex(md.canonical_signed());
+    let mut pending = ctx.transcript(&ws)?;
+    let mut detail = serde_json::json!({
+        "format": "notary",
+        "gun": gun,
+        "version": md.signed.version,
+        "expires": md.signed.expires,
+        "signed_sha256": digest,
+        "file_sha256": digest_hex(&bytes),
+        "signed_by": md.signatures.iter().map(|s| s.keyid.clone()).collect::<Vec<_>>(),
+        "sealed": false,
+    });
+    if resumed {
+        detail["resumed"] = serde_json::Value::Bool(true);
+    }
+    pending.add(ctx, "publish", detail)?;
+    ctx.notice("the transcript is not sealed at a Notary publish (sealing reads TUF root keys; not done for Notary workspaces yet)");
+    let (a, b) = ws.publish_raw(md.signed.version, &bytes)?;
+    pending.commit(&ws)?;
+    ws.discard_staged()?;
+    Ok(PublishReport {
+        version: md.signed.version,
+        expires: md.signed.expires.clone(),
+        files: vec![a, b],
+        digest,
+        sealed_by: None,
+    })
+}
+
+/// A root key of an imported Notary root.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ImportedKey {
+    pub keyid: String,
+    pub keytype: String,
+    /// The workspace key with this public key, when one is registered.
+    pub held_as: Option<String>,
+    pub certificate_ends: Option<String>,
+}
+
+/// A delegated tagging role found in the imported `targets.json`.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ImportedDelegation {
+    pub role: String,
+    pub threshold: u64,
+    pub paths: Vec<String>,
+    pub keytypes: Vec<String>,
+}
+
+/// What `notary import` did.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ImportReport {
+    pub gun: String,
+    pub source: PathBuf,
+    pub version: u64,
+    pub expires: String,
+    pub files: Vec<PathBuf>,
+    pub threshold: u64,
+    pub root_keys: Vec<ImportedKey>,
+    pub delegations: Vec<ImportedDelegation>,
+    pub warnings: Vec<String>,
+}
+
+/// Where a trust folder keeps `root.json`: DIR itself, or Docker's `DIR/tuf/GUN/metadata/`.
+fn find_root(dir: &Path, gun: &str) -> Result<PathBuf> {
+    let candidates = [
+        dir.join("root.json"),
+        dir.join("tuf").join(gun).join("metadata").join("root.json"),
+        dir.join(gun).join("metadata").join("root.json"),
+    ];
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| {
+            Error::bad_input(format!(
+                "no root.json for {gun} in {} (looked in {})",
+                dir.display(),
+                candidates
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .hint("point at the folder holding root.json, or at Docker's trust folder (~/.docker/trust)")
+        })
+}
+
+/// `rootcellar notary import DIR`: starts this Notary workspace's history from an existing
+/// repository's `root.json`, so the next `notary root` rotates or renews it. The root must be
+/// signed by a threshold of its own root keys, whose certificates name this workspace's GUN;
+/// expired certificates or metadata are imported with a warning (Notary accepts a rotation
+/// signed by them, and renewing them is the usual reason for the ceremony). The delegations of
+/// `targets.json` beside it are read and checked, and reported.
+pub fn import(ctx: &Context, dir: &Path) -> Result<ImportReport> {
+    let ws = ctx.workspace()?;
+    let gun = gun_of(&ws)?;
+    let _lock = ws.lock()?;
+    if !ws.published_files()?.is_empty() || ws.staged_raw()?.is_some() {
+        return Err(Error::refused(
+            "this workspace already has a root history; import starts a new one",
+        )
+        .hint(
+            "import into a new workspace: `rootcellar init --format notary --gun NAME --dir NEW`",
+        ));
+    }
+    let path = find_root(dir, &gun)?;
+    let bytes = std::fs::read(&path).map_err(|e| {
+        let mut err = Error::io("read", &path, &e);
+        err.kind = crate::error::ErrorKind::BadInput;
+        err
+    })?;
+    let md = NotaryMetadata::from_bytes(&bytes)
+        .map_err(|e| Error::bad_input(format!("{} is not a Notary root: {e}", path.display())))?;
+    let role = md
+        .signed
+        .roles
+        .get("root")
+        .cloned()
+        .ok_or_else(|| Error::bad_input("the root has no root role"))?;
+    // Signatures and names, with certificate dates left to the warnings below.
+    let by_self = check_threshold(
+        &format!("root v{}", md.signed.version),
+        &md.signatures,
+        md.canonical_signed(),
+        &md.signed.keys,
+        &role,
+        None,
+        Some(&gun),
+    );
+    if !by_self.met {
+        let mut why = format!(
+            "{} is not signed by {} of its own root keys for {gun} ({} counted)",
+            path.display(),
+            role.threshold,
+            by_self.count()
+        );
+        if !by_self.notes.is_empty() {
+            why.push_str(&format!(": {}", by_self.notes.join("; ")));
+        }
+        return Err(Error::refused(why)
+            .hint("check the GUN (`--gun` at init) and that this is the repository's root.json"));
+    }
+    let mut warnings = Vec::new();
+    let records = records_by_identity(&ws)?;
+    let root_keys: Vec<ImportedKey> = role
+        .keyids
+        .iter()
+        .filter_map(|id| md.signed.keys.get(id).map(|k| (id, k)))
+        .map(|(id, k)| {
+            let end = crate::tuf::notary::certificate_end(k);
+            if let Some(e) = end
+                && e <= ctx.now
+            {
+                warnings.push(format!(
+                    "root certificate {} ended on {}: Notary clients refuse this root until it is renewed (`rootcellar notary root --renew`)",
+                    &id[..12.min(id.len())],
+                    format_tuf_time(e)
+                ));
+            }
+            ImportedKey {
+                keyid: id.clone(),
+                keytype: k.keytype.clone(),
+                held_as: identity(k)
+                    .and_then(|i| records.iter().find(|(r, _)| *r == i))
+                    .map(|(_, r)| r.name.clone()),
+                certificate_ends: end.map(format_tuf_time),
+            }
+        })
+        .collect();
+    if let Ok(exp) = crate::tuf::notary::parse_expires(&md.signed.expires)
+        && exp <= ctx.now
+    {
+        warnings.push(format!(
+            "the root expired on {}: stage and publish the next version",
+            md.signed.expires
+        ));
+    }
+    let held = root_keys.iter().filter(|k| k.held_as.is_some()).count() as u64;
+    if held < role.threshold {
+        warnings.push(format!(
+            "this workspace holds {held} of the {} root keys the next version needs: register them (`rootcellar key add` for a device) before `notary root`",
+            role.threshold
+        ));
+    }
+    // The delegations beside it, checked against this root.
+    let mut delegations = Vec::new();
+    let folder = path.parent().unwrap_or(dir);
+    let targets_path = folder.join("targets.json");
+    if targets_path.is_file() {
+        let tb = std::fs::read(&targets_path).map_err(|e| Error::io("read", &targets_path, &e))?;
+        match NotaryTargetsFile::from_bytes(&tb) {
+            Ok(t) => {
+                let check = crate::tuf::notary::verify_targets(
+                    &md,
+                    &[("targets".to_string(), t.clone())],
+                    ctx.now,
+                );
+                for c in check.iter().filter(|c| !c.errors.is_empty()) {
+                    warnings.push(format!("targets.json: {}", c.errors.join("; ")));
+                }
+                for d in &t.signed.delegations.roles {
+                    delegations.push(ImportedDelegation {
+                        role: d.name.clone(),
+                        threshold: d.threshold,
+                        paths: d.paths.clone(),
+                        keytypes: d
+                            .keyids
+                            .iter()
+                            .filter_map(|id| t.signed.delegations.keys.get(id))
+                            .map(|k| k.keytype.clone())
+                            .collect(),
+                    });
+                }
+            }
+            Err(e) => warnings.push(format!("targets.json is not usable: {e}")),
+        }
+    }
+    let (a, b) = ws.publish_raw(md.signed.version, &bytes)?;
+    ctx.record(
+        &ws,
+        "notary-import",
+        serde_json::json!({
+            "gun": gun,
+            "source": path.display().to_string(),
+            "version": md.signed.version,
+            "sha256": digest_hex(&bytes),
+            "signed_sha256": digest_hex(md.canonical_signed()),
+            "root_keyids": role.keyids,
+            "delegations": delegations.iter().map(|d| d.role.clone()).collect::<Vec<_>>(),
+        }),
+    )?;
+    Ok(ImportReport {
+        gun,
+        source: path,
+        version: md.signed.version,
+        expires: md.signed.expires.clone(),
+        files: vec![a, b],
+        threshold: role.threshold,
+        root_keys,
+        delegations,
+        warnings,
+    })
+}
+
+/// Verifies a Notary workspace's published files (`bytes` in version order) as a chain.
+pub fn history_failure(ws: &Workspace, files: &[Vec<u8>], at: Timestamp) -> Result<Option<String>> {
+    let gun = gun_of(ws)?;
+    let mut mds = Vec::new();
+    for b in files {
+        match NotaryMetadata::from_bytes(b) {
+            Ok(m) => mds.push(m),
+            Err(e) => return Ok(Some(e.to_string())),
+        }
+    }
+    Ok(match mds.split_first() {
+        Some((first, rest)) => verify_chain(first, rest, at, Some(&gun)).failure,
+        None => Some("nothing is published".into()),
+    })
+}
