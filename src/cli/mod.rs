@@ -247,7 +247,7 @@ enum ImportCommand {
     /// holding it, or Docker's trust folder), so the next `notary root` rotates or renews it.
     Notary {
         #[arg(value_name = "DIR")]
-        dir: PathBuf,
+        folder: PathBuf,
     },
 }
 
@@ -1247,8 +1247,8 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             }
             out(&r, h)
         }
-        Command::Import(ImportCommand::Notary { dir }) => {
-            let r = ops::notary_ws::import(ctx, dir)?;
+        Command::Import(ImportCommand::Notary { folder }) => {
+            let r = ops::notary_ws::import(ctx, folder)?;
             for w in &r.warnings {
                 ctx.notice(w.clone());
             }

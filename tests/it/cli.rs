@@ -14,11 +14,15 @@ pub(crate) struct Ws {
 
 impl Ws {
     pub(crate) fn new() -> Ws {
+        Ws::with_init(&["init", "--name", "example.com/test"])
+    }
+    /// A workspace made by the `init` command `args`.
+    pub(crate) fn with_init(args: &[&str]) -> Ws {
         let w = Ws {
             dir: TestDir::new(),
             sys: offline_sysfs(),
         };
-        w.ok(&["init", "--name", "example.com/test"]);
+        w.ok(args);
         w
     }
     pub(crate) fn path(&self) -> &Path {

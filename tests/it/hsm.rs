@@ -94,12 +94,16 @@ pub struct HsmWs {
 
 impl HsmWs {
     pub fn new(label: &str) -> HsmWs {
+        HsmWs::with_init(label, &["init"])
+    }
+    /// A workspace made by the `init` command `args`, with a token of its own.
+    pub fn with_init(label: &str, args: &[&str]) -> HsmWs {
         let w = HsmWs {
             dir: TestDir::new(),
             hsm: SoftHsm::new(label),
             sys: offline_sysfs(),
         };
-        w.ok(&["init"]);
+        w.ok(args);
         w
     }
     pub fn cmd(&self, args: &[&str]) -> assert_cmd::Command {

@@ -480,3 +480,244 @@ fn a_notary_root_rotation_and_certificate_renewal_on_softhsm2_are_accepted_by_no
     );
     assert!(!v4.exists());
 }
+
+/// A whole ceremony in a Notary workspace, root keys on SoftHSM2: version 1, a rotation that
+/// adds a keyholder (the first key keeps its certificate and key ID), then the history imported
+/// into a second workspace whose keys are registered from the token, and a renewal of every
+/// certificate there. Notary's own `ValidateRoot` accepts each published version against the
+/// one before.
+#[test]
+fn a_notary_workspace_ceremony_on_softhsm2_is_accepted_by_notary_then_imported_and_renewed() {
+    let w =
+        crate::hsm::HsmWs::with_init("notary-ws", &["init", "--format", "notary", "--gun", GUN]);
+    w.generate("h1", "ecdsa-p256");
+    w.generate("h2", "ecdsa-p256");
+    w.ok(&[
+        "key",
+        "generate",
+        "--name",
+        "online",
+        "--algorithm",
+        "ecdsa-p256",
+    ]);
+    // TUF 1.0 commands refuse in a Notary workspace, and change nothing.
+    w.refused(&["delegate", "list"], 1, "keeps Notary v1 metadata");
+    w.refused(&["refresh"], 1, "keeps Notary v1 metadata");
+
+    let json = |args: &[&str]| {
+        let mut a = args.to_vec();
+        a.push("--json");
+        w.ok(&a).json()["result"].clone()
+    };
+    let s1 = json(&[
+        "notary",
+        "root",
+        "--root-key",
+        "h1",
+        "--targets-key",
+        "online",
+        "--snapshot-key",
+        "online",
+        "--timestamp-key",
+        "online",
+    ]);
+    assert_eq!(s1["version"], 1);
+    assert_eq!(s1["certificates_made"], json!(["h1"]));
+    w.refused(&["publish"], 1, "not yet signed by h1");
+    w.refused(
+        &["sign", "--key", "h2"],
+        1,
+        "is not a root key of version 1",
+    );
+    w.refused(
+        &["notary", "root", "--root-key", "h1"],
+        1,
+        "version 1 is staged already",
+    );
+    w.ok(&["sign", "--key", "h1"]);
+    w.ok(&["publish"]);
+    let meta = w.dir.path().join("metadata");
+    assert!(notary_says(GUN, &[&meta.join("1.root.json")]));
+
+    // Version 2 adds h2 with threshold 2; the online keys stay as published.
+    let s2 = json(&[
+        "notary",
+        "root",
+        "--root-key",
+        "h1",
+        "--root-key",
+        "h2",
+        "--threshold",
+        "2",
+    ]);
+    assert_eq!(s2["version"], 2);
+    assert_eq!(s2["certificates_kept"], json!(["h1"]));
+    assert_eq!(s2["certificates_made"], json!(["h2"]));
+    assert_eq!(s2["root_keyids"][0], s1["root_keyids"][0]);
+    w.ok(&["sign", "--key", "h1"]);
+    let st = json(&["status"]);
+    assert_eq!(st["staged"]["by_previous"]["met"], true, "{st}");
+    assert_eq!(st["staged"]["by_self"]["met"], false, "{st}");
+    assert_eq!(st["staged"]["can_still_sign"], json!(["h2"]), "{st}");
+    w.ok(&["sign", "--key", "h2"]);
+    w.ok(&["publish"]);
+    assert!(notary_says(
+        GUN,
+        &[&meta.join("1.root.json"), &meta.join("2.root.json")]
+    ));
+    let v1: Value =
+        serde_json::from_slice(&std::fs::read(meta.join("1.root.json")).unwrap()).unwrap();
+    let v2: Value =
+        serde_json::from_slice(&std::fs::read(meta.join("2.root.json")).unwrap()).unwrap();
+    assert_eq!(
+        v1["signed"]["roles"]["targets"], v2["signed"]["roles"]["targets"],
+        "the online keys stay"
+    );
+
+    // A second workspace takes the history over from a copy of the trust folder.
+    let b = TestDir::new();
+    let in_b = |args: &[&str]| {
+        let mut c = w.cmd(args);
+        c.env("ROOTCELLAR_DIR", b.path());
+        run(c)
+    };
+    let ok_b = |args: &[&str]| {
+        let r = in_b(args);
+        assert_eq!(r.code, 0, "{args:?}: {}{}", r.stdout, r.stderr);
+        r
+    };
+    ok_b(&[
+        "init",
+        "--format",
+        "notary",
+        "--gun",
+        "docker.io/example/other",
+    ]);
+    let r = in_b(&["import", "notary", meta.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("is not signed by 2 of its own root keys for docker.io/example/other"),
+        "{}",
+        r.stderr
+    );
+    assert!(!b.path().join("metadata/2.root.json").exists());
+    std::fs::remove_dir_all(b.path()).unwrap();
+    ok_b(&["init", "--format", "notary", "--gun", GUN]);
+    let imp =
+        ok_b(&["import", "notary", meta.to_str().unwrap(), "--json"]).json()["result"].clone();
+    assert_eq!(imp["version"], 2);
+    assert_eq!(imp["root_keys"][0]["held_as"], Value::Null);
+    assert!(
+        imp["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("holds 0 of the 2 root keys"),
+        "{imp}"
+    );
+    for k in ["h1", "h2"] {
+        let uri = w.record(k)["reference"].as_str().unwrap().to_string();
+        ok_b(&[
+            "key",
+            "add",
+            "--backend",
+            "pkcs11",
+            "--profile",
+            "softhsm2",
+            "--uri",
+            &uri,
+            "--name",
+            k,
+        ]);
+    }
+    // Renewal: both certificates new (new key IDs); each key signs once, under both IDs.
+    let s3 = json_of(&ok_b(&[
+        "notary",
+        "root",
+        "--root-key",
+        "h1",
+        "--root-key",
+        "h2",
+        "--threshold",
+        "2",
+        "--renew",
+        "--json",
+    ]));
+    assert_eq!(s3["version"], 3);
+    assert_eq!(s3["certificates_made"], json!(["h1", "h2"]));
+    assert_ne!(s3["root_keyids"][0], s2["root_keyids"][0]);
+    ok_b(&["sign", "--key", "h1", "--key", "h2"]);
+    let staged: Value =
+        serde_json::from_slice(&std::fs::read(b.path().join("staged/root.json")).unwrap()).unwrap();
+    assert_eq!(staged["signatures"].as_array().unwrap().len(), 4);
+    ok_b(&["publish"]);
+    let meta_b = b.path().join("metadata");
+    assert!(notary_says(
+        GUN,
+        &[&meta_b.join("2.root.json"), &meta_b.join("3.root.json")]
+    ));
+    let v = verify(std::slice::from_ref(&meta_b), &["--gun", GUN, "--json"]);
+    assert_eq!(v.code, 0, "{}", v.stdout);
+    let r = in_b(&["import", "notary", meta.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("already has a root history"),
+        "{}",
+        r.stderr
+    );
+}
+
+fn json_of(r: &Run) -> Value {
+    r.json()["result"].clone()
+}
+
+/// Notary's own fixture, imported: its root certificate expired in 2026, which is reported
+/// (and is the reason for a ceremony), and its RSA delegation is listed.
+#[test]
+fn importing_notarys_fixture_reports_the_expired_certificate_and_the_delegation() {
+    let w = crate::cli::Ws::with_init(&[
+        "init",
+        "--format",
+        "notary",
+        "--gun",
+        "docker.com/notary0.3/tst",
+    ]);
+    let src = data("notary/notary0.3");
+    let r = w.ok(&["import", "notary", src.to_str().unwrap(), "--json"]);
+    let imp = json_of(&r);
+    assert_eq!(imp["version"], 1, "{imp}");
+    let warnings = imp["warnings"].to_string();
+    assert!(warnings.contains("ended on 2026-07-25"), "{warnings}");
+    assert_eq!(imp["delegations"][0]["role"], "targets/releases", "{imp}");
+    assert_eq!(imp["delegations"][0]["keytypes"][0], "rsa-x509", "{imp}");
+    assert_eq!(
+        std::fs::read(w.path().join("metadata/1.root.json")).unwrap(),
+        std::fs::read(src.join("root.json")).unwrap()
+    );
+    let st = json_of(&w.ok(&["status", "--json"]));
+    assert!(
+        st["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("ENDED on 2026-07-25"),
+        "{st}"
+    );
+    // A changed byte in `signed`: refused, nothing imported.
+    let w2 = crate::cli::Ws::with_init(&[
+        "init",
+        "--format",
+        "notary",
+        "--gun",
+        "docker.com/notary0.3/tst",
+    ]);
+    let bad = TestDir::new();
+    let text = std::fs::read_to_string(src.join("root.json")).unwrap();
+    let changed = text.replacen("\"version\":1}", "\"version\":2}", 1);
+    assert_ne!(text, changed);
+    std::fs::write(bad.path().join("root.json"), changed).unwrap();
+    w2.refused(
+        &["import", "notary", bad.path().to_str().unwrap()],
+        1,
+        "is not signed by 1 of its own root keys",
+    );
+}
