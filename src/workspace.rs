@@ -546,7 +546,19 @@ impl Workspace {
 
     /// Writes `N.root.json` (new, or already holding these bytes) and `root.json`.
     pub fn publish_raw(&self, version: u64, bytes: &[u8]) -> Result<(PathBuf, PathBuf)> {
-        let (versioned, latest) = self.published_paths(version);
+        self.publish_role_raw("root", version, bytes)
+    }
+
+    /// Writes `N.ROLE.json` (new, or already holding these bytes) and `ROLE.json` for `root` or
+    /// `targets`, in whatever dialect the caller checked them in.
+    pub fn publish_role_raw(
+        &self,
+        role: &str,
+        version: u64,
+        bytes: &[u8],
+    ) -> Result<(PathBuf, PathBuf)> {
+        let versioned = self.metadata_dir().join(format!("{version}.{role}.json"));
+        let latest = self.metadata_dir().join(format!("{role}.json"));
         match fs::read(&versioned) {
             Ok(b) if b == bytes => {}
             Ok(_) => {
@@ -554,7 +566,7 @@ impl Workspace {
                     "{} exists with other contents",
                     versioned.display()
                 ))
-                .hint("rootcellar never overwrites a published root"));
+                .hint("rootcellar never overwrites published metadata"));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 write_new_atomic(&versioned, bytes)?
@@ -563,6 +575,16 @@ impl Workspace {
         }
         write_atomic(&latest, bytes)?;
         Ok((versioned, latest))
+    }
+
+    /// The published `targets.json`, unparsed, if any.
+    pub fn targets_raw(&self) -> Result<Option<Vec<u8>>> {
+        let p = self.metadata_dir().join("targets.json");
+        match fs::read(&p) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("read", &p, &e)),
+        }
     }
 
     /// The staged root, checked to be what rootcellar last wrote.

@@ -297,7 +297,8 @@ enum DelegateCommand {
         keys: Vec<String>,
         #[arg(long, default_value_t = 1)]
         threshold: u64,
-        /// Path patterns the role may sign for (default: *).
+        /// Path patterns the role may sign for (default: *); in a Notary workspace, path
+        /// prefixes (default: "", every path).
         #[arg(long = "paths", value_name = "PATTERN")]
         paths: Vec<String>,
         #[arg(long)]

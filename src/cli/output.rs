@@ -546,7 +546,15 @@ pub fn roles(rs: &[crate::ops::delegate::RoleSummary]) -> String {
             r.threshold,
             r.keys.len(),
             r.keys.join(", "),
-            r.paths.join(" "),
+            r.paths
+                .iter()
+                .map(|p| if p.is_empty() {
+                    "\"\" (every path)".to_string()
+                } else {
+                    p.clone()
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
             if r.terminating { "; terminating" } else { "" }
         );
     }

@@ -218,6 +218,11 @@ fn update(
     })
 }
 
+/// Whether the workspace keeps Notary metadata (its delegations are Notary's).
+fn is_notary(ctx: &Context) -> bool {
+    ctx.workspace().is_ok_and(|ws| ws.notary_gun().is_some())
+}
+
 /// `rootcellar delegate add ROLE --key K… [--threshold N] [--paths P…] [--terminating]`.
 pub fn add(
     ctx: &Context,
@@ -228,6 +233,9 @@ pub fn add(
     terminating: bool,
     how: &SignWith,
 ) -> Result<TargetsReport> {
+    if is_notary(ctx) {
+        return super::notary_delegate::add(ctx, role, keys, threshold, paths, terminating, how);
+    }
     role_file_name(role)
         .map_err(|e| Error::bad_input(e).hint("use a name like releases or targets/releases"))?;
     if keys.is_empty() {
@@ -274,6 +282,9 @@ pub fn add(
 
 /// `rootcellar delegate remove ROLE`.
 pub fn remove(ctx: &Context, role: &str, how: &SignWith) -> Result<TargetsReport> {
+    if is_notary(ctx) {
+        return super::notary_delegate::remove(ctx, role, how);
+    }
     update(ctx, how, |t, _| {
         let d = t.delegations.as_mut().ok_or_else(|| {
             Error::refused(format!("role {role} is not delegated"))
@@ -297,6 +308,9 @@ pub fn rotate(
     new: &str,
     how: &SignWith,
 ) -> Result<TargetsReport> {
+    if is_notary(ctx) {
+        return super::notary_delegate::rotate(ctx, role, old, new, how);
+    }
     update(ctx, how, |t, ws| {
         let d = t
             .delegations
@@ -326,6 +340,9 @@ pub fn rotate(
 
 /// `rootcellar delegate list`.
 pub fn list(ctx: &Context) -> Result<Vec<RoleSummary>> {
+    if is_notary(ctx) {
+        return super::notary_delegate::list(ctx);
+    }
     let ws = ctx.workspace()?;
     Ok(ws
         .targets()?

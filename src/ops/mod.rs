@@ -13,6 +13,7 @@ pub mod demo;
 pub mod device;
 pub mod key;
 pub mod notary;
+pub mod notary_delegate;
 pub mod notary_ws;
 pub mod request;
 pub mod root;

@@ -818,6 +818,7 @@ pub fn import(ctx: &Context, dir: &Path) -> Result<ImportReport> {
     let mut delegations = Vec::new();
     let folder = path.parent().unwrap_or(dir);
     let targets_path = folder.join("targets.json");
+    let mut targets_file = None;
     if targets_path.is_file() {
         let tb = std::fs::read(&targets_path).map_err(|e| Error::io("read", &targets_path, &e))?;
         match NotaryTargetsFile::from_bytes(&tb) {
@@ -829,6 +830,15 @@ pub fn import(ctx: &Context, dir: &Path) -> Result<ImportReport> {
                 );
                 for c in check.iter().filter(|c| !c.errors.is_empty()) {
                     warnings.push(format!("targets.json: {}", c.errors.join("; ")));
+                }
+                // Kept (so `delegate` goes on from its version and keeps its targets) when the
+                // repository key signed it; an expired one is still a base to re-sign.
+                if check.first().is_some_and(|c| c.signatures.met) {
+                    targets_file = Some((t.signed.version, tb.clone()));
+                } else {
+                    warnings.push(
+                        "targets.json is not signed by the root's targets key: not kept".into(),
+                    );
                 }
                 for d in &t.signed.delegations.roles {
                     delegations.push(ImportedDelegation {
@@ -848,6 +858,11 @@ pub fn import(ctx: &Context, dir: &Path) -> Result<ImportReport> {
         }
     }
     let (a, b) = ws.publish_raw(md.signed.version, &bytes)?;
+    let mut files = vec![a, b];
+    if let Some((v, tb)) = &targets_file {
+        let (c, d) = ws.publish_role_raw("targets", *v, tb)?;
+        files.extend([c, d]);
+    }
     ctx.record(
         &ws,
         "notary-import",
@@ -859,6 +874,7 @@ pub fn import(ctx: &Context, dir: &Path) -> Result<ImportReport> {
             "signed_sha256": digest_hex(md.canonical_signed()),
             "root_keyids": role.keyids,
             "delegations": delegations.iter().map(|d| d.role.clone()).collect::<Vec<_>>(),
+            "targets_sha256": targets_file.as_ref().map(|(_, b)| digest_hex(b)),
         }),
     )?;
     Ok(ImportReport {
@@ -866,7 +882,7 @@ pub fn import(ctx: &Context, dir: &Path) -> Result<ImportReport> {
         source: path,
         version: md.signed.version,
         expires: md.signed.expires.clone(),
-        files: vec![a, b],
+        files,
         threshold: role.threshold,
         root_keys,
         delegations,

@@ -607,6 +607,11 @@ impl NotaryTargetsFile {
             canonical,
         })
     }
+
+    /// The canonical bytes of `signed`, as parsed: what its signatures cover.
+    pub fn canonical_signed(&self) -> &[u8] {
+        &self.canonical
+    }
 }
 
 /// The check of one targets role's file.

@@ -721,3 +721,219 @@ fn importing_notarys_fixture_reports_the_expired_certificate_and_the_delegation(
         "is not signed by 1 of its own root keys",
     );
 }
+
+/// Notary's client-side reading of a trust folder (`notary-check --repo`): its verdict and
+/// what it printed.
+fn notary_repo_says(gun: &str, dir: &std::path::Path) -> (bool, String) {
+    let prog = std::env::var_os("ROOTCELLAR_NOTARY_CHECK").expect(
+        "ROOTCELLAR_NOTARY_CHECK is not set: run scripts/test, which builds notary-check from Notary's Go sources",
+    );
+    let out = std::process::Command::new(prog)
+        .args(["--repo", gun])
+        .arg(dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(1)),
+        "notary-check failed: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code() == Some(0), stdout)
+}
+
+/// A Notary targets file for a delegated role, signed the way Docker's tagging client signs it
+/// (raw r‖s over the canonical `signed`).
+fn delegated_targets(key: &TestKey, keyid: &str, target: &str) -> Vec<u8> {
+    let signed = json!({
+        "_type": "Targets",
+        "delegations": {"keys": {}, "roles": []},
+        "expires": "2030-01-01T00:00:00Z",
+        "targets": {target: {"hashes": {"sha256": B64.encode(Sha256::digest(b"image"))}, "length": 5}},
+        "version": 1,
+    });
+    let Sk::P256(sk) = &key.sk else { panic!() };
+    let sig: p256::ecdsa::Signature = sk.sign(&to_canonical(&signed).unwrap());
+    serde_json::to_vec(&json!({
+        "signed": signed,
+        "signatures": [{"keyid": keyid, "method": "ecdsa", "sig": B64.encode(sig.to_bytes())}],
+    }))
+    .unwrap()
+}
+
+/// Tagging keys the Docker way in a Notary workspace: a key from `docker trust key generate`
+/// (PEM with a `role:` header) delegated as `targets/releases` with a path prefix, written into
+/// Notary targets metadata signed by the repository key. Notary's own client code (the
+/// RepoBuilder) loads root, targets and a `targets/releases.json` signed by that key; it refuses
+/// the tag outside the prefix. Rotation and removal of the tagging key, and an import that keeps
+/// the targets metadata, follow.
+#[test]
+fn docker_style_delegations_in_a_notary_workspace_are_read_by_notarys_client_code() {
+    let gun = "docker.io/example/tags";
+    let w = crate::cli::Ws::with_init(&["init", "--format", "notary", "--gun", gun]);
+    for (name, alg) in [("r1", "ecdsa-p256"), ("online", "ecdsa-p256")] {
+        w.ok(&["key", "generate", "--name", name, "--algorithm", alg]);
+    }
+    w.ok(&[
+        "notary",
+        "root",
+        "--root-key",
+        "r1",
+        "--targets-key",
+        "online",
+        "--snapshot-key",
+        "online",
+        "--timestamp-key",
+        "online",
+    ]);
+    w.ok(&["sign", "--key", "r1"]);
+    w.ok(&["publish"]);
+    let d = TestDir::new();
+    let tagging = TestKey::ecdsa(61);
+    let docker = tagging.key().keyval.public.replacen(
+        "-----BEGIN PUBLIC KEY-----\n",
+        "-----BEGIN PUBLIC KEY-----\nrole: releases\n\n",
+        1,
+    );
+    let pem = d.path().join("releases.pub");
+    std::fs::write(&pem, docker).unwrap();
+    w.ok(&["key", "import", pem.to_str().unwrap(), "--name", "releases"]);
+    let other = TestKey::ecdsa(62);
+    let pem2 = d.path().join("ci.pub");
+    std::fs::write(&pem2, other.key().keyval.public).unwrap();
+    w.ok(&["key", "import", pem2.to_str().unwrap(), "--name", "ci"]);
+
+    w.refused(
+        &["delegate", "add", "releases", "--key", "releases"],
+        2,
+        "is not a Notary delegation name",
+    );
+    w.refused(
+        &[
+            "delegate",
+            "add",
+            "targets/releases",
+            "--key",
+            "releases",
+            "--paths",
+            "*",
+        ],
+        2,
+        "paths are prefixes, not patterns",
+    );
+    w.refused(
+        &[
+            "delegate",
+            "add",
+            "targets/releases",
+            "--key",
+            "releases",
+            "--sign-with",
+            "r1",
+        ],
+        1,
+        "is not a targets key of root version 1",
+    );
+    let r = w.ok(&[
+        "delegate",
+        "add",
+        "targets/releases",
+        "--key",
+        "releases",
+        "--paths",
+        "library/",
+        "--json",
+    ]);
+    let rep = r.json()["result"].clone();
+    assert_eq!(rep["version"], 1, "{rep}");
+    assert_eq!(rep["roles"][0]["keys"], json!(["releases"]), "{rep}");
+    let meta = w.path().join("metadata");
+    let t: Value =
+        serde_json::from_slice(&std::fs::read(meta.join("targets.json")).unwrap()).unwrap();
+    assert_eq!(t["signed"]["_type"], "Targets");
+    let keyid = t["signed"]["delegations"]["roles"][0]["keyids"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        t["signed"]["delegations"]["keys"][&keyid]["keytype"],
+        "ecdsa"
+    );
+
+    // Notary's client reads the folder, with a tag signed by the tagging key in its prefix.
+    let (ok, out) = notary_repo_says(gun, &meta);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "delegation targets/releases 1 [\"library/\"] {keyid}"
+        )),
+        "{out}"
+    );
+    let repo = TestDir::new();
+    for f in ["root.json", "targets.json"] {
+        std::fs::copy(meta.join(f), repo.path().join(f)).unwrap();
+    }
+    std::fs::create_dir(repo.path().join("targets")).unwrap();
+    std::fs::write(
+        repo.path().join("targets/releases.json"),
+        delegated_targets(&tagging, &keyid, "library/app"),
+    )
+    .unwrap();
+    let (ok, out) = notary_repo_says(gun, repo.path());
+    assert!(
+        ok && out.contains("target library/app targets/releases"),
+        "{out}"
+    );
+    let v = verify(&[repo.path().to_path_buf()], &["--gun", gun]);
+    assert_eq!(v.code, 0, "{}", v.stdout);
+    // A tag outside the prefix: Notary loads the file but its lookup never finds the tag;
+    // rootcellar refuses the file. Signed by another key: both refuse it.
+    std::fs::write(
+        repo.path().join("targets/releases.json"),
+        delegated_targets(&tagging, &keyid, "other/app"),
+    )
+    .unwrap();
+    let (ok, out) = notary_repo_says(gun, repo.path());
+    assert!(ok && !out.contains("target other/app"), "{out}");
+    let v = verify(&[repo.path().to_path_buf()], &["--gun", gun]);
+    assert_eq!(v.code, 1, "{}", v.stdout);
+    std::fs::write(
+        repo.path().join("targets/releases.json"),
+        delegated_targets(&other, &keyid, "library/app"),
+    )
+    .unwrap();
+    let (ok, out) = notary_repo_says(gun, repo.path());
+    assert!(!ok, "{out}");
+    let v = verify(&[repo.path().to_path_buf()], &["--gun", gun]);
+    assert_eq!(v.code, 1, "{}", v.stdout);
+
+    // An import keeps the targets metadata, so delegations go on from its version.
+    let w2 = crate::cli::Ws::with_init(&["init", "--format", "notary", "--gun", gun]);
+    w2.ok(&["import", "notary", meta.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read(w2.path().join("metadata/1.targets.json")).unwrap(),
+        std::fs::read(meta.join("targets.json")).unwrap()
+    );
+    let l = w2.ok(&["delegate", "list", "--json"]).json()["result"].clone();
+    assert_eq!(l[0]["name"], "targets/releases", "{l}");
+
+    // Rotation to the CI key, then removal: each a new version Notary accepts.
+    let r = w.ok(&[
+        "delegate",
+        "rotate",
+        "targets/releases",
+        "--old",
+        "releases",
+        "--new",
+        "ci",
+        "--json",
+    ]);
+    assert_eq!(r.json()["result"]["version"], 2);
+    assert_eq!(r.json()["result"]["roles"][0]["keys"], json!(["ci"]));
+    let (ok, out) = notary_repo_says(gun, &meta);
+    assert!(ok && !out.contains(&keyid), "{out}");
+    let r = w.ok(&["delegate", "remove", "targets/releases", "--json"]);
+    assert_eq!(r.json()["result"]["version"], 3);
+    let (ok, out) = notary_repo_says(gun, &meta);
+    assert!(ok && !out.contains("delegation "), "{out}");
+}
