@@ -365,6 +365,45 @@ enum NotaryCommand {
         #[arg(long, value_name = "FILE", requires = "out")]
         previous: Option<PathBuf>,
     },
+    /// Sign a hand-over to TUF 1.0: a statement, signed by root keys of the published Notary
+    /// root, naming the TUF root that follows it (clients that pinned the Notary root move
+    /// with no new out-of-band step).
+    Handover {
+        /// The TUF root handed over to (its N.root.json).
+        #[arg(long, value_name = "FILE")]
+        tuf_root: PathBuf,
+        /// Write a new statement here (never overwritten).
+        #[arg(
+            long,
+            value_name = "FILE",
+            conflicts_with = "add_to",
+            required_unless_present = "add_to"
+        )]
+        out: Option<PathBuf>,
+        /// Add signatures to this statement (keyholders signing apart).
+        #[arg(long, value_name = "FILE")]
+        add_to: Option<PathBuf>,
+        /// Root keys to sign with (default: every root key of the Notary root held here).
+        #[arg(long = "key", value_name = "K")]
+        keys: Vec<String>,
+        /// Lifetime of a new statement (e.g. 365d, or a date).
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// Check a hand-over statement as a client that trusts the Notary root would.
+    CheckHandover {
+        #[arg(value_name = "STATEMENT")]
+        statement: PathBuf,
+        /// The Notary root.json the client trusts.
+        #[arg(long, value_name = "FILE")]
+        notary_root: PathBuf,
+        /// The TUF root the statement names.
+        #[arg(long, value_name = "FILE")]
+        tuf_root: PathBuf,
+        /// Check expiry as of TIME (RFC 3339 or YYYY-MM-DD) instead of now.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -924,6 +963,77 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
                 r.expires
             );
             out(&r, h)
+        }
+        Command::Notary(NotaryCommand::Handover {
+            tuf_root,
+            out: dest,
+            add_to,
+            keys,
+            expires,
+        }) => {
+            let r = ops::notary_ws::handover(
+                ctx,
+                &ops::notary_ws::HandoverSpec {
+                    tuf_root,
+                    out: dest.as_deref(),
+                    add_to: add_to.as_deref(),
+                    keys,
+                    expires: expires.as_deref(),
+                },
+            )?;
+            let c = &r.check;
+            let h = format!(
+                "Hand-over {} for {}: Notary root version {} → TUF root version {}, signed now by {}\n  signatures by the Notary root's keys: {} of {} needed — {}\n{}",
+                r.path.display(),
+                c.gun,
+                c.from_version,
+                c.to_version,
+                r.signed_by.join(", "),
+                c.signatures.count(),
+                c.signatures.threshold,
+                if c.signatures.met { "met" } else { "NOT met" },
+                if c.valid {
+                    "  complete: publish it beside the TUF root (see docs/migrate-from-notary.md)\n"
+                        .to_string()
+                } else {
+                    format!(
+                        "  not complete yet: {}\n  other keyholders add theirs with --add-to\n",
+                        c.errors.join("; ")
+                    )
+                }
+            );
+            out(&r, h)
+        }
+        Command::Notary(NotaryCommand::CheckHandover {
+            statement,
+            notary_root,
+            tuf_root,
+            at,
+        }) => {
+            let when = match at {
+                Some(t) => {
+                    crate::tuf::expiry::parse_user_time(t, ctx.now).map_err(Error::bad_input)?
+                }
+                None => ctx.now,
+            };
+            let c = ops::notary_ws::check_handover(statement, notary_root, tuf_root, when)?;
+            let h = if c.valid {
+                format!(
+                    "VALID: {} hands over from Notary root version {} to TUF root version {} ({} of {} root signatures)\n",
+                    c.gun,
+                    c.from_version,
+                    c.to_version,
+                    c.signatures.count(),
+                    c.signatures.threshold
+                )
+            } else {
+                format!("INVALID: {}\n", c.errors.join("\n  "))
+            };
+            let mut o = out(&c, h)?;
+            if !c.valid {
+                o.code = 1;
+            }
+            Ok(o)
         }
         Command::Key(KeyCommand::Attest { key }) => {
             let r = ops::yubikey::attest_key(ctx, key)?;

@@ -290,11 +290,7 @@ pub fn write_root(ctx: &super::Context, spec: &NotaryRootSpec) -> Result<NotaryR
     let previous = match spec.previous {
         None => None,
         Some(p) => {
-            let bytes = std::fs::read(p).map_err(|e| {
-                let mut err = Error::io("read", p, &e);
-                err.kind = crate::error::ErrorKind::BadInput;
-                err
-            })?;
+            let bytes = super::notary_ws::read_input(p)?;
             let md = crate::tuf::notary::NotaryMetadata::from_bytes(&bytes).map_err(|e| {
                 Error::bad_input(format!("{} is not a Notary root: {e}", p.display()))
             })?;

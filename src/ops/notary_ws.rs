@@ -41,6 +41,15 @@ fn parse(bytes: &[u8], what: &Path) -> Result<NotaryMetadata> {
     })
 }
 
+/// A file the user named: unreadable is their input's problem, not the workspace's.
+pub(super) fn read_input(p: &Path) -> Result<Vec<u8>> {
+    std::fs::read(p).map_err(|e| {
+        let mut err = Error::io("read", p, &e);
+        err.kind = crate::error::ErrorKind::BadInput;
+        err
+    })
+}
+
 /// The published Notary roots, oldest first; each file must carry its own version.
 pub fn published(ws: &Workspace) -> Result<Vec<NotaryMetadata>> {
     let mut out = Vec::new();
@@ -736,11 +745,7 @@ pub fn import(ctx: &Context, dir: &Path) -> Result<ImportReport> {
         ));
     }
     let path = find_root(dir, &gun)?;
-    let bytes = std::fs::read(&path).map_err(|e| {
-        let mut err = Error::io("read", &path, &e);
-        err.kind = crate::error::ErrorKind::BadInput;
-        err
-    })?;
+    let bytes = read_input(&path)?;
     let md = NotaryMetadata::from_bytes(&bytes)
         .map_err(|e| Error::bad_input(format!("{} is not a Notary root: {e}", path.display())))?;
     let role = md
@@ -904,4 +909,231 @@ pub fn history_failure(ws: &Workspace, files: &[Vec<u8>], at: Timestamp) -> Resu
         Some((first, rest)) => verify_chain(first, rest, at, Some(&gun)).failure,
         None => Some("nothing is published".into()),
     })
+}
+
+/// Options of `notary handover`.
+pub struct HandoverSpec<'a> {
+    /// The TUF root (version 1 of the new history, usually) the statement hands over to.
+    pub tuf_root: &'a Path,
+    /// Write a new statement here (never over an existing file)…
+    pub out: Option<&'a Path>,
+    /// …or add signatures to this one.
+    pub add_to: Option<&'a Path>,
+    /// Root keys to sign with (default: every root key of the published Notary root held here).
+    pub keys: &'a [String],
+    /// Lifetime of a new statement, e.g. "365d" or a date.
+    pub expires: Option<&'a str>,
+}
+
+/// What `notary handover` did.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct HandoverReport {
+    pub path: PathBuf,
+    pub signed_by: Vec<String>,
+    pub check: crate::tuf::handover::HandoverCheck,
+}
+
+/// `rootcellar notary handover`: a statement, signed by root keys of the published Notary
+/// root, that names the TUF root which follows it. Each keyholder may sign apart
+/// (`--add-to`); the report says whether the threshold is met.
+pub fn handover(ctx: &Context, spec: &HandoverSpec) -> Result<HandoverReport> {
+    use crate::tuf::handover::{HANDOVER_TYPE, Handover, HandoverBody, RootRef, check};
+    let ws = ctx.workspace()?;
+    let gun = gun_of(&ws)?;
+    let _lock = ws.lock()?;
+    let (from_version, notary_bytes) = ws.published_files()?.pop().ok_or_else(|| {
+        Error::refused("no Notary root is published here").hint(
+            "publish one, or `rootcellar import notary DIR` the repository's current root.json",
+        )
+    })?;
+    let notary_root = parse(&notary_bytes, &ws.published_paths(from_version).0)?;
+    let tuf_bytes = read_input(spec.tuf_root)?;
+    let tuf = crate::tuf::Metadata::<crate::tuf::Root>::from_bytes(&tuf_bytes).map_err(|e| {
+        Error::bad_input(format!(
+            "{} is not a TUF 1.0 root: {e}",
+            spec.tuf_root.display()
+        ))
+    })?;
+    if let Some(f) = crate::tuf::verify::verify_chain(&tuf, &[], ctx.now).failure {
+        return Err(Error::refused(format!(
+            "the TUF root {} does not verify on its own, so it cannot be handed over to: {f}",
+            spec.tuf_root.display()
+        ))
+        .hint("publish the TUF root first (in its own workspace) and name its N.root.json"));
+    }
+    let (mut statement, path) = match (spec.out, spec.add_to) {
+        (Some(out), None) => {
+            if out.exists() {
+                return Err(Error::refused(format!(
+                    "{} exists; rootcellar does not overwrite a hand-over",
+                    out.display()
+                ))
+                .hint("add signatures to it with --add-to, or choose another --out"));
+            }
+            let exp = crate::tuf::expiry::truncate(
+                parse_user_time(spec.expires.unwrap_or("365d"), ctx.now)
+                    .map_err(Error::bad_input)?,
+            );
+            if exp <= ctx.now {
+                return Err(Error::bad_input("the hand-over would expire at once")
+                    .hint("give a span like 365d or a later date"));
+            }
+            (
+                Handover {
+                    signed: HandoverBody {
+                        type_: HANDOVER_TYPE.into(),
+                        gun: gun.clone(),
+                        expires: format_tuf_time(exp),
+                        from: RootRef::of("notary", from_version, &notary_bytes),
+                        to: RootRef::of("tuf", tuf.signed.version, &tuf_bytes),
+                    },
+                    signatures: Vec::new(),
+                },
+                out.to_path_buf(),
+            )
+        }
+        (None, Some(add)) => {
+            let h = Handover::from_bytes(&read_input(add)?)
+                .map_err(|e| Error::bad_input(format!("{}: {e}", add.display())))?;
+            if h.signed.from != RootRef::of("notary", from_version, &notary_bytes) {
+                return Err(Error::refused(format!(
+                    "{} hands over from Notary root version {}, not from the one published here (version {from_version})",
+                    add.display(),
+                    h.signed.from.version
+                ))
+                .hint("make a new statement with --out"));
+            }
+            if h.signed.to != RootRef::of("tuf", tuf.signed.version, &tuf_bytes) {
+                return Err(Error::refused(format!(
+                    "{} names another TUF root than {}",
+                    add.display(),
+                    spec.tuf_root.display()
+                ))
+                .hint("give the TUF root the statement names"));
+            }
+            (h, add.to_path_buf())
+        }
+        _ => {
+            return Err(
+                Error::bad_input("give --out FILE (a new statement) or --add-to FILE")
+                    .hint("--out for the first keyholder, --add-to for the others"),
+            );
+        }
+    };
+    // Which keys sign, and under which key ID of the Notary root.
+    let empty = Vec::new();
+    let role_ids = notary_root
+        .signed
+        .roles
+        .get("root")
+        .map(|r| &r.keyids)
+        .unwrap_or(&empty);
+    let id_for = |rec: &KeyRecord| -> Option<String> {
+        let me = rec.public_key().ok()?.identity();
+        role_ids
+            .iter()
+            .find(|id| {
+                notary_root
+                    .signed
+                    .keys
+                    .get(*id)
+                    .and_then(identity)
+                    .as_deref()
+                    == Some(me.as_slice())
+            })
+            .cloned()
+    };
+    let mut plan = Vec::new();
+    if spec.keys.is_empty() {
+        for r in ws.keys()? {
+            if r.backend != crate::workspace::Backend::Public
+                && r.destroyed_at.is_none()
+                && let Some(id) = id_for(&r)
+            {
+                plan.push((id, r));
+            }
+        }
+        if plan.is_empty() {
+            return Err(Error::refused(format!(
+                "this workspace holds no root key of Notary root version {from_version}"
+            ))
+            .hint("register the root keys here (`rootcellar key add`), or sign where they are"));
+        }
+    } else {
+        for k in spec.keys {
+            let r = ws.resolve_key(k)?;
+            let id = id_for(&r).ok_or_else(|| {
+                Error::refused(format!(
+                    "key {} is not a root key of Notary root version {from_version}",
+                    r.name
+                ))
+                .hint("`rootcellar status` and `import notary` name the root keys")
+            })?;
+            plan.push((id, r));
+        }
+    }
+    let message = statement
+        .message()
+        .map_err(|e| Error::environment(format!("canonical JSON: {e}")))?;
+    ctx.air_gap("sign with a private key")?;
+    let mut signed_by = Vec::new();
+    for (id, r) in &plan {
+        let signer = ctx.signer(&ws, r)?;
+        ctx.touch_notice(r, "sign the hand-over");
+        let sig = super::notary::sign(signer.as_ref(), id, &message)?;
+        let pk = crate::tuf::notary::NotaryPublicKey::Tuf(r.public_key()?);
+        crate::tuf::notary::verify_signature(&pk, &sig, &message).map_err(|e| {
+            Error::environment(format!(
+                "the signature just made by {} does not verify: {e}",
+                r.name
+            ))
+            .hint("the key or device is faulty; nothing was kept")
+        })?;
+        statement.signatures.retain(|s| s.keyid != *id);
+        statement.signatures.push(sig);
+        signed_by.push(r.name.clone());
+    }
+    let bytes = statement.to_file_bytes();
+    if spec.add_to.is_some() {
+        crate::atomic::write_atomic(&path, &bytes)?;
+    } else {
+        crate::atomic::write_new_atomic(&path, &bytes)?;
+    }
+    let verdict = check(&statement, &notary_bytes, &tuf_bytes, ctx.now);
+    ctx.record(
+        &ws,
+        "handover",
+        serde_json::json!({
+            "gun": gun,
+            "path": path.display().to_string(),
+            "sha256": digest_hex(&bytes),
+            "from": statement.signed.from,
+            "to": statement.signed.to,
+            "signed_by": signed_by,
+            "threshold_met": verdict.signatures.met,
+        }),
+    )?;
+    Ok(HandoverReport {
+        path,
+        signed_by,
+        check: verdict,
+    })
+}
+
+/// `rootcellar notary check-handover`: the verdict a client that trusts the Notary root would
+/// reach. Reads files only; needs no workspace.
+pub fn check_handover(
+    statement: &Path,
+    notary_root: &Path,
+    tuf_root: &Path,
+    at: Timestamp,
+) -> Result<crate::tuf::handover::HandoverCheck> {
+    let h = crate::tuf::handover::Handover::from_bytes(&read_input(statement)?)
+        .map_err(|e| Error::bad_input(format!("{}: {e}", statement.display())))?;
+    Ok(crate::tuf::handover::check(
+        &h,
+        &read_input(notary_root)?,
+        &read_input(tuf_root)?,
+        at,
+    ))
 }

@@ -5,6 +5,7 @@
 pub mod canonical;
 pub mod edit;
 pub mod expiry;
+pub mod handover;
 pub mod json;
 pub mod key;
 pub mod metadata;

@@ -15,7 +15,7 @@ use p256::ecdsa::signature::Signer;
 use rootcellar::tuf::canonical::to_canonical;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use x509_cert::der::asn1::UtcTime;
 use x509_cert::der::{EncodePem, pem::LineEnding};
@@ -936,4 +936,191 @@ fn docker_style_delegations_in_a_notary_workspace_are_read_by_notarys_client_cod
     assert_eq!(r.json()["result"]["version"], 3);
     let (ok, out) = notary_repo_says(gun, &meta);
     assert!(ok && !out.contains("delegation "), "{out}");
+}
+
+/// The reference hand-over check (scripts/check_handover.py: Python's `cryptography` and
+/// python-tuf, not rootcellar's code): accepted or not, and what it printed.
+fn python_says_handover(statement: &Path, notary: &Path, tuf: &Path) -> (bool, String) {
+    let py = std::env::var_os("ROOTCELLAR_TEST_PYTHON")
+        .expect("ROOTCELLAR_TEST_PYTHON is not set: run scripts/test, which installs python-tuf");
+    let out = std::process::Command::new(py)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/check_handover.py"))
+        .args([statement, notary, tuf])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(1)),
+        "check_handover.py failed: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code() == Some(0), stdout)
+}
+
+/// Leaving Docker Content Trust with the same hardware keys: the root keys of a Notary
+/// repository (on SoftHSM2) become the root keys of a new TUF 1.0 root in a second workspace,
+/// and the keyholders, signing apart, make a hand-over statement with the Notary root's keys
+/// that names the new TUF root. rootcellar and an independent Python check accept it; a changed
+/// TUF root, or too few signatures, they refuse.
+#[test]
+fn a_dct_repository_hands_over_to_a_tuf_root_made_with_the_same_hardware_keys() {
+    let w = crate::hsm::HsmWs::with_init("handover", &["init", "--format", "notary", "--gun", GUN]);
+    w.generate("h1", "ecdsa-p256");
+    w.generate("h2", "ecdsa-p256");
+    w.ok(&[
+        "key",
+        "generate",
+        "--name",
+        "online",
+        "--algorithm",
+        "ecdsa-p256",
+    ]);
+    w.ok(&[
+        "notary",
+        "root",
+        "--root-key",
+        "h1",
+        "--root-key",
+        "h2",
+        "--threshold",
+        "2",
+        "--targets-key",
+        "online",
+        "--snapshot-key",
+        "online",
+        "--timestamp-key",
+        "online",
+    ]);
+    w.ok(&["sign", "--key", "h1", "--key", "h2"]);
+    w.ok(&["publish"]);
+    let notary_root = w.dir.path().join("metadata/1.root.json");
+
+    // The TUF workspace registers the same token keys.
+    let t = TestDir::new();
+    let in_t = |args: &[&str]| {
+        let mut c = w.cmd(args);
+        c.env("ROOTCELLAR_DIR", t.path());
+        let r = run(c);
+        assert_eq!(r.code, 0, "{args:?}: {}{}", r.stdout, r.stderr);
+        r
+    };
+    in_t(&["init", "--name", GUN]);
+    for k in ["h1", "h2"] {
+        let uri = w.record(k)["reference"].as_str().unwrap().to_string();
+        in_t(&[
+            "key",
+            "add",
+            "--backend",
+            "pkcs11",
+            "--profile",
+            "softhsm2",
+            "--uri",
+            &uri,
+            "--name",
+            k,
+        ]);
+    }
+    for k in ["targets", "snapshot", "timestamp"] {
+        in_t(&["key", "generate", "--name", k, "--algorithm", "ed25519"]);
+    }
+    in_t(&[
+        "root",
+        "new",
+        "--root-key",
+        "h1",
+        "--root-key",
+        "h2",
+        "--threshold",
+        "2",
+        "--targets-key",
+        "targets",
+        "--snapshot-key",
+        "snapshot",
+        "--timestamp-key",
+        "timestamp",
+    ]);
+    in_t(&["sign", "--key", "h1", "--key", "h2"]);
+    in_t(&["publish"]);
+    let tuf_root = t.path().join("metadata/1.root.json");
+
+    // The keyholders sign apart.
+    let d = TestDir::new();
+    let statement = d.path().join("handover.json");
+    w.refused(
+        &[
+            "notary",
+            "handover",
+            "--tuf-root",
+            tuf_root.to_str().unwrap(),
+            "--out",
+            statement.to_str().unwrap(),
+            "--key",
+            "online",
+        ],
+        1,
+        "is not a root key of Notary root version 1",
+    );
+    let r = w.ok(&[
+        "notary",
+        "handover",
+        "--tuf-root",
+        tuf_root.to_str().unwrap(),
+        "--out",
+        statement.to_str().unwrap(),
+        "--key",
+        "h1",
+        "--json",
+    ]);
+    assert_eq!(r.json()["result"]["check"]["signatures"]["met"], false);
+    let check = |stmt: &Path, tuf: &Path| {
+        let r = run({
+            let mut c = rootcellar();
+            c.args(["notary", "check-handover"])
+                .arg(stmt)
+                .arg("--notary-root")
+                .arg(&notary_root)
+                .arg("--tuf-root")
+                .arg(tuf);
+            c
+        });
+        (r.code, r.stdout)
+    };
+    assert_eq!(check(&statement, &tuf_root).0, 1);
+    assert!(!python_says_handover(&statement, &notary_root, &tuf_root).0);
+    let r = w.ok(&[
+        "notary",
+        "handover",
+        "--tuf-root",
+        tuf_root.to_str().unwrap(),
+        "--add-to",
+        statement.to_str().unwrap(),
+        "--key",
+        "h2",
+        "--json",
+    ]);
+    assert_eq!(r.json()["result"]["check"]["valid"], true, "{}", r.stdout);
+    let (code, out) = check(&statement, &tuf_root);
+    assert_eq!(code, 0, "{out}");
+    let (ok, out) = python_says_handover(&statement, &notary_root, &tuf_root);
+    assert!(ok, "{out}");
+
+    // A TUF root that is not the one named: both refuse.
+    let other = d.path().join("other.json");
+    let mut bytes = std::fs::read(&tuf_root).unwrap();
+    let last = bytes.len() - 1;
+    bytes.insert(last, b' ');
+    std::fs::write(&other, &bytes).unwrap();
+    assert_eq!(check(&statement, &other).0, 1);
+    let (ok, out) = python_says_handover(&statement, &notary_root, &other);
+    assert!(
+        !ok && out.contains("not the one the statement names"),
+        "{out}"
+    );
+    // A changed statement: both refuse.
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&statement).unwrap()).unwrap();
+    v["signed"]["expires"] = json!("2099-01-01T00:00:00Z");
+    let changed = d.path().join("changed.json");
+    std::fs::write(&changed, serde_json::to_vec(&v).unwrap()).unwrap();
+    assert_eq!(check(&changed, &tuf_root).0, 1);
+    assert!(!python_says_handover(&changed, &notary_root, &tuf_root).0);
 }
