@@ -25,6 +25,9 @@ pub struct Detached {
     pub sig: String,
     /// SHA-256 of the canonical bytes of the `signed` it was made over.
     pub signed_sha256: String,
+    /// Notary signatures only: Notary's `method` ("ecdsa", "eddsa"); `sig` is then base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -100,6 +103,9 @@ impl Bundle {
 /// `rootcellar request export --out FILE`: the staged root with the version before it.
 pub fn export(ctx: &Context, out: &Path) -> Result<PathBuf> {
     let ws = ctx.workspace()?;
+    if ws.notary_gun().is_some() {
+        return super::notary_request::export(ctx, out);
+    }
     let request = ws
         .staged()?
         .ok_or_else(|| Error::refused("no root is staged").hint("stage the next version first"))?;
@@ -117,6 +123,13 @@ pub fn show(ctx: &Context, file: &Path) -> Result<super::ceremony::RootDiff> {
     let bytes = std::fs::read(file).map_err(|e| Error::io("read", file, &e))?;
     let v =
         parse_strict(&bytes).map_err(|e| Error::bad_input(format!("{}: {e}", file.display())))?;
+    if super::notary_request::is_notary_request(&v) {
+        return Err(Error::bad_input(format!(
+            "{} is a Notary request: `request show` reads TUF requests",
+            file.display()
+        ))
+        .hint("`rootcellar verify --format notary FILE` shows its keys and signatures; `status` in the Notary workspace shows who still has to sign"));
+    }
     let (request, previous) = match Bundle::from_value(&v, file)? {
         Some(b) => (b.request, b.previous),
         None => (read_root(file)?, None),
@@ -179,6 +192,18 @@ pub fn sign_request(
     detached: Option<&Path>,
 ) -> Result<SignRequestReport> {
     let ws = ctx.workspace()?;
+    if file.is_none() && ws.notary_gun().is_some() {
+        return super::notary_request::sign_request(ctx, None, keys, detached);
+    }
+    if let Some(f) = file {
+        let bytes = std::fs::read(f).map_err(|e| Error::io("read", f, &e))?;
+        let v =
+            parse_strict(&bytes).map_err(|e| Error::bad_input(format!("{}: {e}", f.display())))?;
+        if super::notary_request::is_notary_request(&v) {
+            let input = super::notary_request::read_value(v, f)?;
+            return super::notary_request::sign_request(ctx, Some((f, input)), keys, detached);
+        }
+    }
     let _lock = ws.lock()?;
     let mut bundle_previous: Option<Option<Metadata<Root>>> = None;
     let mut md = match file {
@@ -245,6 +270,7 @@ pub fn sign_request(
                 keyid: made[0].keyid.clone(),
                 sig: made[0].sig.clone(),
                 signed_sha256: digest.clone(),
+                method: None,
             };
             let mut bytes =
                 serde_json::to_vec_pretty(&d).map_err(|e| Error::environment(e.to_string()))?;
@@ -321,6 +347,13 @@ fn read_input(path: &Path) -> Result<Input> {
     if let Some(b) = Bundle::from_value(&v, path)? {
         return Ok(Input::Request(b.request));
     }
+    if super::notary_request::is_notary_request(&v) {
+        return Err(Error::bad_input(format!(
+            "{} is a Notary request, and this workspace keeps TUF 1.0 metadata",
+            path.display()
+        ))
+        .hint("merge it in the Notary workspace it came from"));
+    }
     if v.get("signed_sha256").is_some() {
         let d: Detached = serde_json::from_value(v).map_err(|e| {
             Error::bad_input(format!(
@@ -328,6 +361,13 @@ fn read_input(path: &Path) -> Result<Input> {
                 path.display()
             ))
         })?;
+        if d.method.is_some() {
+            return Err(Error::bad_input(format!(
+                "{} is a Notary detached signature, and this workspace keeps TUF 1.0 metadata",
+                path.display()
+            ))
+            .hint("merge it in the Notary workspace it came from"));
+        }
         return Ok(Input::Detached(d));
     }
     Metadata::<Root>::from_value(v)
@@ -343,6 +383,9 @@ fn read_input(path: &Path) -> Result<Input> {
 /// `rootcellar merge FILE… [--out FILE]`.
 pub fn merge(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result<MergeReport> {
     let ws = ctx.workspace()?;
+    if ws.notary_gun().is_some() {
+        return super::notary_request::merge(ctx, files, out);
+    }
     let _lock = ws.lock()?;
     let inputs: Vec<(PathBuf, Input)> = files
         .iter()

@@ -1124,3 +1124,125 @@ fn a_dct_repository_hands_over_to_a_tuf_root_made_with_the_same_hardware_keys() 
     assert_eq!(check(&changed, &tuf_root).0, 1);
     assert!(!python_says_handover(&changed, &notary_root, &tuf_root).0);
 }
+
+/// Keyholders who are not in the room, in a Notary workspace: version 2 replaces b by c; b
+/// signs the request bundle on another machine (another workspace holding only b), and as a
+/// detached signature too; `merge` brings both back; what is merged verifies as Notary checks a
+/// rotation. A request signed from other bytes, and a signature by a key outside both roots,
+/// are refused and change nothing.
+#[test]
+fn notary_keyholders_sign_apart_and_merge() {
+    let gun = "docker.io/example/apart";
+    let a = crate::cli::Ws::with_init(&["init", "--format", "notary", "--gun", gun]);
+    for k in ["a", "b", "c", "online"] {
+        a.ok(&["key", "generate", "--name", k, "--algorithm", "ecdsa-p256"]);
+    }
+    a.ok(&[
+        "notary",
+        "root",
+        "--root-key",
+        "a",
+        "--root-key",
+        "b",
+        "--threshold",
+        "2",
+        "--targets-key",
+        "online",
+        "--snapshot-key",
+        "online",
+        "--timestamp-key",
+        "online",
+    ]);
+    a.ok(&["sign", "--key", "a", "--key", "b"]);
+    a.ok(&["publish"]);
+    // b's key moves to b's own machine (a workspace of any format holding only b).
+    let b = crate::cli::Ws::new();
+    for f in ["b.json", "b.key.pem"] {
+        std::fs::copy(a.path().join("keys").join(f), b.path().join("keys").join(f)).unwrap();
+    }
+    a.ok(&[
+        "notary",
+        "root",
+        "--root-key",
+        "a",
+        "--root-key",
+        "c",
+        "--threshold",
+        "2",
+    ]);
+    a.ok(&["sign", "--key", "a", "--key", "c"]);
+    let st = json_of(&a.ok(&["status", "--json"]));
+    assert_eq!(st["staged"]["by_previous"]["met"], false, "{st}");
+    assert_eq!(st["staged"]["can_still_sign"], json!(["b"]), "{st}");
+
+    let d = TestDir::new();
+    let req = d.path().join("request.json");
+    a.ok(&["request", "export", "--out", req.to_str().unwrap()]);
+    let r = b.ok(&[
+        "sign",
+        "--file",
+        req.to_str().unwrap(),
+        "--key",
+        "b",
+        "--json",
+    ]);
+    assert_eq!(json_of(&r)["signed_by"], json!(["b"]));
+    let det = d.path().join("b.sig.json");
+    b.ok(&[
+        "sign",
+        "--file",
+        req.to_str().unwrap(),
+        "--key",
+        "b",
+        "--detached",
+        det.to_str().unwrap(),
+    ]);
+    let dv: Value = serde_json::from_slice(&std::fs::read(&det).unwrap()).unwrap();
+    assert_eq!(dv["method"], "ecdsa", "{dv}");
+
+    // A TUF workspace refuses the Notary detached signature; a Notary merge refuses a request
+    // of other bytes, and a signature by a key of neither root.
+    let tuf = crate::cli::Ws::new();
+    tuf.refused(
+        &["merge", det.to_str().unwrap()],
+        2,
+        "is a Notary detached signature",
+    );
+    let mut other: Value = serde_json::from_slice(&std::fs::read(&req).unwrap()).unwrap();
+    other["request"]["signed"]["expires"] = json!("2030-01-01T00:00:00Z");
+    let other_path = d.path().join("other.json");
+    std::fs::write(&other_path, serde_json::to_vec(&other).unwrap()).unwrap();
+    a.refused(
+        &["merge", other_path.to_str().unwrap()],
+        1,
+        "carries other signed bytes",
+    );
+    let mut stranger: Value = serde_json::from_slice(&std::fs::read(&req).unwrap()).unwrap();
+    let sigs = stranger["request"]["signatures"].as_array_mut().unwrap();
+    let mut s = sigs[0].clone();
+    s["keyid"] = json!("00".repeat(32));
+    sigs.push(s);
+    let stranger_path = d.path().join("stranger.json");
+    std::fs::write(&stranger_path, serde_json::to_vec(&stranger).unwrap()).unwrap();
+    a.refused(
+        &["merge", stranger_path.to_str().unwrap()],
+        1,
+        "which is not a root key of version 2 or of the version before",
+    );
+
+    let m = json_of(&a.ok(&[
+        "merge",
+        req.to_str().unwrap(),
+        det.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(m["added"], json!(["b"]), "{m}");
+    assert_eq!(m["already"], json!(["a", "c"]), "{m}");
+    assert_eq!(m["status"]["publishable"], true, "{m}");
+    a.ok(&["publish"]);
+    let meta = a.path().join("metadata");
+    assert!(notary_says(
+        gun,
+        &[&meta.join("1.root.json"), &meta.join("2.root.json")]
+    ));
+}
