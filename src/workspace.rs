@@ -120,6 +120,10 @@ pub struct KeyRecord {
     /// When the private key was destroyed (`key destroy`); the record stays for history.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destroyed_at: Option<String>,
+    /// A key imported from a certificate: the certificate (PEM). A Notary root key whose
+    /// keyholder is elsewhere comes with the certificate their device signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
 }
 
 impl KeyRecord {

@@ -390,6 +390,20 @@ enum NotaryCommand {
         #[arg(long)]
         expires: Option<String>,
     },
+    /// A keyholder who is not at the ceremony: the self-signed root certificate for KEY, made
+    /// on its own device, to bring to the ceremony (`key import FILE` there).
+    Certificate {
+        #[arg(long, value_name = "K")]
+        key: String,
+        /// Repository name (GUN); default: the workspace's.
+        #[arg(long)]
+        gun: Option<String>,
+        #[arg(long, default_value_t = 10)]
+        years: u32,
+        /// Where to write the PEM certificate (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Check a hand-over statement as a client that trusts the Notary root would.
     CheckHandover {
         #[arg(value_name = "STATEMENT")]
@@ -910,6 +924,13 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
                             "Certificates kept from the published version: {}\n",
                             r.certificates_kept.join(", ")
                         )
+                    } + &if r.certificates_brought.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "Certificates brought by keyholders elsewhere: {}\n",
+                            r.certificates_brought.join(", ")
+                        )
                     },
                     ops::root::read_aloud(&r.digest),
                     if r.version > 1 {
@@ -1001,6 +1022,27 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
                         c.errors.join("; ")
                     )
                 }
+            );
+            out(&r, h)
+        }
+        Command::Notary(NotaryCommand::Certificate {
+            key,
+            gun,
+            years,
+            out: dest,
+        }) => {
+            let gun = match gun {
+                Some(g) => g.clone(),
+                None => ctx
+                    .workspace()
+                    .ok()
+                    .and_then(|ws| ws.notary_gun().map(str::to_string))
+                    .ok_or_else(|| Error::bad_input("name the repository: --gun NAME"))?,
+            };
+            let r = ops::notary::write_certificate(ctx, key, &gun, *years, dest)?;
+            let h = format!(
+                "Wrote {}: a root certificate for key {} and {} (until {}), signed on its device; Notary key ID {}\nBring it to the ceremony: rootcellar key import {} --name {}\n",
+                r.path, r.key, r.gun, r.not_after, r.keyid, r.path, r.key
             );
             out(&r, h)
         }

@@ -163,6 +163,7 @@ pub fn adopt(ctx: &Context, dir: &Path, from: Option<u64>) -> Result<AdoptReport
                 attributes: None,
                 yubikey: None,
                 destroyed_at: None,
+                certificate: None,
             };
             ws.add_key_record(&rec)?;
             created.push(ws.keys_dir().join(format!("{name}.json")));

@@ -85,6 +85,7 @@ pub fn generate_software(ctx: &Context, name: &str, alg: Algorithm) -> Result<Ke
         attributes: None,
         yubikey: None,
         destroyed_at: None,
+        certificate: None,
     };
     if let Err(e) = ws.add_key_record(&rec) {
         // Leave no private key file without its record.
@@ -113,6 +114,10 @@ pub fn import(ctx: &Context, file: &Path, name: &str) -> Result<KeyInfo> {
     })?;
     ws.check_new_key(name, &key)?;
     let pk = key.decode().map_err(|e| Error::bad_input(e.to_string()))?;
+    let certificate = text
+        .trim_start()
+        .starts_with("-----BEGIN CERTIFICATE-----")
+        .then(|| text.trim().to_string() + "\n");
     let rec = KeyRecord {
         name: name.into(),
         keyid: key.keyid(),
@@ -125,6 +130,7 @@ pub fn import(ctx: &Context, file: &Path, name: &str) -> Result<KeyInfo> {
         attributes: None,
         yubikey: None,
         destroyed_at: None,
+        certificate,
     };
     ws.add_key_record(&rec)?;
     ctx.record(&ws, "key-imported", super::audit::key_detail(&rec, None))?;
@@ -216,6 +222,7 @@ pub fn generate_pkcs11(
         attributes: Some(attrs),
         yubikey: None,
         destroyed_at: None,
+        certificate: None,
     };
     if let Err(e) = ws
         .check_new_key(name, &rec.key)
@@ -264,6 +271,7 @@ pub fn add_pkcs11(ctx: &Context, uri: &str, name: &str, profile: Option<&str>) -
         attributes: Some(attrs),
         yubikey: None,
         destroyed_at: None,
+        certificate: None,
     };
     let (rec, took_over) = ws.add_or_take_over(rec)?;
     if took_over {

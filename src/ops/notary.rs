@@ -457,3 +457,62 @@ pub fn write_root(ctx: &super::Context, spec: &NotaryRootSpec) -> Result<NotaryR
         version,
     })
 }
+
+/// What `notary certificate` wrote.
+#[derive(Clone, Debug, serde::Serialize, PartialEq, Eq)]
+pub struct CertificateReport {
+    pub path: String,
+    pub key: String,
+    pub gun: String,
+    pub not_after: String,
+    /// The Notary key ID the certificate gives the key.
+    pub keyid: String,
+}
+
+/// `rootcellar notary certificate --key K --gun NAME --out FILE`: a keyholder who is not at the
+/// ceremony makes the self-signed root certificate for their key on its own device; the
+/// ceremony brings it in with `key import FILE`.
+pub fn write_certificate(
+    ctx: &super::Context,
+    key: &str,
+    gun: &str,
+    years: u32,
+    out: &std::path::Path,
+) -> Result<CertificateReport> {
+    let ws = ctx.workspace()?;
+    if !(1..=30).contains(&years) {
+        return Err(Error::bad_input("--years must be 1 to 30"));
+    }
+    if out.exists() {
+        return Err(Error::refused(format!("{} exists", out.display()))
+            .hint("choose another --out; rootcellar does not overwrite it"));
+    }
+    let rec = ws.resolve_key(key)?;
+    ctx.air_gap("sign a root certificate with a private key")?;
+    let signer = ctx.signer(&ws, &rec)?;
+    ctx.touch_notice(&rec, "sign its certificate");
+    let not_before = ctx.now.replace_nanosecond(0).unwrap_or(ctx.now);
+    let not_after = not_before
+        .replace_year(not_before.year() + years as i32)
+        .unwrap_or(not_before + time::Duration::days(365 * years as i64));
+    let pem = root_certificate(signer.as_ref(), gun, not_before, not_after)?;
+    crate::atomic::write_new_atomic(out, pem.as_bytes())?;
+    let keyid = certificate_key(&pem).keyid();
+    ctx.record_here(
+        "notary-certificate",
+        serde_json::json!({
+            "key": rec.name,
+            "gun": gun,
+            "out": out.display().to_string(),
+            "sha256": crate::workspace::digest_hex(pem.as_bytes()),
+            "notary_keyid": keyid,
+        }),
+    )?;
+    Ok(CertificateReport {
+        path: out.display().to_string(),
+        key: rec.name,
+        gun: gun.into(),
+        not_after: crate::tuf::expiry::format_tuf_time(not_after),
+        keyid,
+    })
+}

@@ -165,6 +165,8 @@ pub struct StageReport {
     pub certificates_made: Vec<String>,
     /// Root keys that keep the certificate (and key ID) they have in the published version.
     pub certificates_kept: Vec<String>,
+    /// Root keys held elsewhere, with the certificate their keyholder made (`key import`).
+    pub certificates_brought: Vec<String>,
     pub digest: String,
 }
 
@@ -270,12 +272,19 @@ pub fn stage(ctx: &Context, spec: &StageSpec) -> Result<StageReport> {
     let mut root_ids = Vec::new();
     let mut made = Vec::new();
     let mut kept_names = Vec::new();
+    let mut brought = Vec::new();
     for r in &recs {
         let pk = r.public_key()?;
         let (id, k) = match kept(&pk.identity()).filter(|_| !spec.renew) {
             Some(found) => {
                 kept_names.push(r.name.clone());
                 found
+            }
+            None if r.backend == crate::workspace::Backend::Public => {
+                // A keyholder elsewhere: the certificate their device made, imported.
+                let k = brought_certificate(r, &gun, ctx.now, &pk)?;
+                brought.push(r.name.clone());
+                (k.keyid(), k)
             }
             None => {
                 ctx.air_gap("sign a root certificate with a private key")?;
@@ -350,8 +359,53 @@ pub fn stage(ctx: &Context, spec: &StageSpec) -> Result<StageReport> {
         expires,
         certificates_made: made,
         certificates_kept: kept_names,
+        certificates_brought: brought,
         digest,
     })
+}
+
+/// The certificate a keyholder elsewhere made for their key (`notary certificate`, brought in
+/// with `key import`): it must be the key's own (signed by it), name the GUN and be valid now.
+fn brought_certificate(
+    rec: &KeyRecord,
+    gun: &str,
+    now: Timestamp,
+    pk: &crate::tuf::PublicKey,
+) -> Result<NotaryKey> {
+    let ask = format!(
+        "ask its keyholder to run `rootcellar notary certificate --key {} --gun {gun} --out {}.crt` and bring the file here with `rootcellar key import {}.crt --name NAME`",
+        rec.name, rec.name, rec.name
+    );
+    let pem = rec.certificate.as_deref().ok_or_else(|| {
+        Error::refused(format!(
+            "root key {} has no private half here and no certificate for {gun}: a Notary root key is named by a certificate its own device signs",
+            rec.name
+        ))
+        .hint(ask.clone())
+    })?;
+    let signer = crate::tuf::notary::check_self_signed(pem).map_err(|e| {
+        Error::refused(format!("the certificate of key {}: {e}", rec.name)).hint(ask.clone())
+    })?;
+    let k = super::notary::certificate_key(pem);
+    let (cert_key, cn) = k
+        .decode(Some(now))
+        .map_err(|e| Error::refused(format!("key {}: {e}", rec.name)).hint(ask.clone()))?;
+    if signer.identity() != pk.identity() || cert_key.identity() != pk.identity() {
+        return Err(Error::refused(format!(
+            "the certificate of key {} is for another key",
+            rec.name
+        ))
+        .hint(ask));
+    }
+    if cn.as_deref() != Some(gun) {
+        return Err(Error::refused(format!(
+            "the certificate of key {} names {:?}, not {gun}",
+            rec.name,
+            cn.unwrap_or_default()
+        ))
+        .hint(ask));
+    }
+    Ok(k)
 }
 
 /// The key IDs under which `rec`'s public key stands in the root role of `md` and of `prev`.

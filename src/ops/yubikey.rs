@@ -129,6 +129,7 @@ pub fn generate(ctx: &Context, name: &str, alg: Algorithm, t: &YubiKeyTarget) ->
         attributes: None,
         yubikey: Some(g.record),
         destroyed_at: None,
+        certificate: None,
     };
     ws.check_new_key(name, &rec.key)?;
     ws.add_key_record(&rec)?;
@@ -182,6 +183,7 @@ pub fn add(ctx: &Context, name: &str, serial: Option<u32>, slot: &str) -> Result
         attributes: None,
         yubikey: Some(record.clone()),
         destroyed_at: None,
+        certificate: None,
     };
     if let Some(v) = verdict(&rec0, ctx.now).filter(|v| v.valid) {
         record.pin_policy = v.pin_policy.unwrap_or_else(|| "unknown".into());

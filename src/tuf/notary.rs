@@ -301,6 +301,32 @@ pub fn certificate_end(k: &NotaryKey) -> Option<Timestamp> {
     Timestamp::from_unix_timestamp(i64::try_from(end.as_secs()).ok()?).ok()
 }
 
+/// Checks that a PEM certificate is signed by its own subject key (ECDSA P-256 with SHA-256),
+/// as a certificate a key's device made for itself is. Returns the subject key.
+pub fn check_self_signed(pem: &str) -> Result<PublicKey, String> {
+    use p256::ecdsa::signature::Verifier;
+    use p256::pkcs8::DecodePublicKey;
+    use x509_cert::der::{DecodePem, Encode};
+    let cert = x509_cert::Certificate::from_pem(pem.as_bytes())
+        .map_err(|e| format!("not a certificate: {e}"))?;
+    if cert.signature_algorithm().oid.to_string() != "1.2.840.10045.4.3.2" {
+        return Err("the certificate is not signed with ECDSA-with-SHA256".into());
+    }
+    let spki = cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .map_err(|e| e.to_string())?;
+    let vk = p256::ecdsa::VerifyingKey::from_public_key_der(&spki)
+        .map_err(|_| "the certificate's key is not P-256".to_string())?;
+    let tbs = cert.tbs_certificate().to_der().map_err(|e| e.to_string())?;
+    let sig = p256::ecdsa::Signature::from_der(cert.signature().raw_bytes())
+        .map_err(|_| "the certificate's signature is malformed".to_string())?;
+    vk.verify(&tbs, &sig)
+        .map_err(|_| "the certificate is not signed by its own key".to_string())?;
+    Ok(PublicKey::EcdsaP256(vk))
+}
+
 /// Checks one Notary signature by `pk` over `message` (its method must match the key).
 pub fn verify_signature(
     pk: &NotaryPublicKey,

@@ -1245,4 +1245,117 @@ fn notary_keyholders_sign_apart_and_merge() {
         gun,
         &[&meta.join("1.root.json"), &meta.join("2.root.json")]
     ));
+
+    // Version 3 adds d, a key that never comes to the ceremony: its keyholder makes the
+    // certificate on their own machine, the ceremony imports it.
+    b.ok(&[
+        "key",
+        "generate",
+        "--name",
+        "d",
+        "--algorithm",
+        "ecdsa-p256",
+    ]);
+    let crt = d.path().join("d.crt");
+    b.ok(&[
+        "notary",
+        "certificate",
+        "--key",
+        "d",
+        "--gun",
+        gun,
+        "--out",
+        crt.to_str().unwrap(),
+    ]);
+    let wrong = d.path().join("d-other.crt");
+    b.ok(&[
+        "notary",
+        "certificate",
+        "--key",
+        "d",
+        "--gun",
+        "docker.io/example/other",
+        "--out",
+        wrong.to_str().unwrap(),
+    ]);
+    let dpub: Value =
+        serde_json::from_slice(&std::fs::read(b.path().join("keys/d.json")).unwrap()).unwrap();
+    let plain = d.path().join("d.pub.json");
+    std::fs::write(&plain, serde_json::to_vec(&dpub["key"]).unwrap()).unwrap();
+    a.ok(&[
+        "key",
+        "import",
+        plain.to_str().unwrap(),
+        "--name",
+        "d-plain",
+    ]);
+    a.refused(
+        &[
+            "notary",
+            "root",
+            "--root-key",
+            "a",
+            "--root-key",
+            "d-plain",
+            "--threshold",
+            "2",
+        ],
+        1,
+        "has no private half here and no certificate",
+    );
+    std::fs::remove_file(a.path().join("keys/d-plain.json")).unwrap();
+    a.ok(&[
+        "key",
+        "import",
+        wrong.to_str().unwrap(),
+        "--name",
+        "d-wrong",
+    ]);
+    a.refused(
+        &[
+            "notary",
+            "root",
+            "--root-key",
+            "a",
+            "--root-key",
+            "d-wrong",
+            "--threshold",
+            "2",
+        ],
+        1,
+        "names \"docker.io/example/other\"",
+    );
+    std::fs::remove_file(a.path().join("keys/d-wrong.json")).unwrap();
+    a.ok(&["key", "import", crt.to_str().unwrap(), "--name", "d"]);
+    let s3 = json_of(&a.ok(&[
+        "notary",
+        "root",
+        "--root-key",
+        "a",
+        "--root-key",
+        "d",
+        "--threshold",
+        "2",
+        "--json",
+    ]));
+    assert_eq!(s3["certificates_brought"], json!(["d"]), "{s3}");
+    a.ok(&["sign", "--key", "a", "--key", "c"]);
+    let det = d.path().join("d.sig.json");
+    let req3 = d.path().join("request3.json");
+    a.ok(&["request", "export", "--out", req3.to_str().unwrap()]);
+    b.ok(&[
+        "sign",
+        "--file",
+        req3.to_str().unwrap(),
+        "--key",
+        "d",
+        "--detached",
+        det.to_str().unwrap(),
+    ]);
+    a.ok(&["merge", det.to_str().unwrap()]);
+    a.ok(&["publish"]);
+    assert!(notary_says(
+        gun,
+        &[&meta.join("2.root.json"), &meta.join("3.root.json")]
+    ));
 }
