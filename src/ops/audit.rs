@@ -100,10 +100,12 @@ impl Pending {
     }
 
     /// Seals the head with a root key of published version `version`.
+    /// `keyid`: the key's ID in the published root (a Notary root names keys by certificate).
     pub fn seal(
         &mut self,
         ctx: &Context,
         rec: &KeyRecord,
+        keyid: &str,
         signer: &dyn Signer,
         version: u64,
     ) -> Result<()> {
@@ -124,7 +126,7 @@ impl Pending {
             },
         )?;
         let seal = Seal {
-            keyid: rec.keyid.clone(),
+            keyid: keyid.to_string(),
             key: rec.name.clone(),
             version,
             sig,
@@ -242,6 +244,11 @@ fn timeline(c: &Checked) -> Vec<TimelineItem> {
 /// Checks a seal against the root key it names, as published in `metadata/`.
 fn check_seal(ws: &Workspace, line: usize, head: &str, s: &Seal) -> SealCheck {
     let problem = (|| -> std::result::Result<(), String> {
+        if ws.notary_gun().is_some() {
+            let pk = super::notary_ws::root_key(ws, s.version, &s.keyid)?;
+            return crate::tuf::sig::verify(&pk, &audit::seal_message(head), &s.sig)
+                .map_err(|e| format!("the seal signature does not verify: {e}"));
+        }
         let root = ws
             .published_version(s.version)
             .map_err(|e| e.message)?
@@ -361,20 +368,31 @@ pub fn print(ctx: &Context, out: &Path) -> Result<PathBuf> {
         ));
     }
     h.push_str("</table>\n<h2>Published roots</h2>\n<table><tr><th>Version</th><th>Expires</th><th>SHA-256 of the file</th><th>Signed by</th></tr>\n");
-    for md in ws.published()? {
-        let v = md.signed.version;
+    let rows: Vec<(u64, String, Vec<String>)> = if ws.notary_gun().is_some() {
+        super::notary_ws::published_rows(&ws)?
+    } else {
+        ws.published()?
+            .iter()
+            .map(|md| {
+                (
+                    md.signed.version,
+                    md.signed.expires.clone(),
+                    md.signatures
+                        .iter()
+                        .map(|s| super::key_label(&ws, &s.keyid))
+                        .collect(),
+                )
+            })
+            .collect()
+    };
+    for (v, expires, signers) in rows {
         let (file, _) = ws.published_paths(v);
         let digest = std::fs::read(&file)
             .map(|b| digest_hex(&b))
             .unwrap_or_else(|_| "(unreadable)".into());
-        let signers: Vec<String> = md
-            .signatures
-            .iter()
-            .map(|s| super::key_label(&ws, &s.keyid))
-            .collect();
         h.push_str(&format!(
             "<tr><td>{v}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>\n",
-            esc(&md.signed.expires),
+            esc(&expires),
             esc(&digest),
             esc(&signers.join(", "))
         ));

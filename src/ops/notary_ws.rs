@@ -651,9 +651,111 @@ pub fn ceremony_status(ctx: &Context, ws: &Workspace) -> Result<ceremony::Ceremo
     })
 }
 
+/// The public key that `keyid` names in the root role of published version `version` (to check
+/// a transcript seal).
+pub fn root_key(
+    ws: &Workspace,
+    version: u64,
+    keyid: &str,
+) -> std::result::Result<crate::tuf::PublicKey, String> {
+    let root = published(ws)
+        .map_err(|e| e.message)?
+        .into_iter()
+        .find(|m| m.signed.version == version)
+        .ok_or_else(|| format!("root version {version} is not published in this workspace"))?;
+    if !root
+        .signed
+        .roles
+        .get("root")
+        .is_some_and(|r| r.keyids.iter().any(|i| i == keyid))
+    {
+        return Err(format!(
+            "key {keyid} is not a root key of version {version}"
+        ));
+    }
+    match root.signed.keys.get(keyid).map(|k| k.decode(None)) {
+        Some(Ok((crate::tuf::notary::NotaryPublicKey::Tuf(pk), _))) => Ok(pk),
+        Some(Ok(_)) => Err(format!("key {keyid} is not a key rootcellar signs with")),
+        Some(Err(e)) => Err(e),
+        None => Err(format!("version {version} lists no key {keyid}")),
+    }
+}
+
+/// Rows of the printed ceremony record: version, expiry, signers (by name where known).
+pub fn published_rows(ws: &Workspace) -> Result<Vec<(u64, String, Vec<String>)>> {
+    let records = records_by_identity(ws)?;
+    Ok(published(ws)?
+        .iter()
+        .map(|m| {
+            (
+                m.signed.version,
+                m.signed.expires.clone(),
+                m.signatures
+                    .iter()
+                    .map(|s| label(&records, &m.signed.keys, &s.keyid))
+                    .collect(),
+            )
+        })
+        .collect())
+}
+
+/// The key that seals the transcript when `md` is published, with its key ID there.
+fn seal_key(
+    ws: &Workspace,
+    md: &NotaryMetadata,
+    with: &super::root::SealWith,
+) -> Result<Option<(String, KeyRecord)>> {
+    use super::root::SealWith;
+    let role_ids: Vec<String> = md
+        .signed
+        .roles
+        .get("root")
+        .map(|r| r.keyids.clone())
+        .unwrap_or_default();
+    let id_of = |r: &KeyRecord| -> Option<String> {
+        let me = r.public_key().ok()?.identity();
+        role_ids
+            .iter()
+            .find(|id| md.signed.keys.get(*id).and_then(identity).as_deref() == Some(me.as_slice()))
+            .cloned()
+    };
+    match with {
+        SealWith::Skip => Ok(None),
+        SealWith::Key(k) => {
+            let rec = ws.resolve_key(k)?;
+            let id = id_of(&rec).ok_or_else(|| {
+                Error::refused(format!(
+                    "key {} is not a root key of version {}: it cannot seal the transcript",
+                    rec.name, md.signed.version
+                ))
+                .hint("name one of the version's root keys with --seal-key")
+            })?;
+            Ok(Some((id, rec)))
+        }
+        SealWith::Auto => {
+            for s in &md.signatures {
+                if !role_ids.contains(&s.keyid) {
+                    continue;
+                }
+                for r in ws.keys()? {
+                    if r.backend != crate::workspace::Backend::Public
+                        && r.destroyed_at.is_none()
+                        && id_of(&r).as_deref() == Some(s.keyid.as_str())
+                    {
+                        return Ok(Some((s.keyid.clone(), r)));
+                    }
+                }
+            }
+            Ok(None)
+        }
+    }
+}
+
 /// `rootcellar publish` in a Notary workspace: the staged root is written to `metadata/` only
-/// when the whole published history and it verify as Notary checks a rotation.
-pub fn publish(ctx: &Context) -> Result<PublishReport> {
+/// when the whole published history and it verify as Notary checks a rotation; the transcript
+/// is sealed first, as for TUF, by a root key of the version published.
+pub fn publish(ctx: &Context, seal: &super::root::SealWith) -> Result<PublishReport> {
+    use super::root::SealWith;
     let ws = ctx.workspace()?;
     let gun = gun_of(&ws)?;
     let _lock = ws.lock()?;
@@ -694,6 +796,7 @@ pub fn publish(ctx: &Context) -> Result<PublishReport> {
         .hint(hint));
     }
     let digest = digest_hex(md.canonical_signed());
+    let sealer = seal_key(&ws, &md, seal)?;
     let mut pending = ctx.transcript(&ws)?;
     let mut detail = serde_json::json!({
         "format": "notary",
@@ -703,13 +806,27 @@ pub fn publish(ctx: &Context) -> Result<PublishReport> {
         "signed_sha256": digest,
         "file_sha256": digest_hex(&bytes),
         "signed_by": md.signatures.iter().map(|s| s.keyid.clone()).collect::<Vec<_>>(),
-        "sealed": false,
     });
+    if *seal == SealWith::Skip {
+        detail["override_no_seal"] = serde_json::Value::Bool(true);
+    }
     if resumed {
         detail["resumed"] = serde_json::Value::Bool(true);
     }
     pending.add(ctx, "publish", detail)?;
-    ctx.notice("the transcript is not sealed at a Notary publish (sealing reads TUF root keys; not done for Notary workspaces yet)");
+    match &sealer {
+        Some((id, rec)) => {
+            ctx.air_gap("seal the transcript with a private key")?;
+            let signer = ctx.signer(&ws, rec)?;
+            ctx.touch_notice(rec, "seal the transcript");
+            pending.seal(ctx, rec, id, signer.as_ref(), md.signed.version)?;
+        }
+        None if *seal == SealWith::Auto => ctx.notice(format!(
+            "the transcript was not sealed: no key that signed version {} has its private half in this workspace (name one with --seal-key)",
+            md.signed.version
+        )),
+        None => ctx.notice("the transcript was not sealed (--no-seal)"),
+    }
     let (a, b) = ws.publish_raw(md.signed.version, &bytes)?;
     pending.commit(&ws)?;
     ws.discard_staged()?;
@@ -718,7 +835,7 @@ pub fn publish(ctx: &Context) -> Result<PublishReport> {
         expires: md.signed.expires.clone(),
         files: vec![a, b],
         digest,
-        sealed_by: None,
+        sealed_by: sealer.map(|(_, r)| r.name),
     })
 }
 

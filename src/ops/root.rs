@@ -655,13 +655,7 @@ fn seal_key(ws: &Workspace, md: &Metadata<Root>, with: &SealWith) -> Result<Opti
 pub fn publish(ctx: &Context, seal: &SealWith) -> Result<PublishReport> {
     let ws = ctx.workspace()?;
     if ws.notary_gun().is_some() {
-        if let SealWith::Key(k) = seal {
-            return Err(Error::bad_input(format!(
-                "--seal-key {k}: a Notary workspace does not seal its transcript at publish yet"
-            ))
-            .hint("publish without --seal-key"));
-        }
-        return super::notary_ws::publish(ctx);
+        return super::notary_ws::publish(ctx, seal);
     }
     let _lock = ws.lock()?;
     let md = staged_or_refuse(&ws)?;
@@ -723,7 +717,7 @@ pub fn publish(ctx: &Context, seal: &SealWith) -> Result<PublishReport> {
             ctx.air_gap("seal the transcript with a private key")?;
             let signer = ctx.signer(&ws, rec)?;
             ctx.touch_notice(rec, "seal the transcript");
-            pending.seal(ctx, rec, signer.as_ref(), md.signed.version)?;
+            pending.seal(ctx, rec, &rec.keyid, signer.as_ref(), md.signed.version)?;
         }
         None if *seal == SealWith::Auto => ctx.notice(format!(
             "the transcript was not sealed: no key that signed version {} has its private half in this workspace (name one with --seal-key)",

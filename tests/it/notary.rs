@@ -1353,9 +1353,39 @@ fn notary_keyholders_sign_apart_and_merge() {
         det.to_str().unwrap(),
     ]);
     a.ok(&["merge", det.to_str().unwrap()]);
-    a.ok(&["publish"]);
+    let p3 = json_of(&a.ok(&["publish", "--json"]));
+    assert_eq!(p3["sealed_by"], "a", "{p3}");
     assert!(notary_says(
         gun,
         &[&meta.join("2.root.json"), &meta.join("3.root.json")]
     ));
+
+    // Every publish sealed the transcript with a root key of that version (by its Notary key
+    // ID); the seals verify, and the printed record lists the roots.
+    let av = json_of(&a.ok(&["audit", "verify", "--json"]));
+    let seals = av["seals"].as_array().unwrap();
+    assert_eq!(seals.len(), 3, "{av}");
+    assert!(seals.iter().all(|s| s["problem"].is_null()), "{av}");
+    assert_eq!(seals[2]["keyid"], s3["root_keyids"][0], "{av}");
+    let record = d.path().join("record.html");
+    a.ok(&["audit", "print", "--out", record.to_str().unwrap()]);
+    let html = std::fs::read_to_string(&record).unwrap();
+    assert!(html.contains("<tr><td>3</td>"), "{html}");
+    // The last seal changed to name the other root key of version 3: audit verify refuses.
+    let log = std::fs::read_to_string(a.path().join("audit.log")).unwrap();
+    let (head, last) = log.trim_end().rsplit_once('\n').unwrap();
+    let a_id = s3["root_keyids"][0].as_str().unwrap();
+    let d_id = s3["root_keyids"][1].as_str().unwrap();
+    assert!(
+        last.contains("\"action\":\"seal\"") && last.contains(a_id),
+        "{last}"
+    );
+    std::fs::write(
+        a.path().join("audit.log"),
+        format!("{head}\n{}\n", last.replace(a_id, d_id)),
+    )
+    .unwrap();
+    let r = a.run(&["audit", "verify"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("does not hold"), "{}", r.stderr);
 }
