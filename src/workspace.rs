@@ -489,7 +489,7 @@ impl Workspace {
             Some(gun) => Err(Error::refused(format!(
                 "this workspace keeps Notary v1 metadata for {gun}; this command works on TUF 1.0 metadata and is not available for Notary workspaces yet"
             ))
-            .hint("in a Notary workspace: `notary root` stages a root, then `sign`, `status`, `publish`, `export --to DIR`, `import notary DIR`; see docs/migrate-from-notary.md")),
+            .hint("in a Notary workspace: `notary root`, `refresh`, `rotate` or `revoke` stage a root, then `sign`, `status`, `publish`, `export --to DIR`; also `delegate`, `request`, `merge`, `import notary DIR`, `notary handover`; see docs/migrate-from-notary.md")),
         }
     }
 

@@ -400,9 +400,10 @@ enum NotaryCommand {
         gun: Option<String>,
         #[arg(long, default_value_t = 10)]
         years: u32,
-        /// Where to write the PEM certificate (never overwritten).
+        /// Write the PEM certificate here (never overwritten) for a ceremony elsewhere;
+        /// without, it is kept in the key's record for `notary root` in this workspace.
         #[arg(long, value_name = "FILE")]
-        out: PathBuf,
+        out: Option<PathBuf>,
     },
     /// Check a hand-over statement as a client that trusts the Notary root would.
     CheckHandover {
@@ -902,43 +903,7 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
                         renew: *renew,
                     },
                 )?;
-                let h = format!(
-                    "Staged Notary root version {} for {}: {} of {} root keys needed, expires {}\n{}{}Digest {}\nNext: rootcellar sign --key K (each root key{}), then rootcellar publish\n",
-                    r.version,
-                    r.gun,
-                    r.threshold,
-                    r.root_keyids.len(),
-                    r.expires,
-                    if r.certificates_made.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            "New certificates, signed on their devices: {}\n",
-                            r.certificates_made.join(", ")
-                        )
-                    },
-                    if r.certificates_kept.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            "Certificates kept from the published version: {}\n",
-                            r.certificates_kept.join(", ")
-                        )
-                    } + &if r.certificates_brought.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            "Certificates brought by keyholders elsewhere: {}\n",
-                            r.certificates_brought.join(", ")
-                        )
-                    },
-                    ops::root::read_aloud(&r.digest),
-                    if r.version > 1 {
-                        ", and a threshold of the published version's"
-                    } else {
-                        ""
-                    }
-                );
+                let h = output::notary_stage(&r);
                 return out(&r, h);
             };
             let gun = gun
@@ -1039,11 +1004,19 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
                     .and_then(|ws| ws.notary_gun().map(str::to_string))
                     .ok_or_else(|| Error::bad_input("name the repository: --gun NAME"))?,
             };
-            let r = ops::notary::write_certificate(ctx, key, &gun, *years, dest)?;
-            let h = format!(
-                "Wrote {}: a root certificate for key {} and {} (until {}), signed on its device; Notary key ID {}\nBring it to the ceremony: rootcellar key import {} --name {}\n",
-                r.path, r.key, r.gun, r.not_after, r.keyid, r.path, r.key
+            let r = ops::notary::write_certificate(ctx, key, &gun, *years, dest.as_deref())?;
+            let mut h = format!(
+                "Wrote {}: a root certificate for key {} and {} (until {}), signed on its device; Notary key ID {}\n",
+                r.path, r.key, r.gun, r.not_after, r.keyid
             );
+            h.push_str(&if dest.is_some() {
+                format!(
+                    "Bring it to the ceremony: rootcellar key import {} --name {}\n",
+                    r.path, r.key
+                )
+            } else {
+                "`notary root` uses it: staging needs no device for this key\n".to_string()
+            });
             out(&r, h)
         }
         Command::Notary(NotaryCommand::CheckHandover {
@@ -1236,6 +1209,23 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
         Command::Merge { files, out: dest } => {
             let r = ops::request::merge(ctx, files, dest.as_deref())?;
             let h = output::merge(&r);
+            out(&r, h)
+        }
+        Command::Rotate { .. } | Command::Revoke { .. } | Command::Refresh { .. }
+            if ctx.workspace().is_ok_and(|ws| ws.notary_gun().is_some()) =>
+        {
+            let r = match &cli.command {
+                Command::Rotate { role, old, new } => ops::notary_ws::rotate(ctx, role, old, new)?,
+                Command::Revoke { key, .. } => ops::notary_ws::revoke(ctx, key)?,
+                Command::Refresh { expires: Some(_) } => {
+                    return Err(Error::bad_input(
+                        "a Notary root expires with its first root certificate: --expires cannot be chosen",
+                    )
+                    .hint("run `refresh` without --expires (new certificates, 10 years), or `notary root --renew --years N`"));
+                }
+                _ => ops::notary_ws::refresh(ctx)?,
+            };
+            let h = output::notary_stage(&r);
             out(&r, h)
         }
         Command::Rotate { role, old, new } => {

@@ -572,3 +572,43 @@ pub fn emit(text: &str) {
         eprintln!("error: cannot write the output: {e}");
     }
 }
+
+/// What `notary root` (or `refresh`, `rotate`, `revoke` in a Notary workspace) staged.
+pub fn notary_stage(r: &crate::ops::notary_ws::StageReport) -> String {
+    let mut h = format!(
+        "Staged Notary root version {} for {}: {} of {} root keys needed, expires {}\n",
+        r.version,
+        r.gun,
+        r.threshold,
+        r.root_keyids.len(),
+        r.expires
+    );
+    for (what, names) in [
+        (
+            "New certificates, signed on their devices",
+            &r.certificates_made,
+        ),
+        (
+            "Certificates kept from the published version",
+            &r.certificates_kept,
+        ),
+        (
+            "Certificates brought by keyholders elsewhere",
+            &r.certificates_brought,
+        ),
+    ] {
+        if !names.is_empty() {
+            h.push_str(&format!("{what}: {}\n", names.join(", ")));
+        }
+    }
+    h.push_str(&format!(
+        "Digest {}\nNext: rootcellar sign --key K (each root key{}), then rootcellar publish\n",
+        crate::ops::root::read_aloud(&r.digest),
+        if r.version > 1 {
+            ", and a threshold of the published version's"
+        } else {
+            ""
+        }
+    ));
+    h
+}

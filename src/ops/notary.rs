@@ -469,25 +469,41 @@ pub struct CertificateReport {
     pub keyid: String,
 }
 
-/// `rootcellar notary certificate --key K --gun NAME --out FILE`: a keyholder who is not at the
-/// ceremony makes the self-signed root certificate for their key on its own device; the
-/// ceremony brings it in with `key import FILE`.
+/// `rootcellar notary certificate --key K [--gun NAME] [--out FILE]`: the self-signed root
+/// certificate for K, made on K's own device. With `--out`, written to FILE for a ceremony
+/// elsewhere (`key import FILE` there); without, kept in K's record for `notary root` here, so
+/// staging needs no device (the ceremony screen makes certificates one key, one PIN at a time).
 pub fn write_certificate(
     ctx: &super::Context,
     key: &str,
     gun: &str,
     years: u32,
-    out: &std::path::Path,
+    out: Option<&std::path::Path>,
 ) -> Result<CertificateReport> {
     let ws = ctx.workspace()?;
     if !(1..=30).contains(&years) {
         return Err(Error::bad_input("--years must be 1 to 30"));
     }
-    if out.exists() {
+    if let Some(out) = out
+        && out.exists()
+    {
         return Err(Error::refused(format!("{} exists", out.display()))
             .hint("choose another --out; rootcellar does not overwrite it"));
     }
+    if out.is_none() && ws.notary_gun() != Some(gun) {
+        return Err(Error::bad_input(format!(
+            "a certificate for {gun} is kept only in a Notary workspace for that repository"
+        ))
+        .hint("write it to a file with --out FILE and bring it to the ceremony"));
+    }
     let rec = ws.resolve_key(key)?;
+    if rec.backend == crate::workspace::Backend::Public {
+        return Err(Error::refused(format!(
+            "key {} has no private half here: its certificate is made where the key is",
+            rec.name
+        ))
+        .hint("its keyholder runs `rootcellar notary certificate --key K --gun NAME --out FILE`"));
+    }
     ctx.air_gap("sign a root certificate with a private key")?;
     let signer = ctx.signer(&ws, &rec)?;
     ctx.touch_notice(&rec, "sign its certificate");
@@ -496,20 +512,32 @@ pub fn write_certificate(
         .replace_year(not_before.year() + years as i32)
         .unwrap_or(not_before + time::Duration::days(365 * years as i64));
     let pem = root_certificate(signer.as_ref(), gun, not_before, not_after)?;
-    crate::atomic::write_new_atomic(out, pem.as_bytes())?;
     let keyid = certificate_key(&pem).keyid();
+    let path = match out {
+        Some(out) => {
+            crate::atomic::write_new_atomic(out, pem.as_bytes())?;
+            out.display().to_string()
+        }
+        None => {
+            let _lock = ws.lock()?;
+            let mut updated = ws.resolve_key(&rec.name)?;
+            updated.certificate = Some(pem.clone());
+            ws.update_key_record(&updated)?;
+            format!("keys/{}.json", rec.name)
+        }
+    };
     ctx.record_here(
         "notary-certificate",
         serde_json::json!({
             "key": rec.name,
             "gun": gun,
-            "out": out.display().to_string(),
+            "out": path,
             "sha256": crate::workspace::digest_hex(pem.as_bytes()),
             "notary_keyid": keyid,
         }),
     )?;
     Ok(CertificateReport {
-        path: out.display().to_string(),
+        path: path.clone(),
         key: rec.name,
         gun: gun.into(),
         not_after: crate::tuf::expiry::format_tuf_time(not_after),

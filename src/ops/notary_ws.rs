@@ -165,7 +165,8 @@ pub struct StageReport {
     pub certificates_made: Vec<String>,
     /// Root keys that keep the certificate (and key ID) they have in the published version.
     pub certificates_kept: Vec<String>,
-    /// Root keys held elsewhere, with the certificate their keyholder made (`key import`).
+    /// Root keys whose certificate was made before staging, on their device: kept in the key
+    /// record by `notary certificate`, or brought by a keyholder elsewhere (`key import`).
     pub certificates_brought: Vec<String>,
     pub digest: String,
 }
@@ -270,6 +271,10 @@ pub fn stage(ctx: &Context, spec: &StageSpec) -> Result<StageReport> {
         .replace_year(not_before.year() + spec.years as i32)
         .unwrap_or(not_before + time::Duration::days(365 * spec.years as i64));
     let mut root_ids = Vec::new();
+    let published_ids: Vec<String> = previous
+        .as_ref()
+        .map(|p| p.signed.keys.keys().cloned().collect())
+        .unwrap_or_default();
     let mut made = Vec::new();
     let mut kept_names = Vec::new();
     let mut brought = Vec::new();
@@ -283,6 +288,16 @@ pub fn stage(ctx: &Context, spec: &StageSpec) -> Result<StageReport> {
             None if r.backend == crate::workspace::Backend::Public => {
                 // A keyholder elsewhere: the certificate their device made, imported.
                 let k = brought_certificate(r, &gun, ctx.now, &pk)?;
+                brought.push(r.name.clone());
+                (k.keyid(), k)
+            }
+            // A certificate made earlier on the key's device (`notary certificate`), good
+            // beyond the warning window and new to this version when renewing.
+            None if stored_certificate(r, &gun, ctx.now, window, &pk)
+                .is_some_and(|k| !(spec.renew && published_ids.contains(&k.keyid()))) =>
+            {
+                let k = stored_certificate(r, &gun, ctx.now, window, &pk)
+                    .ok_or_else(|| Error::environment("the stored certificate changed"))?;
                 brought.push(r.name.clone());
                 (k.keyid(), k)
             }
@@ -362,6 +377,27 @@ pub fn stage(ctx: &Context, spec: &StageSpec) -> Result<StageReport> {
         certificates_brought: brought,
         digest,
     })
+}
+
+/// The certificate kept in `rec` (made on its device by `notary certificate`, or imported),
+/// when it is the key's own, names the GUN and stays valid beyond `window`.
+fn stored_certificate(
+    rec: &KeyRecord,
+    gun: &str,
+    now: Timestamp,
+    window: Timestamp,
+    pk: &crate::tuf::PublicKey,
+) -> Option<NotaryKey> {
+    let pem = rec.certificate.as_deref()?;
+    let signer = crate::tuf::notary::check_self_signed(pem).ok()?;
+    let k = super::notary::certificate_key(pem);
+    let (cert_key, cn) = k.decode(Some(now)).ok()?;
+    let end = crate::tuf::notary::certificate_end(&k)?;
+    (signer.identity() == pk.identity()
+        && cert_key.identity() == pk.identity()
+        && cn.as_deref() == Some(gun)
+        && end > window)
+        .then_some(k)
 }
 
 /// The certificate a keyholder elsewhere made for their key (`notary certificate`, brought in
@@ -1307,4 +1343,287 @@ pub fn check_handover(
         &read_input(tuf_root)?,
         at,
     ))
+}
+
+/// The published root's root keys by workspace name, its threshold, and the names of its
+/// online keys (role → name, where registered). Refused when a root key is not registered here.
+fn published_key_set(ws: &Workspace) -> Result<(NotaryMetadata, Vec<String>, u64)> {
+    let prev = published(ws)?.pop().ok_or_else(|| {
+        Error::refused("no Notary root is published yet").hint(
+            "stage version 1 with `rootcellar notary root`, or `rootcellar import notary DIR`",
+        )
+    })?;
+    let records = records_by_identity(ws)?;
+    let role = prev
+        .signed
+        .roles
+        .get("root")
+        .cloned()
+        .ok_or_else(|| Error::refused("the published root has no root role"))?;
+    let mut names = Vec::new();
+    for id in &role.keyids {
+        let name = prev
+            .signed
+            .keys
+            .get(id)
+            .and_then(identity)
+            .and_then(|i| records.iter().find(|(r, _)| *r == i))
+            .map(|(_, r)| r.name.clone())
+            .ok_or_else(|| {
+                Error::refused(format!(
+                    "root key {} of version {} is not registered in this workspace",
+                    &id[..12.min(id.len())],
+                    prev.signed.version
+                ))
+                .hint("register it (`key add` for a device, `key import` of its certificate for a keyholder elsewhere), or name the keys yourself with `rootcellar notary root`")
+            })?;
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    Ok((prev, names, role.threshold))
+}
+
+/// The next version with `key` added as a root key (threshold unchanged): the ceremony
+/// screen's "add a keyholder's key".
+pub fn add_root_key(ctx: &Context, key: &str) -> Result<StageReport> {
+    let ws = ctx.workspace()?;
+    let (_, mut names, threshold) = published_key_set(&ws)?;
+    let rec = ws.resolve_key(key)?;
+    if names.contains(&rec.name) {
+        return Err(
+            Error::refused(format!("key {} is a root key already", rec.name))
+                .hint("choose another key"),
+        );
+    }
+    names.push(rec.name);
+    stage(
+        ctx,
+        &StageSpec {
+            root_keys: &names,
+            threshold,
+            targets: None,
+            snapshot: None,
+            timestamp: None,
+            years: 10,
+            renew: false,
+        },
+    )
+}
+
+/// `refresh` in a Notary workspace: the same root keys with new certificates (a Notary root
+/// expires with its first certificate, so a later expiry needs new ones).
+pub fn refresh(ctx: &Context) -> Result<StageReport> {
+    let ws = ctx.workspace()?;
+    let (_, names, threshold) = published_key_set(&ws)?;
+    stage(
+        ctx,
+        &StageSpec {
+            root_keys: &names,
+            threshold,
+            targets: None,
+            snapshot: None,
+            timestamp: None,
+            years: 10,
+            renew: true,
+        },
+    )
+}
+
+/// `revoke K` in a Notary workspace: the next version without root key K (online keys change
+/// with `rotate`).
+pub fn revoke(ctx: &Context, k: &str) -> Result<StageReport> {
+    let ws = ctx.workspace()?;
+    let (prev, mut names, threshold) = published_key_set(&ws)?;
+    let rec = ws.resolve_key(k)?;
+    let before = names.len();
+    names.retain(|n| *n != rec.name);
+    if names.len() == before {
+        return Err(Error::refused(format!(
+            "key {} is not a root key of version {}",
+            rec.name, prev.signed.version
+        ))
+        .hint("in a Notary workspace `revoke` removes root keys; replace an online key with `rotate targets|snapshot|timestamp --old K --new K`"));
+    }
+    if (names.len() as u64) < threshold {
+        return Err(Error::refused(format!(
+            "without {} the root role would have {} key(s) for a threshold of {threshold}",
+            rec.name,
+            names.len()
+        ))
+        .hint("add a key in its place (`rotate root --old K --new K`), or stage `notary root` with a lower --threshold"));
+    }
+    stage(
+        ctx,
+        &StageSpec {
+            root_keys: &names,
+            threshold,
+            targets: None,
+            snapshot: None,
+            timestamp: None,
+            years: 10,
+            renew: false,
+        },
+    )
+}
+
+/// `rotate ROLE --old K --new K` in a Notary workspace.
+pub fn rotate(ctx: &Context, role: &str, old: &str, new: &str) -> Result<StageReport> {
+    let ws = ctx.workspace()?;
+    let (prev, mut names, threshold) = published_key_set(&ws)?;
+    let old_rec = ws.resolve_key(old)?;
+    let new_rec = ws.resolve_key(new)?;
+    match role {
+        "root" => {
+            let pos = names
+                .iter()
+                .position(|n| *n == old_rec.name)
+                .ok_or_else(|| {
+                    Error::refused(format!(
+                        "key {} is not a root key of version {}",
+                        old_rec.name, prev.signed.version
+                    ))
+                    .hint("`rootcellar status` and `key list` show the keys")
+                })?;
+            if names.contains(&new_rec.name) {
+                return Err(
+                    Error::refused(format!("key {} is a root key already", new_rec.name))
+                        .hint("name another key"),
+                );
+            }
+            names[pos] = new_rec.name.clone();
+            stage(
+                ctx,
+                &StageSpec {
+                    root_keys: &names,
+                    threshold,
+                    targets: None,
+                    snapshot: None,
+                    timestamp: None,
+                    years: 10,
+                    renew: false,
+                },
+            )
+        }
+        "targets" | "snapshot" | "timestamp" => {
+            let current = prev
+                .signed
+                .roles
+                .get(role)
+                .map(|r| r.keyids.clone())
+                .unwrap_or_default();
+            let old_id = old_rec.public_key()?.identity();
+            let holds_old = current.iter().any(|id| {
+                prev.signed.keys.get(id).and_then(identity).as_deref() == Some(old_id.as_slice())
+            });
+            if !holds_old {
+                return Err(Error::refused(format!(
+                    "key {} is not the {role} key of version {}",
+                    old_rec.name, prev.signed.version
+                ))
+                .hint("`rootcellar status` and `key list` show the keys"));
+            }
+            let pick = |r: &str| (r == role).then_some(new_rec.name.as_str());
+            stage(
+                ctx,
+                &StageSpec {
+                    root_keys: &names,
+                    threshold,
+                    targets: pick("targets"),
+                    snapshot: pick("snapshot"),
+                    timestamp: pick("timestamp"),
+                    years: 10,
+                    renew: false,
+                },
+            )
+        }
+        other => Err(
+            Error::bad_input(format!("a Notary root has no role {other:?}"))
+                .hint("root, targets, snapshot or timestamp"),
+        ),
+    }
+}
+
+/// What the staged Notary root changes from the published one, in words (for review).
+pub fn diff(ws: &Workspace, md: &NotaryMetadata) -> Result<Vec<String>> {
+    let prev = previous_of(ws, md)?;
+    let records = records_by_identity(ws)?;
+    let mut out = Vec::new();
+    let ids = |m: &NotaryMetadata, role: &str| -> Vec<(String, Option<Vec<u8>>)> {
+        m.signed
+            .roles
+            .get(role)
+            .map(|r| {
+                r.keyids
+                    .iter()
+                    .map(|id| (id.clone(), m.signed.keys.get(id).and_then(identity)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for role in ["root", "targets", "snapshot", "timestamp"] {
+        let now = ids(md, role);
+        let before = prev.as_ref().map(|p| ids(p, role)).unwrap_or_default();
+        for (id, i) in &now {
+            let name = label(&records, &md.signed.keys, id);
+            match before.iter().find(|(_, b)| b.is_some() && b == i) {
+                None => out.push(format!("+ {role} key {name}")),
+                Some((old, _)) if old != id => {
+                    out.push(format!("~ {role} key {name}: new certificate (new key ID)"))
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(p) = &prev {
+            for (id, i) in &before {
+                if !now.iter().any(|(_, n)| n.is_some() && n == i) {
+                    out.push(format!(
+                        "- {role} key {}",
+                        label(&records, &p.signed.keys, id)
+                    ));
+                }
+            }
+            let (t0, t1) = (
+                p.signed.roles.get(role).map(|r| r.threshold),
+                md.signed.roles.get(role).map(|r| r.threshold),
+            );
+            if t0 != t1 {
+                out.push(format!(
+                    "{role} threshold {} → {}",
+                    t0.map(|t| t.to_string()).unwrap_or_else(|| "-".into()),
+                    t1.map(|t| t.to_string()).unwrap_or_else(|| "-".into())
+                ));
+            }
+        }
+    }
+    if let Some(p) = &prev
+        && p.signed.expires != md.signed.expires
+    {
+        out.push(format!(
+            "expiry: {} → {}",
+            p.signed.expires, md.signed.expires
+        ));
+    }
+    if out.is_empty() {
+        out.push("keys and thresholds unchanged".into());
+    }
+    Ok(out)
+}
+
+/// The roles a workspace key holds in `md` (matched by public key).
+pub fn roles_of(md: &NotaryMetadata, rec: &KeyRecord) -> Vec<String> {
+    let Ok(pk) = rec.public_key() else {
+        return Vec::new();
+    };
+    let me = pk.identity();
+    md.signed
+        .roles
+        .iter()
+        .filter(|(_, r)| {
+            r.keyids.iter().any(|id| {
+                md.signed.keys.get(id).and_then(identity).as_deref() == Some(me.as_slice())
+            })
+        })
+        .map(|(n, _)| n.clone())
+        .collect()
 }

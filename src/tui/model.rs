@@ -24,6 +24,8 @@ pub struct Snapshot {
     pub gen_targets: Vec<GenTarget>,
     /// Whether the devices were listed for this snapshot (they are not after each operation).
     pub devices_read: bool,
+    /// A Notary v1 / DCT workspace: its GUN (root keys are named by certificates).
+    pub notary: Option<String>,
 }
 
 /// A place to generate a key: software, a PKCS#11 token, a YubiKey.
@@ -66,6 +68,8 @@ pub struct KeyRow {
     pub attestation: Option<String>,
     /// Roles of the root it is in (staged, else published).
     pub roles: Vec<String>,
+    /// Notary workspaces: a root certificate is kept in the key's record.
+    pub certificate: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,6 +86,8 @@ pub enum Action {
     ShowQr,
     AddKey,
     GenerateKey,
+    /// Notary workspaces: a key's root certificate, made on its device.
+    Certificate,
     NewRoot,
     Export,
     Quit,
@@ -93,7 +99,9 @@ impl Action {
             Action::Review => "Review the staged root",
             Action::Sign => "Sign the staged root (one keyholder at a time)",
             Action::Publish => "Publish the staged root",
-            Action::Refresh => "Refresh the expiry (stage the next version, same keys)",
+            Action::Refresh => {
+                "Refresh the expiry (next version, same keys; Notary: new certificates)"
+            }
             Action::Revoke => "Revoke a key (stage the next version without it)",
             Action::RotateRoot => "Rotate a keyholder's root key (same place, new key)",
             Action::RotateTargets => "Rotate the targets (tagging) key",
@@ -102,6 +110,7 @@ impl Action {
             Action::ShowQr => "Show the published root as QR codes",
             Action::AddKey => "Add a keyholder's key to the root",
             Action::GenerateKey => "Generate a key (software, HSM token or YubiKey)",
+            Action::Certificate => "Make a key's Notary root certificate on its device",
             Action::NewRoot => "Create root version 1",
             Action::Export => "Export the published roots to a folder (USB stick)",
             Action::Quit => "Quit",
@@ -167,6 +176,11 @@ pub enum Job {
     Generate {
         name: String,
         target: GenTarget,
+        secret: Option<SecretString>,
+    },
+    /// Notary: make `key`'s root certificate on its device and keep it in its record.
+    Certificate {
+        key: String,
         secret: Option<SecretString>,
     },
     NewRoot(RootPlan),
@@ -304,6 +318,9 @@ impl Model {
             m.push(Action::AddKey);
         }
         m.push(Action::GenerateKey);
+        if self.snap.notary.is_some() {
+            m.push(Action::Certificate);
+        }
         m.push(Action::Quit);
         m
     }
@@ -340,6 +357,7 @@ impl Model {
             Some(Action::Delegate) => names(&|k| !k.in_root),
             Some(Action::Publish) => names(&|k| k.in_root && k.backend != "public"),
             Some(Action::SignRequest) => names(&|k| k.backend != "public"),
+            Some(Action::Certificate) => names(&|k| k.backend != "public"),
             Some(Action::AddKey) => names(&|k| !k.in_root),
             Some(Action::NewRoot) => names(&|_| true),
             _ => Vec::new(),
@@ -555,7 +573,7 @@ fn enter(m: &mut Model) -> Effect {
                     m.go(Screen::Review);
                     Effect::Nothing
                 }
-                Action::Sign | Action::Revoke | Action::AddKey => {
+                Action::Sign | Action::Revoke | Action::AddKey | Action::Certificate => {
                     m.pick_for = Some(a);
                     m.go(Screen::PickKey);
                     Effect::Nothing
@@ -772,6 +790,14 @@ fn enter(m: &mut Model) -> Effect {
                     &format!("Verifying the whole history, publishing, sealing the transcript with {key}{touch}…"),
                     Screen::Done,
                 ),
+                Some(Action::Certificate) => m.start(
+                    Job::Certificate {
+                        key: key.clone(),
+                        secret,
+                    },
+                    &format!("Making the root certificate of {key} on its device{touch}…"),
+                    Screen::Done,
+                ),
                 Some(Action::SignRequest) => {
                     let file = m.input.trim().to_string();
                     m.start(
@@ -878,6 +904,7 @@ mod tests {
                     in_root: true,
                     roles: vec!["root".into()],
                     attestation: None,
+                    certificate: false,
                 },
                 KeyRow {
                     name: "bob".into(),
@@ -885,6 +912,7 @@ mod tests {
                     in_root: true,
                     roles: vec!["root".into()],
                     attestation: None,
+                    certificate: false,
                 },
                 KeyRow {
                     name: "carol".into(),
@@ -892,11 +920,13 @@ mod tests {
                     in_root: true,
                     roles: vec!["root".into()],
                     attestation: None,
+                    certificate: false,
                 },
             ],
             devices: vec!["YubiKey 5437251 (firmware 5.7.4, PIN tries left 3)".into()],
             gen_targets: vec![],
             devices_read: true,
+            notary: None,
         }
     }
 
@@ -1077,6 +1107,35 @@ mod tests {
         assert!(matches!(update(&mut m, Msg::Enter), Effect::Nothing));
         assert_eq!(m.screen, Screen::PickKey);
         assert!(m.error.as_ref().unwrap().0.contains("public key only"));
+    }
+
+    #[test]
+    fn a_notary_workspace_offers_certificates_made_one_key_one_pin_at_a_time() {
+        assert!(!loaded(sample()).menu().contains(&Action::Certificate));
+        let mut s = sample();
+        s.notary = Some("docker.io/example/app".into());
+        let mut m = loaded(s);
+        update(&mut m, Msg::Enter);
+        select(&mut m, Action::Certificate);
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.screen, Screen::PickKey);
+        // Only keys whose private half is here: carol is a public key.
+        assert_eq!(m.pick_list(), vec!["alice".to_string(), "bob".to_string()]);
+        update(&mut m, Msg::Down);
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.screen, Screen::Secret);
+        typed(&mut m, "123456");
+        match update(&mut m, Msg::Enter) {
+            Effect::Start(Job::Certificate { key, secret }) => {
+                assert_eq!(key, "bob");
+                assert_eq!(
+                    secrecy::ExposeSecret::expose_secret(&secret.unwrap()),
+                    "123456"
+                );
+            }
+            e => panic!("{e:?}"),
+        }
+        assert_eq!(m.secret_len(), 0);
     }
 
     #[test]

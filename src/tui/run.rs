@@ -51,83 +51,11 @@ pub fn load(s: &Settings, list_devices: bool) -> Result<Snapshot> {
     let ctx = context(s, &NoPrompt);
     let ws = ctx.workspace()?;
     let st = ops::ceremony::ceremony_status(&ctx)?;
-    let staged = match &st.staged {
-        Some(x) => {
-            let d = ops::ceremony::show_diff(&ctx)?;
-            let mut diff = Vec::new();
-            if let Some(b) = &d.expires_before
-                && b != &d.expires_after
-            {
-                diff.push(format!("expiry: {b} → {}", d.expires_after));
-            }
-            for k in &d.keys_added {
-                diff.push(format!(
-                    "+ key {} ({}) in {}",
-                    k.name,
-                    k.fingerprint,
-                    k.roles.join(", ")
-                ));
-            }
-            for k in &d.keys_removed {
-                diff.push(format!("- key {} ({})", k.name, k.fingerprint));
-            }
-            for r in &d.roles {
-                if r.threshold_before != Some(r.threshold_after) {
-                    diff.push(format!(
-                        "{} threshold {} → {}",
-                        r.role,
-                        r.threshold_before
-                            .map(|t| t.to_string())
-                            .unwrap_or_else(|| "-".into()),
-                        r.threshold_after
-                    ));
-                }
-            }
-            if diff.is_empty() {
-                diff.push("keys and thresholds unchanged".into());
-            }
-            Some(Staged {
-                version: x.version,
-                digest_aloud: d.read_aloud.clone(),
-                diff,
-                by_previous: x.by_previous.as_ref().map(|c| (c.count(), c.threshold)),
-                by_self: (x.by_self.count(), x.by_self.threshold),
-                can_still_sign: x.can_still_sign.clone(),
-                publishable: x.publishable,
-            })
-        }
-        None => None,
+    let (staged, keys) = if ws.notary_gun().is_some() {
+        notary_view(&ctx, &ws, &st)?
+    } else {
+        tuf_view(&ctx, &ws, &st)?
     };
-    let base = match ws.staged()? {
-        Some(s) => Some(s),
-        None => ws.published()?.pop(),
-    };
-    let roles_of = |keyid: &str| -> Vec<String> {
-        base.as_ref()
-            .map(|b| {
-                b.signed
-                    .roles
-                    .iter()
-                    .filter(|(_, r)| r.keyids.iter().any(|k| k == keyid))
-                    .map(|(n, _)| n.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let keys = ops::key::list(&ctx)?
-        .into_iter()
-        .filter(|k| k.destroyed_at.is_none())
-        .map(|k| {
-            let roles = roles_of(&k.keyid);
-            KeyRow {
-                in_root: roles.iter().any(|r| r == "root"),
-                roles,
-                name: k.name,
-                backend: k.backend,
-                attestation: k.attestation,
-            }
-        })
-        .collect();
     let mut devices = Vec::new();
     let mut gen_targets = vec![GenTarget {
         label: "software key (trials only), encrypted with a passphrase".into(),
@@ -195,7 +123,168 @@ pub fn load(s: &Settings, list_devices: bool) -> Result<Snapshot> {
         devices,
         gen_targets,
         devices_read: list_devices,
+        notary: ws.notary_gun().map(str::to_string),
     })
+}
+
+/// What the screen shows of a TUF workspace's staged root and keys.
+fn tuf_view(
+    ctx: &Context,
+    ws: &crate::workspace::Workspace,
+    st: &ops::ceremony::CeremonyStatus,
+) -> Result<(Option<Staged>, Vec<KeyRow>)> {
+    let staged = match &st.staged {
+        Some(x) => {
+            let d = ops::ceremony::show_diff(ctx)?;
+            let mut diff = Vec::new();
+            if let Some(b) = &d.expires_before
+                && b != &d.expires_after
+            {
+                diff.push(format!("expiry: {b} → {}", d.expires_after));
+            }
+            for k in &d.keys_added {
+                diff.push(format!(
+                    "+ key {} ({}) in {}",
+                    k.name,
+                    k.fingerprint,
+                    k.roles.join(", ")
+                ));
+            }
+            for k in &d.keys_removed {
+                diff.push(format!("- key {} ({})", k.name, k.fingerprint));
+            }
+            for r in &d.roles {
+                if r.threshold_before != Some(r.threshold_after) {
+                    diff.push(format!(
+                        "{} threshold {} → {}",
+                        r.role,
+                        r.threshold_before
+                            .map(|t| t.to_string())
+                            .unwrap_or_else(|| "-".into()),
+                        r.threshold_after
+                    ));
+                }
+            }
+            if diff.is_empty() {
+                diff.push("keys and thresholds unchanged".into());
+            }
+            Some(Staged {
+                version: x.version,
+                digest_aloud: d.read_aloud.clone(),
+                diff,
+                by_previous: x.by_previous.as_ref().map(|c| (c.count(), c.threshold)),
+                by_self: (x.by_self.count(), x.by_self.threshold),
+                can_still_sign: x.can_still_sign.clone(),
+                publishable: x.publishable,
+            })
+        }
+        None => None,
+    };
+    let base = match ws.staged()? {
+        Some(s) => Some(s),
+        None => ws.published()?.pop(),
+    };
+    let roles_of = |keyid: &str| -> Vec<String> {
+        base.as_ref()
+            .map(|b| {
+                b.signed
+                    .roles
+                    .iter()
+                    .filter(|(_, r)| r.keyids.iter().any(|k| k == keyid))
+                    .map(|(n, _)| n.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let keys = ops::key::list(ctx)?
+        .into_iter()
+        .filter(|k| k.destroyed_at.is_none())
+        .map(|k| {
+            let roles = roles_of(&k.keyid);
+            KeyRow {
+                in_root: roles.iter().any(|r| r == "root"),
+                roles,
+                name: k.name,
+                backend: k.backend,
+                attestation: k.attestation,
+                certificate: false,
+            }
+        })
+        .collect();
+    Ok((staged, keys))
+}
+
+/// The same for a Notary workspace: its diff and key roles read in Notary's dialect.
+fn notary_view(
+    ctx: &Context,
+    ws: &crate::workspace::Workspace,
+    st: &ops::ceremony::CeremonyStatus,
+) -> Result<(Option<Staged>, Vec<KeyRow>)> {
+    let staged_root = ops::notary_ws::staged(ws)?;
+    let staged = match (&st.staged, &staged_root) {
+        (Some(x), Some(md)) => Some(Staged {
+            version: x.version,
+            digest_aloud: ops::root::read_aloud(&crate::workspace::digest_hex(
+                md.canonical_signed(),
+            )),
+            diff: ops::notary_ws::diff(ws, md)?,
+            by_previous: x.by_previous.as_ref().map(|c| (c.count(), c.threshold)),
+            by_self: (x.by_self.count(), x.by_self.threshold),
+            can_still_sign: x.can_still_sign.clone(),
+            publishable: x.publishable,
+        }),
+        _ => None,
+    };
+    let base = match staged_root {
+        Some(s) => Some(s),
+        None => ops::notary_ws::published(ws)?.pop(),
+    };
+    let records = ws.keys()?;
+    let keys = ops::key::list(ctx)?
+        .into_iter()
+        .filter(|k| k.destroyed_at.is_none())
+        .map(|k| {
+            let rec = records.iter().find(|r| r.name == k.name);
+            let roles = match (&base, rec) {
+                (Some(b), Some(r)) => ops::notary_ws::roles_of(b, r),
+                _ => Vec::new(),
+            };
+            KeyRow {
+                in_root: roles.iter().any(|r| r == "root"),
+                roles,
+                certificate: rec.is_some_and(|r| r.certificate.is_some()),
+                name: k.name,
+                backend: k.backend,
+                attestation: k.attestation,
+            }
+        })
+        .collect();
+    Ok((staged, keys))
+}
+
+/// A Notary workspace's staging, as the lines the screen shows.
+fn staged_notary(ctx: &Context, r: Result<ops::notary_ws::StageReport>, what: String) -> Msg {
+    Msg::Finished(
+        r.map(|r| {
+            let mut l = vec![format!(
+                "Staged Notary root version {} ({what}), expiring {}.",
+                r.version, r.expires
+            )];
+            if !r.certificates_made.is_empty() {
+                l.push(format!(
+                    "New certificates: {}.",
+                    r.certificates_made.join(", ")
+                ));
+            }
+            with_notices(ctx, l)
+        })
+        .map_err(pair),
+    )
+}
+
+/// Whether the workspace of `ctx` keeps Notary metadata.
+fn notary(ctx: &Context) -> bool {
+    ctx.workspace().is_ok_and(|ws| ws.notary_gun().is_some())
 }
 
 /// Carries out one job (on a worker thread).
@@ -204,6 +293,13 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
         Job::Load { devices } => Msg::Loaded(load(s, devices).map(Box::new).map_err(pair)),
         Job::Refresh => {
             let ctx = context(s, &NoPrompt);
+            if notary(&ctx) {
+                return staged_notary(
+                    &ctx,
+                    ops::notary_ws::refresh(&ctx),
+                    "same keys, new certificates".into(),
+                );
+            }
             Msg::Finished(
                 ops::ceremony::refresh(&ctx, None)
                     .map(|v| {
@@ -220,6 +316,13 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
         }
         Job::Revoke(k) => {
             let ctx = context(s, &NoPrompt);
+            if notary(&ctx) {
+                return staged_notary(
+                    &ctx,
+                    ops::notary_ws::revoke(&ctx, &k),
+                    format!("without {k}"),
+                );
+            }
             Msg::Finished(
                 ops::ceremony::revoke(&ctx, &k, None)
                     .map(|v| {
@@ -276,6 +379,13 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
         }
         Job::Rotate { role, old, new } => {
             let ctx = context(s, &NoPrompt);
+            if notary(&ctx) {
+                return staged_notary(
+                    &ctx,
+                    ops::notary_ws::rotate(&ctx, &role, &old, &new),
+                    format!("{role} key {old} replaced by {new}"),
+                );
+            }
             Msg::Finished(
                 ops::ceremony::rotate(&ctx, &role, &old, &new)
                     .map(|v| {
@@ -387,6 +497,13 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
         }
         Job::AddKey(key) => {
             let ctx = context(s, &NoPrompt);
+            if notary(&ctx) {
+                return staged_notary(
+                    &ctx,
+                    ops::notary_ws::add_root_key(&ctx, &key),
+                    format!("{key} added as a root key"),
+                );
+            }
             let args = ops::root::EditRoot {
                 add: vec![("root".into(), key.clone())],
                 ..ops::root::EditRoot::default()
@@ -452,6 +569,50 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
                     with_notices(&ctx, l)
                 })
                 .map_err(pair),
+            )
+        }
+        Job::Certificate { key, secret } => {
+            let prompt = secret_prompt(secret);
+            let ctx = context(s, prompt.as_ref());
+            let gun = ctx
+                .workspace()
+                .ok()
+                .and_then(|ws| ws.notary_gun().map(str::to_string))
+                .unwrap_or_default();
+            Msg::Finished(
+                ops::notary::write_certificate(&ctx, &key, &gun, 10, None)
+                    .map(|r| {
+                        with_notices(
+                            &ctx,
+                            vec![
+                                format!(
+                                    "Made the root certificate of {key} for {} on its device, valid until {}.",
+                                    r.gun, r.not_after
+                                ),
+                                "Staging a version with this key now needs no device.".into(),
+                            ],
+                        )
+                    })
+                    .map_err(pair),
+            )
+        }
+        Job::NewRoot(plan) if notary(&context(s, &NoPrompt)) => {
+            let ctx = context(s, &NoPrompt);
+            staged_notary(
+                &ctx,
+                ops::notary_ws::stage(
+                    &ctx,
+                    &ops::notary_ws::StageSpec {
+                        root_keys: &plan.root,
+                        threshold: plan.threshold,
+                        targets: Some(&plan.targets),
+                        snapshot: Some(&plan.snapshot),
+                        timestamp: Some(&plan.timestamp),
+                        years: 10,
+                        renew: false,
+                    },
+                ),
+                "version 1".into(),
             )
         }
         Job::NewRoot(plan) => {

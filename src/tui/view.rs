@@ -45,7 +45,13 @@ pub fn draw(f: &mut Frame, m: &Model) {
                 " rootcellar ceremony ",
                 Style::default().add_modifier(Modifier::BOLD),
             ),
-            Span::raw(format!("· {step} · {} · {}", m.snap.dir, m.snap.clock)),
+            Span::raw(match &m.snap.notary {
+                Some(gun) => format!(
+                    "· {step} · Notary v1 / DCT {gun} · {} · {}",
+                    m.snap.dir, m.snap.clock
+                ),
+                None => format!("· {step} · {} · {}", m.snap.dir, m.snap.clock),
+            }),
         ])),
         title,
     );
@@ -162,7 +168,16 @@ pub fn draw(f: &mut Frame, m: &Model) {
                     } else {
                         ""
                     };
-                    ListItem::new(format!("{tick}{k}"))
+                    // Notary: a root key needs its certificate before staging.
+                    let cert = if m.plan_step == 0
+                        && m.snap.notary.is_some()
+                        && m.snap.keys.iter().any(|r| &r.name == k && r.certificate)
+                    {
+                        "  certificate ready"
+                    } else {
+                        ""
+                    };
+                    ListItem::new(format!("{tick}{k}{cert}"))
                 })
                 .collect();
             list(f, rest, items, m.cursor);
@@ -185,10 +200,13 @@ pub fn draw(f: &mut Frame, m: &Model) {
                 .map(|k| {
                     let row = m.snap.keys.iter().find(|r| &r.name == k);
                     let backend = row.map(|r| r.backend.as_str()).unwrap_or("");
-                    let att = row
+                    let mut att = row
                         .and_then(|r| r.attestation.as_deref())
                         .map(|a| format!("  {a}"))
                         .unwrap_or_default();
+                    if m.snap.notary.is_some() && row.is_some_and(|r| r.certificate) {
+                        att.push_str("  certificate ready");
+                    }
                     ListItem::new(format!("{k:<16} {backend:<9}{att}"))
                 })
                 .collect();
@@ -444,13 +462,14 @@ mod tests {
             staged: None,
             keys: vec![
                 super::super::model::KeyRow { name: "alice".into(), backend: "yubikey".into(), in_root: true,
-                    roles: vec!["root".into()], attestation: Some("attested: YubiKey serial 5437251".into()) },
+                    roles: vec!["root".into()], attestation: Some("attested: YubiKey serial 5437251".into()), certificate: false },
                 super::super::model::KeyRow { name: "bob".into(), backend: "pkcs11".into(), in_root: true,
-                    roles: vec!["root".into()], attestation: None },
+                    roles: vec!["root".into()], attestation: None, certificate: false },
             ],
             devices: vec!["YubiKey 5437251 (firmware 5.7.4, PIN tries left 3)".into(), "softhsm2 token \"ceremony\" serial 8bf1 (PIN ok)".into()],
             gen_targets: vec![],
             devices_read: true,
+            notary: None,
         };
         if staged {
             s.staged = Some(Staged {

@@ -100,7 +100,7 @@ fn root(version: u64, root: &[&RootKey], signers: &[&RootKey]) -> Value {
 
 /// Notary's verdict on `files` (`[previous,] root`): accepted or not, and whether the key IDs in
 /// the file are the ones Notary computes.
-fn notary_says(gun: &str, files: &[&PathBuf]) -> bool {
+pub(crate) fn notary_says(gun: &str, files: &[&PathBuf]) -> bool {
     let Some(prog) = std::env::var_os("ROOTCELLAR_NOTARY_CHECK") else {
         panic!(
             "ROOTCELLAR_NOTARY_CHECK is not set: run scripts/test, which builds notary-check from Notary's Go sources"
@@ -1388,4 +1388,109 @@ fn notary_keyholders_sign_apart_and_merge() {
     let r = a.run(&["audit", "verify"]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("does not hold"), "{}", r.stderr);
+}
+
+/// `rotate`, `revoke` and `refresh` in a Notary workspace stage what `notary root` would: a
+/// replaced root key (the others keep their certificates), a replaced online key, and new
+/// certificates for every root key (one made earlier with `notary certificate` is used, the
+/// other made on its device). Each published version is accepted by Notary against the one
+/// before; what cannot be done is refused and changes nothing.
+#[test]
+fn rotate_revoke_and_refresh_in_a_notary_workspace() {
+    let gun = "docker.io/example/routine";
+    let w = crate::cli::Ws::with_init(&["init", "--format", "notary", "--gun", gun]);
+    for k in ["r1", "r2", "r3", "online", "online2"] {
+        w.ok(&["key", "generate", "--name", k, "--algorithm", "ecdsa-p256"]);
+    }
+    w.ok(&[
+        "notary",
+        "root",
+        "--root-key",
+        "r1",
+        "--root-key",
+        "r2",
+        "--threshold",
+        "2",
+        "--targets-key",
+        "online",
+        "--snapshot-key",
+        "online",
+        "--timestamp-key",
+        "online",
+    ]);
+    w.ok(&["sign", "--key", "r1", "--key", "r2"]);
+    w.ok(&["publish"]);
+    let meta = w.path().join("metadata");
+    let accepted = |v: u64| {
+        assert!(notary_says(
+            gun,
+            &[
+                &meta.join(format!("{}.root.json", v - 1)),
+                &meta.join(format!("{v}.root.json"))
+            ]
+        ))
+    };
+    w.refused(&["revoke", "r3"], 1, "is not a root key of version 1");
+    w.refused(
+        &["revoke", "r2"],
+        1,
+        "would have 1 key(s) for a threshold of 2",
+    );
+    w.refused(&["root", "show"], 1, "keeps Notary v1 metadata");
+
+    let s2 = json_of(&w.ok(&["rotate", "root", "--old", "r2", "--new", "r3", "--json"]));
+    assert_eq!(s2["version"], 2);
+    assert_eq!(s2["certificates_kept"], json!(["r1"]), "{s2}");
+    assert_eq!(s2["certificates_made"], json!(["r3"]), "{s2}");
+    w.ok(&["sign", "--key", "r1", "--key", "r2", "--key", "r3"]);
+    w.ok(&["publish"]);
+    accepted(2);
+
+    let before: Value =
+        serde_json::from_slice(&std::fs::read(meta.join("2.root.json")).unwrap()).unwrap();
+    w.ok(&["rotate", "targets", "--old", "online", "--new", "online2"]);
+    w.ok(&["sign", "--key", "r1", "--key", "r3"]);
+    w.ok(&["publish"]);
+    accepted(3);
+    let after: Value =
+        serde_json::from_slice(&std::fs::read(meta.join("3.root.json")).unwrap()).unwrap();
+    assert_ne!(
+        before["signed"]["roles"]["targets"],
+        after["signed"]["roles"]["targets"]
+    );
+    assert_eq!(
+        before["signed"]["roles"]["snapshot"],
+        after["signed"]["roles"]["snapshot"]
+    );
+    assert_eq!(
+        before["signed"]["roles"]["root"],
+        after["signed"]["roles"]["root"]
+    );
+
+    // r1's next certificate made beforehand (kept in its record); refresh renews both.
+    w.refused(
+        &["refresh", "--expires", "1y"],
+        2,
+        "expires with its first root certificate",
+    );
+    let c = json_of(&w.ok(&["notary", "certificate", "--key", "r1", "--json"]));
+    assert!(w.path().join("keys/r1.json").exists());
+    let rec: Value =
+        serde_json::from_slice(&std::fs::read(w.path().join("keys/r1.json")).unwrap()).unwrap();
+    assert!(
+        rec["certificate"]
+            .as_str()
+            .unwrap()
+            .contains("BEGIN CERTIFICATE")
+    );
+    let s4 = json_of(&w.ok(&["refresh", "--json"]));
+    assert_eq!(s4["version"], 4);
+    assert_eq!(s4["certificates_brought"], json!(["r1"]), "{s4}");
+    assert_eq!(s4["certificates_made"], json!(["r3"]), "{s4}");
+    assert_eq!(s4["root_keyids"][0], c["keyid"], "{s4}");
+    let old_ids = &after["signed"]["roles"]["root"]["keyids"];
+    assert!(!old_ids.as_array().unwrap().contains(&s4["root_keyids"][1]));
+    w.ok(&["sign", "--key", "r1", "--key", "r3"]);
+    w.ok(&["publish"]);
+    accepted(4);
 }

@@ -337,3 +337,112 @@ fn version_1_from_an_empty_workspace_entirely_on_the_screen() {
     assert_eq!(w.record("hsm")["attributes"]["never_extractable"], true);
     assert_eq!(w.record("alice")["backend"], "software");
 }
+
+/// A Notary v1 / DCT workspace on the screen: each key's root certificate made on its device
+/// (one key, one secret), version 1 put together, signed by both keyholders, published and
+/// sealed; Notary's own `ValidateRoot` accepts the result.
+#[test]
+fn a_notary_root_entirely_on_the_screen() {
+    let _cards = crate::hsm::SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    let gun = "docker.io/example/screen";
+    let w = HsmWs::with_init(
+        "screen-notary",
+        &["init", "--format", "notary", "--gun", gun],
+    );
+    w.ok(&[
+        "key",
+        "generate",
+        "--name",
+        "alice",
+        "--algorithm",
+        "ecdsa-p256",
+    ]);
+    w.generate("hsm", "ecdsa-p256");
+    let t = TestKey::ed25519(92).key();
+    let f = write(
+        w.dir.path(),
+        "../t.json",
+        serde_json::to_string(&t).unwrap().as_bytes(),
+    );
+    w.ok(&["key", "import", f.to_str().unwrap(), "--name", "t"]);
+    let sys = offline_sysfs();
+    let bin = env!("CARGO_BIN_EXE_rootcellar");
+    let cmd = format!(
+        "env -u ROOTCELLAR_PASSPHRASE -u ROOTCELLAR_PIN NO_COLOR=1 ROOTCELLAR_DIR={} ROOTCELLAR_SYSFS={} SOFTHSM2_CONF={} {bin} ceremony; sleep 30",
+        w.dir.path().display(),
+        sys.path().display(),
+        w.hsm.conf().display()
+    );
+    let tm = Tmux::start(&format!("rc-tuin-{}", std::process::id()), &cmd);
+    let s = tm.wait_for("1 Preflight");
+    assert!(s.contains(&format!("Notary v1 / DCT {gun}")), "{s}");
+    tm.keys(&["Enter"]);
+    tm.wait_for("Create root version 1");
+    for (name, secret) in [("alice", "software passphrase"), ("hsm", PIN)] {
+        tm.select("Notary root certificate");
+        tm.keys(&["Enter"]);
+        tm.wait_for("3 Keys");
+        tm.select(name);
+        tm.keys(&["Enter"]);
+        tm.wait_for(&format!("Keyholder of {name}"));
+        tm.type_text(secret);
+        tm.keys(&["Enter"]);
+        tm.wait_for(&format!("Made the root certificate of {name}"));
+        tm.keys(&["Enter"]);
+        tm.wait_for("Create root version 1");
+    }
+    tm.select("Create root version 1");
+    tm.keys(&["Enter"]);
+    tm.wait_for("Tick version 1's root keys");
+    let s = tm.screen();
+    assert!(s.contains("certificate ready"), "{s}");
+    tm.select("alice");
+    tm.keys(&["Space"]);
+    tm.select("hsm");
+    tm.keys(&["Space"]);
+    tm.keys(&["Enter"]);
+    tm.wait_for("Root threshold");
+    tm.type_text("2");
+    tm.keys(&["Enter"]);
+    for role in ["targets", "snapshot", "timestamp"] {
+        tm.wait_for(&format!("The {role}"));
+        tm.select(" t ");
+        tm.keys(&["Enter"]);
+    }
+    let s = tm.wait_for("4 Review");
+    assert!(
+        s.contains("Root version 1") && s.contains("Still to sign: alice, hsm"),
+        "{s}"
+    );
+    for (name, secret) in [("alice", "software passphrase"), ("hsm", PIN)] {
+        tm.keys(&["s"]);
+        tm.wait_for("3 Keys");
+        tm.select(name);
+        tm.keys(&["Enter"]);
+        tm.wait_for(&format!("Keyholder of {name}"));
+        tm.type_text(secret);
+        tm.keys(&["Enter"]);
+        tm.wait_for(&format!("Signed root version 1 with {name}"));
+    }
+    tm.wait_for("Ready to publish");
+    tm.keys(&["Escape"]);
+    tm.select("Publish the staged root");
+    tm.keys(&["Enter"]);
+    tm.wait_for("Seal the ceremony transcript with which root key?");
+    tm.keys(&["Enter"]);
+    tm.wait_for("Keyholder of alice");
+    tm.type_text("software passphrase");
+    tm.keys(&["Enter"]);
+    let s = tm.wait_for("Published root version 1");
+    assert!(s.contains("Transcript sealed by alice"), "{s}");
+    tm.keys(&["Enter"]);
+    tm.wait_for("Refresh the expiry");
+    tm.keys(&["q"]);
+    tm.wait_for("Quit the ceremony screen? y/n");
+    tm.keys(&["y"]);
+    let root = w.dir.path().join("metadata/1.root.json");
+    assert!(crate::notary::notary_says(gun, &[&root]));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&root).unwrap()).unwrap();
+    assert_eq!(v["signed"]["_type"], "Root");
+    assert_eq!(v["signed"]["roles"]["root"]["threshold"], 2);
+}
