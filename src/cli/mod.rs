@@ -1157,6 +1157,35 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             out(&v, h)
         }
         Command::Root(RootCommand::Show { diff }) => {
+            if let Ok(ws) = ctx.workspace()
+                && ws.notary_gun().is_some()
+            {
+                if *diff {
+                    let md = ops::notary_ws::staged(&ws)?.ok_or_else(|| {
+                        Error::refused("no root is staged")
+                            .hint("stage one with `rootcellar notary root`, `refresh`, `rotate` or `revoke`")
+                    })?;
+                    let lines = ops::notary_ws::diff(&ws, &md)?;
+                    let digest = crate::workspace::digest_hex(md.canonical_signed());
+                    let h = format!(
+                        "Root version {} — read aloud: {}\n{}\n",
+                        md.signed.version,
+                        ops::root::read_aloud(&digest),
+                        lines
+                            .iter()
+                            .map(|l| format!("  {l}"))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    );
+                    return out(
+                        &serde_json::json!({"version": md.signed.version, "digest": digest, "changes": lines}),
+                        h,
+                    );
+                }
+                let v = ops::root::show(ctx)?;
+                let h = output::root_view(&v);
+                return out(&v, h);
+            }
             if *diff {
                 let d = ops::ceremony::show_diff(ctx)?;
                 let h = output::diff(&d);

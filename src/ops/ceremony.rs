@@ -298,7 +298,33 @@ pub struct DrillResult {
 /// workspace can use.
 pub fn drill(ctx: &Context, keys: &[String]) -> Result<Vec<DrillResult>> {
     let ws = ctx.workspace()?;
-    let recs = if keys.is_empty() {
+    let recs = if keys.is_empty() && ws.notary_gun().is_some() {
+        // Notary: the root keys of the staged (else published) root held here.
+        let base = match super::notary_ws::staged(&ws)? {
+            Some(s) => s,
+            None => super::notary_ws::published(&ws)?.pop().ok_or_else(|| {
+                Error::refused("no root is published yet").hint("name keys with --key")
+            })?,
+        };
+        let out: Vec<_> = ws
+            .keys()?
+            .into_iter()
+            .filter(|r| {
+                r.backend != crate::workspace::Backend::Public
+                    && r.destroyed_at.is_none()
+                    && super::notary_ws::roles_of(&base, r)
+                        .iter()
+                        .any(|x| x == "root")
+            })
+            .collect();
+        if out.is_empty() {
+            return Err(
+                Error::refused("no root key of this workspace can sign here")
+                    .hint("name keys with --key"),
+            );
+        }
+        out
+    } else if keys.is_empty() {
         let base = base_root(&ws)?;
         let ids = base
             .signed

@@ -297,19 +297,45 @@ pub fn destroy(ctx: &Context, k: &str, confirm: Option<&str>) -> Result<KeyInfo>
                 .hint("nothing to do"),
         );
     }
+    if ws.notary_gun().is_some() {
+        // Notary roots name keys by certificate: matched by public key.
+        let in_notary = |md: &crate::tuf::notary::NotaryMetadata| {
+            !super::notary_ws::roles_of(md, &rec).is_empty()
+        };
+        if let Some(latest) = super::notary_ws::published(&ws)?.last()
+            && in_notary(latest)
+        {
+            return Err(Error::refused(format!(
+                "key {} is a key of the published root version {}",
+                rec.name, latest.signed.version
+            ))
+            .hint("stage and publish a version without it (`rootcellar revoke K` or `rotate`), then destroy it"));
+        }
+        if let Some(staged) = super::notary_ws::staged(&ws)?
+            && in_notary(&staged)
+        {
+            return Err(Error::refused(format!(
+                "key {} is a key of the staged root version {}",
+                rec.name, staged.signed.version
+            ))
+            .hint("remove it from the staged root first"));
+        }
+    }
     let in_use = |md: &crate::tuf::Metadata<crate::tuf::Root>| {
         md.signed
             .roles
             .values()
             .any(|r| r.keyids.contains(&rec.keyid))
     };
-    if let Some(latest) = ws.published()?.last()
+    if ws.notary_gun().is_none()
+        && let Some(latest) = ws.published()?.last()
         && in_use(latest)
     {
         return Err(Error::refused(format!("key {} is a key of the published root version {}", rec.name, latest.signed.version))
             .hint("remove it from the root with `rootcellar root edit --remove-key ROLE:K`, publish, then destroy it"));
     }
-    if let Some(staged) = ws.staged()?
+    if ws.notary_gun().is_none()
+        && let Some(staged) = ws.staged()?
         && in_use(&staged)
     {
         return Err(Error::refused(format!(

@@ -136,13 +136,19 @@ pub fn root_certificate(
     let spki = SubjectPublicKeyInfoOwned::from_key(vk)
         .map_err(|e| Error::bad_input(format!("public key: {e}")))?;
     let validity = Validity::new(x509_time(not_before)?, x509_time(not_after)?);
-    // A serial of 16 bytes from the key and the start time: unique per key and date, as RFC
-    // 5280 asks, without a random source the ceremony laptop may lack.
+    // A serial of 16 bytes from the key, the start time and 16 random bytes: unique, as RFC
+    // 5280 asks, even for two certificates of one key made in the same second (a renewal must
+    // give a new certificate, and so a new key ID, even where the signature is deterministic).
     let serial_bytes: Vec<u8> = {
         use sha2::Digest;
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).map_err(|e| {
+            Error::environment(format!("no randomness for a certificate serial: {e}"))
+        })?;
         let mut h = sha2::Sha256::new();
         h.update(vk.to_sec1_bytes());
         h.update(not_before.unix_timestamp().to_be_bytes());
+        h.update(nonce);
         let mut s = h.finalize()[..16].to_vec();
         s[0] &= 0x7f;
         s[0] |= 0x01;

@@ -1627,3 +1627,112 @@ pub fn roles_of(md: &NotaryMetadata, rec: &KeyRecord) -> Vec<String> {
         .map(|(n, _)| n.clone())
         .collect()
 }
+
+/// `root show` in a Notary workspace: the staged root (or the latest published one), with keys
+/// by name, roles, signatures checked, and who still has to sign.
+pub fn show(ctx: &Context) -> Result<super::root::RootView> {
+    use super::root::{KeyView, RoleView, RootView, SigView};
+    let ws = ctx.workspace()?;
+    let (md, source) = match staged(&ws)? {
+        Some(s) => (s, "staged"),
+        None => (
+            published(&ws)?.pop().ok_or_else(|| {
+                Error::refused("no root is staged or published")
+                    .hint("stage version 1 with `rootcellar notary root`, or `rootcellar import notary DIR`")
+            })?,
+            "published",
+        ),
+    };
+    let prev = if source == "staged" {
+        previous_of(&ws, &md)?
+    } else {
+        None
+    };
+    let records = records_by_identity(&ws)?;
+    let record_of = |k: &NotaryKey| -> Option<&KeyRecord> {
+        let i = identity(k)?;
+        records.iter().find(|(r, _)| *r == i).map(|(_, r)| r)
+    };
+    let keys = md
+        .signed
+        .keys
+        .iter()
+        .map(|(id, k)| {
+            let rec = record_of(k);
+            KeyView {
+                keyid: id.clone(),
+                name: rec.map(|r| r.name.clone()),
+                algorithm: k.keytype.clone(),
+                fingerprint: match k.decode(None) {
+                    Ok((crate::tuf::notary::NotaryPublicKey::Tuf(pk), _)) => pk.fingerprint(),
+                    _ => String::new(),
+                },
+                backend: rec.map(|r| r.backend.name().to_string()),
+                roles: md
+                    .signed
+                    .roles
+                    .iter()
+                    .filter(|(_, r)| r.keyids.contains(id))
+                    .map(|(n, _)| n.clone())
+                    .collect(),
+                attestation: rec
+                    .and_then(|r| super::yubikey::verdict(r, ctx.now))
+                    .map(|v| v.summary()),
+            }
+        })
+        .collect();
+    let roles = ["root", "targets", "snapshot", "timestamp"]
+        .iter()
+        .filter_map(|n| md.signed.roles.get(*n).map(|r| (n, r)))
+        .map(|(n, r)| RoleView {
+            role: n.to_string(),
+            threshold: r.threshold,
+            keys: r
+                .keyids
+                .iter()
+                .map(|id| label(&records, &md.signed.keys, id))
+                .collect(),
+        })
+        .collect();
+    let signatures = md
+        .signatures
+        .iter()
+        .map(|s| {
+            let key = md
+                .signed
+                .keys
+                .get(&s.keyid)
+                .or_else(|| prev.as_ref().and_then(|p| p.signed.keys.get(&s.keyid)));
+            let result = match key.map(|k| k.decode(None)) {
+                Some(Ok((pk, _))) => {
+                    crate::tuf::notary::verify_signature(&pk, s, md.canonical_signed())
+                }
+                Some(Err(e)) => Err(e),
+                None => Err("not a key of this root or the previous one".into()),
+            };
+            SigView {
+                keyid: s.keyid.clone(),
+                name: key.and_then(record_of).map(|r| r.name.clone()),
+                valid: result.is_ok(),
+                problem: result.err(),
+            }
+        })
+        .collect();
+    let status = if source == "staged" {
+        Some(status(ctx, &ws, &md)?)
+    } else {
+        None
+    };
+    Ok(RootView {
+        source: source.into(),
+        version: md.signed.version,
+        spec_version: "Notary v1 / DCT".into(),
+        expires: md.signed.expires.clone(),
+        consistent_snapshot: md.signed.consistent_snapshot,
+        digest: digest_hex(md.canonical_signed()),
+        keys,
+        roles,
+        signatures,
+        status,
+    })
+}

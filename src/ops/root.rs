@@ -338,6 +338,9 @@ pub fn discard(ctx: &Context) -> Result<Option<u64>> {
 /// `rootcellar root show`: the staged root, or the latest published one when none is staged.
 pub fn show(ctx: &Context) -> Result<RootView> {
     let ws = ctx.workspace()?;
+    if ws.notary_gun().is_some() {
+        return super::notary_ws::show(ctx);
+    }
     if let Some(md) = ws.staged()? {
         return view(ctx, &ws, &md, "staged");
     }

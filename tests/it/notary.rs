@@ -1436,15 +1436,47 @@ fn rotate_revoke_and_refresh_in_a_notary_workspace() {
         1,
         "would have 1 key(s) for a threshold of 2",
     );
-    w.refused(&["root", "show"], 1, "keeps Notary v1 metadata");
+    let v = json_of(&w.ok(&["root", "show", "--json"]));
+    assert_eq!(v["source"], "published", "{v}");
+    assert_eq!(v["spec_version"], "Notary v1 / DCT", "{v}");
+    assert_eq!(v["roles"][0]["keys"], json!(["r1", "r2"]), "{v}");
+    assert!(
+        v["signatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["valid"] == true),
+        "{v}"
+    );
+    w.refused(
+        &["key", "destroy", "r2", "--confirm", "r2"],
+        1,
+        "is a key of the published root version 1",
+    );
 
     let s2 = json_of(&w.ok(&["rotate", "root", "--old", "r2", "--new", "r3", "--json"]));
     assert_eq!(s2["version"], 2);
     assert_eq!(s2["certificates_kept"], json!(["r1"]), "{s2}");
     assert_eq!(s2["certificates_made"], json!(["r3"]), "{s2}");
+    let d = json_of(&w.ok(&["root", "show", "--diff", "--json"]));
+    assert_eq!(
+        d["changes"],
+        json!(["+ root key r3", "- root key r2"]),
+        "{d}"
+    );
     w.ok(&["sign", "--key", "r1", "--key", "r2", "--key", "r3"]);
     w.ok(&["publish"]);
     accepted(2);
+    // r2 has left the root: its private half can go; the drill finds the root keys by itself.
+    w.ok(&["key", "destroy", "r2", "--confirm", "r2"]);
+    let drill = json_of(&w.ok(&["drill", "--json"]));
+    let names: Vec<&str> = drill
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["r1", "r3"], "{drill}");
 
     let before: Value =
         serde_json::from_slice(&std::fs::read(meta.join("2.root.json")).unwrap()).unwrap();
