@@ -500,9 +500,12 @@ fn a_notary_workspace_ceremony_on_softhsm2_is_accepted_by_notary_then_imported_a
         "--algorithm",
         "ecdsa-p256",
     ]);
-    // TUF 1.0 commands refuse in a Notary workspace, and change nothing.
-    w.refused(&["delegate", "list"], 1, "keeps Notary v1 metadata");
-    w.refused(&["refresh"], 1, "keeps Notary v1 metadata");
+    // A TUF 1.0 command with no Notary form refuses in a Notary workspace, and changes nothing.
+    w.refused(
+        &["root", "edit", "--expires", "30d"],
+        1,
+        "keeps Notary v1 metadata",
+    );
 
     let json = |args: &[&str]| {
         let mut a = args.to_vec();
