@@ -487,7 +487,7 @@ impl Workspace {
         match self.notary_gun() {
             None => Ok(()),
             Some(gun) => Err(Error::refused(format!(
-                "this workspace keeps Notary v1 metadata for {gun}; this command works on TUF 1.0 metadata and is not available for Notary workspaces yet"
+                "this workspace keeps Notary v1 metadata for {gun}; this command reads or writes TUF 1.0 metadata only"
             ))
             .hint("in a Notary workspace: `notary root`, `refresh`, `rotate` or `revoke` stage a root, then `sign`, `status`, `publish`, `export --to DIR`; also `delegate`, `request`, `merge`, `import notary DIR`, `notary handover`; see docs/migrate-from-notary.md")),
         }

@@ -1165,22 +1165,9 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
                         Error::refused("no root is staged")
                             .hint("stage one with `rootcellar notary root`, `refresh`, `rotate` or `revoke`")
                     })?;
-                    let lines = ops::notary_ws::diff(&ws, &md)?;
-                    let digest = crate::workspace::digest_hex(md.canonical_signed());
-                    let h = format!(
-                        "Root version {} — read aloud: {}\n{}\n",
-                        md.signed.version,
-                        ops::root::read_aloud(&digest),
-                        lines
-                            .iter()
-                            .map(|l| format!("  {l}"))
-                            .collect::<Vec<_>>()
-                            .join("\n")
-                    );
-                    return out(
-                        &serde_json::json!({"version": md.signed.version, "digest": digest, "changes": lines}),
-                        h,
-                    );
+                    let d = ops::notary_ws::root_diff(&ws, &md)?;
+                    let h = output::diff(&d);
+                    return out(&d, h);
                 }
                 let v = ops::root::show(ctx)?;
                 let h = output::root_view(&v);

@@ -435,6 +435,9 @@ pub fn diff(d: &crate::ops::ceremony::RootDiff) -> String {
             k.roles.join(", ")
         );
     }
+    for n in &d.renewed {
+        let _ = writeln!(s, "  ~ key {n}: new certificate (new key ID)");
+    }
     for r in &d.roles {
         let t = match r.threshold_before {
             Some(b) if b != r.threshold_after => format!("threshold {b} → {}", r.threshold_after),

@@ -122,6 +122,51 @@ pub struct RootDiff {
     /// SHA-256 of the canonical bytes of the new version's `signed`.
     pub digest: String,
     pub read_aloud: String,
+    /// Notary roots: keys that stay but carry a new certificate (so a new key ID).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub renewed: Vec<String>,
+}
+
+impl RootDiff {
+    /// The changes in short lines, as the ceremony screen shows them.
+    pub fn lines(&self) -> Vec<String> {
+        let mut diff = Vec::new();
+        if let Some(b) = &self.expires_before
+            && b != &self.expires_after
+        {
+            diff.push(format!("expiry: {b} → {}", self.expires_after));
+        }
+        for k in &self.keys_added {
+            diff.push(format!(
+                "+ key {} ({}) in {}",
+                k.name,
+                k.fingerprint,
+                k.roles.join(", ")
+            ));
+        }
+        for k in &self.keys_removed {
+            diff.push(format!("- key {} ({})", k.name, k.fingerprint));
+        }
+        for n in &self.renewed {
+            diff.push(format!("~ key {n}: new certificate (new key ID)"));
+        }
+        for r in &self.roles {
+            if r.threshold_before != Some(r.threshold_after) {
+                diff.push(format!(
+                    "{} threshold {} → {}",
+                    r.role,
+                    r.threshold_before
+                        .map(|t| t.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    r.threshold_after
+                ));
+            }
+        }
+        if diff.is_empty() {
+            diff.push("keys and thresholds unchanged".into());
+        }
+        diff
+    }
 }
 
 fn key_change(ws: &Workspace, root: &Root, id: &str) -> KeyChange {
@@ -195,6 +240,7 @@ pub fn diff(ws: &Workspace, prev: Option<&Metadata<Root>>, next: &Metadata<Root>
         roles,
         read_aloud: read_aloud(&digest),
         digest,
+        renewed: Vec::new(),
     }
 }
 

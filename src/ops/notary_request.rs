@@ -100,6 +100,26 @@ pub fn read_value(v: Value, path: &Path) -> Result<NotaryInput> {
         .map_err(|e| bad(e.to_string()))
 }
 
+/// `request show FILE` for a Notary request: what it changes from the root it follows (the one
+/// bundled with it, else the one published here).
+pub fn show(ws: &Workspace, input: NotaryInput, path: &Path) -> Result<super::ceremony::RootDiff> {
+    let (request, previous) = match input {
+        NotaryInput::Bundle(b) => (b.request, b.previous),
+        NotaryInput::Root(m) => {
+            let p = previous_published(ws, &m)?;
+            (m, p)
+        }
+        NotaryInput::Detached(_) => {
+            return Err(Error::bad_input(format!(
+                "{} is a detached signature, not a request",
+                path.display()
+            ))
+            .hint("show the request it was made for"));
+        }
+    };
+    super::notary_ws::root_diff_against(ws, previous.as_ref(), &request)
+}
+
 /// `request export --out FILE` in a Notary workspace.
 pub fn export(ctx: &Context, out: &Path) -> Result<PathBuf> {
     let ws = ctx.workspace()?;

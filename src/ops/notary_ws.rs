@@ -1384,33 +1384,6 @@ fn published_key_set(ws: &Workspace) -> Result<(NotaryMetadata, Vec<String>, u64
     Ok((prev, names, role.threshold))
 }
 
-/// The next version with `key` added as a root key (threshold unchanged): the ceremony
-/// screen's "add a keyholder's key".
-pub fn add_root_key(ctx: &Context, key: &str) -> Result<StageReport> {
-    let ws = ctx.workspace()?;
-    let (_, mut names, threshold) = published_key_set(&ws)?;
-    let rec = ws.resolve_key(key)?;
-    if names.contains(&rec.name) {
-        return Err(
-            Error::refused(format!("key {} is a root key already", rec.name))
-                .hint("choose another key"),
-        );
-    }
-    names.push(rec.name);
-    stage(
-        ctx,
-        &StageSpec {
-            root_keys: &names,
-            threshold,
-            targets: None,
-            snapshot: None,
-            timestamp: None,
-            years: 10,
-            renew: false,
-        },
-    )
-}
-
 /// `refresh` in a Notary workspace: the same root keys with new certificates (a Notary root
 /// expires with its first certificate, so a later expiry needs new ones).
 pub fn refresh(ctx: &Context) -> Result<StageReport> {
@@ -1544,70 +1517,127 @@ pub fn rotate(ctx: &Context, role: &str, old: &str, new: &str) -> Result<StageRe
     }
 }
 
-/// What the staged Notary root changes from the published one, in words (for review).
-pub fn diff(ws: &Workspace, md: &NotaryMetadata) -> Result<Vec<String>> {
+/// What the staged Notary root changes from the published one (for review).
+pub fn root_diff(ws: &Workspace, md: &NotaryMetadata) -> Result<super::ceremony::RootDiff> {
     let prev = previous_of(ws, md)?;
+    root_diff_against(ws, prev.as_ref(), md)
+}
+
+/// What `md` changes from `prev`. Keys are compared by public key: a key that stays with a new
+/// certificate (a new key ID) is listed as renewed, not as removed and added.
+pub fn root_diff_against(
+    ws: &Workspace,
+    prev: Option<&NotaryMetadata>,
+    md: &NotaryMetadata,
+) -> Result<super::ceremony::RootDiff> {
+    use super::ceremony::{KeyChange, RoleChange, RootDiff};
     let records = records_by_identity(ws)?;
-    let mut out = Vec::new();
-    let ids = |m: &NotaryMetadata, role: &str| -> Vec<(String, Option<Vec<u8>>)> {
-        m.signed
-            .roles
-            .get(role)
-            .map(|r| {
-                r.keyids
-                    .iter()
-                    .map(|id| (id.clone(), m.signed.keys.get(id).and_then(identity)))
-                    .collect()
-            })
-            .unwrap_or_default()
+    // Per root: (key ID, identity, roles) of every key a role uses.
+    let entries = |m: &NotaryMetadata| -> Vec<(String, Vec<u8>, Vec<String>)> {
+        let mut out: Vec<(String, Vec<u8>, Vec<String>)> = Vec::new();
+        for (role, r) in &m.signed.roles {
+            for id in &r.keyids {
+                let Some(i) = m.signed.keys.get(id).and_then(identity) else {
+                    continue;
+                };
+                match out.iter_mut().find(|(x, _, _)| x == id) {
+                    Some(e) => e.2.push(role.clone()),
+                    None => out.push((id.clone(), i, vec![role.clone()])),
+                }
+            }
+        }
+        out
     };
-    for role in ["root", "targets", "snapshot", "timestamp"] {
-        let now = ids(md, role);
-        let before = prev.as_ref().map(|p| ids(p, role)).unwrap_or_default();
-        for (id, i) in &now {
-            let name = label(&records, &md.signed.keys, id);
-            match before.iter().find(|(_, b)| b.is_some() && b == i) {
-                None => out.push(format!("+ {role} key {name}")),
-                Some((old, _)) if old != id => {
-                    out.push(format!("~ {role} key {name}: new certificate (new key ID)"))
-                }
-                Some(_) => {}
+    let fingerprint =
+        |m: &NotaryMetadata, id: &str| match m.signed.keys.get(id).map(|k| k.decode(None)) {
+            Some(Ok((crate::tuf::notary::NotaryPublicKey::Tuf(pk), _))) => pk.fingerprint(),
+            _ => String::new(),
+        };
+    let change = |m: &NotaryMetadata, (id, _, roles): &(String, Vec<u8>, Vec<String>)| KeyChange {
+        keyid: id.clone(),
+        name: label(&records, &m.signed.keys, id),
+        fingerprint: fingerprint(m, id),
+        roles: roles.clone(),
+    };
+    let now = entries(md);
+    let before = prev.map(entries).unwrap_or_default();
+    let has =
+        |list: &[(String, Vec<u8>, Vec<String>)], i: &[u8]| list.iter().any(|(_, x, _)| x == i);
+    let keys_added = now
+        .iter()
+        .filter(|e| !has(&before, &e.1))
+        .map(|e| change(md, e))
+        .collect();
+    let keys_removed = match prev {
+        Some(p) => before
+            .iter()
+            .filter(|e| !has(&now, &e.1))
+            .map(|e| change(p, e))
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut renewed = Vec::new();
+    for (id, i, _) in &now {
+        if before.iter().any(|(x, y, _)| y == i && x != id) {
+            let n = label(&records, &md.signed.keys, id);
+            if !renewed.contains(&n) {
+                renewed.push(n);
             }
         }
-        if let Some(p) = &prev {
-            for (id, i) in &before {
-                if !now.iter().any(|(_, n)| n.is_some() && n == i) {
-                    out.push(format!(
-                        "- {role} key {}",
-                        label(&records, &p.signed.keys, id)
-                    ));
-                }
-            }
-            let (t0, t1) = (
-                p.signed.roles.get(role).map(|r| r.threshold),
-                md.signed.roles.get(role).map(|r| r.threshold),
-            );
-            if t0 != t1 {
-                out.push(format!(
-                    "{role} threshold {} → {}",
-                    t0.map(|t| t.to_string()).unwrap_or_else(|| "-".into()),
-                    t1.map(|t| t.to_string()).unwrap_or_else(|| "-".into())
-                ));
-            }
+    }
+    let mut roles = Vec::new();
+    for (name, r) in &md.signed.roles {
+        let old = prev.and_then(|p| p.signed.roles.get(name).map(|o| (p, o)));
+        let ids_of = |m: &NotaryMetadata, ids: &[String]| -> Vec<(String, Vec<u8>)> {
+            ids.iter()
+                .filter_map(|id| {
+                    m.signed
+                        .keys
+                        .get(id)
+                        .and_then(identity)
+                        .map(|i| (id.clone(), i))
+                })
+                .collect()
+        };
+        let new_ids = ids_of(md, &r.keyids);
+        let old_ids = old.map(|(p, o)| ids_of(p, &o.keyids)).unwrap_or_default();
+        let added: Vec<String> = new_ids
+            .iter()
+            .filter(|(_, i)| !old_ids.iter().any(|(_, o)| o == i))
+            .map(|(id, _)| label(&records, &md.signed.keys, id))
+            .collect();
+        let removed: Vec<String> = match old {
+            Some((p, _)) => old_ids
+                .iter()
+                .filter(|(_, i)| !new_ids.iter().any(|(_, n)| n == i))
+                .map(|(id, _)| label(&records, &p.signed.keys, id))
+                .collect(),
+            None => Vec::new(),
+        };
+        let before_t = old.map(|(_, o)| o.threshold);
+        if before_t != Some(r.threshold) || !added.is_empty() || !removed.is_empty() {
+            roles.push(RoleChange {
+                role: name.clone(),
+                threshold_before: before_t,
+                threshold_after: r.threshold,
+                added,
+                removed,
+            });
         }
     }
-    if let Some(p) = &prev
-        && p.signed.expires != md.signed.expires
-    {
-        out.push(format!(
-            "expiry: {} → {}",
-            p.signed.expires, md.signed.expires
-        ));
-    }
-    if out.is_empty() {
-        out.push("keys and thresholds unchanged".into());
-    }
-    Ok(out)
+    let digest = digest_hex(md.canonical_signed());
+    Ok(RootDiff {
+        from_version: prev.map(|p| p.signed.version),
+        to_version: md.signed.version,
+        expires_before: prev.map(|p| p.signed.expires.clone()),
+        expires_after: md.signed.expires.clone(),
+        keys_added,
+        keys_removed,
+        roles,
+        read_aloud: super::root::read_aloud(&digest),
+        digest,
+        renewed,
+    })
 }
 
 /// The roles a workspace key holds in `md` (matched by public key).
@@ -1735,4 +1765,137 @@ pub fn show(ctx: &Context) -> Result<super::root::RootView> {
         signatures,
         status,
     })
+}
+
+/// `root new` in a Notary workspace: version 1 as `notary root` stages it (certificates valid
+/// 10 years; Notary roots have one targets key here and no consistent snapshots).
+pub fn new_root(ctx: &Context, args: &super::root::NewRoot) -> Result<super::root::RootView> {
+    let ws = ctx.workspace()?;
+    if !ws.published_files()?.is_empty() {
+        return Err(Error::refused("version 1 is published already")
+            .hint("stage the next version with `rootcellar root edit`, `rotate`, `revoke`, `refresh` or `notary root`"));
+    }
+    if args.targets_keys.len() != 1 || args.targets_threshold != 1 {
+        return Err(Error::bad_input(
+            "a Notary root written here has one targets (repository) key, threshold 1",
+        )
+        .hint("give one --targets-key"));
+    }
+    if args.expires.is_some() {
+        return Err(Error::bad_input(
+            "a Notary root expires with its first root certificate: --expires cannot be chosen",
+        )
+        .hint("use `notary root --years N` for certificates of another lifetime"));
+    }
+    stage(
+        ctx,
+        &StageSpec {
+            root_keys: &args.root_keys,
+            threshold: args.threshold,
+            targets: Some(&args.targets_keys[0]),
+            snapshot: Some(&args.snapshot_key),
+            timestamp: Some(&args.timestamp_key),
+            years: 10,
+            renew: false,
+        },
+    )?;
+    show(ctx)
+}
+
+/// `root edit` in a Notary workspace: the next version from the published one with root keys
+/// added or removed, the root threshold changed, or an online key replaced (remove the old and
+/// add the new in one edit).
+pub fn edit_root(ctx: &Context, args: &super::root::EditRoot) -> Result<super::root::RootView> {
+    let ws = ctx.workspace()?;
+    if let Some(md) = staged(&ws)? {
+        return Err(Error::refused(format!(
+            "version {} is staged already; a Notary workspace stages each version whole",
+            md.signed.version
+        ))
+        .hint("publish it, or drop it with `rootcellar root discard` and edit again"));
+    }
+    if args.expires.is_some() {
+        return Err(Error::bad_input(
+            "a Notary root expires with its first root certificate: --expires cannot be chosen",
+        )
+        .hint("`rootcellar refresh` makes new certificates for the same keys"));
+    }
+    let (_, mut names, mut threshold) = published_key_set(&ws)?;
+    let mut online: BTreeMap<&str, String> = BTreeMap::new();
+    for (role, k) in &args.remove {
+        let name = ws.resolve_key(k)?.name;
+        match role.as_str() {
+            "root" => {
+                let before = names.len();
+                names.retain(|n| *n != name);
+                if names.len() == before {
+                    return Err(Error::refused(format!("key {name} is not a root key"))
+                        .hint("`rootcellar root show` lists the keys"));
+                }
+            }
+            "targets" | "snapshot" | "timestamp" => {
+                if !args.add.iter().any(|(r, _)| r == role) {
+                    return Err(Error::bad_input(format!(
+                        "a Notary {role} role keeps one key: remove {name} and add its successor in the same edit"
+                    ))
+                    .hint(format!("--remove-key {role}:{name} --add-key {role}:NEW")));
+                }
+            }
+            other => {
+                return Err(
+                    Error::bad_input(format!("a Notary root has no role {other:?}"))
+                        .hint("root, targets, snapshot or timestamp"),
+                );
+            }
+        }
+    }
+    for (role, k) in &args.add {
+        let name = ws.resolve_key(k)?.name;
+        match role.as_str() {
+            "root" => {
+                if names.contains(&name) {
+                    return Err(Error::refused(format!("key {name} is a root key already"))
+                        .hint("choose another key"));
+                }
+                names.push(name);
+            }
+            r @ ("targets" | "snapshot" | "timestamp") => {
+                if !args.remove.iter().any(|(x, _)| x == r) || online.contains_key(r) {
+                    return Err(Error::bad_input(format!(
+                        "a Notary {r} role keeps one key: replace it (remove the old key in the same edit)"
+                    ))
+                    .hint(format!("--remove-key {r}:OLD --add-key {r}:{name}")));
+                }
+                online.insert(r, name);
+            }
+            other => {
+                return Err(
+                    Error::bad_input(format!("a Notary root has no role {other:?}"))
+                        .hint("root, targets, snapshot or timestamp"),
+                );
+            }
+        }
+    }
+    for (role, t) in &args.thresholds {
+        if role != "root" {
+            return Err(
+                Error::bad_input(format!("a Notary {role} role has threshold 1 here"))
+                    .hint("change the root threshold only"),
+            );
+        }
+        threshold = *t;
+    }
+    stage(
+        ctx,
+        &StageSpec {
+            root_keys: &names,
+            threshold,
+            targets: online.get("targets").map(String::as_str),
+            snapshot: online.get("snapshot").map(String::as_str),
+            timestamp: online.get("timestamp").map(String::as_str),
+            years: 10,
+            renew: false,
+        },
+    )?;
+    show(ctx)
 }

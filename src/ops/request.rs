@@ -124,11 +124,7 @@ pub fn show(ctx: &Context, file: &Path) -> Result<super::ceremony::RootDiff> {
     let v =
         parse_strict(&bytes).map_err(|e| Error::bad_input(format!("{}: {e}", file.display())))?;
     if super::notary_request::is_notary_request(&v) {
-        return Err(Error::bad_input(format!(
-            "{} is a Notary request: `request show` reads TUF requests",
-            file.display()
-        ))
-        .hint("`rootcellar verify --format notary FILE` shows its keys and signatures; `status` in the Notary workspace shows who still has to sign"));
+        return super::notary_request::show(&ws, super::notary_request::read_value(v, file)?, file);
     }
     let (request, previous) = match Bundle::from_value(&v, file)? {
         Some(b) => (b.request, b.previous),

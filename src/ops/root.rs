@@ -170,6 +170,9 @@ fn staged_or_refuse(ws: &Workspace) -> Result<Metadata<Root>> {
 /// `rootcellar root new`: stages version 1.
 pub fn new(ctx: &Context, args: &NewRoot) -> Result<RootView> {
     let ws = ctx.workspace()?;
+    if ws.notary_gun().is_some() {
+        return super::notary_ws::new_root(ctx, args);
+    }
     let _lock = ws.lock()?;
     if !ws.published()?.is_empty() {
         return Err(Error::refused("version 1 is published already")
@@ -235,6 +238,9 @@ pub fn new(ctx: &Context, args: &NewRoot) -> Result<RootView> {
 /// staged version.
 pub fn edit_root(ctx: &Context, args: &EditRoot) -> Result<RootView> {
     let ws = ctx.workspace()?;
+    if ws.notary_gun().is_some() {
+        return super::notary_ws::edit_root(ctx, args);
+    }
     let _lock = ws.lock()?;
     let published = ws.published()?;
     let Some(latest) = published.last() else {

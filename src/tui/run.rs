@@ -136,38 +136,7 @@ fn tuf_view(
     let staged = match &st.staged {
         Some(x) => {
             let d = ops::ceremony::show_diff(ctx)?;
-            let mut diff = Vec::new();
-            if let Some(b) = &d.expires_before
-                && b != &d.expires_after
-            {
-                diff.push(format!("expiry: {b} → {}", d.expires_after));
-            }
-            for k in &d.keys_added {
-                diff.push(format!(
-                    "+ key {} ({}) in {}",
-                    k.name,
-                    k.fingerprint,
-                    k.roles.join(", ")
-                ));
-            }
-            for k in &d.keys_removed {
-                diff.push(format!("- key {} ({})", k.name, k.fingerprint));
-            }
-            for r in &d.roles {
-                if r.threshold_before != Some(r.threshold_after) {
-                    diff.push(format!(
-                        "{} threshold {} → {}",
-                        r.role,
-                        r.threshold_before
-                            .map(|t| t.to_string())
-                            .unwrap_or_else(|| "-".into()),
-                        r.threshold_after
-                    ));
-                }
-            }
-            if diff.is_empty() {
-                diff.push("keys and thresholds unchanged".into());
-            }
+            let diff = d.lines();
             Some(Staged {
                 version: x.version,
                 digest_aloud: d.read_aloud.clone(),
@@ -227,7 +196,7 @@ fn notary_view(
             digest_aloud: ops::root::read_aloud(&crate::workspace::digest_hex(
                 md.canonical_signed(),
             )),
-            diff: ops::notary_ws::diff(ws, md)?,
+            diff: ops::notary_ws::root_diff(ws, md)?.lines(),
             by_previous: x.by_previous.as_ref().map(|c| (c.count(), c.threshold)),
             by_self: (x.by_self.count(), x.by_self.threshold),
             can_still_sign: x.can_still_sign.clone(),
@@ -497,13 +466,7 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
         }
         Job::AddKey(key) => {
             let ctx = context(s, &NoPrompt);
-            if notary(&ctx) {
-                return staged_notary(
-                    &ctx,
-                    ops::notary_ws::add_root_key(&ctx, &key),
-                    format!("{key} added as a root key"),
-                );
-            }
+
             let args = ops::root::EditRoot {
                 add: vec![("root".into(), key.clone())],
                 ..ops::root::EditRoot::default()

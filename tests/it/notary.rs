@@ -501,8 +501,9 @@ fn a_notary_workspace_ceremony_on_softhsm2_is_accepted_by_notary_then_imported_a
         "ecdsa-p256",
     ]);
     // A TUF 1.0 command with no Notary form refuses in a Notary workspace, and changes nothing.
+    let tuf_history = data("tuf/chain");
     w.refused(
-        &["root", "edit", "--expires", "30d"],
+        &["adopt", tuf_history.to_str().unwrap()],
         1,
         "keeps Notary v1 metadata",
     );
@@ -1190,6 +1191,10 @@ fn notary_keyholders_sign_apart_and_merge() {
         "--json",
     ]);
     assert_eq!(json_of(&r)["signed_by"], json!(["b"]));
+    // The keyholder sees what the request changes before signing.
+    let shown = json_of(&b.ok(&["request", "show", req.to_str().unwrap(), "--json"]));
+    assert_eq!(shown["to_version"], 2, "{shown}");
+    assert_eq!(shown["roles"][0]["removed"], json!(["b"]), "{shown}");
     let det = d.path().join("b.sig.json");
     b.ok(&[
         "sign",
@@ -1462,11 +1467,10 @@ fn rotate_revoke_and_refresh_in_a_notary_workspace() {
     assert_eq!(s2["certificates_kept"], json!(["r1"]), "{s2}");
     assert_eq!(s2["certificates_made"], json!(["r3"]), "{s2}");
     let d = json_of(&w.ok(&["root", "show", "--diff", "--json"]));
-    assert_eq!(
-        d["changes"],
-        json!(["+ root key r3", "- root key r2"]),
-        "{d}"
-    );
+    assert_eq!(d["keys_added"][0]["name"], "r3", "{d}");
+    assert_eq!(d["keys_removed"][0]["name"], "r2", "{d}");
+    assert_eq!(d["roles"][0]["added"], json!(["r3"]), "{d}");
+    assert!(d.get("renewed").is_none(), "{d}");
     w.ok(&["sign", "--key", "r1", "--key", "r2", "--key", "r3"]);
     w.ok(&["publish"]);
     accepted(2);
@@ -1525,7 +1529,63 @@ fn rotate_revoke_and_refresh_in_a_notary_workspace() {
     assert_eq!(s4["root_keyids"][0], c["keyid"], "{s4}");
     let old_ids = &after["signed"]["roles"]["root"]["keyids"];
     assert!(!old_ids.as_array().unwrap().contains(&s4["root_keyids"][1]));
+    let d = json_of(&w.ok(&["root", "show", "--diff", "--json"]));
+    assert_eq!(d["renewed"], json!(["r1", "r3"]), "{d}");
+    assert!(d["keys_added"].as_array().unwrap().is_empty(), "{d}");
     w.ok(&["sign", "--key", "r1", "--key", "r3"]);
     w.ok(&["publish"]);
     accepted(4);
+
+    // `root new` and `root edit` speak Notary too.
+    w.refused(
+        &[
+            "root",
+            "new",
+            "--root-key",
+            "r1",
+            "--threshold",
+            "1",
+            "--targets-key",
+            "online",
+            "--snapshot-key",
+            "online",
+            "--timestamp-key",
+            "online",
+        ],
+        1,
+        "version 1 is published already",
+    );
+    w.ok(&[
+        "key",
+        "generate",
+        "--name",
+        "r4",
+        "--algorithm",
+        "ecdsa-p256",
+    ]);
+    w.refused(
+        &["root", "edit", "--expires", "1y"],
+        2,
+        "expires with its first root certificate",
+    );
+    w.refused(
+        &["root", "edit", "--add-key", "targets:r4"],
+        2,
+        "keeps one key: replace it",
+    );
+    let v5 = json_of(&w.ok(&[
+        "root",
+        "edit",
+        "--add-key",
+        "root:r4",
+        "--threshold",
+        "root:3",
+        "--json",
+    ]));
+    assert_eq!(v5["version"], 5, "{v5}");
+    assert_eq!(v5["roles"][0]["threshold"], 3, "{v5}");
+    assert_eq!(v5["roles"][0]["keys"], json!(["r1", "r3", "r4"]), "{v5}");
+    w.ok(&["sign", "--key", "r1", "--key", "r3", "--key", "r4"]);
+    w.ok(&["publish"]);
+    accepted(5);
 }
