@@ -275,15 +275,38 @@ pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result
     let file = a
         .file
         .ok_or_else(|| Error::refused("the frames did not give a file"))?;
-    let md = Metadata::<Root>::from_bytes(&file).map_err(|e| {
+    // TUF 1.0 or Notary v1: the file says which.
+    let notary = crate::tuf::json::parse_strict(&file)
+        .ok()
+        .is_some_and(|v| crate::tuf::notary::is_notary(&v));
+    let not_root = |e: String| {
         Error::refused(format!(
             "the frames carry a file that is not root metadata: {e}"
         ))
-    })?;
+    };
+    let version = if notary {
+        crate::tuf::notary::NotaryMetadata::from_bytes(&file)
+            .map_err(|e| not_root(e.to_string()))?
+            .signed
+            .version
+    } else {
+        Metadata::<Root>::from_bytes(&file)
+            .map_err(|e| not_root(e.to_string()))?
+            .signed
+            .version
+    };
     let written = match out {
         Some(o) => {
-            let c = verify_chain(&md, &[], ctx.now);
-            if let Some(f) = c.failure {
+            let failure = if notary {
+                let md = crate::tuf::notary::NotaryMetadata::from_bytes(&file)
+                    .map_err(|e| not_root(e.to_string()))?;
+                crate::tuf::notary::verify_chain(&md, &[], ctx.now, None).failure
+            } else {
+                let md =
+                    Metadata::<Root>::from_bytes(&file).map_err(|e| not_root(e.to_string()))?;
+                verify_chain(&md, &[], ctx.now).failure
+            };
+            if let Some(f) = failure {
                 return Err(Error::refused(format!("the root does not verify: {f}"))
                     .hint("nothing was written"));
             }
@@ -302,19 +325,25 @@ pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result
         None => {
             let ws = ctx.workspace()?;
             let _lock = ws.lock()?;
-            let published = ws.published()?;
-            let Some((first, rest)) = published.split_first() else {
+            if notary != ws.notary_gun().is_some() {
+                return Err(Error::refused(format!(
+                    "the frames carry {} metadata, and this workspace keeps {}",
+                    if notary { "Notary v1" } else { "TUF 1.0" },
+                    if notary { "TUF 1.0" } else { "Notary v1" }
+                ))
+                .hint("give --out FILE; nothing was written"));
+            }
+            let published = ws.published_files()?;
+            let Some((last, _)) = published.last() else {
                 return Err(
                     Error::refused("nothing is published in this workspace to chain onto")
                         .hint("give --out FILE"),
                 );
             };
-            let last = rest.last().unwrap_or(first);
-            if md.signed.version <= last.signed.version {
-                let (p, _) = ws.published_paths(md.signed.version);
-                if std::fs::read(&p).map(|b| b == file).unwrap_or(false) {
+            if version <= *last {
+                if published.iter().any(|(v, b)| *v == version && *b == file) {
                     return Ok(ImportReport {
-                        version: md.signed.version,
+                        version,
                         sha256: a.sha256,
                         frames: a.frames,
                         duplicates: a.duplicates,
@@ -323,21 +352,19 @@ pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result
                     });
                 }
                 return Err(Error::refused(format!(
-                    "version {} is published here already, with other bytes",
-                    md.signed.version
+                    "version {version} is published here already, with other bytes"
                 ))
                 .hint("give --out FILE to keep it elsewhere"));
             }
-            let mut updates = rest.to_vec();
-            updates.push(md.clone());
-            let c = verify_chain(first, &updates, ctx.now);
-            if let Some(f) = c.failure {
+            let mut chain: Vec<Vec<u8>> = published.into_iter().map(|(_, b)| b).collect();
+            chain.push(file.clone());
+            if let Some(f) = history_failure(&ws, &chain, ctx.now)? {
                 return Err(Error::refused(format!(
                     "the root does not chain onto what is published here: {f}"
                 ))
                 .hint("give --out FILE to keep it elsewhere; nothing was written"));
             }
-            let (versioned, latest) = ws.published_paths(md.signed.version);
+            let (versioned, latest) = ws.published_paths(version);
             write_new_atomic(&versioned, &file)?;
             write_atomic(&latest, &file)?;
             vec![versioned, latest]
@@ -346,14 +373,14 @@ pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result
     ctx.record_here(
         "import-qr",
         serde_json::json!({
-            "version": md.signed.version,
+            "version": version,
             "sha256": a.sha256,
             "frames": a.frames,
             "written": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         }),
     )?;
     Ok(ImportReport {
-        version: md.signed.version,
+        version,
         sha256: a.sha256,
         frames: a.frames,
         duplicates: a.duplicates,

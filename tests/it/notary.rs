@@ -1588,4 +1588,26 @@ fn rotate_revoke_and_refresh_in_a_notary_workspace() {
     w.ok(&["sign", "--key", "r1", "--key", "r3", "--key", "r4"]);
     w.ok(&["publish"]);
     accepted(5);
+
+    // Version 5 leaves as QR frames; a workspace that took over version 4 reads it back in.
+    let d = TestDir::new();
+    let frames = d.path().join("frames.txt");
+    w.ok(&["export", "--qr", "--text", frames.to_str().unwrap()]);
+    let v4 = d.path().join("v4");
+    std::fs::create_dir(&v4).unwrap();
+    std::fs::copy(meta.join("4.root.json"), v4.join("root.json")).unwrap();
+    let w2 = crate::cli::Ws::with_init(&["init", "--format", "notary", "--gun", gun]);
+    w2.ok(&["import", "notary", v4.to_str().unwrap()]);
+    let r = json_of(&w2.ok(&["import", "qr", frames.to_str().unwrap(), "--json"]));
+    assert_eq!(r["version"], 5, "{r}");
+    assert_eq!(
+        std::fs::read(w2.path().join("metadata/5.root.json")).unwrap(),
+        std::fs::read(meta.join("5.root.json")).unwrap()
+    );
+    let tuf = crate::cli::Ws::new();
+    tuf.refused(
+        &["import", "qr", frames.to_str().unwrap()],
+        1,
+        "the frames carry Notary v1 metadata",
+    );
 }
