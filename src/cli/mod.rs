@@ -957,9 +957,9 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             keys,
             expires,
         }) => {
-            let r = ops::notary_ws::handover(
+            let r = ops::notary_import::handover(
                 ctx,
-                &ops::notary_ws::HandoverSpec {
+                &ops::notary_import::HandoverSpec {
                     tuf_root,
                     out: dest.as_deref(),
                     add_to: add_to.as_deref(),
@@ -1031,7 +1031,7 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
                 }
                 None => ctx.now,
             };
-            let c = ops::notary_ws::check_handover(statement, notary_root, tuf_root, when)?;
+            let c = ops::notary_import::check_handover(statement, notary_root, tuf_root, when)?;
             let h = if c.valid {
                 format!(
                     "VALID: {} hands over from Notary root version {} to TUF root version {} ({} of {} root signatures)\n",
@@ -1407,7 +1407,7 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             out(&r, h)
         }
         Command::Import(ImportCommand::Notary { folder }) => {
-            let r = ops::notary_ws::import(ctx, folder)?;
+            let r = ops::notary_import::import(ctx, folder)?;
             for w in &r.warnings {
                 ctx.notice(w.clone());
             }

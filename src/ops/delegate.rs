@@ -44,6 +44,35 @@ pub struct SignWith {
     pub expires: Option<String>,
 }
 
+/// The version after `v` of targets metadata.
+pub(super) fn next_version(v: u64) -> Result<u64> {
+    v.checked_add(1)
+        .ok_or_else(|| Error::refused("targets version overflow"))
+}
+
+/// When new targets metadata expires: `--expires`, else the workspace's `targets_expiry`.
+pub(super) fn targets_expiry(
+    ctx: &Context,
+    ws: &crate::workspace::Workspace,
+    how: &SignWith,
+) -> Result<String> {
+    let exp = truncate(
+        parse_user_time(
+            how.expires.as_deref().unwrap_or(&ws.config.targets_expiry),
+            ctx.now,
+        )
+        .map_err(Error::bad_input)?,
+    );
+    if exp <= ctx.now {
+        return Err(Error::bad_input(format!(
+            "expiry {} is not in the future",
+            format_tuf_time(exp)
+        ))
+        .hint("give a later date or a span like 90d"));
+    }
+    Ok(format_tuf_time(exp))
+}
+
 fn update(
     ctx: &Context,
     how: &SignWith,
@@ -68,25 +97,8 @@ fn update(
             extra: BTreeMap::new(),
         },
     };
-    next.version = next
-        .version
-        .checked_add(1)
-        .ok_or_else(|| Error::refused("targets version overflow"))?;
-    let exp = truncate(
-        parse_user_time(
-            how.expires.as_deref().unwrap_or(&ws.config.targets_expiry),
-            ctx.now,
-        )
-        .map_err(Error::bad_input)?,
-    );
-    if exp <= ctx.now {
-        return Err(Error::bad_input(format!(
-            "expiry {} is not in the future",
-            format_tuf_time(exp)
-        ))
-        .hint("give a later date or a span like 90d"));
-    }
-    next.expires = format_tuf_time(exp);
+    next.version = next_version(next.version)?;
+    next.expires = targets_expiry(ctx, &ws, how)?;
     edit(&mut next, &ws)?;
     // Keys no role uses any more leave; every role keeps at least `threshold` keys.
     if let Some(d) = &mut next.delegations {

@@ -14,6 +14,7 @@ pub mod device;
 pub mod key;
 pub mod notary;
 pub mod notary_delegate;
+pub mod notary_import;
 pub mod notary_request;
 pub mod notary_ws;
 pub mod request;

@@ -98,6 +98,15 @@ impl BuilderProfile for NotaryProfile {
     }
 }
 
+/// A certificate's validity: from `now` (whole seconds) for `years` years.
+pub(super) fn validity(now: Timestamp, years: u32) -> (Timestamp, Timestamp) {
+    let not_before = now.replace_nanosecond(0).unwrap_or(now);
+    let not_after = not_before
+        .replace_year(not_before.year() + years as i32)
+        .unwrap_or(not_before + time::Duration::days(365 * years as i64));
+    (not_before, not_after)
+}
+
 fn x509_time(t: Timestamp) -> Result<Time> {
     let secs = u64::try_from(t.unix_timestamp())
         .map_err(|_| Error::bad_input("a certificate cannot start before 1970"))?;
@@ -345,10 +354,7 @@ pub fn write_root(ctx: &super::Context, spec: &NotaryRootSpec) -> Result<NotaryR
             None => 1,
         };
     ctx.air_gap("sign with a private key")?;
-    let not_before = ctx.now.replace_nanosecond(0).unwrap_or(ctx.now);
-    let not_after = not_before
-        .replace_year(not_before.year() + spec.years as i32)
-        .unwrap_or(not_before + time::Duration::days(365 * spec.years as i64));
+    let (not_before, not_after) = validity(ctx.now, spec.years);
     let mut keys = BTreeMap::new();
     let mut signers = Vec::new();
     let mut root_ids = Vec::new();
@@ -513,10 +519,7 @@ pub fn write_certificate(
     ctx.air_gap("sign a root certificate with a private key")?;
     let signer = ctx.signer(&ws, &rec)?;
     ctx.touch_notice(&rec, "sign its certificate");
-    let not_before = ctx.now.replace_nanosecond(0).unwrap_or(ctx.now);
-    let not_after = not_before
-        .replace_year(not_before.year() + years as i32)
-        .unwrap_or(not_before + time::Duration::days(365 * years as i64));
+    let (not_before, not_after) = validity(ctx.now, years);
     let pem = root_certificate(signer.as_ref(), gun, not_before, not_after)?;
     let keyid = certificate_key(&pem).keyid();
     let path = match out {

@@ -14,7 +14,6 @@ use super::Context;
 use super::delegate::{RoleSummary, SignWith, TargetsReport};
 use super::notary_ws::{gun_of, published};
 use crate::error::{Error, Result};
-use crate::tuf::expiry::{format_tuf_time, parse_user_time, truncate};
 use crate::tuf::notary::{
     NotaryDelegation, NotaryKey, NotaryMetadata, NotarySignature, NotaryTargets, NotaryTargetsFile,
     check_threshold, verify_targets,
@@ -156,25 +155,8 @@ fn update(
             extra: BTreeMap::new(),
         },
     };
-    next.version = next
-        .version
-        .checked_add(1)
-        .ok_or_else(|| Error::refused("targets version overflow"))?;
-    let exp = truncate(
-        parse_user_time(
-            how.expires.as_deref().unwrap_or(&ws.config.targets_expiry),
-            ctx.now,
-        )
-        .map_err(Error::bad_input)?,
-    );
-    if exp <= ctx.now {
-        return Err(Error::bad_input(format!(
-            "expiry {} is not in the future",
-            format_tuf_time(exp)
-        ))
-        .hint("give a later date or a span like 365d"));
-    }
-    next.expires = format_tuf_time(exp);
+    next.version = super::delegate::next_version(next.version)?;
+    next.expires = super::delegate::targets_expiry(ctx, &ws, how)?;
     edit(&mut next, &ws)?;
     // Keys no role uses any more leave; every role keeps at least `threshold` keys.
     let used: BTreeSet<String> = next
@@ -270,25 +252,8 @@ fn update(
 }
 
 fn summaries(ws: &Workspace, t: &NotaryTargets) -> Result<Vec<RoleSummary>> {
-    let records: Vec<(Vec<u8>, KeyRecord)> = ws
-        .keys()?
-        .into_iter()
-        .filter_map(|r| r.public_key().ok().map(|pk| (pk.identity(), r)))
-        .collect();
-    let name_of = |id: &String| -> String {
-        t.delegations
-            .keys
-            .get(id)
-            .and_then(|k| k.decode(None).ok())
-            .and_then(|(pk, _)| {
-                let i = pk.identity();
-                records
-                    .iter()
-                    .find(|(r, _)| *r == i)
-                    .map(|(_, r)| r.name.clone())
-            })
-            .unwrap_or_else(|| id.chars().take(12).collect())
-    };
+    let records = super::notary_ws::Holders::of(ws)?;
+    let name_of = |id: &String| records.label(&t.delegations.keys, id);
     Ok(t.delegations
         .roles
         .iter()

@@ -383,17 +383,11 @@ pub fn merge(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result<Mer
         }
     }
     let allowed = allowed(&base, prev.as_ref());
-    let records: Vec<(Vec<u8>, crate::workspace::KeyRecord)> = ws
-        .keys()?
-        .into_iter()
-        .filter_map(|r| r.public_key().ok().map(|pk| (pk.identity(), r)))
-        .collect();
+    let records = super::notary_ws::Holders::of(&ws)?;
     let label = |pk: &NotaryPublicKey, id: &str| -> String {
-        let i = pk.identity();
         records
-            .iter()
-            .find(|(r, _)| *r == i)
-            .map(|(_, r)| r.name.clone())
+            .get(&pk.identity())
+            .map(|r| r.name.clone())
             .unwrap_or_else(|| id.chars().take(12).collect())
     };
     let mut sigs = base.signatures.clone();
@@ -462,10 +456,7 @@ pub fn merge(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result<Mer
             "signed_sha256": digest,
             "added": added,
             "already": already,
-            "inputs": files.iter().map(|f| serde_json::json!({
-                "file": f.display().to_string(),
-                "sha256": std::fs::read(f).map(|b| digest_hex(&b)).unwrap_or_default(),
-            })).collect::<Vec<_>>(),
+            "inputs": super::request::input_digests(files),
         }),
     )?;
     Ok(MergeReport {

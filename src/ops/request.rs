@@ -376,6 +376,19 @@ fn read_input(path: &Path) -> Result<Input> {
         })
 }
 
+/// What a merge read, for the transcript: each input file and the SHA-256 of its bytes.
+pub(super) fn input_digests(files: &[PathBuf]) -> Vec<serde_json::Value> {
+    files
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "file": f.display().to_string(),
+                "sha256": std::fs::read(f).map(|b| digest_hex(&b)).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
 /// `rootcellar merge FILE… [--out FILE]`.
 pub fn merge(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result<MergeReport> {
     let ws = ctx.workspace()?;
@@ -514,10 +527,7 @@ pub fn merge(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result<Mer
             "signed_sha256": digest,
             "added": added,
             "already": already,
-            "inputs": files.iter().map(|f| serde_json::json!({
-                "file": f.display().to_string(),
-                "sha256": std::fs::read(f).map(|b| crate::workspace::digest_hex(&b)).unwrap_or_default(),
-            })).collect::<Vec<_>>(),
+            "inputs": input_digests(files),
             "written": written.display().to_string(),
         }),
     )?;

@@ -543,7 +543,13 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
                 .and_then(|ws| ws.notary_gun().map(str::to_string))
                 .unwrap_or_default();
             Msg::Finished(
-                ops::notary::write_certificate(&ctx, &key, &gun, 10, None)
+                ops::notary::write_certificate(
+                    &ctx,
+                    &key,
+                    &gun,
+                    ops::notary_ws::DEFAULT_CERTIFICATE_YEARS,
+                    None,
+                )
                     .map(|r| {
                         with_notices(
                             &ctx,
@@ -566,13 +572,10 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
                 ops::notary_ws::stage(
                     &ctx,
                     &ops::notary_ws::StageSpec {
-                        root_keys: &plan.root,
-                        threshold: plan.threshold,
                         targets: Some(&plan.targets),
                         snapshot: Some(&plan.snapshot),
                         timestamp: Some(&plan.timestamp),
-                        years: 10,
-                        renew: false,
+                        ..ops::notary_ws::StageSpec::keys(&plan.root, plan.threshold)
                     },
                 ),
                 "version 1".into(),
