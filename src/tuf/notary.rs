@@ -461,27 +461,13 @@ pub fn check_threshold(
             Err(e) => notes.push(format!("key {}: {e}: it counts for nothing", short(id))),
         }
     }
-    let mut seen = BTreeSet::new();
-    let mut counted = Vec::new();
-    for s in signatures {
-        let Some(pk) = usable.get(&s.keyid) else {
-            continue;
-        };
-        match verify_sig(pk, &s.method, message, &s.sig) {
-            Ok(()) => {
-                if seen.insert(pk.identity()) {
-                    counted.push(s.keyid.clone());
-                } else {
-                    notes.push(format!(
-                        "another signature by key {} counts once",
-                        short(&s.keyid)
-                    ));
-                }
-            }
-            Err(e) => notes.push(format!("signature by {}: {e}", short(&s.keyid))),
-        }
-    }
-    let met = role.threshold >= 1 && counted.len() as u64 >= role.threshold;
+    let checked = signatures.iter().map(|s| {
+        let verdict = usable.get(&s.keyid).map(|pk: &NotaryPublicKey| {
+            verify_sig(pk, &s.method, message, &s.sig).map(|()| pk.identity())
+        });
+        (s.keyid.as_str(), verdict)
+    });
+    let (counted, met) = super::verify::tally(role.threshold, false, checked, &mut notes);
     ThresholdCheck {
         keys_of: keys_of.into(),
         threshold: role.threshold,

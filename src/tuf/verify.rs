@@ -117,41 +117,24 @@ impl RoleKeySet {
         until_met: bool,
         cache: &mut [Option<Result<(), SigError>>],
     ) -> ThresholdCheck {
+        let checked = signatures.iter().enumerate().map(|(i, s)| {
+            let checked = self.usable.get(&s.keyid).map(|pk| {
+                let result = match cache.get(i).cloned().flatten() {
+                    Some(r) => r,
+                    None => {
+                        let r = verify(pk, canonical, &s.sig);
+                        if let Some(slot) = cache.get_mut(i) {
+                            *slot = Some(r.clone());
+                        }
+                        r
+                    }
+                };
+                result.map(|()| pk.identity()).map_err(|e| e.to_string())
+            });
+            (s.keyid.as_str(), checked)
+        });
         let mut notes = self.notes.clone();
-        let mut seen = BTreeSet::new();
-        let mut counted = Vec::new();
-        for (i, s) in signatures.iter().enumerate() {
-            if until_met && self.threshold >= 1 && counted.len() as u64 >= self.threshold {
-                break;
-            }
-            let Some(pk) = self.usable.get(&s.keyid) else {
-                continue;
-            };
-            let result = match cache.get(i).cloned().flatten() {
-                Some(r) => r,
-                None => {
-                    let r = verify(pk, canonical, &s.sig);
-                    if let Some(slot) = cache.get_mut(i) {
-                        *slot = Some(r.clone());
-                    }
-                    r
-                }
-            };
-            match result {
-                Ok(()) => {
-                    if seen.insert(pk.identity()) {
-                        counted.push(s.keyid.clone());
-                    } else {
-                        notes.push(format!(
-                            "another signature by key {} (or the same public key under another ID) counts once",
-                            short(&s.keyid)
-                        ));
-                    }
-                }
-                Err(e) => notes.push(format!("signature by {}: {e}", short(&s.keyid))),
-            }
-        }
-        let met = self.threshold >= 1 && counted.len() as u64 >= self.threshold;
+        let (counted, met) = tally(self.threshold, until_met, checked, &mut notes);
         ThresholdCheck {
             keys_of: keys_of.to_string(),
             threshold: self.threshold,
@@ -160,6 +143,44 @@ impl RoleKeySet {
             met,
         }
     }
+}
+
+/// The one threshold count of TUF and Notary metadata: over `checked` signatures in file order
+/// — (key ID, `None` when the key ID is not a usable key of the role, else the signature's
+/// verdict with the signer's public-key identity) — counts distinct public keys, never entries.
+/// With `until_met`, stops taking signatures once the threshold is met (the iterator is lazy, so
+/// the rest are not verified). Returns the key IDs counted and whether the threshold is met;
+/// why other signatures counted for nothing goes into `notes`.
+pub fn tally<'a>(
+    threshold: u64,
+    until_met: bool,
+    checked: impl Iterator<Item = (&'a str, Option<Result<Vec<u8>, String>>)>,
+    notes: &mut Vec<String>,
+) -> (Vec<String>, bool) {
+    let mut seen = BTreeSet::new();
+    let mut counted = Vec::new();
+    let met = |n: usize| threshold >= 1 && n as u64 >= threshold;
+    for (keyid, verdict) in checked {
+        match verdict {
+            None => {}
+            Some(Ok(identity)) => {
+                if seen.insert(identity) {
+                    counted.push(keyid.to_string());
+                } else {
+                    notes.push(format!(
+                        "another signature by key {} (or the same public key under another ID) counts once",
+                        short(keyid)
+                    ));
+                }
+            }
+            Some(Err(e)) => notes.push(format!("signature by {}: {e}", short(keyid))),
+        }
+        if until_met && met(counted.len()) {
+            break;
+        }
+    }
+    let is_met = met(counted.len());
+    (counted, is_met)
 }
 
 /// Counts the valid signatures over `canonical` by distinct keys of `role`, every signature
