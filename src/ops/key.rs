@@ -112,12 +112,36 @@ pub fn import(ctx: &Context, file: &Path, name: &str) -> Result<KeyInfo> {
             file.display()
         ))
     })?;
-    ws.check_new_key(name, &key)?;
     let pk = key.decode().map_err(|e| Error::bad_input(e.to_string()))?;
     let certificate = text
         .trim_start()
         .starts_with("-----BEGIN CERTIFICATE-----")
         .then(|| text.trim().to_string() + "\n");
+    // A new certificate for a key registered under this name (a Notary root key renewed by its
+    // keyholder elsewhere): the record keeps the key and takes the certificate.
+    if let Some(pem) = &certificate
+        && let Ok(mut existing) = ws.resolve_key(name)
+        && existing.name == name
+        && existing.public_key()?.identity() == pk.identity()
+    {
+        crate::tuf::notary::check_self_signed(pem).map_err(|e| {
+            Error::bad_input(format!("{}: {e}", file.display()))
+                .hint("ask the keyholder for the certificate their device made")
+        })?;
+        existing.certificate = Some(pem.clone());
+        ws.update_key_record(&existing)?;
+        ctx.record(
+            &ws,
+            "key-certificate-updated",
+            serde_json::json!({
+                "key": existing.name,
+                "keyid": existing.keyid,
+                "sha256": crate::workspace::digest_hex(pem.as_bytes()),
+            }),
+        )?;
+        return Ok(KeyInfo::of(&existing));
+    }
+    ws.check_new_key(name, &key)?;
     let rec = KeyRecord {
         name: name.into(),
         keyid: key.keyid(),

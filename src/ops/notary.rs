@@ -98,6 +98,24 @@ impl BuilderProfile for NotaryProfile {
     }
 }
 
+/// The root keys, threshold and certificate lifetime of a Notary root to be made.
+pub(super) fn check_root_keys(root_keys: &[String], threshold: u64, years: u32) -> Result<()> {
+    if root_keys.is_empty() {
+        return Err(Error::bad_input("name at least one root key").hint("--root-key NAME"));
+    }
+    if threshold == 0 || threshold as usize > root_keys.len() {
+        return Err(Error::bad_input(format!(
+            "threshold {threshold} with {} root keys cannot be met",
+            root_keys.len()
+        ))
+        .hint("a threshold from 1 to the number of root keys"));
+    }
+    if !(1..=30).contains(&years) {
+        return Err(Error::bad_input("--years must be 1 to 30").hint("e.g. --years 10"));
+    }
+    Ok(())
+}
+
 /// A certificate's validity: from `now` (whole seconds) for `years` years.
 pub(super) fn validity(now: Timestamp, years: u32) -> (Timestamp, Timestamp) {
     let not_before = now.replace_nanosecond(0).unwrap_or(now);
@@ -281,19 +299,7 @@ pub fn write_root(ctx: &super::Context, spec: &NotaryRootSpec) -> Result<NotaryR
     use crate::tuf::metadata::RoleKeys;
     use std::collections::BTreeMap;
     let ws = ctx.workspace()?;
-    if spec.root_keys.is_empty() {
-        return Err(Error::bad_input("name at least one root key").hint("--root-key NAME"));
-    }
-    if spec.threshold == 0 || spec.threshold as usize > spec.root_keys.len() {
-        return Err(Error::bad_input(format!(
-            "threshold {} with {} root keys cannot be met",
-            spec.threshold,
-            spec.root_keys.len()
-        )));
-    }
-    if !(1..=30).contains(&spec.years) {
-        return Err(Error::bad_input("--years must be 1 to 30"));
-    }
+    check_root_keys(spec.root_keys, spec.threshold, spec.years)?;
     if spec.out.exists() {
         return Err(Error::refused(format!(
             "{} exists; rootcellar does not overwrite a root",
@@ -494,7 +500,7 @@ pub fn write_certificate(
 ) -> Result<CertificateReport> {
     let ws = ctx.workspace()?;
     if !(1..=30).contains(&years) {
-        return Err(Error::bad_input("--years must be 1 to 30"));
+        return Err(Error::bad_input("--years must be 1 to 30").hint("e.g. --years 10"));
     }
     if let Some(out) = out
         && out.exists()

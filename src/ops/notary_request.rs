@@ -341,34 +341,26 @@ pub fn merge(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result<Mer
         let bytes = super::notary_ws::read_input(f)?;
         let v = crate::tuf::json::parse_strict(&bytes)
             .map_err(|e| Error::bad_input(format!("{}: {e}", f.display())))?;
-        let other = |m: &NotaryMetadata| {
-            let d = digest_hex(m.canonical_signed());
-            Error::refused(format!(
-                "{} carries other signed bytes (version {}, digest {}) than the staged root (version {}, digest {})",
-                f.display(),
-                m.signed.version,
-                super::root::read_aloud(&d),
-                base.signed.version,
-                super::root::read_aloud(&digest)
-            ))
-            .hint("it was signed from another request: have that keyholder sign this one; nothing was merged")
-        };
         match read_value(v, f)? {
             NotaryInput::Bundle(NotaryBundle { request: m, .. }) | NotaryInput::Root(m) => {
                 if m.canonical_signed() != base.canonical_signed() {
-                    return Err(other(&m));
+                    return Err(super::request::other_bytes(
+                        f,
+                        (m.signed.version, &digest_hex(m.canonical_signed())),
+                        "the staged root",
+                        (base.signed.version, &digest),
+                    ));
                 }
                 candidates.extend(m.signatures.iter().map(|s| (f.clone(), s.clone())));
             }
             NotaryInput::Detached(d) => {
                 if d.signed_sha256 != digest {
-                    return Err(Error::refused(format!(
-                        "the detached signature {} was made over other bytes (digest {}) than the staged root (digest {})",
-                        f.display(),
-                        super::root::read_aloud(&d.signed_sha256),
-                        super::root::read_aloud(&digest)
-                    ))
-                    .hint("it belongs to another request; nothing was merged"));
+                    return Err(super::request::detached_other_bytes(
+                        f,
+                        &d.signed_sha256,
+                        "the staged root",
+                        &digest,
+                    ));
                 }
                 candidates.push((
                     f.clone(),

@@ -218,19 +218,7 @@ pub fn stage(ctx: &Context, spec: &StageSpec) -> Result<StageReport> {
                 .hint("sign and publish it, or drop it with `rootcellar root discard`"),
         );
     }
-    if spec.root_keys.is_empty() {
-        return Err(Error::bad_input("name at least one root key").hint("--root-key NAME"));
-    }
-    if spec.threshold == 0 || spec.threshold as usize > spec.root_keys.len() {
-        return Err(Error::bad_input(format!(
-            "threshold {} with {} root keys cannot be met",
-            spec.threshold,
-            spec.root_keys.len()
-        )));
-    }
-    if !(1..=30).contains(&spec.years) {
-        return Err(Error::bad_input("--years must be 1 to 30"));
-    }
+    super::notary::check_root_keys(spec.root_keys, spec.threshold, spec.years)?;
     let previous = published(&ws)?.pop();
     let version =
         match &previous {
@@ -306,33 +294,58 @@ pub fn stage(ctx: &Context, spec: &StageSpec) -> Result<StageReport> {
         .as_ref()
         .map(|p| p.signed.keys.keys().cloned().collect())
         .unwrap_or_default();
-    let mut made = Vec::new();
-    let mut kept_names = Vec::new();
-    let mut brought = Vec::new();
+    // Where each root key's certificate comes from, settled for every key before any device
+    // is used: a refusal then costs no PIN entry.
+    enum Source {
+        Kept(String, NotaryKey),
+        Ready(NotaryKey),
+        Make,
+    }
+    let mut sources = Vec::new();
     for r in &recs {
         let pk = r.public_key()?;
-        let (id, k) = match kept(&pk.identity()).filter(|_| !spec.renew) {
-            Some(found) => {
-                kept_names.push(r.name.clone());
-                found
-            }
+        let source = match kept(&pk.identity()).filter(|_| !spec.renew) {
+            Some((id, k)) => Source::Kept(id, k),
             None if r.backend == crate::workspace::Backend::Public => {
                 // A keyholder elsewhere: the certificate their device made, imported.
                 let k = brought_certificate(r, &gun, ctx.now, &pk)?;
-                brought.push(r.name.clone());
-                (k.keyid(), k)
+                if spec.renew && published_ids.contains(&k.keyid()) {
+                    return Err(Error::refused(format!(
+                        "the certificate of {} is the one in the published version: a renewal needs a new one from its keyholder",
+                        r.name
+                    ))
+                    .hint(format!(
+                        "its keyholder runs `rootcellar notary certificate --key {} --gun {gun} --out {}.crt`; then `rootcellar key import {}.crt --name {}` here",
+                        r.name, r.name, r.name, r.name
+                    )));
+                }
+                Source::Ready(k)
             }
             // A certificate made earlier on the key's device (`notary certificate`), good
             // beyond the warning window and new to this version when renewing.
-            None if stored_certificate(r, &gun, ctx.now, window, &pk)
-                .is_some_and(|k| !(spec.renew && published_ids.contains(&k.keyid()))) =>
+            None => match stored_certificate(r, &gun, ctx.now, window, &pk)
+                .filter(|k| !(spec.renew && published_ids.contains(&k.keyid())))
             {
-                let k = stored_certificate(r, &gun, ctx.now, window, &pk)
-                    .ok_or_else(|| Error::environment("the stored certificate changed"))?;
+                Some(k) => Source::Ready(k),
+                None => Source::Make,
+            },
+        };
+        sources.push((r, pk, source));
+    }
+    let mut made = Vec::new();
+    let mut kept_names = Vec::new();
+    let mut brought = Vec::new();
+    for (r, pk, source) in sources {
+        let (id, k) = match source {
+            Source::Kept(id, k) => {
+                kept_names.push(r.name.clone());
+                (id, k)
+            }
+            Source::Ready(k) => {
                 brought.push(r.name.clone());
                 (k.keyid(), k)
             }
-            None => {
+            Source::Make => {
                 ctx.air_gap("sign a root certificate with a private key")?;
                 let signer = ctx.signer(&ws, r)?;
                 ctx.touch_notice(r, "sign its certificate");
@@ -518,17 +531,11 @@ pub fn sign(ctx: &Context, keys: &[String]) -> Result<SignReport> {
     for r in recs {
         let ids = root_keyids_of(&r, &md, prev.as_ref());
         if ids.is_empty() {
-            return Err(Error::refused(format!(
-                "key {} is not a root key of version {}{}: its signature would count for nothing",
-                r.name,
+            return Err(super::root::not_a_root_key(
+                &r.name,
                 md.signed.version,
-                if prev.is_some() {
-                    " or of the version before"
-                } else {
-                    ""
-                }
-            ))
-            .hint("`rootcellar status` shows who still has to sign"));
+                prev.is_some(),
+            ));
         }
         plan.push((r, ids));
     }

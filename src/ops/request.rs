@@ -376,6 +376,41 @@ fn read_input(path: &Path) -> Result<Input> {
         })
 }
 
+/// A merge input signed over other bytes than `against` (version, digest): refused, nothing
+/// merged.
+pub(super) fn other_bytes(
+    path: &Path,
+    input: (u64, &str),
+    against: &str,
+    base: (u64, &str),
+) -> Error {
+    Error::refused(format!(
+        "{} carries other signed bytes (version {}, digest {}) than {against} (version {}, digest {})",
+        path.display(),
+        input.0,
+        super::root::read_aloud(input.1),
+        base.0,
+        super::root::read_aloud(base.1)
+    ))
+    .hint("it was signed from another request: have that keyholder sign this one; nothing was merged")
+}
+
+/// A detached signature over other bytes than `against`: refused, nothing merged.
+pub(super) fn detached_other_bytes(
+    path: &Path,
+    made_over: &str,
+    against: &str,
+    digest: &str,
+) -> Error {
+    Error::refused(format!(
+        "the detached signature {} was made over other bytes (digest {}) than {against} (digest {})",
+        path.display(),
+        super::root::read_aloud(made_over),
+        super::root::read_aloud(digest)
+    ))
+    .hint("it belongs to another request; nothing was merged")
+}
+
 /// What a merge read, for the transcript: each input file and the SHA-256 of its bytes.
 pub(super) fn input_digests(files: &[PathBuf]) -> Vec<serde_json::Value> {
     files
@@ -434,27 +469,23 @@ pub fn merge(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result<Mer
             Input::Request(m) => {
                 let d = digest_hex(m.canonical_signed());
                 if d != digest {
-                    return Err(Error::refused(format!(
-                        "{} carries other signed bytes (version {}, digest {}) than {against} (version {}, digest {})",
-                        path.display(),
-                        m.signed.version,
-                        super::root::read_aloud(&d),
-                        base.signed.version,
-                        super::root::read_aloud(&digest)
-                    ))
-                    .hint("it was signed from another request: have that keyholder sign this one; nothing was merged"));
+                    return Err(other_bytes(
+                        path,
+                        (m.signed.version, &d),
+                        against,
+                        (base.signed.version, &digest),
+                    ));
                 }
                 candidates.extend(m.signatures.iter().map(|s| (path.clone(), s.clone())));
             }
             Input::Detached(d) => {
                 if d.signed_sha256 != digest {
-                    return Err(Error::refused(format!(
-                        "the detached signature {} was made over other bytes (digest {}) than {against} (digest {})",
-                        path.display(),
-                        super::root::read_aloud(&d.signed_sha256),
-                        super::root::read_aloud(&digest)
-                    ))
-                    .hint("it belongs to another request; nothing was merged"));
+                    return Err(detached_other_bytes(
+                        path,
+                        &d.signed_sha256,
+                        against,
+                        &digest,
+                    ));
                 }
                 candidates.push((
                     path.clone(),

@@ -519,6 +519,16 @@ fn view(ctx: &Context, ws: &Workspace, md: &Metadata<Root>, source: &str) -> Res
     })
 }
 
+/// A key that would sign version `version` but is a root key neither of it nor (`has_prev`) of
+/// the version before.
+pub(super) fn not_a_root_key(name: &str, version: u64, has_prev: bool) -> Error {
+    Error::refused(format!(
+        "key {name} is not a root key of version {version}{}: its signature would count for nothing",
+        if has_prev { " or of the version before" } else { "" }
+    ))
+    .hint("`rootcellar root show` lists the root keys and who still has to sign")
+}
+
 /// What `sign` did.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct SignReport {
@@ -549,17 +559,7 @@ pub fn sign(ctx: &Context, keys: &[String]) -> Result<SignReport> {
     };
     for r in &recs {
         if !is_root_key(&r.keyid) {
-            return Err(Error::refused(format!(
-                "key {} is not a root key of version {}{}: its signature would count for nothing",
-                r.name,
-                md.signed.version,
-                if prev.is_some() {
-                    " or of the version before"
-                } else {
-                    ""
-                }
-            ))
-            .hint("`rootcellar root show` lists the root keys and who still has to sign"));
+            return Err(not_a_root_key(&r.name, md.signed.version, prev.is_some()));
         }
     }
     ctx.air_gap("sign with a private key")?;

@@ -1379,11 +1379,44 @@ fn notary_keyholders_sign_apart_and_merge() {
     a.ok(&["audit", "print", "--out", record.to_str().unwrap()]);
     let html = std::fs::read_to_string(&record).unwrap();
     assert!(html.contains("<tr><td>3</td>"), "{html}");
-    // The last seal changed to name the other root key of version 3: audit verify refuses.
+    // A renewal with d still elsewhere: refused until its keyholder brings a new certificate,
+    // which replaces the one in d's record; then d signs apart once more.
+    a.refused(
+        &["refresh"],
+        1,
+        "a renewal needs a new one from its keyholder",
+    );
+    let crt2 = d.path().join("d2.crt");
+    b.ok(&[
+        "notary",
+        "certificate",
+        "--key",
+        "d",
+        "--gun",
+        gun,
+        "--out",
+        crt2.to_str().unwrap(),
+    ]);
+    a.ok(&["key", "import", crt2.to_str().unwrap(), "--name", "d"]);
+    let s4 = json_of(&a.ok(&["refresh", "--json"]));
+    assert_eq!(s4["certificates_brought"], json!(["d"]), "{s4}");
+    assert_eq!(s4["certificates_made"], json!(["a"]), "{s4}");
+    a.ok(&["sign", "--key", "a"]);
+    let req4 = d.path().join("request4.json");
+    a.ok(&["request", "export", "--out", req4.to_str().unwrap()]);
+    b.ok(&["sign", "--file", req4.to_str().unwrap(), "--key", "d"]);
+    let m4 = json_of(&a.ok(&["merge", req4.to_str().unwrap(), "--json"]));
+    assert_eq!(m4["added"], json!(["d"]), "{m4}");
+    a.ok(&["publish"]);
+    assert!(notary_says(
+        gun,
+        &[&meta.join("3.root.json"), &meta.join("4.root.json")]
+    ));
+    // The last seal changed to name the other root key of version 4: audit verify refuses.
     let log = std::fs::read_to_string(a.path().join("audit.log")).unwrap();
     let (head, last) = log.trim_end().rsplit_once('\n').unwrap();
-    let a_id = s3["root_keyids"][0].as_str().unwrap();
-    let d_id = s3["root_keyids"][1].as_str().unwrap();
+    let a_id = s4["root_keyids"][0].as_str().unwrap();
+    let d_id = s4["root_keyids"][1].as_str().unwrap();
     assert!(
         last.contains("\"action\":\"seal\"") && last.contains(a_id),
         "{last}"
