@@ -1423,7 +1423,7 @@ fn dispatch(cli: &Cli, ctx: &Context, now: Timestamp) -> Result<Output> {
             for k in &r.root_keys {
                 h.push_str(&format!(
                     "  {} {}  {}{}\n",
-                    &k.keyid[..12.min(k.keyid.len())],
+                    k.keyid.chars().take(12).collect::<String>(),
                     k.keytype,
                     match &k.held_as {
                         Some(n) => format!("held here as {n}"),

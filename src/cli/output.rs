@@ -43,7 +43,7 @@ pub fn key_list(ks: &[KeyInfo]) -> String {
             s,
             "{:<16} {:<18} {:<11} {:<9} {}",
             k.name,
-            &k.keyid[..16.min(k.keyid.len())],
+            k.keyid.chars().take(16).collect::<String>(),
             k.algorithm,
             k.backend,
             k.created_at
@@ -134,7 +134,7 @@ pub fn root_view(v: &RootView) -> String {
             s,
             "  {:<12} {}  {:<10} fingerprint {}  {}{}",
             k.name.as_deref().unwrap_or("(unnamed)"),
-            &k.keyid[..16.min(k.keyid.len())],
+            k.keyid.chars().take(16).collect::<String>(),
             k.algorithm,
             k.fingerprint,
             k.roles.join(","),
@@ -420,7 +420,7 @@ pub fn diff(d: &crate::ops::ceremony::RootDiff) -> String {
             s,
             "  + key {} ({}, fingerprint {}) in {}",
             k.name,
-            &k.keyid[..16.min(k.keyid.len())],
+            k.keyid.chars().take(16).collect::<String>(),
             k.fingerprint,
             k.roles.join(", ")
         );
@@ -430,7 +430,7 @@ pub fn diff(d: &crate::ops::ceremony::RootDiff) -> String {
             s,
             "  - key {} ({}, fingerprint {}) was in {}",
             k.name,
-            &k.keyid[..16.min(k.keyid.len())],
+            k.keyid.chars().take(16).collect::<String>(),
             k.fingerprint,
             k.roles.join(", ")
         );

@@ -117,13 +117,13 @@ pub fn adopt(ctx: &Context, dir: &Path, from: Option<u64>) -> Result<AdoptReport
         let mut taken: Vec<String> = ws.keys()?.into_iter().map(|r| r.name).collect();
         for (keyid, key) in &last.signed.keys {
             if &key.keyid() != keyid {
-                warnings.push(format!("key {} is listed under an ID that is not its hash: not registered (it counts for nothing)", &keyid[..12.min(keyid.len())]));
+                warnings.push(format!("key {} is listed under an ID that is not its hash: not registered (it counts for nothing)", keyid.chars().take(12).collect::<String>()));
                 continue;
             }
             let Ok(pk) = key.decode() else {
                 warnings.push(format!(
                     "key {}: unsupported type, not registered",
-                    &keyid[..12.min(keyid.len())]
+                    keyid.chars().take(12).collect::<String>()
                 ));
                 continue;
             };

@@ -132,7 +132,7 @@ pub fn import(ctx: &Context, dir: &Path) -> Result<ImportReport> {
             {
                 warnings.push(format!(
                     "root certificate {} ended on {}: Notary clients refuse this root until it is renewed (`rootcellar notary root --renew`)",
-                    &id[..12.min(id.len())],
+                    id.chars().take(12).collect::<String>(),
                     format_tuf_time(e)
                 ));
             }

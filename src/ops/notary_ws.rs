@@ -955,7 +955,7 @@ fn published_key_set(ws: &Workspace) -> Result<(NotaryMetadata, Vec<String>, u64
             .ok_or_else(|| {
                 Error::refused(format!(
                     "root key {} of version {} is not registered in this workspace",
-                    &id[..12.min(id.len())],
+                    id.chars().take(12).collect::<String>(),
                     prev.signed.version
                 ))
                 .hint("register it (`key add` for a device, `key import` of its certificate for a keyholder elsewhere), or name the keys yourself with `rootcellar notary root`")

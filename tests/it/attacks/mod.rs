@@ -9,6 +9,7 @@ mod floats;
 mod huge_integers;
 mod keyid_not_matching_key;
 mod method_confusion;
+mod non_ascii_keyid;
 mod one_key_two_keyids;
 mod one_signature_below_threshold;
 mod payload_changed_after_signing;
