@@ -39,7 +39,7 @@ fn key_name(owner: Option<&str>, role: &str, keyid: &str) -> String {
         .trim_matches(|c: char| !c.is_ascii_alphanumeric())
         .to_string();
     if clean.is_empty() {
-        format!("{role}-{}", &keyid[..8])
+        format!("{role}-{}", keyid.chars().take(8).collect::<String>())
     } else {
         clean.chars().take(48).collect()
     }
