@@ -46,15 +46,29 @@ impl Context<'_> {
         p.commit(ws)
     }
 
-    /// Records one action in the transcript of the workspace in `ctx.dir`, if there is one
-    /// there, for commands that do not otherwise hold the workspace lock.
-    pub fn record_here(&self, action: &str, detail: Value) -> Result<()> {
+    /// The workspace in `ctx.dir`, locked, when there is one. Commands that also run outside a
+    /// workspace (export, import qr) take it before they write anything, so their transcript
+    /// line can never be refused after their files are written.
+    pub fn lock_here(&self) -> Result<Option<(Workspace, crate::workspace::WorkspaceLock)>> {
         match Workspace::open(&self.dir) {
             Ok(ws) => {
-                let _lock = ws.lock()?;
-                self.record(&ws, action, detail)
+                let lock = ws.lock()?;
+                Ok(Some((ws, lock)))
             }
-            Err(_) => Ok(()),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Records one action in the workspace `here` holds locked; outside a workspace, nothing.
+    pub fn record_here(
+        &self,
+        here: &Option<(Workspace, crate::workspace::WorkspaceLock)>,
+        action: &str,
+        detail: Value,
+    ) -> Result<()> {
+        match here {
+            Some((ws, _)) => self.record(ws, action, detail),
+            None => Ok(()),
         }
     }
 

@@ -299,6 +299,7 @@ pub fn write_root(ctx: &super::Context, spec: &NotaryRootSpec) -> Result<NotaryR
     use crate::tuf::metadata::RoleKeys;
     use std::collections::BTreeMap;
     let ws = ctx.workspace()?;
+    let _lock = ws.lock()?;
     check_root_keys(spec.root_keys, spec.threshold, spec.years)?;
     if spec.out.exists() {
         return Err(Error::refused(format!(
@@ -455,7 +456,8 @@ pub fn write_root(ctx: &super::Context, spec: &NotaryRootSpec) -> Result<NotaryR
         )));
     }
     crate::atomic::write_new_atomic(spec.out, &bytes)?;
-    ctx.record_here(
+    ctx.record(
+        &ws,
         "notary-root",
         serde_json::json!({
             "gun": spec.gun,
@@ -499,6 +501,7 @@ pub fn write_certificate(
     out: Option<&std::path::Path>,
 ) -> Result<CertificateReport> {
     let ws = ctx.workspace()?;
+    let _lock = ws.lock()?;
     if !(1..=30).contains(&years) {
         return Err(Error::bad_input("--years must be 1 to 30").hint("e.g. --years 10"));
     }
@@ -534,14 +537,14 @@ pub fn write_certificate(
             out.display().to_string()
         }
         None => {
-            let _lock = ws.lock()?;
             let mut updated = ws.resolve_key(&rec.name)?;
             updated.certificate = Some(pem.clone());
             ws.update_key_record(&updated)?;
             format!("keys/{}.json", rec.name)
         }
     };
-    ctx.record_here(
+    ctx.record(
+        &ws,
         "notary-certificate",
         serde_json::json!({
             "key": rec.name,

@@ -36,6 +36,7 @@ fn history_failure(
 /// `rootcellar export --to DIR`: the published roots, verified first and read back after.
 pub fn export_usb(ctx: &Context, dir: &Path, overwrite: bool) -> Result<Vec<usb::ExportedFile>> {
     let ws = ctx.workspace()?;
+    let _lock = ws.lock()?;
     let published = ws.published_files()?;
     if published.is_empty() {
         return Err(Error::refused("nothing is published yet").hint("publish a root first"));
@@ -69,7 +70,8 @@ pub fn export_usb(ctx: &Context, dir: &Path, overwrite: bool) -> Result<Vec<usb:
                 .hint("the drive is failing: use another one"),
         );
     }
-    ctx.record_here(
+    ctx.record(
+        &ws,
         "export-usb",
         serde_json::json!({
             "dir": dir.display().to_string(),
@@ -121,6 +123,7 @@ pub fn export_qr(
     ec_name: &str,
     outputs: &QrOutputs,
 ) -> Result<QrReport> {
+    let here = ctx.lock_here()?;
     let path = match file {
         Some(f) => f.to_path_buf(),
         None => {
@@ -185,6 +188,7 @@ pub fn export_qr(
         written.push(p.clone());
     }
     ctx.record_here(
+        &here,
         "export-qr",
         serde_json::json!({
             "file": path.display().to_string(),
@@ -230,6 +234,7 @@ fn is_image(bytes: &[u8]) -> bool {
 /// `rootcellar import qr FILE… [--out PATH]`: frames from text files (one frame per line) or
 /// images; the root is verified as a client would before it is written.
 pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result<ImportReport> {
+    let here = ctx.lock_here()?;
     let mut inputs = Vec::new();
     let mut unreadable = Vec::new();
     for f in files {
@@ -323,8 +328,8 @@ pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result
             vec![o.to_path_buf()]
         }
         None => {
+            // Held locked since the start (`here`).
             let ws = ctx.workspace()?;
-            let _lock = ws.lock()?;
             if notary != ws.notary_gun().is_some() {
                 return Err(Error::refused(format!(
                     "the frames carry {} metadata, and this workspace keeps {}",
@@ -371,6 +376,7 @@ pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result
         }
     };
     ctx.record_here(
+        &here,
         "import-qr",
         serde_json::json!({
             "version": version,

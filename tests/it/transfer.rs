@@ -407,3 +407,46 @@ fn usb_export_is_idempotent_refuses_conflicts_and_leaves_no_partial_file_on_a_fu
     }
     assert!(!full.path().join("SHA256SUMS").exists());
 }
+
+/// While another command holds the workspace, export and import refuse before they write
+/// anything: their transcript line can never be refused after the files are out.
+#[test]
+fn export_and_import_wait_for_a_busy_workspace_and_write_nothing() {
+    let w = HsmWs::new("busy");
+    published(&w, 1);
+    let usb = w.dir.path().join("../busy-usb");
+    std::fs::create_dir(&usb).unwrap();
+    let frames = w.dir.path().join("../busy-frames.txt");
+    let lines_before = std::fs::read_to_string(w.dir.path().join("audit.log"))
+        .unwrap()
+        .lines()
+        .count();
+    {
+        let held = std::fs::OpenOptions::new()
+            .write(true)
+            .open(w.dir.path().join(".lock"))
+            .unwrap();
+        held.try_lock().unwrap();
+        for args in [
+            vec!["export", "--to", usb.to_str().unwrap()],
+            vec!["export", "--qr", "--text", frames.to_str().unwrap()],
+        ] {
+            let r = w.run(&args);
+            assert_eq!(r.code, 3, "{args:?}: {}{}", r.stdout, r.stderr);
+            assert!(
+                r.stderr
+                    .contains("another rootcellar command is using the workspace"),
+                "{}",
+                r.stderr
+            );
+        }
+        assert_eq!(std::fs::read_dir(&usb).unwrap().count(), 0);
+        assert!(!frames.exists());
+    }
+    // Free again: both go through and are recorded.
+    w.ok(&["export", "--to", usb.to_str().unwrap()]);
+    w.ok(&["export", "--qr", "--text", frames.to_str().unwrap()]);
+    let log = std::fs::read_to_string(w.dir.path().join("audit.log")).unwrap();
+    assert_eq!(log.lines().count(), lines_before + 2);
+    assert!(log.contains("\"action\":\"export-usb\"") && log.contains("\"action\":\"export-qr\""));
+}
