@@ -7,9 +7,13 @@ use std::path::{Path, PathBuf};
 pub(crate) const PASS: &str = "test passphrase 1";
 
 /// A workspace in a temp folder, commands run offline (fake /sys) with a passphrase in the env.
-pub(crate) struct Ws {
-    pub(crate) dir: TestDir,
-    pub(crate) sys: tempfile::TempDir,
+pub(crate) struct Ws(TestWs);
+
+impl std::ops::Deref for Ws {
+    type Target = TestWs;
+    fn deref(&self) -> &TestWs {
+        &self.0
+    }
 }
 
 impl Ws {
@@ -18,53 +22,10 @@ impl Ws {
     }
     /// A workspace made by the `init` command `args`.
     pub(crate) fn with_init(args: &[&str]) -> Ws {
-        let w = Ws {
-            dir: TestDir::new(),
-            sys: offline_sysfs(),
-        };
-        w.ok(args);
-        w
-    }
-    pub(crate) fn path(&self) -> &Path {
-        self.dir.path()
-    }
-    pub(crate) fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
-        let mut c = rootcellar();
-        c.env("ROOTCELLAR_DIR", self.path())
-            .env("ROOTCELLAR_SYSFS", self.sys.path())
-            .env("ROOTCELLAR_PASSPHRASE", PASS)
-            .args(args);
-        c
-    }
-    pub(crate) fn run(&self, args: &[&str]) -> Run {
-        run(self.cmd(args))
-    }
-    pub(crate) fn ok(&self, args: &[&str]) -> Run {
-        let r = self.run(args);
-        assert_eq!(r.code, 0, "{args:?} failed: {}{}", r.stdout, r.stderr);
-        r
-    }
-    /// Runs a command that must fail with `code` and `msg`, and leave every file as it was.
-    pub(crate) fn refused(&self, args: &[&str], code: i32, msg: &str) -> Run {
-        self.refused_with(self.cmd(args), code, msg)
-    }
-    pub(crate) fn refused_with(&self, c: assert_cmd::Command, code: i32, msg: &str) -> Run {
-        let before = snapshot(self.path());
-        let r = run(c);
-        assert_eq!(
-            r.code, code,
-            "expected exit {code}: {}{}",
-            r.stdout, r.stderr
-        );
-        assert!(r.stderr.contains(msg), "expected {msg:?} in:\n{}", r.stderr);
-        assert!(
-            r.stderr.contains("what to do:"),
-            "no hint in:\n{}",
-            r.stderr
-        );
-        assert!(!r.stderr.contains("panicked"));
-        assert_eq!(before, snapshot(self.path()), "the workspace changed");
-        r
+        Ws(TestWs::new(
+            vec![("ROOTCELLAR_PASSPHRASE", PASS.into())],
+            args,
+        ))
     }
     pub(crate) fn keys(&self, names: &[(&str, &str)]) {
         for (n, alg) in names {
@@ -129,20 +90,7 @@ impl Ws {
 }
 
 pub(crate) fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                out.insert(p.clone(), Vec::new());
-                stack.push(p);
-            } else {
-                out.insert(p.clone(), std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
+    tree(dir)
 }
 
 #[test]

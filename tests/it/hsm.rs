@@ -87,9 +87,15 @@ impl SoftHsm {
 
 /// A workspace whose commands see `hsm` and give its PIN.
 pub struct HsmWs {
-    pub dir: TestDir,
+    ws: TestWs,
     pub hsm: SoftHsm,
-    sys: tempfile::TempDir,
+}
+
+impl std::ops::Deref for HsmWs {
+    type Target = TestWs;
+    fn deref(&self) -> &TestWs {
+        &self.ws
+    }
 }
 
 impl HsmWs {
@@ -98,31 +104,16 @@ impl HsmWs {
     }
     /// A workspace made by the `init` command `args`, with a token of its own.
     pub fn with_init(label: &str, args: &[&str]) -> HsmWs {
-        let w = HsmWs {
-            dir: TestDir::new(),
-            hsm: SoftHsm::new(label),
-            sys: offline_sysfs(),
-        };
-        w.ok(args);
-        w
-    }
-    pub fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
-        let mut c = rootcellar();
-        c.env("ROOTCELLAR_DIR", self.dir.path())
-            .env("ROOTCELLAR_SYSFS", self.sys.path())
-            .env("SOFTHSM2_CONF", self.hsm.conf())
-            .env("ROOTCELLAR_PIN", PIN)
-            .env("ROOTCELLAR_PASSPHRASE", "software passphrase")
-            .args(args);
-        c
-    }
-    pub fn run(&self, args: &[&str]) -> Run {
-        run(self.cmd(args))
-    }
-    pub fn ok(&self, args: &[&str]) -> Run {
-        let r = self.run(args);
-        assert_eq!(r.code, 0, "{args:?}: {}{}", r.stdout, r.stderr);
-        r
+        let hsm = SoftHsm::new(label);
+        let ws = TestWs::new(
+            vec![
+                ("SOFTHSM2_CONF", hsm.conf().into()),
+                ("ROOTCELLAR_PIN", PIN.into()),
+                ("ROOTCELLAR_PASSPHRASE", "software passphrase".into()),
+            ],
+            args,
+        );
+        HsmWs { ws, hsm }
     }
     pub fn generate(&self, name: &str, alg: &str) -> serde_json::Value {
         let r = self.ok(&[
@@ -148,46 +139,6 @@ impl HsmWs {
         )
         .unwrap()
     }
-    /// Runs a command that must fail with `code` and `msg` and leave the workspace as it was.
-    pub fn refused(&self, args: &[&str], code: i32, msg: &str) -> Run {
-        self.refused_with(self.cmd(args), code, msg)
-    }
-    pub fn refused_with(&self, c: assert_cmd::Command, code: i32, msg: &str) -> Run {
-        let before = tree(self.dir.path());
-        let r = run(c);
-        assert_eq!(
-            r.code, code,
-            "expected exit {code}: {}{}",
-            r.stdout, r.stderr
-        );
-        assert!(r.stderr.contains(msg), "expected {msg:?} in:\n{}", r.stderr);
-        assert!(
-            r.stderr.contains("what to do:"),
-            "no hint in:\n{}",
-            r.stderr
-        );
-        assert_eq!(before, tree(self.dir.path()), "the workspace changed");
-        r
-    }
-}
-
-fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p.clone());
-                out.push((p, vec![]));
-            } else {
-                let b = std::fs::read(&p).unwrap();
-                out.push((p, b));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]

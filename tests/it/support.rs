@@ -198,3 +198,88 @@ impl TestDir {
         &self.path
     }
 }
+
+/// A workspace in a temp folder whose commands run offline (a fake /sys) with the secrets and
+/// settings in `env`: what the CLI, SoftHSM2 and YubiKey tests share.
+pub struct TestWs {
+    pub dir: TestDir,
+    pub sys: tempfile::TempDir,
+    env: Vec<(&'static str, std::ffi::OsString)>,
+}
+
+impl TestWs {
+    /// A workspace made by the `init` command `init` (empty: no workspace yet).
+    pub fn new(env: Vec<(&'static str, std::ffi::OsString)>, init: &[&str]) -> TestWs {
+        let w = TestWs {
+            dir: TestDir::new(),
+            sys: offline_sysfs(),
+            env,
+        };
+        if !init.is_empty() {
+            w.ok(init);
+        }
+        w
+    }
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut c = rootcellar();
+        c.env("ROOTCELLAR_DIR", self.path())
+            .env("ROOTCELLAR_SYSFS", self.sys.path());
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c.args(args);
+        c
+    }
+    pub fn run(&self, args: &[&str]) -> Run {
+        run(self.cmd(args))
+    }
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "{args:?} failed: {}{}", r.stdout, r.stderr);
+        r
+    }
+    /// Runs a command that must fail with `code` and `msg`, a hint, no panic, and leave every
+    /// file and folder of the workspace as it was.
+    pub fn refused(&self, args: &[&str], code: i32, msg: &str) -> Run {
+        self.refused_with(self.cmd(args), code, msg)
+    }
+    pub fn refused_with(&self, c: assert_cmd::Command, code: i32, msg: &str) -> Run {
+        let before = tree(self.path());
+        let r = run(c);
+        assert_eq!(
+            r.code, code,
+            "expected exit {code}: {}{}",
+            r.stdout, r.stderr
+        );
+        assert!(r.stderr.contains(msg), "expected {msg:?} in:\n{}", r.stderr);
+        assert!(
+            r.stderr.contains("what to do:"),
+            "no hint in:\n{}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("panicked"));
+        assert_eq!(before, tree(self.path()), "the workspace changed");
+        r
+    }
+}
+
+/// Every file (with its bytes) and folder below `dir`.
+pub fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.insert(p.clone(), Vec::new());
+                stack.push(p);
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}

@@ -55,36 +55,24 @@ pub fn serials() -> (u32, u32) {
     (s, s + 1)
 }
 
-pub struct YkWs {
-    pub dir: TestDir,
-    sys: tempfile::TempDir,
+pub struct YkWs(TestWs);
+
+impl std::ops::Deref for YkWs {
+    type Target = TestWs;
+    fn deref(&self) -> &TestWs {
+        &self.0
+    }
 }
 
 impl YkWs {
     pub fn new() -> YkWs {
-        let w = YkWs {
-            dir: TestDir::new(),
-            sys: offline_sysfs(),
-        };
-        w.ok(&["init"]);
-        w
-    }
-    pub fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
-        let mut c = rootcellar();
-        c.env("ROOTCELLAR_DIR", self.dir.path())
-            .env("ROOTCELLAR_SYSFS", self.sys.path())
-            .env("ROOTCELLAR_PIN", PIN)
-            .env("ROOTCELLAR_PASSPHRASE", "software passphrase")
-            .args(args);
-        c
-    }
-    pub fn run(&self, args: &[&str]) -> Run {
-        run(self.cmd(args))
-    }
-    pub fn ok(&self, args: &[&str]) -> Run {
-        let r = self.run(args);
-        assert_eq!(r.code, 0, "{args:?}: {}{}", r.stdout, r.stderr);
-        r
+        YkWs(TestWs::new(
+            vec![
+                ("ROOTCELLAR_PIN", PIN.into()),
+                ("ROOTCELLAR_PASSPHRASE", "software passphrase".into()),
+            ],
+            &["init"],
+        ))
     }
     pub fn generate(&self, name: &str, serial: u32, slot: &str) -> serde_json::Value {
         let s = serial.to_string();
@@ -104,23 +92,6 @@ impl YkWs {
         ])
         .json()["result"]
             .clone()
-    }
-    fn snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
-        let mut out = Vec::new();
-        let mut stack = vec![self.dir.path().to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    let b = std::fs::read(&p).unwrap();
-                    out.push((p, b));
-                }
-            }
-        }
-        out.sort();
-        out
     }
     /// Card 2's first generation repeats card 1's (the virtual cards' random generators are
     /// seeded alike): that twin is refused, and the next generation differs.
@@ -144,24 +115,6 @@ impl YkWs {
         self.generate(name, serial, slot)
     }
 
-    /// A command that must fail with `code`, `msg`, a hint, and no change to the workspace.
-    pub fn refused_with(&self, c: assert_cmd::Command, code: i32, msg: &str) -> Run {
-        let before = self.snapshot();
-        let r = run(c);
-        assert_eq!(
-            r.code, code,
-            "expected exit {code}: {}{}",
-            r.stdout, r.stderr
-        );
-        assert!(r.stderr.contains(msg), "expected {msg:?} in:\n{}", r.stderr);
-        assert!(
-            r.stderr.contains("what to do:"),
-            "no hint in:\n{}",
-            r.stderr
-        );
-        assert_eq!(before, self.snapshot(), "the workspace changed");
-        r
-    }
     pub fn online_keys(&self) {
         let t = TestKey::ed25519(60).key();
         let f = write(
