@@ -774,6 +774,14 @@ fn delegated_targets(key: &TestKey, keyid: &str, target: &str) -> Vec<u8> {
 #[test]
 fn docker_style_delegations_in_a_notary_workspace_are_read_by_notarys_client_code() {
     let gun = "docker.io/example/tags";
+    // A Notary workspace needs a GUN its certificates can carry; nothing is created without.
+    let empty = TestWs::new(vec![], &[]);
+    for bad in [
+        &["init", "--format", "notary"][..],
+        &["init", "--format", "notary", "--gun", "a,b"],
+    ] {
+        empty.refused(bad, 2, "needs the repository name (GUN)");
+    }
     let w = crate::cli::Ws::with_init(&["init", "--format", "notary", "--gun", gun]);
     for (name, alg) in [("r1", "ecdsa-p256"), ("online", "ecdsa-p256")] {
         w.ok(&["key", "generate", "--name", name, "--algorithm", alg]);
