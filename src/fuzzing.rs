@@ -85,6 +85,19 @@ pub fn metadata(data: &[u8]) {
             .collect();
         let _ = crate::tuf::notary::verify_targets(first, &files, at);
     }
+    // A hand-over statement among the documents, checked against the first Notary root and
+    // the first document as the TUF root: a valid verdict needs both named exactly.
+    if let Some(first) = docs.first() {
+        for d in &docs {
+            if let Ok(h) = crate::tuf::handover::Handover::from_bytes(d) {
+                let c = crate::tuf::handover::check(&h, first, docs[docs.len() - 1], at);
+                if c.valid {
+                    assert!(c.signatures.met && c.errors.is_empty());
+                }
+                let _ = h.to_file_bytes();
+            }
+        }
+    }
 }
 
 /// The strict JSON parser and canonical JSON: canonical bytes that parse again are a fixed
