@@ -133,6 +133,37 @@ impl HsmWs {
         ]);
         r.json()["result"].clone()
     }
+    /// Runs a command in the workspace at `dir`, with this workspace's token and secrets.
+    pub fn run_in(&self, dir: &Path, args: &[&str]) -> Run {
+        let mut c = self.cmd(args);
+        c.env("ROOTCELLAR_DIR", dir);
+        run(c)
+    }
+    pub fn ok_in(&self, dir: &Path, args: &[&str]) -> Run {
+        let r = self.run_in(dir, args);
+        assert_eq!(r.code, 0, "{args:?}: {}{}", r.stdout, r.stderr);
+        r
+    }
+    /// Registers the token key `name` of this workspace in the workspace at `dir` (the same key,
+    /// found by its PKCS#11 URI).
+    pub fn add_key_to(&self, dir: &Path, name: &str) {
+        let uri = self.record(name)["reference"].as_str().unwrap().to_string();
+        self.ok_in(
+            dir,
+            &[
+                "key",
+                "add",
+                "--backend",
+                "pkcs11",
+                "--profile",
+                "softhsm2",
+                "--uri",
+                &uri,
+                "--name",
+                name,
+            ],
+        );
+    }
     pub fn record(&self, name: &str) -> serde_json::Value {
         serde_json::from_slice(
             &std::fs::read(self.dir.path().join(format!("keys/{name}.json"))).unwrap(),

@@ -580,16 +580,8 @@ fn a_notary_workspace_ceremony_on_softhsm2_is_accepted_by_notary_then_imported_a
 
     // A second workspace takes the history over from a copy of the trust folder.
     let b = TestDir::new();
-    let in_b = |args: &[&str]| {
-        let mut c = w.cmd(args);
-        c.env("ROOTCELLAR_DIR", b.path());
-        run(c)
-    };
-    let ok_b = |args: &[&str]| {
-        let r = in_b(args);
-        assert_eq!(r.code, 0, "{args:?}: {}{}", r.stdout, r.stderr);
-        r
-    };
+    let in_b = |args: &[&str]| w.run_in(b.path(), args);
+    let ok_b = |args: &[&str]| w.ok_in(b.path(), args);
     ok_b(&[
         "init",
         "--format",
@@ -620,19 +612,7 @@ fn a_notary_workspace_ceremony_on_softhsm2_is_accepted_by_notary_then_imported_a
         "{imp}"
     );
     for k in ["h1", "h2"] {
-        let uri = w.record(k)["reference"].as_str().unwrap().to_string();
-        ok_b(&[
-            "key",
-            "add",
-            "--backend",
-            "pkcs11",
-            "--profile",
-            "softhsm2",
-            "--uri",
-            &uri,
-            "--name",
-            k,
-        ]);
+        w.add_key_to(b.path(), k);
     }
     // Renewal: both certificates new (new key IDs); each key signs once, under both IDs.
     let s3 = json_of(&ok_b(&[
@@ -1009,28 +989,10 @@ fn a_dct_repository_hands_over_to_a_tuf_root_made_with_the_same_hardware_keys() 
 
     // The TUF workspace registers the same token keys.
     let t = TestDir::new();
-    let in_t = |args: &[&str]| {
-        let mut c = w.cmd(args);
-        c.env("ROOTCELLAR_DIR", t.path());
-        let r = run(c);
-        assert_eq!(r.code, 0, "{args:?}: {}{}", r.stdout, r.stderr);
-        r
-    };
+    let in_t = |args: &[&str]| w.ok_in(t.path(), args);
     in_t(&["init", "--name", GUN]);
     for k in ["h1", "h2"] {
-        let uri = w.record(k)["reference"].as_str().unwrap().to_string();
-        in_t(&[
-            "key",
-            "add",
-            "--backend",
-            "pkcs11",
-            "--profile",
-            "softhsm2",
-            "--uri",
-            &uri,
-            "--name",
-            k,
-        ]);
+        w.add_key_to(t.path(), k);
     }
     for k in ["targets", "snapshot", "timestamp"] {
         in_t(&["key", "generate", "--name", k, "--algorithm", "ed25519"]);

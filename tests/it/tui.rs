@@ -92,6 +92,53 @@ impl Tmux {
     }
 }
 
+/// From the menu: version 1 with root keys alice (software) and hsm (SoftHSM2), threshold 2,
+/// key t for the online roles; reviewed, signed by both keyholders, published and sealed by
+/// alice. `tick` sees the screen where the root keys are ticked. Returns the last screen.
+fn version_1_of_alice_and_hsm(tm: &Tmux, tick: impl Fn(&str)) -> String {
+    tm.select("Create root version 1");
+    tm.keys(&["Enter"]);
+    tick(&tm.wait_for("Tick version 1's root keys"));
+    tm.select("alice");
+    tm.keys(&["Space"]);
+    tm.select("hsm");
+    tm.keys(&["Space"]);
+    tm.keys(&["Enter"]);
+    tm.wait_for("Root threshold");
+    tm.type_text("2");
+    tm.keys(&["Enter"]);
+    for role in ["targets", "snapshot", "timestamp"] {
+        tm.wait_for(&format!("The {role}"));
+        tm.select(" t ");
+        tm.keys(&["Enter"]);
+    }
+    let s = tm.wait_for("4 Review");
+    assert!(
+        s.contains("Root version 1") && s.contains("Still to sign: alice, hsm"),
+        "{s}"
+    );
+    for (name, secret) in [("alice", "software passphrase"), ("hsm", PIN)] {
+        tm.keys(&["s"]);
+        tm.wait_for("3 Keys");
+        tm.select(name);
+        tm.keys(&["Enter"]);
+        tm.wait_for(&format!("Keyholder of {name}"));
+        tm.type_text(secret);
+        tm.keys(&["Enter"]);
+        tm.wait_for(&format!("Signed root version 1 with {name}"));
+    }
+    tm.wait_for("Ready to publish");
+    tm.keys(&["Escape"]);
+    tm.select("Publish the staged root");
+    tm.keys(&["Enter"]);
+    tm.wait_for("Seal the ceremony transcript with which root key?");
+    tm.keys(&["Enter"]);
+    tm.wait_for("Keyholder of alice");
+    tm.type_text("software passphrase");
+    tm.keys(&["Enter"]);
+    tm.wait_for("Published root version 1")
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
@@ -275,47 +322,7 @@ fn version_1_from_an_empty_workspace_entirely_on_the_screen() {
         tm.wait_for("Create root version 1");
     }
     // Version 1: alice and hsm, threshold 2; t for the online roles.
-    tm.select("Create root version 1");
-    tm.keys(&["Enter"]);
-    tm.wait_for("Tick version 1's root keys");
-    tm.select("alice");
-    tm.keys(&["Space"]);
-    tm.select("hsm");
-    tm.keys(&["Space"]);
-    tm.keys(&["Enter"]);
-    tm.wait_for("Root threshold");
-    tm.type_text("2");
-    tm.keys(&["Enter"]);
-    for role in ["targets", "snapshot", "timestamp"] {
-        tm.wait_for(&format!("The {role}"));
-        tm.select(" t ");
-        tm.keys(&["Enter"]);
-    }
-    let s = tm.wait_for("4 Review");
-    assert!(
-        s.contains("Root version 1") && s.contains("Still to sign: alice, hsm"),
-        "{s}"
-    );
-    for (name, secret) in [("alice", "software passphrase"), ("hsm", PIN)] {
-        tm.keys(&["s"]);
-        tm.wait_for("3 Keys");
-        tm.select(name);
-        tm.keys(&["Enter"]);
-        tm.wait_for(&format!("Keyholder of {name}"));
-        tm.type_text(secret);
-        tm.keys(&["Enter"]);
-        tm.wait_for(&format!("Signed root version 1 with {name}"));
-    }
-    tm.wait_for("Ready to publish");
-    tm.keys(&["Escape"]);
-    tm.select("Publish the staged root");
-    tm.keys(&["Enter"]);
-    tm.wait_for("Seal the ceremony transcript with which root key?");
-    tm.keys(&["Enter"]);
-    tm.wait_for("Keyholder of alice");
-    tm.type_text("software passphrase");
-    tm.keys(&["Enter"]);
-    let s = tm.wait_for("Published root version 1");
+    let s = version_1_of_alice_and_hsm(&tm, |_| {});
     assert!(s.contains("Transcript sealed by alice"), "{s}");
     tm.keys(&["Enter"]);
     tm.select("Export the published roots");
@@ -391,49 +398,9 @@ fn a_notary_root_entirely_on_the_screen() {
         tm.keys(&["Enter"]);
         tm.wait_for("Create root version 1");
     }
-    tm.select("Create root version 1");
-    tm.keys(&["Enter"]);
-    tm.wait_for("Tick version 1's root keys");
-    let s = tm.screen();
-    assert!(s.contains("certificate ready"), "{s}");
-    tm.select("alice");
-    tm.keys(&["Space"]);
-    tm.select("hsm");
-    tm.keys(&["Space"]);
-    tm.keys(&["Enter"]);
-    tm.wait_for("Root threshold");
-    tm.type_text("2");
-    tm.keys(&["Enter"]);
-    for role in ["targets", "snapshot", "timestamp"] {
-        tm.wait_for(&format!("The {role}"));
-        tm.select(" t ");
-        tm.keys(&["Enter"]);
-    }
-    let s = tm.wait_for("4 Review");
-    assert!(
-        s.contains("Root version 1") && s.contains("Still to sign: alice, hsm"),
-        "{s}"
-    );
-    for (name, secret) in [("alice", "software passphrase"), ("hsm", PIN)] {
-        tm.keys(&["s"]);
-        tm.wait_for("3 Keys");
-        tm.select(name);
-        tm.keys(&["Enter"]);
-        tm.wait_for(&format!("Keyholder of {name}"));
-        tm.type_text(secret);
-        tm.keys(&["Enter"]);
-        tm.wait_for(&format!("Signed root version 1 with {name}"));
-    }
-    tm.wait_for("Ready to publish");
-    tm.keys(&["Escape"]);
-    tm.select("Publish the staged root");
-    tm.keys(&["Enter"]);
-    tm.wait_for("Seal the ceremony transcript with which root key?");
-    tm.keys(&["Enter"]);
-    tm.wait_for("Keyholder of alice");
-    tm.type_text("software passphrase");
-    tm.keys(&["Enter"]);
-    let s = tm.wait_for("Published root version 1");
+    let s = version_1_of_alice_and_hsm(&tm, |tick| {
+        assert!(tick.contains("certificate ready"), "{tick}")
+    });
     assert!(s.contains("Transcript sealed by alice"), "{s}");
     tm.keys(&["Enter"]);
     tm.wait_for("Refresh the expiry");
