@@ -9,6 +9,7 @@ mod faults;
 mod fuzz_corpus;
 mod hsm;
 mod interop;
+mod layers;
 mod notary;
 mod props;
 mod software_keys;
