@@ -4,6 +4,7 @@
 pub mod atomic;
 pub mod audit;
 pub mod cli;
+pub mod dialect;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;

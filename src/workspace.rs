@@ -16,7 +16,7 @@
 
 use crate::atomic::{write_atomic, write_new_atomic};
 use crate::error::{Error, Result};
-use crate::tuf::{Algorithm, Key, Metadata, PublicKey, Root};
+use crate::tuf::{Algorithm, Key, PublicKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
@@ -27,26 +27,72 @@ pub const CONFIG_FILE: &str = "rootcellar.toml";
 const TRANSCRIPT_DAMAGED: &str = "run `rootcellar audit verify` to see where; keep the file as evidence, \
      and move it aside (for example to audit.log.damaged) to start a new transcript";
 
+/// The metadata dialect of a workspace: the one place the format is written down.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// TUF 1.0, as python-tuf, go-tuf and tough read it.
+    Tuf,
+    /// Notary v1 / Docker Content Trust for the repository `gun`, the name every root
+    /// certificate carries.
+    Notary { gun: String },
+}
+
+impl Format {
+    /// The name written in `rootcellar.toml`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Format::Tuf => "tuf",
+            Format::Notary { .. } => "notary",
+        }
+    }
+}
+
 /// `rootcellar.toml`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(into = "RawConfig")]
 pub struct Config {
-    /// Metadata dialect: "tuf" (TUF 1.0) or "notary" (Notary v1 / Docker Content Trust).
-    pub format: String,
-    /// Repository name: informational for TUF; for Notary the GUN every root certificate names.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub format: Format,
+    /// Repository name of a TUF workspace (informational); a Notary workspace's is its GUN.
+    tuf_name: Option<String>,
     /// Default lifetime of a new root version, e.g. "365d".
     pub root_expiry: String,
     /// A demo workspace: keys use light key derivation and a known passphrase.
-    #[serde(default)]
     pub demo: bool,
     /// Warn when the published root expires within this span (`status`, `root show`).
-    #[serde(default = "default_warning")]
     pub expiry_warning: String,
     /// Default lifetime of targets metadata written by `delegate`.
-    #[serde(default = "default_targets_expiry")]
     pub targets_expiry: String,
+}
+
+/// `rootcellar.toml` as written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    /// Metadata dialect: "tuf" (TUF 1.0) or "notary" (Notary v1 / Docker Content Trust).
+    format: String,
+    /// Repository name: informational for TUF; for Notary the GUN every root certificate names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    root_expiry: String,
+    #[serde(default)]
+    demo: bool,
+    #[serde(default = "default_warning")]
+    expiry_warning: String,
+    #[serde(default = "default_targets_expiry")]
+    targets_expiry: String,
+}
+
+impl From<Config> for RawConfig {
+    fn from(c: Config) -> RawConfig {
+        RawConfig {
+            format: c.format.name().into(),
+            name: c.name().map(str::to_string),
+            root_expiry: c.root_expiry,
+            demo: c.demo,
+            expiry_warning: c.expiry_warning,
+            targets_expiry: c.targets_expiry,
+        }
+    }
 }
 
 fn default_targets_expiry() -> String {
@@ -58,15 +104,75 @@ fn default_warning() -> String {
 }
 
 impl Config {
+    /// A TUF 1.0 workspace.
     pub fn new(name: Option<String>, demo: bool) -> Config {
         Config {
-            format: "tuf".into(),
-            name,
+            format: Format::Tuf,
+            tuf_name: name,
             root_expiry: "365d".into(),
             demo,
             expiry_warning: default_warning(),
             targets_expiry: default_targets_expiry(),
         }
+    }
+
+    /// A Notary v1 workspace for the repository `gun`, refused when no certificate could name it.
+    pub fn notary(gun: &str) -> Result<Config> {
+        if gun.is_empty()
+            || gun.contains([',', '=', '+', '"', '\\'])
+            || gun.chars().any(char::is_control)
+        {
+            return Err(Error::bad_input(format!(
+                "a Notary workspace needs the repository name (GUN) its root certificates will carry; {gun:?} is not one"
+            ))
+            .hint("--gun docker.io/example/app (the name as Docker shows it)"));
+        }
+        Ok(Config {
+            format: Format::Notary { gun: gun.into() },
+            tuf_name: None,
+            ..Config::new(None, false)
+        })
+    }
+
+    /// The repository name: a TUF workspace's (if given), a Notary workspace's GUN.
+    pub fn name(&self) -> Option<&str> {
+        match &self.format {
+            Format::Tuf => self.tuf_name.as_deref(),
+            Format::Notary { gun } => Some(gun),
+        }
+    }
+
+    fn from_raw(raw: RawConfig, cfg: &Path) -> Result<Config> {
+        let format = match raw.format.as_str() {
+            "tuf" => Format::Tuf,
+            "notary" => match raw.name.as_deref().filter(|n| !n.is_empty()) {
+                Some(gun) => Format::Notary { gun: gun.into() },
+                None => {
+                    return Err(Error::bad_input(format!(
+                        "{} says format \"notary\" but names no repository (GUN)",
+                        cfg.display()
+                    ))
+                    .hint("add name = \"docker.io/example/app\" (your GUN) to the file"));
+                }
+            },
+            other => {
+                return Err(Error::bad_input(format!(
+                    "workspace format {other:?} is not known (\"tuf\" or \"notary\")"
+                )));
+            }
+        };
+        Ok(Config {
+            tuf_name: if format == Format::Tuf {
+                raw.name
+            } else {
+                None
+            },
+            format,
+            root_expiry: raw.root_expiry,
+            demo: raw.demo,
+            expiry_warning: raw.expiry_warning,
+            targets_expiry: raw.targets_expiry,
+        })
     }
 }
 
@@ -220,29 +326,14 @@ impl Workspace {
         }
         let text = String::from_utf8(read(&cfg)?)
             .map_err(|_| Error::bad_input(format!("{} is not UTF-8", cfg.display())))?;
-        let config: Config = toml::from_str(&text).map_err(|e| {
+        let raw: RawConfig = toml::from_str(&text).map_err(|e| {
             Error::bad_input(format!(
                 "{} is not a valid configuration: {e}",
                 cfg.display()
             ))
             .hint("fix the file by hand or restore it")
         })?;
-        match config.format.as_str() {
-            "tuf" => {}
-            "notary" if config.name.as_deref().is_some_and(|n| !n.is_empty()) => {}
-            "notary" => {
-                return Err(Error::bad_input(format!(
-                    "{} says format \"notary\" but names no repository (GUN)",
-                    cfg.display()
-                ))
-                .hint("add name = \"docker.io/example/app\" (your GUN) to the file"));
-            }
-            other => {
-                return Err(Error::bad_input(format!(
-                    "workspace format {other:?} is not known (\"tuf\" or \"notary\")"
-                )));
-            }
-        }
+        let config = Config::from_raw(raw, &cfg)?;
         Ok(Workspace {
             dir: dir.to_path_buf(),
             config,
@@ -477,38 +568,22 @@ impl Workspace {
         self.dir.join("staged/state.json")
     }
 
-    /// The repository name (GUN) of a Notary workspace; `None` for TUF 1.0.
-    pub fn notary_gun(&self) -> Option<&str> {
-        (self.config.format == "notary").then_some(self.config.name.as_deref().unwrap_or(""))
-    }
-
-    /// Refuses TUF 1.0 work in a Notary workspace, naming what can be done there instead.
-    pub fn require_tuf(&self) -> Result<()> {
-        match self.notary_gun() {
-            None => Ok(()),
-            Some(gun) => Err(Error::refused(format!(
-                "this workspace keeps Notary v1 metadata for {gun}; this command reads or writes TUF 1.0 metadata only"
-            ))
-            .hint("in a Notary workspace: `notary root`, `refresh`, `rotate` or `revoke` stage a root, then `sign`, `status`, `publish`, `export --to DIR`; also `delegate`, `request`, `merge`, `import notary DIR`, `notary handover`; see docs/migrate-from-notary.md")),
-        }
-    }
-
-    /// The staged root's file and the digest rootcellar wrote for it (Notary workspaces keep
-    /// the staged root in their own dialect).
-    pub fn staged_raw(&self) -> Result<Option<(Vec<u8>, String)>> {
+    /// The staged root's file, and the digest rootcellar wrote for it — or why the state file
+    /// cannot be read (the dialect reads the root and reports either).
+    #[allow(clippy::type_complexity)]
+    pub fn staged_raw(&self) -> Result<Option<(Vec<u8>, std::result::Result<String, String>)>> {
         let p = self.staged_path();
         if !p.exists() {
             return Ok(None);
         }
         let sp = self.staged_state_path();
-        let state: StagedState = serde_json::from_slice(&read(&sp)?).map_err(|e| {
-            Error::refused(format!(
-                "staged/root.json was changed outside rootcellar: {} is unreadable ({e})",
-                sp.display()
-            ))
-            .hint("restore the file, or drop the staged root with `rootcellar root discard`")
-        })?;
-        Ok(Some((read(&p)?, state.canonical_sha256)))
+        let state = read(&sp).and_then(|b| {
+            serde_json::from_slice::<StagedState>(&b).map_err(|e| Error::bad_input(e.to_string()))
+        });
+        let digest = state
+            .map(|s| s.canonical_sha256)
+            .map_err(|e| format!("{} is unreadable ({})", sp.display(), e.message));
+        Ok(Some((read(&p)?, digest)))
     }
 
     /// Writes a staged root file whose canonical `signed` has `canonical_sha256`.
@@ -591,45 +666,6 @@ impl Workspace {
         }
     }
 
-    /// The staged root, checked to be what rootcellar last wrote.
-    pub fn staged(&self) -> Result<Option<Metadata<Root>>> {
-        self.require_tuf()?;
-        let p = self.staged_path();
-        if !p.exists() {
-            return Ok(None);
-        }
-        let edited = |why: String| {
-            Error::refused(format!("staged/root.json was changed outside rootcellar: {why}"))
-                .hint("restore the file, or drop it with `rootcellar root discard` and stage the edit again with `rootcellar root edit`")
-        };
-        let md = Metadata::<Root>::from_bytes(&read(&p)?).map_err(|e| edited(e.to_string()))?;
-        let sp = self.staged_state_path();
-        let state: StagedState = serde_json::from_slice(&read(&sp)?)
-            .map_err(|e| edited(format!("{} is unreadable ({e})", sp.display())))?;
-        let now = digest_hex(md.canonical_signed());
-        if now != state.canonical_sha256 {
-            return Err(edited(format!(
-                "its signed part has digest {}, rootcellar wrote {}",
-                &now[..16],
-                &state.canonical_sha256.get(..16).unwrap_or("?")
-            )));
-        }
-        Ok(Some(md))
-    }
-
-    /// Writes the staged root and its state.
-    pub fn write_staged(&self, md: &Metadata<Root>) -> Result<()> {
-        self.require_tuf()?;
-        let state = StagedState {
-            canonical_sha256: digest_hex(md.canonical_signed()),
-        };
-        let state_bytes =
-            serde_json::to_vec(&state).map_err(|e| Error::environment(e.to_string()))?;
-        // State first: a crash between the two leaves a mismatch that is reported, not trusted.
-        write_atomic(&self.staged_state_path(), &state_bytes)?;
-        write_atomic(&self.staged_path(), &md.to_file_bytes())
-    }
-
     /// Drops the staged root. Returns whether there was one.
     pub fn discard_staged(&self) -> Result<bool> {
         let p = self.staged_path();
@@ -646,91 +682,11 @@ impl Workspace {
         self.dir.join("metadata")
     }
 
-    /// Published roots 1..=N, in order; each file checked to carry its own version.
-    /// The history starts at 1, or where an adopted history starts (`adopt`).
-    pub fn published(&self) -> Result<Vec<Metadata<Root>>> {
-        self.require_tuf()?;
-        let mut out: Vec<Metadata<Root>> = Vec::new();
-        for (v, bytes) in self.published_files()? {
-            let p = self.metadata_dir().join(format!("{v}.root.json"));
-            let md = Metadata::<Root>::from_bytes(&bytes).map_err(|e| {
-                Error::refused(format!("published root {} is unreadable: {e}", p.display()))
-                    .hint("restore the file from your export or backup")
-            })?;
-            if md.signed.version != v {
-                return Err(Error::refused(format!(
-                    "{} holds version {}",
-                    p.display(),
-                    md.signed.version
-                )));
-            }
-            out.push(md);
-        }
-        Ok(out)
-    }
-
-    /// The published root of `version`, if any.
-    pub fn published_version(&self, version: u64) -> Result<Option<Metadata<Root>>> {
-        Ok(self
-            .published()?
-            .into_iter()
-            .find(|m| m.signed.version == version))
-    }
-
     /// Paths of the published files.
     pub fn published_paths(&self, version: u64) -> (PathBuf, PathBuf) {
         (
             self.metadata_dir().join(format!("{version}.root.json")),
             self.metadata_dir().join("root.json"),
         )
-    }
-
-    /// The published top-level targets metadata, if any.
-    pub fn targets(&self) -> Result<Option<Metadata<crate::tuf::Targets>>> {
-        self.require_tuf()?;
-        let p = self.metadata_dir().join("targets.json");
-        if !p.exists() {
-            return Ok(None);
-        }
-        Metadata::from_bytes(&read(&p)?).map(Some).map_err(|e| {
-            Error::refused(format!("{} is unreadable: {e}", p.display()))
-                .hint("restore the file from your export or backup")
-        })
-    }
-
-    /// Writes `N.targets.json` (new) and `targets.json`.
-    pub fn publish_targets(&self, md: &Metadata<crate::tuf::Targets>) -> Result<Vec<PathBuf>> {
-        self.require_tuf()?;
-        let versioned = self
-            .metadata_dir()
-            .join(format!("{}.targets.json", md.signed.version));
-        let latest = self.metadata_dir().join("targets.json");
-        let bytes = md.to_file_bytes();
-        write_new_atomic(&versioned, &bytes)?;
-        write_atomic(&latest, &bytes)?;
-        Ok(vec![versioned, latest])
-    }
-
-    /// Writes `N.root.json` (new, or already there with these very bytes: an interrupted
-    /// publish) and `root.json`. The caller drops the staged root afterwards.
-    pub fn publish(&self, md: &Metadata<Root>) -> Result<(PathBuf, PathBuf)> {
-        self.require_tuf()?;
-        let (versioned, latest) = self.published_paths(md.signed.version);
-        let bytes = md.to_file_bytes();
-        if !self.is_published_as(md)? {
-            write_new_atomic(&versioned, &bytes)?;
-        }
-        write_atomic(&latest, &bytes)?;
-        Ok((versioned, latest))
-    }
-
-    /// Whether `N.root.json` holds exactly what publishing `md` writes.
-    pub fn is_published_as(&self, md: &Metadata<Root>) -> Result<bool> {
-        let (versioned, _) = self.published_paths(md.signed.version);
-        match fs::read(&versioned) {
-            Ok(b) => Ok(b == md.to_file_bytes()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(Error::io("read", &versioned, &e)),
-        }
     }
 }

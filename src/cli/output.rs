@@ -5,10 +5,14 @@
 
 use crate::ops::device::{CheckReport, DeviceList, ProfileSummary};
 use crate::ops::key::KeyInfo;
-use crate::ops::root::{RootView, SignReport, Status, read_aloud};
+use crate::ops::report::{
+    CeremonyStatus, DrillResult, MergeReport, PublishReport, RoleSummary, RootDiff, RootView,
+    SignReport, SignRequestReport, StageReport, Staged, Status, TargetsReport, read_aloud,
+};
 use crate::ops::verify::VerifyReport;
 use crate::tuf::verify::ThresholdCheck;
 use std::fmt::Write;
+use std::path::{Path, PathBuf};
 
 pub fn print_json(ok: bool, value: &serde_json::Value, notices: &[String]) {
     let field = if ok { "result" } else { "error" };
@@ -402,7 +406,7 @@ fn yes(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
 
-pub fn diff(d: &crate::ops::ceremony::RootDiff) -> String {
+pub fn diff(d: &RootDiff) -> String {
     let mut s = match d.from_version {
         Some(v) => format!("Root version {} → {}\n", v, d.to_version),
         None => format!("Root version {} (the first)\n", d.to_version),
@@ -464,7 +468,7 @@ pub fn diff(d: &crate::ops::ceremony::RootDiff) -> String {
     s
 }
 
-pub fn ceremony_status(st: &crate::ops::ceremony::CeremonyStatus) -> String {
+pub fn ceremony_status(st: &CeremonyStatus) -> String {
     let mut s = String::new();
     match &st.published {
         Some(p) => {
@@ -498,7 +502,7 @@ pub fn ceremony_status(st: &crate::ops::ceremony::CeremonyStatus) -> String {
     s
 }
 
-pub fn merge(r: &crate::ops::request::MergeReport) -> String {
+pub fn merge(r: &MergeReport) -> String {
     let mut s = format!(
         "Merged into {} (root version {}, digest {}): added {}",
         r.written.display(),
@@ -520,7 +524,7 @@ pub fn merge(r: &crate::ops::request::MergeReport) -> String {
     s
 }
 
-pub fn drill(ds: &[crate::ops::ceremony::DrillResult]) -> String {
+pub fn drill(ds: &[DrillResult]) -> String {
     let mut s = String::new();
     for d in ds {
         match &d.problem {
@@ -535,7 +539,7 @@ pub fn drill(ds: &[crate::ops::ceremony::DrillResult]) -> String {
     s
 }
 
-pub fn roles(rs: &[crate::ops::delegate::RoleSummary]) -> String {
+pub fn roles(rs: &[RoleSummary]) -> String {
     if rs.is_empty() {
         return "No delegated roles.\n".into();
     }
@@ -577,7 +581,7 @@ pub fn emit(text: &str) {
 }
 
 /// What `notary root` (or `refresh`, `rotate`, `revoke` in a Notary workspace) staged.
-pub fn notary_stage(r: &crate::ops::notary_ws::StageReport) -> String {
+pub fn notary_stage(r: &StageReport) -> String {
     let mut h = format!(
         "Staged Notary root version {} for {}: {} of {} root keys needed, expires {}\n",
         r.version,
@@ -606,12 +610,312 @@ pub fn notary_stage(r: &crate::ops::notary_ws::StageReport) -> String {
     }
     h.push_str(&format!(
         "Digest {}\nNext: rootcellar sign --key K (each root key{}), then rootcellar publish\n",
-        crate::ops::root::read_aloud(&r.digest),
+        read_aloud(&r.digest),
         if r.version > 1 {
             ", and a threshold of the published version's"
         } else {
             ""
         }
     ));
+    h
+}
+
+/// What a staging verb staged: the root, or (Notary) what became of each certificate.
+pub fn staged(s: &Staged) -> String {
+    match &s.certificates {
+        Some(r) => notary_stage(r),
+        None => root_view(&s.view),
+    }
+}
+
+pub fn man_written(written: &[PathBuf], dir: &Path) -> String {
+    format!(
+        "{} manual pages written to {} (man -l {}/rootcellar.1)\n",
+        written.len(),
+        dir.display(),
+        dir.display()
+    )
+}
+
+pub fn initialised(c: &crate::ops::Created) -> String {
+    let next = if c.format == "notary" {
+        "Next: rootcellar key generate --name NAME, then rootcellar notary root (or rootcellar import notary DIR for an existing repository)"
+    } else {
+        "Next: rootcellar key generate --name NAME"
+    };
+    format!(
+        "Workspace ({}) created in {}\n{next}\n",
+        c.format,
+        c.dir.display()
+    )
+}
+
+pub fn destroyed(k: &KeyInfo) -> String {
+    format!(
+        "Destroyed the private key of {} ({}); its record stays, marked destroyed.\n",
+        k.name, k.keyid
+    )
+}
+
+pub fn management_key(m: &crate::ops::yubikey::MgmReport) -> String {
+    match &m.printed_key {
+        Some(k) => format!(
+            "YubiKey {}: new management key set. Write it down now; it is shown only this once:\n{k}\n",
+            m.serial
+        ),
+        None => format!(
+            "YubiKey {}: new management key set, stored on the device behind the PIN.\n",
+            m.serial
+        ),
+    }
+}
+
+pub fn request_signed(r: &SignRequestReport) -> String {
+    format!(
+        "Signed root version {} (digest {}) with {}; written to {}\n",
+        r.version,
+        read_aloud(&r.digest),
+        r.signed_by.join(", "),
+        r.written.display()
+    )
+}
+
+pub fn discarded(d: Option<u64>) -> String {
+    match d {
+        Some(v) if v > 0 => format!("Dropped the staged root (version {v}).\n"),
+        Some(_) => "Dropped the staged root.\n".to_string(),
+        None => "No root was staged.\n".to_string(),
+    }
+}
+
+pub fn published(r: &PublishReport) -> String {
+    format!(
+        "Published root version {} (expires {}), digest {}\n{}{}",
+        r.version,
+        r.expires,
+        read_aloud(&r.digest),
+        r.files
+            .iter()
+            .map(|f| format!("  {}\n", f.display()))
+            .collect::<String>(),
+        match &r.sealed_by {
+            Some(k) => format!("Transcript sealed by {k}\n"),
+            None => String::new(),
+        }
+    )
+}
+
+pub fn targets_report(r: &TargetsReport) -> String {
+    let mut h = format!(
+        "Targets metadata version {} (expires {}) signed by {}\n",
+        r.version,
+        r.expires,
+        r.signed_by.join(", ")
+    );
+    h.push_str(&roles(&r.roles));
+    for f in &r.files {
+        h.push_str(&format!("  {}\n", f.display()));
+    }
+    h
+}
+
+pub fn adopted(r: &crate::ops::adopt::AdoptReport) -> String {
+    let mut h = format!(
+        "Adopted root versions {} to {}; registered {} public key(s):\n",
+        r.first,
+        r.last,
+        r.keys.len()
+    );
+    for k in &r.keys {
+        h.push_str(&key_line(k));
+    }
+    h.push_str("Next: rootcellar refresh (or root edit / rotate / revoke), then sign with the keyholders' devices\n");
+    h
+}
+
+pub fn exported(dir: &Path, r: &[crate::transfer::usb::ExportedFile]) -> String {
+    let mut h = format!("Exported to {}:\n", dir.display());
+    for f in r {
+        h.push_str(&format!(
+            "  {:<16} {}  {}\n",
+            f.name,
+            &f.sha256[..16],
+            f.action
+        ));
+    }
+    h.push_str("Every file was read back and the history verified from the copies.\n");
+    h
+}
+
+pub fn qr_exported(r: &crate::ops::transfer::QrReport) -> String {
+    let mut h = format!(
+        "{} ({} bytes, sha256 {}) as {} frame(s), QR version {}-{}, {} payload bytes per frame\n",
+        r.file.display(),
+        r.bytes,
+        &r.sha256[..16],
+        r.frames,
+        r.version,
+        r.ec,
+        r.payload_per_frame
+    );
+    for w in &r.written {
+        h.push_str(&format!("  {}\n", w.display()));
+    }
+    h
+}
+
+pub fn qr_imported(r: &crate::ops::transfer::ImportReport) -> String {
+    let mut h = format!(
+        "Reassembled root version {} from {} frame(s) (sha256 {}), verified",
+        r.version,
+        r.frames,
+        &r.sha256[..16]
+    );
+    if r.duplicates > 0 {
+        h.push_str(&format!("; {} duplicate frame(s) ignored", r.duplicates));
+    }
+    h.push('\n');
+    if r.written.is_empty() {
+        h.push_str("  already published here: nothing to write\n");
+    }
+    for w in &r.written {
+        h.push_str(&format!("  {}\n", w.display()));
+    }
+    h
+}
+
+pub fn notary_imported(r: &crate::ops::notary::ImportReport) -> String {
+    let mut h = format!(
+        "Imported Notary root version {} for {} from {} (expires {}); {} of {} root keys needed:\n",
+        r.version,
+        r.gun,
+        r.source.display(),
+        r.expires,
+        r.threshold,
+        r.root_keys.len()
+    );
+    for k in &r.root_keys {
+        h.push_str(&format!(
+            "  {} {}  {}{}\n",
+            k.keyid.chars().take(12).collect::<String>(),
+            k.keytype,
+            match &k.held_as {
+                Some(n) => format!("held here as {n}"),
+                None => "not registered here".to_string(),
+            },
+            k.certificate_ends
+                .as_ref()
+                .map(|e| format!(", certificate ends {e}"))
+                .unwrap_or_default()
+        ));
+    }
+    for d in &r.delegations {
+        h.push_str(&format!(
+            "  delegation {} ({} of {} key(s): {}) paths {:?}\n",
+            d.role,
+            d.threshold,
+            d.keytypes.len(),
+            d.keytypes.join(", "),
+            d.paths
+        ));
+    }
+    h.push_str("Next: register the root keys here (`rootcellar key add`), then `rootcellar notary root` stages the next version\n");
+    h
+}
+
+pub fn notary_root_written(r: &crate::ops::notary::NotaryRootReport) -> String {
+    format!(
+        "Wrote {} (Notary root version {} for {}): {} of {} root keys needed, certificates signed on their devices, expires {}\n",
+        r.path,
+        r.version,
+        r.gun,
+        r.threshold,
+        r.root_keyids.len(),
+        r.expires
+    )
+}
+
+pub fn handover(r: &crate::ops::notary::HandoverReport) -> String {
+    let c = &r.check;
+    format!(
+        "Hand-over {} for {}: Notary root version {} → TUF root version {}, signed now by {}\n  signatures by the Notary root's keys: {} of {} needed — {}\n{}",
+        r.path.display(),
+        c.gun,
+        c.from_version,
+        c.to_version,
+        r.signed_by.join(", "),
+        c.signatures.count(),
+        c.signatures.threshold,
+        if c.signatures.met { "met" } else { "NOT met" },
+        if c.valid {
+            "  complete: publish it beside the TUF root (see docs/migrate-from-notary.md)\n"
+                .to_string()
+        } else {
+            format!(
+                "  not complete yet: {}\n  other keyholders add theirs with --add-to\n",
+                c.errors.join("; ")
+            )
+        }
+    )
+}
+
+pub fn certificate(r: &crate::ops::notary::CertificateReport, to_file: bool) -> String {
+    let mut h = format!(
+        "Wrote {}: a root certificate for key {} and {} (until {}), signed on its device; Notary key ID {}\n",
+        r.path, r.key, r.gun, r.not_after, r.keyid
+    );
+    h.push_str(&if to_file {
+        format!(
+            "Bring it to the ceremony: rootcellar key import {} --name {}\n",
+            r.path, r.key
+        )
+    } else {
+        "`notary root` uses it: staging needs no device for this key\n".to_string()
+    });
+    h
+}
+
+pub fn handover_check(c: &crate::tuf::handover::HandoverCheck) -> String {
+    if c.valid {
+        format!(
+            "VALID: {} hands over from Notary root version {} to TUF root version {} ({} of {} root signatures)\n",
+            c.gun,
+            c.from_version,
+            c.to_version,
+            c.signatures.count(),
+            c.signatures.threshold
+        )
+    } else {
+        format!("INVALID: {}\n", c.errors.join("\n  "))
+    }
+}
+
+pub fn timeline(items: &[crate::ops::audit::TimelineItem]) -> String {
+    items
+        .iter()
+        .map(|t| format!("{:>4}  {}  {:<18} {}\n", t.seq, t.time, t.action, t.summary))
+        .collect()
+}
+
+pub fn audit_report(r: &crate::ops::audit::AuditReport) -> String {
+    let mut h = timeline(&r.timeline);
+    h.push_str(&format!(
+        "Transcript {}: {} lines, chain intact, head {}\n",
+        r.file.display(),
+        r.lines,
+        r.head.as_deref().unwrap_or("(empty)")
+    ));
+    for s in &r.seals {
+        h.push_str(&format!(
+            "  seal on line {} by {} (root key of version {}): valid\n",
+            s.line, s.key, s.version
+        ));
+    }
+    if r.unsealed_tail > 0 {
+        h.push_str(&format!(
+            "  {} line(s) after the last seal are covered by the chain only\n",
+            r.unsealed_tail
+        ));
+    }
     h
 }

@@ -3,9 +3,10 @@
 //! byte, and the public keys of the latest root are registered, so the next ceremony stages the
 //! next version.
 
-use super::Context;
-use super::key::KeyInfo;
+use super::context::Context;
+use super::report::KeyInfo;
 use crate::atomic::{write_atomic, write_new_atomic};
+use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::tuf::expiry::format_tuf_time;
 use crate::tuf::verify::verify_chain;
@@ -48,8 +49,9 @@ fn key_name(owner: Option<&str>, role: &str, keyid: &str) -> String {
 /// Adopts the `N.root.json` files of `dir` (from version `from` on, when given).
 pub fn adopt(ctx: &Context, dir: &Path, from: Option<u64>) -> Result<AdoptReport> {
     let ws = ctx.workspace()?;
+    Dialect::of(&ws).tuf_only()?;
     let _lock = ws.lock()?;
-    if !ws.published()?.is_empty() || ws.staged()?.is_some() {
+    if !ws.published_files()?.is_empty() || ws.staged_raw()?.is_some() {
         return Err(Error::refused("this workspace has a root history already")
             .hint("adopt into a new workspace (`rootcellar init` in an empty folder)"));
     }

@@ -4,9 +4,10 @@
 //! Invariant: a line is added only after what it records was done; the whole file is rewritten
 //! atomically, so a crash leaves the old transcript or the new one, never half a line.
 
-use super::Context;
+use super::context::Context;
 use crate::atomic::{write_atomic, write_new_atomic};
 use crate::audit::{self, Checked, Entry, Seal};
+use crate::dialect::{Dialect, Doc, Holders};
 use crate::error::{Error, Result};
 use crate::signer::Signer;
 use crate::tuf::expiry::format_tuf_time;
@@ -17,11 +18,6 @@ use std::path::{Path, PathBuf};
 
 fn path(ws: &Workspace) -> PathBuf {
     ws.transcript_path()
-}
-
-/// The workspace's transcript, checked line by line (seals are not checked here).
-pub fn load(ws: &Workspace) -> Result<Checked> {
-    ws.transcript()
 }
 
 /// Lines about to be added: built first, so that a seal can sign them before anything is
@@ -86,10 +82,10 @@ impl Context<'_> {
         if let Some(g) = self.guard_result() {
             m.insert("air_gap".into(), Value::String(g));
         }
-        if self.force {
+        if self.unlock.force {
             m.insert("override_force".into(), Value::Bool(true));
         }
-        if self.default_management_key {
+        if self.unlock.default_management_key {
             m.insert("override_default_management_key".into(), Value::Bool(true));
         }
         Value::Object(m)
@@ -258,36 +254,38 @@ fn timeline(c: &Checked) -> Vec<TimelineItem> {
 /// Checks a seal against the root key it names, as published in `metadata/`.
 fn check_seal(ws: &Workspace, line: usize, head: &str, s: &Seal) -> SealCheck {
     let problem = (|| -> std::result::Result<(), String> {
-        if ws.notary_gun().is_some() {
-            let pk = super::notary_ws::root_key(ws, s.version, &s.keyid)?;
-            return crate::tuf::sig::verify(&pk, &audit::seal_message(head), &s.sig)
-                .map_err(|e| format!("the seal signature does not verify: {e}"));
-        }
-        let root = ws
-            .published_version(s.version)
+        let d = Dialect::of(ws);
+        let root = d
+            .published(ws)
             .map_err(|e| e.message)?
+            .into_iter()
+            .find(|m| m.version() == s.version)
             .ok_or_else(|| {
                 format!(
                     "root version {} is not published in this workspace",
                     s.version
                 )
             })?;
-        let in_role = root
-            .signed
+        if !root
             .role("root")
-            .is_some_and(|r| r.keyids.contains(&s.keyid));
-        if !in_role {
+            .is_some_and(|r| r.keyids.contains(&s.keyid))
+        {
             return Err(format!(
                 "key {} is not a root key of version {}",
                 s.keyid, s.version
             ));
         }
-        let key = root
-            .signed
-            .keys
-            .get(&s.keyid)
-            .ok_or_else(|| format!("version {} lists no key {}", s.version, s.keyid))?;
-        let pk = key.decode().map_err(|e| e.to_string())?;
+        let pk = match root.decode(&s.keyid) {
+            Some(Ok(crate::tuf::notary::NotaryPublicKey::Tuf(pk))) => pk,
+            Some(Ok(_)) => {
+                return Err(format!(
+                    "key {} is not a key rootcellar signs with",
+                    s.keyid
+                ));
+            }
+            Some(Err(e)) => return Err(e),
+            None => return Err(format!("version {} lists no key {}", s.version, s.keyid)),
+        };
         crate::tuf::sig::verify(&pk, &audit::seal_message(head), &s.sig)
             .map_err(|e| format!("the seal signature does not verify: {e}"))
     })()
@@ -305,7 +303,7 @@ fn check_seal(ws: &Workspace, line: usize, head: &str, s: &Seal) -> SealCheck {
 /// timeline. Refuses (exit 1) when the chain breaks or a seal does not verify.
 pub fn verify(ctx: &Context) -> Result<AuditReport> {
     let ws = ctx.workspace()?;
-    let c = load(&ws)?;
+    let c = ws.transcript()?;
     let seals: Vec<SealCheck> = c
         .seals()
         .into_iter()
@@ -335,7 +333,7 @@ pub fn verify(ctx: &Context) -> Result<AuditReport> {
 /// `rootcellar audit show --since N`.
 pub fn show(ctx: &Context, since: u64) -> Result<Vec<TimelineItem>> {
     let ws = ctx.workspace()?;
-    let c = load(&ws)?;
+    let c = ws.transcript()?;
     Ok(timeline(&c)
         .into_iter()
         .filter(|t| t.seq >= since)
@@ -356,7 +354,7 @@ pub fn print(ctx: &Context, out: &Path) -> Result<PathBuf> {
     let report = verify(ctx)?;
     let ws = ctx.workspace()?;
     let mut h = String::new();
-    let name = ws.config.name.clone().unwrap_or_else(|| "(unnamed)".into());
+    let name = ws.config.name().unwrap_or("(unnamed)").to_string();
     h.push_str("<!doctype html><html><head><meta charset=\"utf-8\"><title>Ceremony record</title><style>body{font-family:sans-serif;font-size:11pt}table{border-collapse:collapse}td,th{border:1px solid #888;padding:2px 6px;text-align:left;vertical-align:top}code{font-size:9pt;word-break:break-all}.sign{margin-top:2em}</style></head><body>\n");
     h.push_str(&format!(
         "<h1>Root-key ceremony record: {}</h1>\n<p>Printed {} by rootcellar {} from {}.</p>\n",
@@ -367,7 +365,7 @@ pub fn print(ctx: &Context, out: &Path) -> Result<PathBuf> {
     ));
     h.push_str("<h2>Keys</h2>\n<table><tr><th>Name</th><th>Key ID</th><th>Algorithm</th><th>Where</th><th>Fingerprint (SHA-256 of the public key)</th></tr>\n");
     for r in ws.keys()? {
-        let info = super::key::KeyInfo::of(&r);
+        let info = super::report::KeyInfo::of(&r);
         let mut place = info.backend.clone();
         if let Some(y) = &r.yubikey {
             place = format!("YubiKey {} slot {}", y.serial, y.slot);
@@ -382,23 +380,21 @@ pub fn print(ctx: &Context, out: &Path) -> Result<PathBuf> {
         ));
     }
     h.push_str("</table>\n<h2>Published roots</h2>\n<table><tr><th>Version</th><th>Expires</th><th>SHA-256 of the file</th><th>Signed by</th></tr>\n");
-    let rows: Vec<(u64, String, Vec<String>)> = if ws.notary_gun().is_some() {
-        super::notary_ws::published_rows(&ws)?
-    } else {
-        ws.published()?
-            .iter()
-            .map(|md| {
-                (
-                    md.signed.version,
-                    md.signed.expires.clone(),
-                    md.signatures
-                        .iter()
-                        .map(|s| super::key_label(&ws, &s.keyid))
-                        .collect(),
-                )
-            })
-            .collect()
-    };
+    let holders = Holders::of(&ws)?;
+    let rows: Vec<(u64, String, Vec<String>)> = Dialect::of(&ws)
+        .published(&ws)?
+        .iter()
+        .map(|md: &Doc| {
+            (
+                md.version(),
+                md.expires().to_string(),
+                md.signatures()
+                    .iter()
+                    .map(|s| holders.label(md, s.keyid()))
+                    .collect(),
+            )
+        })
+        .collect();
     for (v, expires, signers) in rows {
         let (file, _) = ws.published_paths(v);
         let digest = std::fs::read(&file)

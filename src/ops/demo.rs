@@ -4,8 +4,9 @@
 //! version 2 revokes one root key and adds another, is signed by a threshold of version 1's root
 //! keys and of its own, published, and the chain 1 → 2 verified as a client would.
 
-use super::root::{EditRoot, NewRoot, read_aloud};
-use super::{Context, GuardMode};
+use super::context::{Context, GuardMode};
+use super::report::read_aloud;
+use super::root::{EditRoot, NewRoot};
 use crate::error::{Error, Result};
 use crate::prompt::FixedPrompt;
 use crate::tuf::Algorithm;
@@ -70,6 +71,53 @@ fn setup_softhsm(dir: &Path, module: &Path, pin: &SecretString) -> Result<()> {
     getrandom::fill(&mut so).map_err(|e| Error::environment(format!("no randomness: {e}")))?;
     let so_pin = SecretString::from(hex::encode(so));
     crate::signer::pkcs11::init_free_token(&ctx, DEMO_TOKEN, &so_pin, pin)
+}
+
+/// How `launch` ran the demo.
+pub enum Launched {
+    /// A child process ran it (with SoftHSM2's store set) and printed everything; its exit code.
+    Child(i32),
+    /// It ran here, in this folder.
+    Here(PathBuf),
+}
+
+/// `rootcellar demo`: a whole ceremony in a new folder (`dir`, else one under the current
+/// folder). Where SoftHSM2 is installed (and not `software`), the root keys go into a SoftHSM2
+/// token of the demo's own, which SoftHSM2 finds through `SOFTHSM2_CONF` when the process
+/// starts: the demo then runs itself again as a child process with it set (`json` passed on).
+pub fn launch(
+    ctx: &Context,
+    dir: Option<&Path>,
+    software: bool,
+    json: bool,
+    say: &mut dyn FnMut(&str),
+) -> Result<Launched> {
+    let dir = pick_dir(dir, &std::env::current_dir().unwrap_or_default())?;
+    let softhsm = crate::signer::profiles::get("softhsm2")
+        .ok()
+        .and_then(|p| p.find_module().ok())
+        .filter(|_| !software);
+    let conf = softhsm_conf(&dir);
+    let in_child = std::env::var_os("SOFTHSM2_CONF").is_some_and(|c| conf.as_os_str() == c);
+    if softhsm.is_some() && !in_child {
+        let exe = std::env::current_exe()
+            .map_err(|e| Error::environment(format!("cannot find this program: {e}")))?;
+        let mut c = std::process::Command::new(exe);
+        c.arg("--dir")
+            .arg(&dir)
+            .arg("demo")
+            .env("SOFTHSM2_CONF", &conf);
+        if json {
+            c.arg("--json");
+        }
+        let status = c
+            .status()
+            .map_err(|e| Error::environment(format!("cannot start the demo: {e}")))?;
+        return Ok(Launched::Child(status.code().unwrap_or(3)));
+    }
+    let hsm = if in_child { softhsm.as_deref() } else { None };
+    run(&dir, ctx.now, &ctx.sysfs, hsm, say)?;
+    Ok(Launched::Here(dir))
 }
 
 /// Runs the demo in `dir`, telling each step to `say`. Returns the workspace folder. With
@@ -150,7 +198,8 @@ pub fn run(
             expires: None,
             consistent_snapshot: true,
         },
-    )?;
+    )?
+    .view;
     say(&format!(
         "3. Root version {} staged: root keys alice, bob, carol, threshold 2; expires {}; digest {}",
         v.version,
@@ -187,7 +236,8 @@ pub fn run(
             remove: vec![("root".into(), "carol".into())],
             ..EditRoot::default()
         },
-    )?;
+    )?
+    .view;
     say(&format!(
         "6. Root version {} staged: carol's key revoked, dave's added; digest {}",
         v.version,

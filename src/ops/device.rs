@@ -1,6 +1,6 @@
 //! Devices: `device list`, `hsm profiles`, `hsm check`.
 
-use super::Context;
+use super::context::Context;
 use crate::error::{Error, Result};
 use crate::signer::pkcs11::{self, TokenInfo, TokenKey, TokenSession};
 use crate::signer::profiles;
@@ -33,7 +33,7 @@ pub struct DeviceList {
 /// profile, only that profile's tokens. Asks for no PIN.
 pub fn list(ctx: &Context, profile: Option<&str>) -> Result<DeviceList> {
     let pkcs11 = list_pkcs11(ctx, profile)?;
-    let (yubikeys, yubikey_note) = if profile.is_some() || ctx.module.is_some() {
+    let (yubikeys, yubikey_note) = if profile.is_some() || ctx.unlock.module.is_some() {
         (Vec::new(), None)
     } else {
         match crate::signer::yubikey::list() {
@@ -50,14 +50,14 @@ pub fn list(ctx: &Context, profile: Option<&str>) -> Result<DeviceList> {
 
 fn list_pkcs11(ctx: &Context, profile: Option<&str>) -> Result<Vec<ModuleReport>> {
     let chosen: Vec<profiles::Profile> = match profile {
-        Some(_) => vec![ctx.profile(profile)?],
-        None if ctx.module.is_some() => vec![profiles::generic()],
+        Some(_) => vec![ctx.unlock.profile(profile)?],
+        None if ctx.unlock.module.is_some() => vec![profiles::generic()],
         None => profiles::load_all()?.into_values().collect(),
     };
-    let explicit = profile.is_some() || ctx.module.is_some();
+    let explicit = profile.is_some() || ctx.unlock.module.is_some();
     let mut out = Vec::new();
     for p in chosen {
-        let module = match ctx.module_for(&p) {
+        let module = match ctx.unlock.module_for(&p) {
             Ok(m) => m,
             Err(e) if explicit => return Err(e),
             Err(_) => continue,
@@ -156,8 +156,8 @@ pub struct CheckReport {
 /// `rootcellar hsm check --profile NAME`: the library loads, its tokens, their mechanisms.
 pub fn check(ctx: &Context, profile: Option<&str>) -> Result<CheckReport> {
     use cryptoki::mechanism::MechanismType as M;
-    let p = ctx.profile(profile)?;
-    let module = ctx.module_for(&p)?;
+    let p = ctx.unlock.profile(profile)?;
+    let module = ctx.unlock.module_for(&p)?;
     let c = pkcs11::context(&module)?;
     let info = c.get_library_info().map_err(|e| {
         Error::environment(format!(

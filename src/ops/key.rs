@@ -1,7 +1,9 @@
 //! Key operations: generate, import, list.
 
-use super::Context;
+use super::context::Context;
+pub use super::report::KeyInfo;
 use crate::atomic::write_new_atomic;
+use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::prompt::SecretKind;
 use crate::signer::Signer;
@@ -10,44 +12,7 @@ use crate::signer::software::SoftwareKey;
 use crate::tuf::expiry::format_tuf_time;
 use crate::tuf::{Algorithm, Key};
 use crate::workspace::{Backend, KeyRecord, Workspace, check_name};
-use serde::Serialize;
 use std::path::Path;
-
-/// A key as commands report it.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct KeyInfo {
-    pub name: String,
-    pub keyid: String,
-    pub algorithm: String,
-    pub backend: String,
-    pub fingerprint: String,
-    pub created_at: String,
-    /// YubiKey keys: the attestation verdict.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attestation: Option<String>,
-    /// Keys whose private half was destroyed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub destroyed_at: Option<String>,
-}
-
-impl KeyInfo {
-    pub fn of(rec: &KeyRecord) -> KeyInfo {
-        KeyInfo {
-            name: rec.name.clone(),
-            keyid: rec.keyid.clone(),
-            algorithm: rec.algorithm.name().into(),
-            backend: rec.backend.name().into(),
-            fingerprint: rec
-                .key
-                .decode()
-                .map(|k| k.fingerprint())
-                .unwrap_or_default(),
-            created_at: rec.created_at.clone(),
-            attestation: None,
-            destroyed_at: rec.destroyed_at.clone(),
-        }
-    }
-}
 
 /// `rootcellar key generate --backend software`.
 pub fn generate_software(ctx: &Context, name: &str, alg: Algorithm) -> Result<KeyInfo> {
@@ -66,9 +31,9 @@ pub fn generate_software(ctx: &Context, name: &str, alg: Algorithm) -> Result<Ke
     let tuf_key = key.public_key().to_tuf_key();
     ws.check_new_key(name, &tuf_key)?;
     let pass = ctx
-        .prompt
+        .prompt()
         .new_secret(SecretKind::Passphrase, &format!("new key {name}"))?;
-    let pem = key.to_encrypted_pem(&pass, ctx.kdf(&ws))?;
+    let pem = key.to_encrypted_pem(&pass, ctx.unlock.kdf(&ws))?;
     let file = format!("{name}.key.pem");
     let reference = format!("software:{file}");
     let pem_path = ws.software_key_path(&reference)?;
@@ -209,7 +174,7 @@ pub fn generate_pkcs11(
                 .hint("choose another name"),
         );
     }
-    let profile = ctx.profile(target.profile.as_deref())?;
+    let profile = ctx.unlock.profile(target.profile.as_deref())?;
     if !profile.supports(alg) {
         return Err(Error::bad_input(format!(
             "profile {} does not offer {} keys",
@@ -221,15 +186,17 @@ pub fn generate_pkcs11(
         ));
     }
     ctx.air_gap("create a private key")?;
-    let module = ctx.module_for(&profile)?;
+    let module = ctx.unlock.module_for(&profile)?;
     let c = crate::signer::pkcs11::context(&module)?;
     let token = crate::signer::pkcs11::find_token(&c, target.token.as_deref(), None)?;
     let mut ts = crate::signer::pkcs11::TokenSession::open(&c, token, true)?;
     if profile.login.generate == "so" {
-        let so = ctx.token_pin(&ts.token, &profile, SecretKind::SoPin)?;
+        let so = ctx
+            .unlock
+            .token_pin(&ts.token, &profile, SecretKind::SoPin)?;
         ts.login(UserType::So, so.as_ref())?;
     } else {
-        let pin = ctx.token_pin(&ts.token, &profile, SecretKind::Pin)?;
+        let pin = ctx.unlock.token_pin(&ts.token, &profile, SecretKind::Pin)?;
         ts.login(UserType::User, pin.as_ref())?;
     }
     let (pk, attrs, uri) = ts.generate(&profile, alg, name)?;
@@ -267,8 +234,8 @@ pub fn add_pkcs11(ctx: &Context, uri: &str, name: &str, profile: Option<&str>) -
     let _lock = ws.lock()?;
     check_name(name)?;
     let uri: crate::signer::pkcs11::Pkcs11Uri = uri.parse()?;
-    let profile = ctx.profile(profile)?;
-    let (ts, _pin) = ctx.open_token(&uri, &profile, false)?;
+    let profile = ctx.unlock.profile(profile)?;
+    let (ts, _pin) = ctx.unlock.open_token(&uri, &profile, false)?;
     let (pk, attrs, _) = ts.read_key(&uri)?;
     let attrs = attrs.ok_or_else(|| {
         Error::refused(format!(
@@ -321,56 +288,32 @@ pub fn destroy(ctx: &Context, k: &str, confirm: Option<&str>) -> Result<KeyInfo>
                 .hint("nothing to do"),
         );
     }
-    if ws.notary_gun().is_some() {
-        // Notary roots name keys by certificate: matched by public key.
-        let in_notary = |md: &crate::tuf::notary::NotaryMetadata| {
-            !super::notary_ws::roles_of(md, &rec).is_empty()
-        };
-        if let Some(latest) = super::notary_ws::published(&ws)?.last()
-            && in_notary(latest)
-        {
-            return Err(Error::refused(format!(
-                "key {} is a key of the published root version {}",
-                rec.name, latest.signed.version
-            ))
-            .hint("stage and publish a version without it (`rootcellar revoke K` or `rotate`), then destroy it"));
-        }
-        if let Some(staged) = super::notary_ws::staged(&ws)?
-            && in_notary(&staged)
-        {
-            return Err(Error::refused(format!(
-                "key {} is a key of the staged root version {}",
-                rec.name, staged.signed.version
-            ))
-            .hint("remove it from the staged root first"));
-        }
-    }
-    let in_use = |md: &crate::tuf::Metadata<crate::tuf::Root>| {
-        md.signed
-            .roles
-            .values()
-            .any(|r| r.keyids.contains(&rec.keyid))
-    };
-    if ws.notary_gun().is_none()
-        && let Some(latest) = ws.published()?.last()
-        && in_use(latest)
+    // A key of the published or the staged root (matched by public key) stays.
+    let d = Dialect::of(&ws);
+    let me = crate::dialect::identity_of(&rec);
+    if let Some(latest) = d.published(&ws)?.last()
+        && !latest.roles_of_key(&me).is_empty()
     {
-        return Err(Error::refused(format!("key {} is a key of the published root version {}", rec.name, latest.signed.version))
-            .hint("remove it from the root with `rootcellar root edit --remove-key ROLE:K`, publish, then destroy it"));
+        return Err(Error::refused(format!(
+            "key {} is a key of the published root version {}",
+            rec.name,
+            latest.version()
+        ))
+        .hint(d.texts().key_in_use));
     }
-    if ws.notary_gun().is_none()
-        && let Some(staged) = ws.staged()?
-        && in_use(&staged)
+    if let Some(staged) = d.staged(&ws)?
+        && !staged.roles_of_key(&me).is_empty()
     {
         return Err(Error::refused(format!(
             "key {} is a key of the staged root version {}",
-            rec.name, staged.signed.version
+            rec.name,
+            staged.version()
         ))
         .hint("remove it from the staged root first"));
     }
     let confirmed = match confirm {
         Some(c) => c == rec.name,
-        None => ctx.prompt.typed_confirmation(
+        None => ctx.prompt().typed_confirmation(
             &format!(
                 "This deletes the private key of {} ({}) for good.",
                 rec.name, rec.keyid
@@ -403,8 +346,8 @@ pub fn destroy(ctx: &Context, k: &str, confirm: Option<&str>) -> Result<KeyInfo>
         Backend::Pkcs11 => {
             let uri: crate::signer::pkcs11::Pkcs11Uri =
                 rec.reference.as_deref().unwrap_or("").parse()?;
-            let profile = ctx.profile(rec.profile.as_deref())?;
-            let (ts, _) = ctx.open_token(&uri, &profile, true)?;
+            let profile = ctx.unlock.profile(rec.profile.as_deref())?;
+            let (ts, _) = ctx.unlock.open_token(&uri, &profile, true)?;
             ts.destroy(&uri)?;
         }
         Backend::Yubikey => {
@@ -421,8 +364,8 @@ pub fn destroy(ctx: &Context, k: &str, confirm: Option<&str>) -> Result<KeyInfo>
                 ))
                 .hint("nothing to destroy there; the record was left as it was"));
             }
-            ctx.yubikey_pin(&mut yk)?;
-            ctx.yubikey_management(&mut yk)?;
+            ctx.unlock.yubikey_pin(&mut yk)?;
+            ctx.unlock.yubikey_management(&mut yk)?;
             y::overwrite_slot(&mut yk, r.slot)?;
         }
     }

@@ -1,469 +1,67 @@
-//! Operations: one library function per command. The CLI and the TUI only parse, prompt, call
-//! these and print what they return.
+//! Operations: one library function per command, each written once for both metadata dialects
+//! (`dialect`). The CLI and the ceremony screen only parse, prompt, call these and print what
+//! they return (`report`).
 //!
-//! Invariant: checks that apply to every operation live here once — the air-gap guard before any
-//! private key is created or used, the workspace lock before any write — and a refused operation
-//! writes nothing.
+//! Invariant: checks that apply to every operation live in one place — the air-gap guard
+//! before any private key is created or used, the clock check before any signature, the
+//! workspace lock before any write (`context`) — and a refused operation writes nothing.
 
 pub mod adopt;
 pub mod audit;
-pub mod ceremony;
+pub mod context;
 pub mod delegate;
 pub mod demo;
 pub mod device;
 pub mod key;
 pub mod notary;
-pub mod notary_delegate;
-pub mod notary_import;
-pub mod notary_request;
-pub mod notary_ws;
+pub mod report;
 pub mod request;
+pub mod review;
 pub mod root;
 pub mod transfer;
 pub mod verify;
 pub mod yubikey;
 
-use crate::error::{Error, Result};
-use crate::guard;
-use crate::prompt::{Prompt, SecretKind};
-use crate::signer::Signer;
-use crate::signer::pkcs11::{self, Pkcs11Signer, Pkcs11Uri, TokenInfo, TokenSession};
-use crate::signer::profiles::{self, Profile};
-use crate::signer::software::{KdfCost, SoftwareKey};
-use crate::tuf::expiry::Timestamp;
-use crate::workspace::{Backend, KeyRecord, Workspace};
-use cryptoki::session::UserType;
-use secrecy::SecretString;
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::rc::Rc;
+pub use context::{Context, GuardMode};
 
-/// What the air-gap guard does when the machine is online.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GuardMode {
-    /// Refuse (the default).
-    Enforce,
-    /// Proceed with a notice (`--allow-online`, and the demo).
-    Warn,
-}
-
-/// Everything an operation needs from its caller.
-pub struct Context<'a> {
-    pub dir: PathBuf,
-    pub prompt: &'a dyn Prompt,
-    pub now: Timestamp,
-    pub guard: GuardMode,
-    /// Root of the `/sys` tree the guard reads (tests hand it a fake one).
-    pub sysfs: PathBuf,
-    /// A PKCS#11 module path that overrides the profile's search (`--module`).
-    pub module: Option<PathBuf>,
-    /// Proceed where rootcellar refuses for safety: a PIN on its final try, a key the token
-    /// does not vouch for in a root role (`--force`).
-    pub force: bool,
-    /// Use a YubiKey's factory-default management key (`--default-management-key`): only ever
-    /// because the operator said so.
-    pub default_management_key: bool,
-    notices: RefCell<Vec<String>>,
-    unlocked: RefCell<HashMap<String, Rc<dyn Signer>>>,
-    pins: RefCell<HashMap<String, SecretString>>,
-    guard_checked: RefCell<bool>,
-    guard_result: RefCell<Option<String>>,
-    clock_checked: RefCell<bool>,
-}
-
-impl<'a> Context<'a> {
-    pub fn new(dir: PathBuf, prompt: &'a dyn Prompt, now: Timestamp) -> Context<'a> {
-        Context {
-            dir,
-            prompt,
-            now: crate::tuf::expiry::truncate(now),
-            guard: GuardMode::Enforce,
-            sysfs: PathBuf::from("/sys"),
-            module: None,
-            force: false,
-            default_management_key: false,
-            notices: RefCell::new(Vec::new()),
-            unlocked: RefCell::new(HashMap::new()),
-            pins: RefCell::new(HashMap::new()),
-            guard_checked: RefCell::new(false),
-            guard_result: RefCell::new(None),
-            clock_checked: RefCell::new(false),
-        }
-    }
-
-    pub fn workspace(&self) -> Result<Workspace> {
-        Workspace::open(&self.dir)
-    }
-
-    /// Something the operator should read (printed on stderr, or in the JSON `notices`).
-    pub fn notice(&self, msg: impl Into<String>) {
-        let msg = msg.into();
-        let mut n = self.notices.borrow_mut();
-        if !n.contains(&msg) {
-            n.push(msg);
-        }
-    }
-
-    pub fn take_notices(&self) -> Vec<String> {
-        std::mem::take(&mut self.notices.borrow_mut())
-    }
-
-    /// The air-gap guard: call before creating or using a private key.
-    pub fn air_gap(&self, action: &str) -> Result<()> {
-        if *self.guard_checked.borrow() {
-            return Ok(());
-        }
-        let findings = guard::check(&self.sysfs);
-        if findings.is_empty() {
-            *self.guard_checked.borrow_mut() = true;
-            *self.guard_result.borrow_mut() = Some("offline: guard passed".into());
-            return Ok(());
-        }
-        let list: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
-        match self.guard {
-            GuardMode::Enforce => Err(Error::environment(format!(
-                "refusing to {action}: this machine is not air-gapped: {}",
-                list.join("; ")
-            ))
-            .hint(guard::HINT)),
-            GuardMode::Warn => {
-                *self.guard_checked.borrow_mut() = true;
-                *self.guard_result.borrow_mut() =
-                    Some(format!("online, guard overridden: {}", list.join("; ")));
-                self.notice(format!(
-                    "air-gap guard overridden: this machine is online ({}); do not use keys made here for a real root",
-                    list.join("; ")
-                ));
-                Ok(())
-            }
-        }
-    }
-
-    /// Tells the keyholder to touch a YubiKey whose touch policy asks for it, before `action`
-    /// (e.g. "sign") with key `rec`.
-    pub fn touch_notice(&self, rec: &KeyRecord, action: &str) {
-        if let Some(y) = &rec.yubikey
-            && y.touch_policy != "never"
-        {
-            self.prompt.say(&format!(
-                "Touch YubiKey {} now (it blinks) to {action} with {}",
-                y.serial, rec.name
-            ));
-        }
-    }
-
-    /// What the air-gap guard found, when this command ran it.
-    pub fn guard_result(&self) -> Option<String> {
-        self.guard_result.borrow().clone()
-    }
-
-    /// The clock check: the offline machine's clock decides expiry, so before a private key signs
-    /// anything, refuse a clock that runs behind the newest time the workspace knows (its
-    /// transcript and key records), and show the time for the operators to confirm.
-    pub fn check_clock(&self, ws: &Workspace) -> Result<()> {
-        if *self.clock_checked.borrow() {
-            return Ok(());
-        }
-        let mut newest: Option<(Timestamp, String)> = None;
-        let mut consider = |t: &str, what: String| {
-            if let Ok(t) = crate::tuf::expiry::parse_tuf_time(t)
-                && newest.as_ref().is_none_or(|(n, _)| t > *n)
-            {
-                newest = Some((t, what));
-            }
-        };
-        let transcript = audit::load(ws)?;
-        if let Some(e) = transcript.entries.last() {
-            consider(
-                &e.time,
-                format!("line {} of the transcript ({})", e.seq, e.action),
-            );
-        }
-        for r in ws.keys()? {
-            consider(&r.created_at, format!("the record of key {}", r.name));
-        }
-        let now = crate::tuf::expiry::format_tuf_time(self.now);
-        if let Some((t, what)) = newest
-            && self.now < t
-        {
-            return Err(Error::environment(format!(
-                "this machine's clock says {now}, but the workspace already recorded {} in {what}: the clock runs behind, and metadata signed now would carry wrong dates",
-                crate::tuf::expiry::format_tuf_time(t)
-            ))
-            .hint("set the clock to the right UTC time (compare with a watch or phone kept offline), then run the command again; nothing was signed"));
-        }
-        *self.clock_checked.borrow_mut() = true;
-        self.notice(format!(
-            "clock: this machine says it is {now} UTC; compare it with a watch before the signatures are kept"
-        ));
-        Ok(())
-    }
-
-    /// How costly software-key encryption is in `ws`.
-    pub fn kdf(&self, ws: &Workspace) -> KdfCost {
-        if ws.config.demo {
-            KdfCost::LIGHT
-        } else {
-            KdfCost::STANDARD
-        }
-    }
-
-    /// The profile of a PKCS#11 key or command: by name, or the generic one for `--module`.
-    pub fn profile(&self, name: Option<&str>) -> Result<Profile> {
-        match name {
-            Some(n) if n != profiles::GENERIC => profiles::get(n),
-            _ if self.module.is_some() || name == Some(profiles::GENERIC) => {
-                Ok(profiles::generic())
-            }
-            _ => Err(Error::bad_input("no HSM profile given").hint(
-                "pass --profile NAME (`rootcellar hsm profiles` lists them) or --module PATH",
-            )),
-        }
-    }
-
-    /// The module for `profile`: `--module` if given, else the profile's search paths.
-    pub fn module_for(&self, profile: &Profile) -> Result<PathBuf> {
-        match &self.module {
-            Some(m) if m.exists() => Ok(m.clone()),
-            Some(m) => Err(Error::environment(format!(
-                "the PKCS#11 module {} does not exist",
-                m.display()
-            ))
-            .hint("check the path given with --module or ROOTCELLAR_PKCS11_MODULE")),
-            None => profile.find_module(),
-        }
-    }
-
-    /// The PIN (or SO PIN) for `token`, asked at most once per process, after the PIN gate.
-    pub fn token_pin(
-        &self,
-        token: &TokenInfo,
-        profile: &Profile,
-        kind: SecretKind,
-    ) -> Result<Option<SecretString>> {
-        if token.pin.protected_path {
-            self.prompt.say(&format!(
-                "enter the PIN on the device for token {:?}",
-                token.label
-            ));
-            return Ok(None);
-        }
-        let key = format!("{:?}:{}:{}", kind, token.label, token.serial);
-        if let Some(p) = self.pins.borrow().get(&key) {
-            return Ok(Some(p.clone()));
-        }
-        let name = format!("{:?} (serial {})", token.label, token.serial);
-        if kind == SecretKind::Pin
-            && let Some(n) = pkcs11::pin_gate(&token.pin, self.force, &name)?
-        {
-            self.notice(n);
-        }
-        let label = if kind == SecretKind::Pin {
-            format!("token {name}, {}", profile.login.pin_hint)
-        } else {
-            format!("token {name}")
-        };
-        let pin = self.prompt.secret(kind, &label)?;
-        self.pins.borrow_mut().insert(key, pin.clone());
-        Ok(Some(pin))
-    }
-
-    /// Opens the token a PKCS#11 key lives on, logged in as the user.
-    pub fn open_token(
-        &self,
-        uri: &Pkcs11Uri,
-        profile: &Profile,
-        rw: bool,
-    ) -> Result<(TokenSession, Option<SecretString>)> {
-        let module = self.module_for(profile)?;
-        let ctx = pkcs11::context(&module)?;
-        let token = pkcs11::find_token(&ctx, uri.token.as_deref(), uri.serial.as_deref())?;
-        let mut ts = TokenSession::open(&ctx, token, rw)?;
-        let pin = self.token_pin(&ts.token, profile, SecretKind::Pin)?;
-        ts.login(UserType::User, pin.as_ref())?;
-        Ok((ts, pin))
-    }
-
-    /// The PIN of YubiKey `yk`, after the retry gate, asked at most once per process and verified.
-    pub fn yubikey_pin(&self, yk: &mut ::yubikey::YubiKey) -> Result<SecretString> {
-        use crate::signer::yubikey as y;
-        let serial = yk.serial().0;
-        let key = format!("yubikey:{serial}");
-        if let Some(p) = self.pins.borrow().get(&key) {
-            return Ok(p.clone());
-        }
-        if let Some(n) = y::pin_gate(y::pin_retries(yk), self.force, serial)? {
-            self.notice(n);
-        }
-        let pin = self.prompt.secret(
-            SecretKind::Pin,
-            &format!("YubiKey {serial} (PIV PIN, 6-8 characters)"),
-        )?;
-        y::verify_pin(yk, &pin)?;
-        self.pins.borrow_mut().insert(key, pin.clone());
-        Ok(pin)
-    }
-
-    /// Authenticates with a YubiKey's management key (see `signer::yubikey::authenticate`).
-    pub fn yubikey_management(&self, yk: &mut ::yubikey::YubiKey) -> Result<()> {
-        use crate::signer::yubikey as y;
-        let serial = yk.serial().0;
-        let default_ok = self.default_management_key;
-        let is_default = y::management_key_is_default(yk);
-        let notice = y::authenticate(yk, || {
-            if default_ok {
-                return Ok(y::Mgm::Default);
-            }
-            let asked = self.prompt.secret(
-                SecretKind::ManagementKey,
-                &format!("YubiKey {serial} (48 hex digits)"),
-            );
-            match asked {
-                Ok(k) => Ok(y::Mgm::Given(k)),
-                Err(e) => Err(Error::bad_input(format!(
-                    "YubiKey {serial} needs its management key{}: {}",
-                    if is_default == Some(true) { " (the device says it is still the factory default)" } else { "" },
-                    e.message
-                ))
-                .hint("give it in ROOTCELLAR_MGMT_KEY or when asked; if the device still has the factory key, pass --default-management-key, then change it with `rootcellar yubikey set-management-key`")),
-            }
-        })?;
-        if let Some(n) = notice {
-            self.notice(n);
-        }
-        Ok(())
-    }
-
-    /// Opens the signer for a registered key, asking for its passphrase or PIN once per process.
-    pub fn signer(&self, ws: &Workspace, rec: &KeyRecord) -> Result<Rc<dyn Signer>> {
-        if let Some(k) = self.unlocked.borrow().get(&rec.keyid) {
-            return Ok(k.clone());
-        }
-        self.check_clock(ws)?;
-        if let Some(when) = &rec.destroyed_at {
-            return Err(
-                Error::refused(format!("key {} was destroyed on {when}", rec.name))
-                    .hint("sign with another key"),
-            );
-        }
-        let signer: Rc<dyn Signer> = match rec.backend {
-            Backend::Public => {
-                return Err(Error::bad_input(format!(
-                    "key {} is a public key only: its private half is held elsewhere, so it cannot sign here",
-                    rec.name
-                ))
-                .hint("sign with a key generated in this workspace or on a device"));
-            }
-            Backend::Software => Rc::new(self.open_software(ws, rec)?),
-            Backend::Yubikey => {
-                use crate::signer::yubikey as y;
-                let r: y::YkRef = rec.reference.as_deref().unwrap_or("").parse()?;
-                let mut yk = y::open(Some(r.serial))?;
-                let pin = self.yubikey_pin(&mut yk)?;
-                let pk = y::slot_public_key(&mut yk, r.slot)?;
-                if pk.identity() != rec.public_key()?.identity() {
-                    return Err(Error::refused(format!(
-                        "slot {} of YubiKey {} holds another key than the one recorded as {}",
-                        y::slot_name(r.slot),
-                        r.serial,
-                        rec.name
-                    ))
-                    .hint("the slot was overwritten, or this is another device; the workspace was not changed"));
-                }
-                Rc::new(y::YubiKeySigner::new(yk, r.slot, pk, pin))
-            }
-            Backend::Pkcs11 => {
-                let uri: Pkcs11Uri = rec.reference.as_deref().unwrap_or("").parse()?;
-                let profile = self.profile(rec.profile.as_deref())?;
-                let (ts, pin) = self.open_token(&uri, &profile, false)?;
-                let (pk, attrs, handle) = ts.read_key(&uri)?;
-                if pk.identity() != rec.public_key()?.identity() {
-                    return Err(Error::refused(format!(
-                        "the key {uri} on token {:?} is not the key recorded as {}",
-                        ts.token.label, rec.name
-                    ))
-                    .hint("plug in the right device; the workspace was not changed"));
-                }
-                Rc::new(Pkcs11Signer::new(
-                    ts,
-                    handle,
-                    pk,
-                    attrs.unwrap_or_default(),
-                    pin,
-                ))
-            }
-        };
-        self.unlocked
-            .borrow_mut()
-            .insert(rec.keyid.clone(), signer.clone());
-        Ok(signer)
-    }
-
-    fn open_software(&self, ws: &Workspace, rec: &KeyRecord) -> Result<SoftwareKey> {
-        let reference = rec.reference.as_deref().unwrap_or("");
-        let path = ws.software_key_path(reference)?;
-        let pem = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, &e))?;
-        let mut attempt = 0;
-        let key = loop {
-            attempt += 1;
-            let pass = self
-                .prompt
-                .secret(SecretKind::Passphrase, &format!("key {}", rec.name))?;
-            match SoftwareKey::from_encrypted_pem(&pem, &pass, &rec.name) {
-                Ok(k) => break k,
-                Err(e)
-                    if e.message.starts_with("wrong passphrase")
-                        && self.prompt.can_retry()
-                        && attempt < 3 =>
-                {
-                    self.prompt.say(&format!("{} — try again", e.message));
-                }
-                Err(e) => return Err(e),
-            }
-        };
-        if key.public_key().identity() != rec.public_key()?.identity() {
-            return Err(Error::bad_input(format!(
-                "the private key file of {} does not match its record's public key",
-                rec.name
-            ))
-            .hint("restore the key's files from your backup"));
-        }
-        Ok(key)
-    }
-}
+use crate::error::Result;
+use crate::workspace::{Config, Workspace};
 
 /// `rootcellar init`: creates the workspace and the first line of its transcript.
-pub fn init(ctx: &Context, config: crate::workspace::Config) -> Result<Workspace> {
-    if config.format == "notary" {
-        let gun = config.name.as_deref().unwrap_or("");
-        if gun.is_empty()
-            || gun.contains([',', '=', '+', '"', '\\'])
-            || gun.chars().any(char::is_control)
-        {
-            return Err(Error::bad_input(format!(
-                "a Notary workspace needs the repository name (GUN) its root certificates will carry; {gun:?} is not one"
-            ))
-            .hint("--gun docker.io/example/app (the name as Docker shows it)"));
-        }
-    }
+pub fn init(ctx: &Context, config: Config) -> Result<Workspace> {
     let ws = Workspace::init(&ctx.dir, config)?;
     ctx.record(
         &ws,
         "init",
         serde_json::json!({
-            "name": ws.config.name,
-            "format": ws.config.format,
+            "name": ws.config.name(),
+            "format": ws.config.format.name(),
             "rootcellar": env!("CARGO_PKG_VERSION"),
         }),
     )?;
     Ok(ws)
 }
 
-/// Display name of a key ID: the workspace name, or the first 12 hex digits.
-pub fn key_label(ws: &Workspace, keyid: &str) -> String {
-    match ws.key_by_id(keyid) {
-        Ok(Some(r)) => r.name,
-        _ => keyid.chars().take(12).collect(),
-    }
+/// What `init` made.
+#[derive(Clone, Debug, serde::Serialize, PartialEq, Eq)]
+pub struct Created {
+    pub dir: std::path::PathBuf,
+    pub name: Option<String>,
+    /// "tuf" or "notary".
+    pub format: String,
+}
+
+/// `rootcellar init [--format notary --gun NAME]`.
+pub fn create(ctx: &Context, name: Option<&str>, notary: bool) -> Result<Created> {
+    let config = if notary {
+        Config::notary(name.unwrap_or(""))?
+    } else {
+        Config::new(name.map(str::to_string), false)
+    };
+    let ws = init(ctx, config)?;
+    Ok(Created {
+        name: ws.config.name().map(str::to_string),
+        format: ws.config.format.name().into(),
+        dir: ws.dir,
+    })
 }

@@ -1,242 +1,39 @@
-//! Notary v1 / Docker Content Trust: root key certificates made by the key's own device.
-//!
-//! Notary names a root key by a self-signed X.509 certificate for the repository (GUN). The
-//! certificate's signature is made by the signer, so for a key on an HSM or a YubiKey the
-//! private key never leaves the device.
+//! The Notary-only commands: `notary root --out` (a whole Notary root in one go),
+//! `notary certificate` (a root key's certificate made on its device, for a ceremony here or
+//! elsewhere), `import notary DIR` (taking a repository over) and the DCT → TUF 1.0 hand-over
+//! (`notary handover`, `notary check-handover`). The staged / signed / published flow of a
+//! Notary workspace is the same as TUF's (`root`, `request`, `delegate`), through `dialect`.
 
+use super::context::Context;
+use super::request::read_input;
+use super::root::{StageSpec, sign_with, signing_ids};
+use crate::dialect::notary::{certificate_key, signature};
+use crate::dialect::notary_cert::{check_root_keys, root_certificate, validity};
+use crate::dialect::{Base, Dialect, Doc, Holders, identity_of};
 use crate::error::{Error, Result};
 use crate::signer::Signer;
-use crate::tuf::PublicKey;
-use crate::tuf::expiry::Timestamp;
-use crate::tuf::notary::{NotaryKey, NotaryKeyVal, NotarySignature};
-use base64::Engine;
-use std::str::FromStr;
-use x509_cert::builder::profile::BuilderProfile;
-use x509_cert::builder::{Builder, CertificateBuilder};
-use x509_cert::der::asn1::{BitString, OctetString};
-use x509_cert::der::oid::ObjectIdentifier;
-use x509_cert::der::{Encode, EncodePem, pem::LineEnding};
-use x509_cert::ext::Extension;
-use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
-use x509_cert::name::Name;
-use x509_cert::serial_number::SerialNumber;
-use x509_cert::spki::{
-    AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, SubjectPublicKeyInfoOwned,
-    SubjectPublicKeyInfoRef,
-};
-use x509_cert::time::{Time, Validity};
+use crate::tuf::expiry::{Timestamp, format_tuf_time, parse_user_time};
+use crate::tuf::notary::{NotaryMetadata, NotarySignature, NotaryTargetsFile, check_threshold};
+use crate::workspace::{KeyRecord, Workspace, digest_hex};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
 
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
-
-/// The public half the certificate builder needs to know; the signature comes from `Signer`.
-struct CertKey(p256::ecdsa::VerifyingKey);
-
-impl p256::ecdsa::signature::Keypair for CertKey {
-    type VerifyingKey = p256::ecdsa::VerifyingKey;
-    fn verifying_key(&self) -> p256::ecdsa::VerifyingKey {
-        self.0
-    }
-}
-
-impl DynSignatureAlgorithmIdentifier for CertKey {
-    fn signature_algorithm_identifier(&self) -> x509_cert::spki::Result<AlgorithmIdentifierOwned> {
-        Ok(AlgorithmIdentifierOwned {
-            oid: ECDSA_WITH_SHA256,
-            parameters: None,
-        })
-    }
-}
-
-/// Notary's root certificate profile: CN = GUN, KeyUsage digitalSignature, EKU codeSigning,
-/// CA:FALSE.
-struct NotaryProfile(Name);
-
-impl BuilderProfile for NotaryProfile {
-    fn get_issuer(&self, _: &Name) -> Name {
-        self.0.clone()
-    }
-    fn get_subject(&self) -> Name {
-        self.0.clone()
-    }
-    fn build_extensions(
-        &self,
-        _: SubjectPublicKeyInfoRef<'_>,
-        _: SubjectPublicKeyInfoRef<'_>,
-        _: &x509_cert::TbsCertificate,
-    ) -> x509_cert::builder::Result<Vec<Extension>> {
-        let ext =
-            |oid: &str, critical: bool, der: Vec<u8>| -> x509_cert::builder::Result<Extension> {
-                Ok(Extension {
-                    extn_id: ObjectIdentifier::new_unwrap(oid),
-                    critical,
-                    extn_value: OctetString::new(der)?,
-                })
-            };
-        Ok(vec![
-            ext(
-                "2.5.29.15",
-                true,
-                KeyUsage(KeyUsages::DigitalSignature.into()).to_der()?,
-            )?,
-            ext(
-                "2.5.29.37",
-                false,
-                ExtendedKeyUsage(vec![CODE_SIGNING]).to_der()?,
-            )?,
-            ext(
-                "2.5.29.19",
-                true,
-                BasicConstraints {
-                    ca: false,
-                    path_len_constraint: None,
-                }
-                .to_der()?,
-            )?,
-        ])
-    }
-}
-
-/// The root keys, threshold and certificate lifetime of a Notary root to be made.
-pub(super) fn check_root_keys(root_keys: &[String], threshold: u64, years: u32) -> Result<()> {
-    if root_keys.is_empty() {
-        return Err(Error::bad_input("name at least one root key").hint("--root-key NAME"));
-    }
-    if threshold == 0 || threshold as usize > root_keys.len() {
-        return Err(Error::bad_input(format!(
-            "threshold {threshold} with {} root keys cannot be met",
-            root_keys.len()
-        ))
-        .hint("a threshold from 1 to the number of root keys"));
-    }
-    if !(1..=30).contains(&years) {
-        return Err(Error::bad_input("--years must be 1 to 30").hint("e.g. --years 10"));
-    }
-    Ok(())
-}
-
-/// A certificate's validity: from `now` (whole seconds) for `years` years.
-pub(super) fn validity(now: Timestamp, years: u32) -> (Timestamp, Timestamp) {
-    let not_before = now.replace_nanosecond(0).unwrap_or(now);
-    let not_after = not_before
-        .replace_year(not_before.year() + years as i32)
-        .unwrap_or(not_before + time::Duration::days(365 * years as i64));
-    (not_before, not_after)
-}
-
-fn x509_time(t: Timestamp) -> Result<Time> {
-    let secs = u64::try_from(t.unix_timestamp())
-        .map_err(|_| Error::bad_input("a certificate cannot start before 1970"))?;
-    Time::try_from(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
-        .map_err(|e| Error::bad_input(format!("certificate time out of range: {e}")))
-}
-
-/// A self-signed certificate for `signer`'s P-256 key naming `gun`, valid from `not_before`
-/// to `not_after`, signed by `signer` (on its device). Returns the PEM text.
-pub fn root_certificate(
-    signer: &dyn Signer,
-    gun: &str,
-    not_before: Timestamp,
-    not_after: Timestamp,
-) -> Result<String> {
-    let PublicKey::EcdsaP256(vk) = signer.public_key() else {
-        return Err(Error::bad_input(
-            "Notary root certificates here are for ECDSA P-256 keys; this key is Ed25519",
-        )
-        .hint("generate the root key as ecdsa-p256"));
-    };
-    if gun.is_empty() || gun.contains(',') || gun.contains('=') || gun.contains('+') {
-        return Err(Error::bad_input(format!(
-            "{gun:?} is not a repository name (GUN) a certificate can carry"
-        ))
-        .hint("use the name as Docker shows it, e.g. docker.io/example/app"));
-    }
-    if not_after <= not_before {
-        return Err(Error::bad_input(
-            "the certificate would end before it starts",
-        ));
-    }
-    let key = CertKey(*vk);
-    let name = Name::from_str(&format!("CN={gun}"))
-        .map_err(|e| Error::bad_input(format!("{gun:?} cannot be a certificate name: {e}")))?;
-    let spki = SubjectPublicKeyInfoOwned::from_key(vk)
-        .map_err(|e| Error::bad_input(format!("public key: {e}")))?;
-    let validity = Validity::new(x509_time(not_before)?, x509_time(not_after)?);
-    // A serial of 16 bytes from the key, the start time and 16 random bytes: unique, as RFC
-    // 5280 asks, even for two certificates of one key made in the same second (a renewal must
-    // give a new certificate, and so a new key ID, even where the signature is deterministic).
-    let serial_bytes: Vec<u8> = {
-        use sha2::Digest;
-        let mut nonce = [0u8; 16];
-        getrandom::fill(&mut nonce).map_err(|e| {
-            Error::environment(format!("no randomness for a certificate serial: {e}"))
-        })?;
-        let mut h = sha2::Sha256::new();
-        h.update(vk.to_sec1_bytes());
-        h.update(not_before.unix_timestamp().to_be_bytes());
-        h.update(nonce);
-        let mut s = h.finalize()[..16].to_vec();
-        s[0] &= 0x7f;
-        s[0] |= 0x01;
-        s
-    };
-    let serial =
-        SerialNumber::new(&serial_bytes).map_err(|e| Error::bad_input(format!("serial: {e}")))?;
-    let mut builder = CertificateBuilder::new(NotaryProfile(name), serial, validity, spki)
-        .map_err(|e| Error::bad_input(format!("certificate: {e}")))?;
-    let tbs = builder
-        .finalize(&key)
-        .map_err(|e| Error::bad_input(format!("certificate: {e}")))?;
-    let der_sig = signer.sign(&tbs)?;
-    // The device's signature must verify before it goes into a certificate.
-    {
-        use p256::ecdsa::signature::Verifier;
-        let sig = p256::ecdsa::Signature::from_der(&der_sig)
-            .map_err(|_| Error::refused("the device returned a malformed ECDSA signature"))?;
-        vk.verify(&tbs, &sig).map_err(|_| {
-            Error::refused("the device's signature over the certificate does not verify")
-        })?;
-    }
-    let bits =
-        BitString::from_bytes(&der_sig).map_err(|e| Error::bad_input(format!("signature: {e}")))?;
-    let cert = builder
-        .assemble(bits, &key)
-        .map_err(|e| Error::bad_input(format!("certificate: {e}")))?;
-    cert.to_pem(LineEnding::LF)
-        .map_err(|e| Error::bad_input(format!("certificate: {e}")))
-}
-
-/// Notary's key object for a root certificate (`ecdsa-x509`, base64 of the PEM).
-pub fn certificate_key(pem: &str) -> NotaryKey {
-    NotaryKey {
-        keytype: "ecdsa-x509".into(),
-        keyval: NotaryKeyVal {
-            private: serde_json::Value::Null,
-            public: B64.encode(pem.as_bytes()),
-            extra: Default::default(),
-        },
-        extra: Default::default(),
-    }
-}
-
-/// A Notary signature by `signer` over `message` (canonical `signed`): ECDSA as raw r‖s.
-pub fn sign(signer: &dyn Signer, keyid: &str, message: &[u8]) -> Result<NotarySignature> {
-    let der = signer.sign(message)?;
-    let (method, raw) = match signer.public_key() {
-        PublicKey::EcdsaP256(_) => {
-            let sig = p256::ecdsa::Signature::from_der(&der)
-                .map_err(|_| Error::refused("the device returned a malformed ECDSA signature"))?;
-            ("ecdsa", sig.to_bytes().to_vec())
-        }
-        PublicKey::Ed25519(_) => ("eddsa", der),
-    };
-    Ok(NotarySignature {
-        keyid: keyid.into(),
-        method: method.into(),
-        sig: B64.encode(raw),
-        extra: Default::default(),
+/// The GUN of a Notary workspace; a TUF workspace is refused.
+fn gun_of(ws: &Workspace) -> Result<String> {
+    Dialect::of(ws).gun().map(str::to_string).ok_or_else(|| {
+        Error::refused("this workspace keeps TUF 1.0 metadata, not Notary v1")
+            .hint("start a Notary workspace in a new folder: `rootcellar init --format notary --gun NAME`")
     })
+}
+
+/// The repository of the workspace in `ctx`, when it is a Notary workspace.
+pub fn workspace_gun(ctx: &Context) -> Option<String> {
+    ctx.workspace().ok().and_then(|ws| gun_of(&ws).ok())
+}
+
+/// A Notary signature by `signer` over `message`.
+fn notary_sign(signer: &dyn Signer, keyid: &str, message: &[u8]) -> Result<NotarySignature> {
+    signature(keyid, signer.public_key(), &signer.sign(message)?)
 }
 
 /// What `notary root` wrote.
@@ -249,29 +46,6 @@ pub struct NotaryRootReport {
     pub threshold: u64,
     pub expires: String,
     pub version: u64,
-}
-
-/// Notary's key object for an online key: `ecdsa` (SPKI DER) or `ed25519` (raw bytes).
-pub(super) fn online_key(pk: &PublicKey) -> Result<NotaryKey> {
-    let (keytype, bytes) = match pk {
-        PublicKey::EcdsaP256(vk) => {
-            use p256::pkcs8::EncodePublicKey;
-            let der = vk
-                .to_public_key_der()
-                .map_err(|e| Error::bad_input(format!("public key: {e}")))?;
-            ("ecdsa", der.as_bytes().to_vec())
-        }
-        PublicKey::Ed25519(vk) => ("ed25519", vk.to_bytes().to_vec()),
-    };
-    Ok(NotaryKey {
-        keytype: keytype.into(),
-        keyval: NotaryKeyVal {
-            private: serde_json::Value::Null,
-            public: B64.encode(bytes),
-            extra: Default::default(),
-        },
-        extra: Default::default(),
-    })
 }
 
 /// Options for a first Notary root.
@@ -291,13 +65,11 @@ pub struct NotaryRootSpec<'a> {
 
 /// Writes a Notary root for `gun`: version 1, or with `previous` the next version (a rotation,
 /// or a certificate renewal: the same device key with a new certificate, so a new key ID).
-/// Each root key gets a certificate its own device signs; the root is signed by every new root
-/// key and, for a next version, by a threshold of the previous root's keys; it is checked as
-/// Notary checks it (against the previous root), and only then written (atomically, never over
-/// an existing file). The metadata expires with the certificates.
-pub fn write_root(ctx: &super::Context, spec: &NotaryRootSpec) -> Result<NotaryRootReport> {
-    use crate::tuf::metadata::RoleKeys;
-    use std::collections::BTreeMap;
+/// Staged as a Notary workspace stages a renewal (each root key with a certificate made on its
+/// own device), signed by every new root key and, for a next version, by a threshold of the
+/// previous root's keys held here (a renewed key signs once, listed under both key IDs); checked
+/// as Notary checks it, and only then written (atomically, never over an existing file).
+pub fn write_root(ctx: &Context, spec: &NotaryRootSpec) -> Result<NotaryRootReport> {
     let ws = ctx.workspace()?;
     let _lock = ws.lock()?;
     check_root_keys(spec.root_keys, spec.threshold, spec.years)?;
@@ -308,173 +80,104 @@ pub fn write_root(ctx: &super::Context, spec: &NotaryRootSpec) -> Result<NotaryR
         ))
         .hint("choose another --out"));
     }
-    // The previous root and the workspace keys that can sign for it, before any device work.
-    let previous = match spec.previous {
-        None => None,
-        Some(p) => {
-            let bytes = super::notary_ws::read_input(p)?;
-            let md = crate::tuf::notary::NotaryMetadata::from_bytes(&bytes).map_err(|e| {
-                Error::bad_input(format!("{} is not a Notary root: {e}", p.display()))
-            })?;
-            let role = md
-                .signed
-                .roles
-                .get("root")
-                .cloned()
-                .ok_or_else(|| Error::bad_input(format!("{} has no root role", p.display())))?;
-            let mine: Vec<(Vec<u8>, crate::workspace::KeyRecord)> = ws
-                .keys()?
-                .into_iter()
-                .filter(|r| r.backend != crate::workspace::Backend::Public)
-                .filter_map(|r| r.public_key().ok().map(|pk| (pk.identity(), r)))
-                .collect();
-            let mut holders = Vec::new();
-            for id in &role.keyids {
-                let Some(k) = md.signed.keys.get(id) else {
-                    continue;
-                };
-                let Ok((pk, _)) = k.decode(None) else {
-                    continue;
-                };
-                if let Some((_, rec)) = mine.iter().find(|(i, _)| *i == pk.identity()) {
-                    holders.push((id.clone(), rec.clone()));
-                }
-            }
-            if (holders.len() as u64) < role.threshold {
-                return Err(Error::refused(format!(
-                    "version {} needs {} signature(s) from its root keys to vouch for the next version; this workspace holds {} of them",
-                    md.signed.version,
-                    role.threshold,
-                    holders.len()
-                ))
-                .hint("register the current root keys here (`key add` for a device, `key generate` records) or sign where they are"));
-            }
-            holders.truncate(role.threshold as usize);
-            Some((md, holders))
-        }
+    let d = Dialect::Notary {
+        gun: spec.gun.into(),
     };
-    let version =
-        match &previous {
-            Some((md, _)) => md.signed.version.checked_add(1).ok_or_else(|| {
-                Error::bad_input("the previous root's version cannot be followed")
-            })?,
-            None => 1,
-        };
+    // The previous root and the keys here that vouch for its successor, before any device work.
+    let mut published = Vec::new();
+    let mut vouching = Vec::new();
+    if let Some(p) = spec.previous {
+        let prev = d
+            .parse(&read_input(p)?)
+            .map_err(|e| Error::bad_input(format!("{} is not a Notary root: {e}", p.display())))?;
+        let role = prev
+            .role("root")
+            .cloned()
+            .ok_or_else(|| Error::bad_input(format!("{} has no root role", p.display())))?;
+        let holders = Holders::of(&ws)?;
+        for id in &role.keyids {
+            if let Some(r) = holders.record(&prev, id)
+                && r.backend != crate::workspace::Backend::Public
+            {
+                vouching.push((id.clone(), r.clone()));
+            }
+        }
+        if (vouching.len() as u64) < role.threshold {
+            return Err(Error::refused(format!(
+                "version {} needs {} signature(s) from its root keys to vouch for the next version; this workspace holds {} of them",
+                prev.version(),
+                role.threshold,
+                vouching.len()
+            ))
+            .hint("register the current root keys here (`key add` for a device, `key generate` records) or sign where they are"));
+        }
+        vouching.truncate(role.threshold as usize);
+        published.push(prev);
+    }
     ctx.air_gap("sign with a private key")?;
-    let (not_before, not_after) = validity(ctx.now, spec.years);
-    let mut keys = BTreeMap::new();
-    let mut signers = Vec::new();
-    let mut root_ids = Vec::new();
+    let staging = d.stage_notary(
+        &Base {
+            dev: ctx,
+            ws: &ws,
+            published: &published,
+            staged: None,
+        },
+        &StageSpec {
+            targets: Some(spec.targets),
+            snapshot: Some(spec.snapshot),
+            timestamp: Some(spec.timestamp),
+            years: spec.years,
+            renew: true,
+            ..StageSpec::keys(spec.root_keys, spec.threshold)
+        },
+    )?;
+    let prev = published.first();
+    let mut md = staging.doc;
     for name in spec.root_keys {
         let rec = ws.resolve_key(name)?;
-        let signer = ctx.signer(&ws, &rec)?;
-        let pem = root_certificate(signer.as_ref(), spec.gun, not_before, not_after)?;
-        let k = certificate_key(&pem);
-        let id = k.keyid();
-        if root_ids.contains(&id) {
-            return Err(Error::bad_input(format!("root key {name} is named twice")));
-        }
-        keys.insert(id.clone(), k);
-        root_ids.push(id.clone());
-        signers.push((id, signer));
+        let ids = signing_ids(&rec, &md, prev);
+        md = sign_with(ctx, &d, &ws, &md, &rec, &ids, "sign")?;
     }
-    let mut roles = BTreeMap::new();
-    roles.insert(
-        "root".to_string(),
-        RoleKeys::new(root_ids.clone(), spec.threshold),
-    );
-    for (role, name) in [
-        ("targets", spec.targets),
-        ("snapshot", spec.snapshot),
-        ("timestamp", spec.timestamp),
-    ] {
-        let rec = ws.resolve_key(name)?;
-        let pk = rec
-            .key
-            .decode()
-            .map_err(|e| Error::bad_input(format!("key {name}: {e}")))?;
-        let k = online_key(&pk)?;
-        let id = k.keyid();
-        keys.insert(id.clone(), k);
-        roles.insert(role.to_string(), RoleKeys::new(vec![id], 1));
-    }
-    let expires = not_after
-        .format(&time::format_description::well_known::Rfc3339)
-        .map_err(|e| Error::bad_input(format!("expiry: {e}")))?;
-    let signed = serde_json::json!({
-        "_type": "Root",
-        "consistent_snapshot": false,
-        "expires": expires,
-        "keys": keys,
-        "roles": roles,
-        "version": version,
-    });
-    let message = crate::tuf::canonical::to_canonical(&signed)
-        .map_err(|e| Error::bad_input(format!("canonical JSON: {e}")))?;
-    let mut signatures: Vec<NotarySignature> = Vec::new();
-    let mut made: Vec<(Vec<u8>, NotarySignature)> = Vec::new();
-    for (id, signer) in &signers {
-        let s = sign(signer.as_ref(), id, &message)?;
-        made.push((signer.public_key().identity(), s.clone()));
-        signatures.push(s);
-    }
-    if let Some((_, holders)) = &previous {
-        for (old_id, rec) in holders {
-            let identity = rec.public_key()?.identity();
-            // A key that is also a new root key (a renewal) signed once; its signature is
-            // listed under the old certificate's key ID too.
-            let s = match made.iter().find(|(i, _)| *i == identity) {
-                Some((_, s)) => NotarySignature {
-                    keyid: old_id.clone(),
-                    ..s.clone()
-                },
-                None => {
-                    let signer = ctx.signer(&ws, rec)?;
-                    sign(signer.as_ref(), old_id, &message)?
-                }
-            };
-            signatures.push(s);
+    for (id, rec) in &vouching {
+        if !md.signatures().iter().any(|s| s.keyid() == id) {
+            md = sign_with(ctx, &d, &ws, &md, rec, std::slice::from_ref(id), "sign")?;
         }
     }
-    let doc = serde_json::json!({"signed": signed, "signatures": signatures});
-    let bytes = serde_json::to_vec(&doc).map_err(|e| Error::bad_input(e.to_string()))?;
     // Checked as a Notary client would before it leaves the machine.
-    let md = crate::tuf::notary::NotaryMetadata::from_bytes(&bytes)
-        .map_err(|e| Error::refused(format!("the root just made does not parse: {e}")))?;
-    let check = match &previous {
-        Some((prev, _)) => crate::tuf::notary::verify_chain(
-            prev,
-            std::slice::from_ref(&md),
-            ctx.now,
-            Some(spec.gun),
-        ),
-        None => crate::tuf::notary::verify_chain(&md, &[], ctx.now, Some(spec.gun)),
+    let check = match prev {
+        Some(p) => d.verify_chain(p, std::slice::from_ref(&md), ctx.now),
+        None => d.verify_chain(&md, &[], ctx.now),
     };
     if let Some(f) = check.failure {
         return Err(Error::refused(format!(
             "the root just made does not verify, nothing written: {f}"
         )));
     }
+    let bytes = md.file_bytes();
     crate::atomic::write_new_atomic(spec.out, &bytes)?;
+    let root_keyids = md
+        .role("root")
+        .map(|r| r.keyids.clone())
+        .unwrap_or_default();
     ctx.record(
         &ws,
         "notary-root",
         serde_json::json!({
             "gun": spec.gun,
             "out": spec.out.display().to_string(),
-            "sha256": crate::workspace::digest_hex(&bytes),
-            "version": version,
-            "root_keyids": root_ids,
+            "sha256": digest_hex(&bytes),
+            "version": md.version(),
+            "root_keyids": root_keyids,
             "threshold": spec.threshold,
         }),
     )?;
     Ok(NotaryRootReport {
         path: spec.out.display().to_string(),
         gun: spec.gun.into(),
-        root_keyids: root_ids,
+        root_keyids,
         threshold: spec.threshold,
-        expires,
-        version,
+        expires: md.expires().to_string(),
+        version: md.version(),
     })
 }
 
@@ -494,7 +197,7 @@ pub struct CertificateReport {
 /// elsewhere (`key import FILE` there); without, kept in K's record for `notary root` here, so
 /// staging needs no device (the ceremony screen makes certificates one key, one PIN at a time).
 pub fn write_certificate(
-    ctx: &super::Context,
+    ctx: &Context,
     key: &str,
     gun: &str,
     years: u32,
@@ -511,7 +214,7 @@ pub fn write_certificate(
         return Err(Error::refused(format!("{} exists", out.display()))
             .hint("choose another --out; rootcellar does not overwrite it"));
     }
-    if out.is_none() && ws.notary_gun() != Some(gun) {
+    if out.is_none() && Dialect::of(&ws).gun() != Some(gun) {
         return Err(Error::bad_input(format!(
             "a certificate for {gun} is kept only in a Notary workspace for that repository"
         ))
@@ -561,4 +264,445 @@ pub fn write_certificate(
         not_after: crate::tuf::expiry::format_tuf_time(not_after),
         keyid,
     })
+}
+
+/// A root key of an imported Notary root.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ImportedKey {
+    pub keyid: String,
+    pub keytype: String,
+    /// The workspace key with this public key, when one is registered.
+    pub held_as: Option<String>,
+    pub certificate_ends: Option<String>,
+}
+
+/// A delegated tagging role found in the imported `targets.json`.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ImportedDelegation {
+    pub role: String,
+    pub threshold: u64,
+    pub paths: Vec<String>,
+    pub keytypes: Vec<String>,
+}
+
+/// What `notary import` did.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ImportReport {
+    pub gun: String,
+    pub source: PathBuf,
+    pub version: u64,
+    pub expires: String,
+    pub files: Vec<PathBuf>,
+    pub threshold: u64,
+    pub root_keys: Vec<ImportedKey>,
+    pub delegations: Vec<ImportedDelegation>,
+    pub warnings: Vec<String>,
+}
+
+/// Where a trust folder keeps `root.json`: DIR itself, or Docker's `DIR/tuf/GUN/metadata/`.
+fn find_root(dir: &Path, gun: &str) -> Result<PathBuf> {
+    let candidates = [
+        dir.join("root.json"),
+        dir.join("tuf").join(gun).join("metadata").join("root.json"),
+        dir.join(gun).join("metadata").join("root.json"),
+    ];
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| {
+            Error::bad_input(format!(
+                "no root.json for {gun} in {} (looked in {})",
+                dir.display(),
+                candidates
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .hint("point at the folder holding root.json, or at Docker's trust folder (~/.docker/trust)")
+        })
+}
+
+/// `rootcellar notary import DIR`: starts this Notary workspace's history from an existing
+/// repository's `root.json`, so the next `notary root` rotates or renews it. The root must be
+/// signed by a threshold of its own root keys, whose certificates name this workspace's GUN;
+/// expired certificates or metadata are imported with a warning (Notary accepts a rotation
+/// signed by them, and renewing them is the usual reason for the ceremony). The delegations of
+/// `targets.json` beside it are read and checked, and reported.
+pub fn import(ctx: &Context, dir: &Path) -> Result<ImportReport> {
+    let ws = ctx.workspace()?;
+    let gun = gun_of(&ws)?;
+    let _lock = ws.lock()?;
+    if !ws.published_files()?.is_empty() || ws.staged_raw()?.is_some() {
+        return Err(Error::refused(
+            "this workspace already has a root history; import starts a new one",
+        )
+        .hint(
+            "import into a new workspace: `rootcellar init --format notary --gun NAME --dir NEW`",
+        ));
+    }
+    let path = find_root(dir, &gun)?;
+    let bytes = read_input(&path)?;
+    let md = NotaryMetadata::from_bytes(&bytes)
+        .map_err(|e| Error::bad_input(format!("{} is not a Notary root: {e}", path.display())))?;
+    let role = md
+        .signed
+        .roles
+        .get("root")
+        .cloned()
+        .ok_or_else(|| Error::bad_input("the root has no root role"))?;
+    // Signatures and names, with certificate dates left to the warnings below.
+    let by_self = check_threshold(
+        &format!("root v{}", md.signed.version),
+        &md.signatures,
+        md.canonical_signed(),
+        &md.signed.keys,
+        &role,
+        None,
+        Some(&gun),
+    );
+    if !by_self.met {
+        let mut why = format!(
+            "{} is not signed by {} of its own root keys for {gun} ({} counted)",
+            path.display(),
+            role.threshold,
+            by_self.count()
+        );
+        if !by_self.notes.is_empty() {
+            why.push_str(&format!(": {}", by_self.notes.join("; ")));
+        }
+        return Err(Error::refused(why)
+            .hint("check the GUN (`--gun` at init) and that this is the repository's root.json"));
+    }
+    let mut warnings = Vec::new();
+    let records = Holders::of(&ws)?;
+    let doc = Doc::Notary(md.clone());
+    let root_keys: Vec<ImportedKey> = role
+        .keyids
+        .iter()
+        .filter_map(|id| md.signed.keys.get(id).map(|k| (id, k)))
+        .map(|(id, k)| {
+            let end = crate::tuf::notary::certificate_end(k);
+            if let Some(e) = end
+                && e <= ctx.now
+            {
+                warnings.push(format!(
+                    "root certificate {} ended on {}: Notary clients refuse this root until it is renewed (`rootcellar notary root --renew`)",
+                    id.chars().take(12).collect::<String>(),
+                    format_tuf_time(e)
+                ));
+            }
+            ImportedKey {
+                keyid: id.clone(),
+                keytype: k.keytype.clone(),
+                held_as: records.record(&doc, id).map(|r| r.name.clone()),
+                certificate_ends: end.map(format_tuf_time),
+            }
+        })
+        .collect();
+    if let Ok(exp) = crate::tuf::notary::parse_expires(&md.signed.expires)
+        && exp <= ctx.now
+    {
+        warnings.push(format!(
+            "the root expired on {}: stage and publish the next version",
+            md.signed.expires
+        ));
+    }
+    let held = root_keys.iter().filter(|k| k.held_as.is_some()).count() as u64;
+    if held < role.threshold {
+        warnings.push(format!(
+            "this workspace holds {held} of the {} root keys the next version needs: register them (`rootcellar key add` for a device) before `notary root`",
+            role.threshold
+        ));
+    }
+    // The delegations beside it, checked against this root.
+    let mut delegations = Vec::new();
+    let folder = path.parent().unwrap_or(dir);
+    let targets_path = folder.join("targets.json");
+    let mut targets_file = None;
+    if targets_path.is_file() {
+        let tb = std::fs::read(&targets_path).map_err(|e| Error::io("read", &targets_path, &e))?;
+        match NotaryTargetsFile::from_bytes(&tb) {
+            Ok(t) => {
+                let check = crate::tuf::notary::verify_targets(
+                    &md,
+                    &[("targets".to_string(), t.clone())],
+                    ctx.now,
+                );
+                for c in check.iter().filter(|c| !c.errors.is_empty()) {
+                    warnings.push(format!("targets.json: {}", c.errors.join("; ")));
+                }
+                // Kept (so `delegate` goes on from its version and keeps its targets) when the
+                // repository key signed it; an expired one is still a base to re-sign.
+                if check.first().is_some_and(|c| c.signatures.met) {
+                    targets_file = Some((t.signed.version, tb.clone()));
+                } else {
+                    warnings.push(
+                        "targets.json is not signed by the root's targets key: not kept".into(),
+                    );
+                }
+                for d in &t.signed.delegations.roles {
+                    delegations.push(ImportedDelegation {
+                        role: d.name.clone(),
+                        threshold: d.threshold,
+                        paths: d.paths.clone(),
+                        keytypes: d
+                            .keyids
+                            .iter()
+                            .filter_map(|id| t.signed.delegations.keys.get(id))
+                            .map(|k| k.keytype.clone())
+                            .collect(),
+                    });
+                }
+            }
+            Err(e) => warnings.push(format!("targets.json is not usable: {e}")),
+        }
+    }
+    let (a, b) = ws.publish_raw(md.signed.version, &bytes)?;
+    let mut files = vec![a, b];
+    if let Some((v, tb)) = &targets_file {
+        let (c, d) = ws.publish_role_raw("targets", *v, tb)?;
+        files.extend([c, d]);
+    }
+    ctx.record(
+        &ws,
+        "notary-import",
+        serde_json::json!({
+            "gun": gun,
+            "source": path.display().to_string(),
+            "version": md.signed.version,
+            "sha256": digest_hex(&bytes),
+            "signed_sha256": digest_hex(md.canonical_signed()),
+            "root_keyids": role.keyids,
+            "delegations": delegations.iter().map(|d| d.role.clone()).collect::<Vec<_>>(),
+            "targets_sha256": targets_file.as_ref().map(|(_, b)| digest_hex(b)),
+        }),
+    )?;
+    Ok(ImportReport {
+        gun,
+        source: path,
+        version: md.signed.version,
+        expires: md.signed.expires.clone(),
+        files,
+        threshold: role.threshold,
+        root_keys,
+        delegations,
+        warnings,
+    })
+}
+
+/// Options of `notary handover`.
+pub struct HandoverSpec<'a> {
+    /// The TUF root (version 1 of the new history, usually) the statement hands over to.
+    pub tuf_root: &'a Path,
+    /// Write a new statement here (never over an existing file)…
+    pub out: Option<&'a Path>,
+    /// …or add signatures to this one.
+    pub add_to: Option<&'a Path>,
+    /// Root keys to sign with (default: every root key of the published Notary root held here).
+    pub keys: &'a [String],
+    /// Lifetime of a new statement, e.g. "365d" or a date.
+    pub expires: Option<&'a str>,
+}
+
+/// What `notary handover` did.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct HandoverReport {
+    pub path: PathBuf,
+    pub signed_by: Vec<String>,
+    pub check: crate::tuf::handover::HandoverCheck,
+}
+
+/// `rootcellar notary handover`: a statement, signed by root keys of the published Notary
+/// root, that names the TUF root which follows it. Each keyholder may sign apart
+/// (`--add-to`); the report says whether the threshold is met.
+pub fn handover(ctx: &Context, spec: &HandoverSpec) -> Result<HandoverReport> {
+    use crate::tuf::handover::{HANDOVER_TYPE, Handover, HandoverBody, RootRef, check};
+    let ws = ctx.workspace()?;
+    let gun = gun_of(&ws)?;
+    let _lock = ws.lock()?;
+    let (from_version, notary_bytes) = ws.published_files()?.pop().ok_or_else(|| {
+        Error::refused("no Notary root is published here").hint(
+            "publish one, or `rootcellar import notary DIR` the repository's current root.json",
+        )
+    })?;
+    let notary_root = NotaryMetadata::from_bytes(&notary_bytes).map_err(|e| {
+        Error::refused(format!(
+            "{} is not a usable Notary root: {e}",
+            ws.published_paths(from_version).0.display()
+        ))
+        .hint("restore the file from your export or backup")
+    })?;
+    let doc = Doc::Notary(notary_root.clone());
+    let tuf_bytes = read_input(spec.tuf_root)?;
+    let tuf = crate::tuf::Metadata::<crate::tuf::Root>::from_bytes(&tuf_bytes).map_err(|e| {
+        Error::bad_input(format!(
+            "{} is not a TUF 1.0 root: {e}",
+            spec.tuf_root.display()
+        ))
+    })?;
+    if let Some(f) = crate::tuf::verify::verify_chain(&tuf, &[], ctx.now).failure {
+        return Err(Error::refused(format!(
+            "the TUF root {} does not verify on its own, so it cannot be handed over to: {f}",
+            spec.tuf_root.display()
+        ))
+        .hint("publish the TUF root first (in its own workspace) and name its N.root.json"));
+    }
+    let (mut statement, path) = match (spec.out, spec.add_to) {
+        (Some(out), None) => {
+            if out.exists() {
+                return Err(Error::refused(format!(
+                    "{} exists; rootcellar does not overwrite a hand-over",
+                    out.display()
+                ))
+                .hint("add signatures to it with --add-to, or choose another --out"));
+            }
+            let exp = crate::tuf::expiry::truncate(
+                parse_user_time(spec.expires.unwrap_or("365d"), ctx.now)
+                    .map_err(Error::bad_input)?,
+            );
+            if exp <= ctx.now {
+                return Err(Error::bad_input("the hand-over would expire at once")
+                    .hint("give a span like 365d or a later date"));
+            }
+            (
+                Handover {
+                    signed: HandoverBody {
+                        type_: HANDOVER_TYPE.into(),
+                        gun: gun.clone(),
+                        expires: format_tuf_time(exp),
+                        from: RootRef::of("notary", from_version, &notary_bytes),
+                        to: RootRef::of("tuf", tuf.signed.version, &tuf_bytes),
+                    },
+                    signatures: Vec::new(),
+                },
+                out.to_path_buf(),
+            )
+        }
+        (None, Some(add)) => {
+            let h = Handover::from_bytes(&read_input(add)?)
+                .map_err(|e| Error::bad_input(format!("{}: {e}", add.display())))?;
+            if h.signed.from != RootRef::of("notary", from_version, &notary_bytes) {
+                return Err(Error::refused(format!(
+                    "{} hands over from Notary root version {}, not from the one published here (version {from_version})",
+                    add.display(),
+                    h.signed.from.version
+                ))
+                .hint("make a new statement with --out"));
+            }
+            if h.signed.to != RootRef::of("tuf", tuf.signed.version, &tuf_bytes) {
+                return Err(Error::refused(format!(
+                    "{} names another TUF root than {}",
+                    add.display(),
+                    spec.tuf_root.display()
+                ))
+                .hint("give the TUF root the statement names"));
+            }
+            (h, add.to_path_buf())
+        }
+        _ => {
+            return Err(
+                Error::bad_input("give --out FILE (a new statement) or --add-to FILE")
+                    .hint("--out for the first keyholder, --add-to for the others"),
+            );
+        }
+    };
+    // Which keys sign, and under which key ID of the Notary root.
+    let id_for = |rec: &KeyRecord| -> Option<String> {
+        doc.ids_in("root", &identity_of(rec)).into_iter().next()
+    };
+    let mut plan = Vec::new();
+    if spec.keys.is_empty() {
+        for r in ws.keys()? {
+            if r.backend != crate::workspace::Backend::Public
+                && r.destroyed_at.is_none()
+                && let Some(id) = id_for(&r)
+            {
+                plan.push((id, r));
+            }
+        }
+        if plan.is_empty() {
+            return Err(Error::refused(format!(
+                "this workspace holds no root key of Notary root version {from_version}"
+            ))
+            .hint("register the root keys here (`rootcellar key add`), or sign where they are"));
+        }
+    } else {
+        for k in spec.keys {
+            let r = ws.resolve_key(k)?;
+            let id = id_for(&r).ok_or_else(|| {
+                Error::refused(format!(
+                    "key {} is not a root key of Notary root version {from_version}",
+                    r.name
+                ))
+                .hint("`rootcellar status` and `import notary` name the root keys")
+            })?;
+            plan.push((id, r));
+        }
+    }
+    let message = statement
+        .message()
+        .map_err(|e| Error::environment(format!("canonical JSON: {e}")))?;
+    ctx.air_gap("sign with a private key")?;
+    let mut signed_by = Vec::new();
+    for (id, r) in &plan {
+        let signer = ctx.signer(&ws, r)?;
+        ctx.touch_notice(r, "sign the hand-over");
+        let sig = notary_sign(signer.as_ref(), id, &message)?;
+        let pk = crate::tuf::notary::NotaryPublicKey::Tuf(r.public_key()?);
+        crate::tuf::notary::verify_signature(&pk, &sig, &message).map_err(|e| {
+            Error::environment(format!(
+                "the signature just made by {} does not verify: {e}",
+                r.name
+            ))
+            .hint("the key or device is faulty; nothing was kept")
+        })?;
+        statement.signatures.retain(|s| s.keyid != *id);
+        statement.signatures.push(sig);
+        signed_by.push(r.name.clone());
+    }
+    let bytes = statement.to_file_bytes();
+    if spec.add_to.is_some() {
+        crate::atomic::write_atomic(&path, &bytes)?;
+    } else {
+        crate::atomic::write_new_atomic(&path, &bytes)?;
+    }
+    let verdict = check(&statement, &notary_bytes, &tuf_bytes, ctx.now);
+    ctx.record(
+        &ws,
+        "handover",
+        serde_json::json!({
+            "gun": gun,
+            "path": path.display().to_string(),
+            "sha256": digest_hex(&bytes),
+            "from": statement.signed.from,
+            "to": statement.signed.to,
+            "signed_by": signed_by,
+            "threshold_met": verdict.signatures.met,
+        }),
+    )?;
+    Ok(HandoverReport {
+        path,
+        signed_by,
+        check: verdict,
+    })
+}
+
+/// `rootcellar notary check-handover`: the verdict a client that trusts the Notary root would
+/// reach. Reads files only; needs no workspace.
+pub fn check_handover(
+    statement: &Path,
+    notary_root: &Path,
+    tuf_root: &Path,
+    at: Timestamp,
+) -> Result<crate::tuf::handover::HandoverCheck> {
+    let h = crate::tuf::handover::Handover::from_bytes(&read_input(statement)?)
+        .map_err(|e| Error::bad_input(format!("{}: {e}", statement.display())))?;
+    Ok(crate::tuf::handover::check(
+        &h,
+        &read_input(notary_root)?,
+        &read_input(tuf_root)?,
+        at,
+    ))
 }

@@ -1,320 +1,112 @@
-//! Root operations: stage version 1, edit the next version, show, discard, sign, publish.
+//! The root of a ceremony, in either dialect: stage the next version (`root new`, `root edit`,
+//! `rotate`, `revoke`, `refresh`, `notary root`), discard it, sign it, publish it with the
+//! transcript seal, and the key drill.
+//!
+//! Invariant: a key signs under the key IDs its public key has in the root role of the staged
+//! version and of the one before (a renewed Notary certificate gives one key two IDs); every
+//! signature is verified before it is kept and written at once, so a later failure loses
+//! nothing; publish writes only a root that verifies against the whole published history.
 
-use super::{Context, key_label};
+use super::context::Context;
+use super::report::{DrillResult, PublishReport, SignReport, Staged};
+use super::review::{previous_of, staged_or_refuse, status, view};
+use crate::dialect::{Base, Dialect, Doc, Holders, Staging, identity_of};
 use crate::error::{Error, Result};
-use crate::tuf::edit::{self, Edit, RootPlan};
-use crate::tuf::expiry::{format_tuf_time, parse_user_time, truncate};
-use crate::tuf::verify::{ThresholdCheck, check_threshold, verify_chain};
-use crate::tuf::{Key, Metadata, PublicKey, RoleKeys, Root, Signature};
-use crate::workspace::{Backend, KeyRecord, Workspace, digest_hex};
-use serde::Serialize;
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use crate::tuf::expiry::format_tuf_time;
+use crate::workspace::{Backend, KeyRecord, Workspace};
 
-/// Who has signed the staged root, and who still must.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct Status {
-    pub version: u64,
-    /// Threshold of the previous version's root keys (absent for version 1).
-    pub by_previous: Option<ThresholdCheck>,
-    /// Threshold of this version's own root keys.
-    pub by_self: ThresholdCheck,
-    /// Root keys (by name where known) that have not signed and could still help.
-    pub can_still_sign: Vec<String>,
-    pub problems: Vec<String>,
-    pub publishable: bool,
-}
+pub use crate::dialect::notary::{DEFAULT_CERTIFICATE_YEARS, StageSpec};
+pub use crate::dialect::{EditRoot, NewRoot};
 
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct KeyView {
-    pub keyid: String,
-    pub name: Option<String>,
-    pub algorithm: String,
-    pub fingerprint: String,
-    pub backend: Option<String>,
-    pub roles: Vec<String>,
-    /// YubiKey keys: the attestation verdict.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attestation: Option<String>,
-}
-
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct RoleView {
-    pub role: String,
-    pub threshold: u64,
-    pub keys: Vec<String>,
-}
-
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct SigView {
-    pub keyid: String,
-    pub name: Option<String>,
-    pub valid: bool,
-    pub problem: Option<String>,
-}
-
-/// A root as `root show` prints it.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct RootView {
-    /// "staged" or "published".
-    pub source: String,
-    pub version: u64,
-    pub spec_version: String,
-    pub expires: String,
-    pub consistent_snapshot: Option<bool>,
-    /// SHA-256 of the canonical bytes of `signed`: keyholders read the first groups aloud.
-    pub digest: String,
-    pub keys: Vec<KeyView>,
-    pub roles: Vec<RoleView>,
-    pub signatures: Vec<SigView>,
-    pub status: Option<Status>,
-}
-
-/// Arguments of `root new`.
-pub struct NewRoot {
-    pub root_keys: Vec<String>,
-    pub threshold: u64,
-    pub targets_keys: Vec<String>,
-    pub targets_threshold: u64,
-    pub snapshot_key: String,
-    pub timestamp_key: String,
-    pub expires: Option<String>,
-    pub consistent_snapshot: bool,
-}
-
-/// Arguments of `root edit`.
-#[derive(Default)]
-pub struct EditRoot {
-    pub add: Vec<(String, String)>,
-    pub remove: Vec<(String, String)>,
-    pub thresholds: Vec<(String, u64)>,
-    pub expires: Option<String>,
-    pub drop_signatures: bool,
-}
-
-/// Digest for reading aloud: four groups of four hex digits.
-pub fn read_aloud(digest: &str) -> String {
-    let d: Vec<char> = digest.chars().take(16).collect();
-    d.chunks(4)
-        .map(|c| c.iter().collect::<String>())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn expiry(ctx: &Context, ws: &Workspace, given: Option<&str>) -> Result<String> {
-    let text = given.unwrap_or(&ws.config.root_expiry);
-    let t = parse_user_time(text, ctx.now).map_err(Error::bad_input)?;
-    let t = truncate(t);
-    if t <= ctx.now {
-        return Err(Error::bad_input(format!(
-            "expiry {} is not in the future (now is {})",
-            format_tuf_time(t),
-            format_tuf_time(ctx.now)
-        ))
-        .hint("give a later date or a span like 365d"));
+/// Stages what `make` builds from the published history and the staged root, under the lock.
+fn stage(
+    ctx: &Context,
+    make: impl FnOnce(&Dialect, &Base) -> Result<Staging>,
+) -> Result<(Workspace, Dialect, Staging)> {
+    let ws = ctx.workspace()?;
+    let d = Dialect::of(&ws);
+    let _lock = ws.lock()?;
+    let published = d.published(&ws)?;
+    let staged = d.staged(&ws)?;
+    let s = make(
+        &d,
+        &Base {
+            dev: ctx,
+            ws: &ws,
+            published: &published,
+            staged: staged.as_ref(),
+        },
+    )?;
+    warn_software_root_keys(ctx, &ws, &s.doc)?;
+    for n in &s.notes {
+        ctx.notice(n.clone());
     }
-    Ok(format_tuf_time(t))
+    d.write_staged(&ws, &s.doc)?;
+    ctx.record(&ws, "root-staged", s.detail.clone())?;
+    Ok((ws, d, s))
 }
 
-fn resolve_all(ws: &Workspace, ks: &[String]) -> Result<Vec<KeyRecord>> {
-    ks.iter().map(|k| ws.resolve_key(k)).collect()
-}
-
-/// A key may stand in a role only while it exists; a root key only if its device vouches for it
-/// (or the operator said --force).
-fn check_role_key(ctx: &Context, role: &str, rec: &KeyRecord) -> Result<()> {
-    if let Some(when) = &rec.destroyed_at {
-        return Err(
-            Error::refused(format!("key {} was destroyed on {when}", rec.name))
-                .hint("choose another key"),
-        );
-    }
-    if role != "root" {
-        return Ok(());
-    }
-    if let Some(why) = rec.attributes.as_ref().and_then(|a| a.root_objection()) {
-        if !ctx.force {
-            return Err(Error::refused(format!("key {} is refused as a root key: {why}", rec.name))
-                .hint("use a key generated on the device, or pass --force if you accept this key for root"));
+/// A notice for each root key of `md` that is a software key.
+fn warn_software_root_keys(ctx: &Context, ws: &Workspace, md: &Doc) -> Result<()> {
+    let holders = Holders::of(ws)?;
+    for id in md.role("root").map(|r| r.keyids.as_slice()).unwrap_or(&[]) {
+        if let Some(r) = holders.record(md, id)
+            && r.backend == Backend::Software
+        {
+            ctx.notice(format!(
+                "root key {} is a software key: fine for trials, but a root key belongs in an HSM or a YubiKey",
+                r.name
+            ));
         }
-        ctx.notice(format!(
-            "key {} accepted as a root key because of --force: {why}",
-            rec.name
-        ));
     }
     Ok(())
 }
 
-fn warn_software_root_keys(ctx: &Context, ws: &Workspace, root: &Root) {
-    if let Some(role) = root.role("root") {
-        for id in &role.keyids {
-            if let Ok(Some(r)) = ws.key_by_id(id)
-                && r.backend == Backend::Software
-            {
-                ctx.notice(format!(
-                    "root key {} is a software key: fine for trials, but a root key belongs in an HSM or a YubiKey",
-                    r.name
-                ));
-            }
-        }
-    }
-}
-
-fn staged_or_refuse(ws: &Workspace) -> Result<Metadata<Root>> {
-    ws.staged()?.ok_or_else(|| {
-        Error::refused("no root is staged")
-            .hint("stage version 1 with `rootcellar root new`, or the next version with `rootcellar root edit`")
-    })
-}
-
 /// `rootcellar root new`: stages version 1.
-pub fn new(ctx: &Context, args: &NewRoot) -> Result<RootView> {
-    let ws = ctx.workspace()?;
-    if ws.notary_gun().is_some() {
-        return super::notary_ws::new_root(ctx, args);
-    }
-    let _lock = ws.lock()?;
-    if !ws.published()?.is_empty() {
-        return Err(Error::refused("version 1 is published already")
-            .hint("stage the next version with `rootcellar root edit`"));
-    }
-    if ws.staged()?.is_some() {
-        return Err(Error::refused("a root is staged already")
-            .hint("publish it, or drop it with `rootcellar root discard` first"));
-    }
-    let role_keys = |role: &str, ks: &[String]| -> Result<Vec<Key>> {
-        let recs = resolve_all(&ws, ks)?;
-        let mut seen = Vec::new();
-        for r in &recs {
-            check_role_key(ctx, role, r)?;
-            if seen.contains(&r.keyid) {
-                return Err(Error::bad_input(format!(
-                    "key {} is given twice for one role",
-                    r.name
-                ))
-                .hint("name each key once; a threshold counts distinct keys"));
-            }
-            seen.push(r.keyid.clone());
-        }
-        Ok(recs.into_iter().map(|r| r.key).collect())
-    };
-    let plan = RootPlan {
-        roles: vec![
-            (
-                "root".into(),
-                role_keys("root", &args.root_keys)?,
-                args.threshold,
-            ),
-            (
-                "targets".into(),
-                role_keys("targets", &args.targets_keys)?,
-                args.targets_threshold,
-            ),
-            (
-                "snapshot".into(),
-                role_keys("snapshot", std::slice::from_ref(&args.snapshot_key))?,
-                1,
-            ),
-            (
-                "timestamp".into(),
-                role_keys("timestamp", std::slice::from_ref(&args.timestamp_key))?,
-                1,
-            ),
-        ],
-        expires: expiry(ctx, &ws, args.expires.as_deref())?,
-        consistent_snapshot: args.consistent_snapshot,
-    };
-    let root = edit::new_root(plan).map_err(|e| {
-        Error::refused(e).hint("give more keys for that role, or a lower threshold")
-    })?;
-    let md = Metadata::new(root).map_err(|e| Error::refused(e.to_string()))?;
-    warn_software_root_keys(ctx, &ws, &md.signed);
-    ws.write_staged(&md)?;
-    ctx.record(&ws, "root-staged", staged_detail(&md))?;
-    view(ctx, &ws, &md, "staged")
+pub fn new(ctx: &Context, args: &NewRoot) -> Result<Staged> {
+    let done = stage(ctx, |d, b| d.stage_new(b, args))?;
+    staged(ctx, done)
 }
 
-/// `rootcellar root edit`: stages version N+1 from the latest published root, or adds to the
-/// staged version.
-pub fn edit_root(ctx: &Context, args: &EditRoot) -> Result<RootView> {
-    let ws = ctx.workspace()?;
-    if ws.notary_gun().is_some() {
-        return super::notary_ws::edit_root(ctx, args);
-    }
-    let _lock = ws.lock()?;
-    let published = ws.published()?;
-    let Some(latest) = published.last() else {
-        return Err(Error::refused("no root is published yet")
-            .hint("stage version 1 with `rootcellar root new`, sign it and publish it first"));
-    };
-    let staged = ws.staged()?;
-    let mut root = match &staged {
-        Some(s) => {
-            if !s.signatures.is_empty() && !args.drop_signatures {
-                let names: Vec<String> = s
-                    .signatures
-                    .iter()
-                    .map(|g| key_label(&ws, &g.keyid))
-                    .collect();
-                return Err(Error::refused(format!(
-                    "the staged version {} has {} signature(s) ({}); an edit would void them",
-                    s.signed.version,
-                    s.signatures.len(),
-                    names.join(", ")
-                ))
-                .hint("publish it first, or pass --drop-signatures to edit it and sign again"));
-            }
-            let mut r = s.signed.clone();
-            if let Some(e) = &args.expires {
-                r.expires = expiry(ctx, &ws, Some(e))?;
-            }
-            r
-        }
-        None => edit::next_version(&latest.signed, expiry(ctx, &ws, args.expires.as_deref())?)
-            .map_err(Error::refused)?,
-    };
-    let mut edits = Vec::new();
-    for (role, k) in &args.add {
-        let rec = ws.resolve_key(k)?;
-        check_role_key(ctx, role, &rec)?;
-        edits.push(Edit::AddKey(role.clone(), rec.key));
-    }
-    for (role, k) in &args.remove {
-        let id = match ws.resolve_key(k) {
-            Ok(r) => r.keyid,
-            // A key that is in the root but not registered here can still be removed by key ID.
-            Err(e) => root
-                .keys
-                .keys()
-                .find(|id| k.len() >= 8 && id.starts_with(&k.to_ascii_lowercase()))
-                .cloned()
-                .ok_or(e)?,
-        };
-        edits.push(Edit::RemoveKey(role.clone(), id));
-    }
-    for (role, n) in &args.thresholds {
-        edits.push(Edit::Threshold(role.clone(), *n));
-    }
-    edit::apply(&mut root, &edits).map_err(|e| {
-        Error::refused(format!("edit refused: {e}")).hint("the staged root was left as it was")
-    })?;
-    let md = Metadata::new(root).map_err(|e| Error::refused(e.to_string()))?;
-    warn_software_root_keys(ctx, &ws, &md.signed);
-    ws.write_staged(&md)?;
-    ctx.record(&ws, "root-staged", staged_detail(&md))?;
-    view(ctx, &ws, &md, "staged")
+/// `rootcellar root edit`: stages version N+1 from the latest published root (TUF: or adds to
+/// the staged version).
+pub fn edit_root(ctx: &Context, args: &EditRoot) -> Result<Staged> {
+    let done = stage(ctx, |d, b| d.stage_edit(b, args))?;
+    staged(ctx, done)
 }
 
-/// What a transcript line says about a staged root.
-pub fn staged_detail(md: &Metadata<Root>) -> serde_json::Value {
-    let root_role = md.signed.role("root");
-    serde_json::json!({
-        "version": md.signed.version,
-        "expires": md.signed.expires,
-        "signed_sha256": digest_hex(md.canonical_signed()),
-        "root_keyids": root_role.map(|r| r.keyids.clone()).unwrap_or_default(),
-        "root_threshold": root_role.map(|r| r.threshold),
+/// The staged root as the staging verbs report it.
+fn staged(ctx: &Context, (ws, d, s): (Workspace, Dialect, Staging)) -> Result<Staged> {
+    Ok(Staged {
+        view: view(ctx, &d, &ws, &s.doc, "staged")?,
+        certificates: s.report,
     })
+}
+
+/// `rootcellar rotate ROLE --old K --new K`: the same place in ROLE, another key (one
+/// keyholder's new key included).
+pub fn rotate(ctx: &Context, role: &str, old: &str, new: &str) -> Result<Staged> {
+    let done = stage(ctx, |d, b| d.stage_rotate(b, role, old, new))?;
+    staged(ctx, done)
+}
+
+/// `rootcellar revoke K`: the key out of every role of the next root (Notary: out of the root
+/// role). Refused as a whole when a role would fall below its threshold.
+pub fn revoke(ctx: &Context, k: &str, reason: Option<&str>) -> Result<Staged> {
+    let done = stage(ctx, |d, b| d.stage_revoke(b, k, reason))?;
+    staged(ctx, done)
+}
+
+/// `rootcellar refresh [--expires T]`: the same keys, a new expiry (Notary: new certificates).
+pub fn refresh(ctx: &Context, expires: Option<&str>) -> Result<Staged> {
+    let done = stage(ctx, |d, b| d.stage_refresh(b, expires))?;
+    staged(ctx, done)
+}
+
+/// `rootcellar notary root` in a Notary workspace: the next version with these root keys.
+pub fn notary_stage(ctx: &Context, spec: &StageSpec) -> Result<Staged> {
+    let done = stage(ctx, |d, b| d.stage_notary(b, spec))?;
+    staged(ctx, done)
 }
 
 /// `rootcellar root discard`.
@@ -341,184 +133,6 @@ pub fn discard(ctx: &Context) -> Result<Option<u64>> {
     }
 }
 
-/// `rootcellar root show`: the staged root, or the latest published one when none is staged.
-pub fn show(ctx: &Context) -> Result<RootView> {
-    let ws = ctx.workspace()?;
-    if ws.notary_gun().is_some() {
-        return super::notary_ws::show(ctx);
-    }
-    if let Some(md) = ws.staged()? {
-        return view(ctx, &ws, &md, "staged");
-    }
-    match ws.published()?.pop() {
-        Some(md) => view(ctx, &ws, &md, "published"),
-        None => Err(Error::refused("no root is staged or published")
-            .hint("stage version 1 with `rootcellar root new`")),
-    }
-}
-
-fn previous_of(ws: &Workspace, md: &Metadata<Root>) -> Result<Option<Metadata<Root>>> {
-    if md.signed.version <= 1 {
-        return Ok(None);
-    }
-    let published = ws.published()?;
-    if published.is_empty() {
-        return Ok(None);
-    }
-    if let Some(p) = published
-        .into_iter()
-        .find(|m| Some(m.signed.version) == md.signed.version.checked_sub(1))
-    {
-        Ok(Some(p))
-    } else {
-        Err(Error::refused(format!(
-            "version {} is staged but version {} is not published",
-            md.signed.version,
-            md.signed.version - 1
-        ))
-        .hint("drop the staged root with `rootcellar root discard` and stage it again"))
-    }
-}
-
-/// Who has signed `md` and who still must, as of `ctx.now`.
-pub fn status(ctx: &Context, ws: &Workspace, md: &Metadata<Root>) -> Result<Status> {
-    let prev = previous_of(ws, md)?;
-    let chain = match &prev {
-        Some(p) => verify_chain(p, std::slice::from_ref(md), ctx.now),
-        None => verify_chain(md, &[], ctx.now),
-    };
-    let last = chain.roots.last().cloned();
-    let by_self = last.as_ref().map(|r| r.by_self.clone()).unwrap_or_else(|| {
-        check_threshold(
-            "",
-            md.canonical_signed(),
-            &md.signatures,
-            &md.signed.keys,
-            &RoleKeys::new(vec![], 1),
-        )
-    });
-    let by_previous = prev
-        .as_ref()
-        .and_then(|_| last.as_ref().and_then(|r| r.by_previous.clone()));
-    let mut problems = Vec::new();
-    if let Some(f) = &chain.failure {
-        problems.push(f.clone());
-    }
-    let mut can_still_sign = Vec::new();
-    let mut consider = |role: Option<&RoleKeys>, check: &ThresholdCheck| {
-        if check.met {
-            return;
-        }
-        for id in role.map(|r| r.keyids.as_slice()).unwrap_or(&[]) {
-            let label = key_label(ws, id);
-            if !check.counted.contains(id) && !can_still_sign.contains(&label) {
-                can_still_sign.push(label);
-            }
-        }
-    };
-    if let (Some(p), Some(c)) = (&prev, &by_previous) {
-        consider(p.signed.role("root"), c);
-    }
-    consider(md.signed.role("root"), &by_self);
-    Ok(Status {
-        version: md.signed.version,
-        by_previous,
-        by_self,
-        can_still_sign,
-        publishable: chain.valid,
-        problems,
-    })
-}
-
-fn view(ctx: &Context, ws: &Workspace, md: &Metadata<Root>, source: &str) -> Result<RootView> {
-    let records: BTreeMap<String, KeyRecord> = ws
-        .keys()?
-        .into_iter()
-        .map(|r| (r.keyid.clone(), r))
-        .collect();
-    let root = &md.signed;
-    let keys = root
-        .keys
-        .iter()
-        .map(|(id, k)| {
-            let pk: Option<PublicKey> = k.decode().ok();
-            KeyView {
-                keyid: id.clone(),
-                name: records.get(id).map(|r| r.name.clone()),
-                algorithm: pk
-                    .as_ref()
-                    .map(|p| p.algorithm().name().to_string())
-                    .unwrap_or_else(|| k.keytype.clone()),
-                fingerprint: pk.as_ref().map(|p| p.fingerprint()).unwrap_or_default(),
-                backend: records.get(id).map(|r| r.backend.name().to_string()),
-                roles: root
-                    .roles
-                    .iter()
-                    .filter(|(_, r)| r.keyids.contains(id))
-                    .map(|(n, _)| n.clone())
-                    .collect(),
-                attestation: records
-                    .get(id)
-                    .and_then(|r| super::yubikey::verdict(r, ctx.now))
-                    .map(|v| v.summary()),
-            }
-        })
-        .collect();
-    let roles = ["root", "targets", "snapshot", "timestamp"]
-        .iter()
-        .filter_map(|n| root.roles.get(*n).map(|r| (n, r)))
-        .map(|(n, r)| RoleView {
-            role: n.to_string(),
-            threshold: r.threshold,
-            keys: r.keyids.iter().map(|id| key_label(ws, id)).collect(),
-        })
-        .collect();
-    let prev = if source == "staged" {
-        previous_of(ws, md)?
-    } else {
-        None
-    };
-    let signatures = md
-        .signatures
-        .iter()
-        .map(|s| {
-            let key = root
-                .keys
-                .get(&s.keyid)
-                .or_else(|| prev.as_ref().and_then(|p| p.signed.keys.get(&s.keyid)));
-            let result = match key.map(|k| k.decode()) {
-                Some(Ok(pk)) => crate::tuf::sig::verify(&pk, md.canonical_signed(), &s.sig)
-                    .map_err(|e| e.to_string()),
-                Some(Err(e)) => Err(e.to_string()),
-                None => Err("not a key of this root or the previous one".into()),
-            };
-            SigView {
-                keyid: s.keyid.clone(),
-                name: records.get(&s.keyid).map(|r| r.name.clone()),
-                valid: result.is_ok(),
-                problem: result.err(),
-            }
-        })
-        .collect();
-    let status = if source == "staged" {
-        Some(status(ctx, ws, md)?)
-    } else {
-        None
-    };
-    Ok(RootView {
-        source: source.into(),
-        version: root.version,
-        spec_version: root.spec_version.clone(),
-        expires: root.expires.clone(),
-        consistent_snapshot: root.consistent_snapshot,
-        digest: digest_hex(md.canonical_signed()),
-        keys,
-        roles,
-        signatures,
-        status,
-    })
-}
-
 /// A key that would sign version `version` but is a root key neither of it nor (`has_prev`) of
 /// the version before.
 pub(super) fn not_a_root_key(name: &str, version: u64, has_prev: bool) -> Error {
@@ -529,85 +143,97 @@ pub(super) fn not_a_root_key(name: &str, version: u64, has_prev: bool) -> Error 
     .hint("`rootcellar root show` lists the root keys and who still has to sign")
 }
 
-/// What `sign` did.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct SignReport {
-    pub version: u64,
-    /// Names of the keys that signed now.
-    pub signed_by: Vec<String>,
-    pub status: Status,
+/// The key IDs under which `rec`'s public key stands in the root role of `md` and of `prev`:
+/// the first of each version, in that order.
+pub(super) fn signing_ids(rec: &KeyRecord, md: &Doc, prev: Option<&Doc>) -> Vec<String> {
+    let me = identity_of(rec);
+    let mut ids: Vec<String> = Vec::new();
+    for m in std::iter::once(md).chain(prev) {
+        if let Some(id) = m.ids_in("root", &me).into_iter().next()
+            && !ids.contains(&id)
+        {
+            ids.push(id);
+        }
+    }
+    ids
+}
+
+/// Signs `md` with `rec` (the device signs, the signature is verified) and lists the signature
+/// under each of `ids`, replacing earlier entries under them.
+pub(super) fn sign_with(
+    ctx: &Context,
+    d: &Dialect,
+    ws: &Workspace,
+    md: &Doc,
+    rec: &KeyRecord,
+    ids: &[String],
+    action: &str,
+) -> Result<Doc> {
+    let signer = ctx.signer(ws, rec)?;
+    ctx.touch_notice(rec, action);
+    let raw = signer.sign(md.canonical())?;
+    let pk = rec.public_key()?;
+    let sig = d.sign_entry(&ids[0], &pk, &raw)?;
+    sig.verify(
+        &crate::tuf::notary::NotaryPublicKey::Tuf(pk),
+        md.canonical(),
+    )
+    .map_err(|e| {
+        Error::environment(format!(
+            "the signature just made by {} does not verify: {e}",
+            rec.name
+        ))
+        .hint("the key or device is faulty; nothing was kept")
+    })?;
+    let mut sigs = md.signatures();
+    sigs.retain(|s| !ids.iter().any(|id| id == s.keyid()));
+    sigs.extend(ids.iter().map(|id| sig.under(id)));
+    md.with_signatures(sigs)
 }
 
 /// `rootcellar sign --key K…`: signs the staged root; each signature is verified before it is
 /// kept, and written at once so a later failure loses nothing.
-pub fn sign(ctx: &Context, keys: &[String]) -> Result<SignReport> {
+pub fn sign(ctx: &Context, keys: &[String]) -> Result<super::report::SignReport> {
     let ws = ctx.workspace()?;
-    if ws.notary_gun().is_some() {
-        return super::notary_ws::sign(ctx, keys);
-    }
+    let d = Dialect::of(&ws);
     let _lock = ws.lock()?;
-    let mut md = staged_or_refuse(&ws)?;
-    let prev = previous_of(&ws, &md)?;
-    let recs = resolve_all(&ws, keys)?;
-    let is_root_key = |id: &String| {
-        md.signed
-            .role("root")
-            .is_some_and(|r| r.keyids.contains(id))
-            || prev
-                .as_ref()
-                .is_some_and(|p| p.signed.role("root").is_some_and(|r| r.keyids.contains(id)))
-    };
-    for r in &recs {
-        if !is_root_key(&r.keyid) {
-            return Err(not_a_root_key(&r.name, md.signed.version, prev.is_some()));
+    let mut md = staged_or_refuse(&d, &ws)?;
+    let prev = previous_of(&d, &ws, &md)?;
+    let mut plan = Vec::new();
+    for k in keys {
+        let r = ws.resolve_key(k)?;
+        let ids = signing_ids(&r, &md, prev.as_ref());
+        if ids.is_empty() {
+            return Err(not_a_root_key(&r.name, md.version(), prev.is_some()));
         }
+        plan.push((r, ids));
     }
     ctx.air_gap("sign with a private key")?;
     let mut signed_by = Vec::new();
-    for r in &recs {
-        let signer = ctx.signer(&ws, r)?;
-        ctx.touch_notice(r, "sign");
-        let sig = signer.sign(md.canonical_signed())?;
-        let pk = r.public_key()?;
-        crate::tuf::sig::verify(&pk, md.canonical_signed(), &hex::encode(&sig)).map_err(|e| {
-            Error::environment(format!(
-                "the signature just made by {} does not verify: {e}",
-                r.name
-            ))
-            .hint("the key or device is faulty; nothing was kept")
-        })?;
-        md.signatures.retain(|s| s.keyid != r.keyid);
-        md.signatures.push(Signature::new(r.keyid.clone(), &sig));
-        ws.write_staged(&md)?;
+    for (r, ids) in &plan {
+        md = sign_with(ctx, &d, &ws, &md, r, ids, "sign")?;
+        d.write_staged(&ws, &md)?;
         ctx.record(
             &ws,
             "signature-added",
-            serde_json::json!({
-                "version": md.signed.version,
-                "key": r.name,
-                "keyid": r.keyid,
-                "signed_sha256": digest_hex(md.canonical_signed()),
-            }),
+            d.tag(
+                serde_json::json!({
+                    "version": md.version(),
+                    "key": r.name,
+                    "keyid": ids[0],
+                    "signed_sha256": md.digest(),
+                }),
+                true,
+            ),
         )?;
         signed_by.push(r.name.clone());
     }
-    warn_software_root_keys(ctx, &ws, &md.signed);
+    warn_software_root_keys(ctx, &ws, &md)?;
     Ok(SignReport {
-        version: md.signed.version,
+        version: md.version(),
         signed_by,
-        status: status(ctx, &ws, &md)?,
+        status: status(ctx, &d, &ws, &md)?,
     })
-}
-
-/// What `publish` did.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct PublishReport {
-    pub version: u64,
-    pub expires: String,
-    pub files: Vec<PathBuf>,
-    pub digest: String,
-    /// The key that sealed the transcript, if one did.
-    pub sealed_by: Option<String>,
 }
 
 /// Which key seals the transcript at publish.
@@ -621,36 +247,41 @@ pub enum SealWith {
     Skip,
 }
 
-/// The key that seals the transcript when version `md` is published.
-fn seal_key(ws: &Workspace, md: &Metadata<Root>, with: &SealWith) -> Result<Option<KeyRecord>> {
-    let root_ids: Vec<String> = md
-        .signed
-        .role("root")
-        .map(|r| r.keyids.clone())
-        .unwrap_or_default();
+/// The key that seals the transcript when `md` is published, with its key ID there.
+fn seal_key(ws: &Workspace, md: &Doc, with: &SealWith) -> Result<Option<(String, KeyRecord)>> {
     match with {
         SealWith::Skip => Ok(None),
         SealWith::Key(k) => {
             let rec = ws.resolve_key(k)?;
-            if !root_ids.contains(&rec.keyid) {
-                return Err(Error::refused(format!(
-                    "key {} is not a root key of version {}: it cannot seal the transcript",
-                    rec.name, md.signed.version
-                ))
-                .hint("name one of the version's root keys with --seal-key"));
-            }
-            Ok(Some(rec))
+            let id = md
+                .ids_in("root", &identity_of(&rec))
+                .into_iter()
+                .next()
+                .ok_or_else(|| {
+                    Error::refused(format!(
+                        "key {} is not a root key of version {}: it cannot seal the transcript",
+                        rec.name,
+                        md.version()
+                    ))
+                    .hint("name one of the version's root keys with --seal-key")
+                })?;
+            Ok(Some((id, rec)))
         }
         SealWith::Auto => {
-            for s in &md.signatures {
-                if !root_ids.contains(&s.keyid) {
+            let holders = Holders::of(ws)?;
+            let root_ids = md
+                .role("root")
+                .map(|r| r.keyids.clone())
+                .unwrap_or_default();
+            for s in md.signatures() {
+                if !root_ids.iter().any(|id| id == s.keyid()) {
                     continue;
                 }
-                if let Some(rec) = ws.key_by_id(&s.keyid)?
+                if let Some(rec) = holders.record(md, s.keyid())
                     && rec.backend != Backend::Public
                     && rec.destroyed_at.is_none()
                 {
-                    return Ok(Some(rec));
+                    return Ok(Some((s.keyid().to_string(), rec.clone())));
                 }
             }
             Ok(None)
@@ -663,57 +294,58 @@ fn seal_key(ws: &Workspace, md: &Metadata<Root>, with: &SealWith) -> Result<Opti
 /// by a root key of that version before anything is written.
 pub fn publish(ctx: &Context, seal: &SealWith) -> Result<PublishReport> {
     let ws = ctx.workspace()?;
-    if ws.notary_gun().is_some() {
-        return super::notary_ws::publish(ctx, seal);
-    }
+    let d = Dialect::of(&ws);
     let _lock = ws.lock()?;
-    let md = staged_or_refuse(&ws)?;
-    let mut published = ws.published()?;
+    let md = staged_or_refuse(&d, &ws)?;
+    let bytes = md.file_bytes();
+    let mut published = d.published(&ws)?;
     // A publish that crashed after writing N.root.json: finish it.
-    let resumed = published
-        .last()
-        .is_some_and(|p| p.signed.version == md.signed.version)
-        && ws.is_published_as(&md)?;
+    let resumed = published.last().is_some_and(|p| {
+        p.version() == md.version()
+            && std::fs::read(ws.published_paths(p.version()).0).is_ok_and(|b| b == bytes)
+    });
     if resumed {
         published.pop();
         ctx.notice(format!(
             "finishing the interrupted publish of version {}",
-            md.signed.version
+            md.version()
         ));
     }
     let chain = match published.split_first() {
         Some((first, rest)) => {
             let mut updates = rest.to_vec();
             updates.push(md.clone());
-            verify_chain(first, &updates, ctx.now)
+            d.verify_chain(first, &updates, ctx.now)
         }
-        None => verify_chain(&md, &[], ctx.now),
+        None => d.verify_chain(&md, &[], ctx.now),
     };
     if let Some(failure) = chain.failure {
-        let st = status(ctx, &ws, &md)?;
-        let hint = if st.can_still_sign.is_empty() {
-            "fix the staged root (`rootcellar root show`), or discard it".to_string()
-        } else {
-            format!(
+        let hint = match status(ctx, &d, &ws, &md) {
+            Ok(st) if !st.can_still_sign.is_empty() => format!(
                 "sign with more root keys (`rootcellar sign --key K`): not yet signed by {}",
                 st.can_still_sign.join(", ")
-            )
+            ),
+            _ => d.texts().fix_staged.to_string(),
         };
         return Err(Error::refused(format!(
             "cannot publish version {}: {failure}",
-            md.signed.version
+            md.version()
         ))
         .hint(hint));
     }
+    let digest = md.digest();
     let sealer = seal_key(&ws, &md, seal)?;
     let mut pending = ctx.transcript(&ws)?;
-    let mut detail = serde_json::json!({
-        "version": md.signed.version,
-        "expires": md.signed.expires,
-        "signed_sha256": digest_hex(md.canonical_signed()),
-        "file_sha256": digest_hex(&md.to_file_bytes()),
-        "signed_by": md.signatures.iter().map(|s| s.keyid.clone()).collect::<Vec<_>>(),
-    });
+    let mut detail = d.tag(
+        serde_json::json!({
+            "version": md.version(),
+            "expires": md.expires(),
+            "signed_sha256": digest,
+            "file_sha256": crate::workspace::digest_hex(&bytes),
+            "signed_by": md.signatures().iter().map(|s| s.keyid().to_string()).collect::<Vec<_>>(),
+        }),
+        true,
+    );
     if *seal == SealWith::Skip {
         detail["override_no_seal"] = serde_json::Value::Bool(true);
     }
@@ -722,27 +354,95 @@ pub fn publish(ctx: &Context, seal: &SealWith) -> Result<PublishReport> {
     }
     pending.add(ctx, "publish", detail)?;
     match &sealer {
-        Some(rec) => {
+        Some((id, rec)) => {
             ctx.air_gap("seal the transcript with a private key")?;
             let signer = ctx.signer(&ws, rec)?;
             ctx.touch_notice(rec, "seal the transcript");
-            pending.seal(ctx, rec, &rec.keyid, signer.as_ref(), md.signed.version)?;
+            pending.seal(ctx, rec, id, signer.as_ref(), md.version())?;
         }
         None if *seal == SealWith::Auto => ctx.notice(format!(
             "the transcript was not sealed: no key that signed version {} has its private half in this workspace (name one with --seal-key)",
-            md.signed.version
+            md.version()
         )),
         None => ctx.notice("the transcript was not sealed (--no-seal)"),
     }
-    let (a, b) = ws.publish(&md)?;
+    let (a, b) = ws.publish_raw(md.version(), &bytes)?;
     pending.commit(&ws)?;
     // Last: until here, running publish again finishes what a crash interrupted.
     ws.discard_staged()?;
     Ok(PublishReport {
-        version: md.signed.version,
-        expires: md.signed.expires.clone(),
+        version: md.version(),
+        expires: md.expires().to_string(),
         files: vec![a, b],
-        digest: digest_hex(md.canonical_signed()),
-        sealed_by: sealer.map(|r| r.name),
+        digest,
+        sealed_by: sealer.map(|(_, r)| r.name),
     })
+}
+
+/// `rootcellar drill [--key K…]`: each key signs a fresh challenge and the signature is checked;
+/// nothing is written. Default: the root keys of the staged (else published) root that this
+/// workspace can use.
+pub fn drill(ctx: &Context, keys: &[String]) -> Result<Vec<DrillResult>> {
+    let ws = ctx.workspace()?;
+    let d = Dialect::of(&ws);
+    let recs = if keys.is_empty() {
+        let base = match d.staged(&ws)? {
+            Some(s) => s,
+            None => d.published(&ws)?.pop().ok_or_else(|| {
+                Error::refused("no root is published yet").hint(d.texts().stage_first)
+            })?,
+        };
+        let holders = Holders::of(&ws)?;
+        let mut out: Vec<KeyRecord> = Vec::new();
+        for id in base
+            .role("root")
+            .map(|r| r.keyids.as_slice())
+            .unwrap_or(&[])
+        {
+            if let Some(r) = holders.record(&base, id)
+                && r.backend != Backend::Public
+                && r.destroyed_at.is_none()
+                && !out.iter().any(|o| o.name == r.name)
+            {
+                out.push(r.clone());
+            }
+        }
+        if out.is_empty() {
+            return Err(
+                Error::refused("no root key of this workspace can sign here")
+                    .hint("name keys with --key"),
+            );
+        }
+        out
+    } else {
+        keys.iter()
+            .map(|k| ws.resolve_key(k))
+            .collect::<Result<Vec<_>>>()?
+    };
+    ctx.air_gap("use private keys")?;
+    let mut nonce = [0u8; 32];
+    getrandom::fill(&mut nonce).map_err(|e| Error::environment(format!("no randomness: {e}")))?;
+    let challenge = format!(
+        "rootcellar drill {} {}",
+        format_tuf_time(ctx.now),
+        hex::encode(nonce)
+    );
+    let mut out = Vec::new();
+    for r in recs {
+        let res = ctx
+            .signer(&ws, &r)
+            .and_then(|s| s.sign(challenge.as_bytes()))
+            .and_then(|sig| {
+                let pk = r.public_key()?;
+                crate::tuf::sig::verify(&pk, challenge.as_bytes(), &hex::encode(sig))
+                    .map_err(|e| Error::environment(format!("the signature does not verify: {e}")))
+            });
+        out.push(DrillResult {
+            name: r.name.clone(),
+            keyid: r.keyid.clone(),
+            ok: res.is_ok(),
+            problem: res.err().map(|e| e.message),
+        });
+    }
+    Ok(out)
 }

@@ -1,36 +1,32 @@
 //! `export --to DIR`, `export --qr`, `import qr`: moving published metadata off the offline
 //! machine and back, as files or QR frames.
 
-use super::Context;
+use super::context::Context;
 use crate::atomic::{write_atomic, write_new_atomic};
+use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::transfer::{qr, render, usb};
-use crate::tuf::verify::verify_chain;
-use crate::tuf::{Metadata, Root};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
-/// Why published root files (`bytes`, oldest first) do not verify as a chain in the
-/// workspace's dialect; `None` when they do.
+/// Why published root files (`bytes`, oldest first) do not verify as a chain in dialect `d`;
+/// `None` when they do.
 fn history_failure(
-    ws: &crate::workspace::Workspace,
+    d: &Dialect,
     files: &[Vec<u8>],
     at: crate::tuf::expiry::Timestamp,
-) -> Result<Option<String>> {
-    if ws.notary_gun().is_some() {
-        return super::notary_ws::history_failure(ws, files, at);
-    }
-    let mut mds = Vec::new();
+) -> Option<String> {
+    let mut docs = Vec::new();
     for b in files {
-        match Metadata::<Root>::from_bytes(b) {
-            Ok(m) => mds.push(m),
-            Err(e) => return Ok(Some(e.to_string())),
+        match d.parse(b) {
+            Ok(m) => docs.push(m),
+            Err(e) => return Some(e.to_string()),
         }
     }
-    Ok(match mds.split_first() {
-        Some((first, rest)) => verify_chain(first, rest, at).failure,
+    match docs.split_first() {
+        Some((first, rest)) => d.verify_chain(first, rest, at).failure,
         None => Some("nothing is published".into()),
-    })
+    }
 }
 
 /// `rootcellar export --to DIR`: the published roots, verified first and read back after.
@@ -42,7 +38,8 @@ pub fn export_usb(ctx: &Context, dir: &Path, overwrite: bool) -> Result<Vec<usb:
         return Err(Error::refused("nothing is published yet").hint("publish a root first"));
     }
     let bytes: Vec<Vec<u8>> = published.iter().map(|(_, b)| b.clone()).collect();
-    if let Some(f) = history_failure(&ws, &bytes, ctx.now)? {
+    let d = Dialect::of(&ws);
+    if let Some(f) = history_failure(&d, &bytes, ctx.now) {
         return Err(
             Error::refused(format!("the published history does not verify: {f}"))
                 .hint("nothing was exported"),
@@ -64,7 +61,7 @@ pub fn export_usb(ctx: &Context, dir: &Path, overwrite: bool) -> Result<Vec<usb:
         let p = dir.join(format!("{v}.root.json"));
         back.push(std::fs::read(&p).map_err(|e| Error::io("read back", &p, &e))?);
     }
-    if let Some(failure) = history_failure(&ws, &back, ctx.now)? {
+    if let Some(failure) = history_failure(&d, &back, ctx.now) {
         return Err(
             Error::environment(format!("the exported history does not verify: {failure}"))
                 .hint("the drive is failing: use another one"),
@@ -281,37 +278,19 @@ pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result
         .file
         .ok_or_else(|| Error::refused("the frames did not give a file"))?;
     // TUF 1.0 or Notary v1: the file says which.
-    let notary = crate::tuf::json::parse_strict(&file)
-        .ok()
-        .is_some_and(|v| crate::tuf::notary::is_notary(&v));
     let not_root = |e: String| {
         Error::refused(format!(
             "the frames carry a file that is not root metadata: {e}"
         ))
     };
-    let version = if notary {
-        crate::tuf::notary::NotaryMetadata::from_bytes(&file)
-            .map_err(|e| not_root(e.to_string()))?
-            .signed
-            .version
-    } else {
-        Metadata::<Root>::from_bytes(&file)
-            .map_err(|e| not_root(e.to_string()))?
-            .signed
-            .version
-    };
+    let value = crate::tuf::json::parse_strict(&file).map_err(|e| not_root(e.to_string()))?;
+    // Alone (--out), a root is checked without a repository name; in a workspace, as its own.
+    let d = Dialect::of_value(&value, None);
+    let doc = d.parse(&file).map_err(|e| not_root(e.to_string()))?;
+    let version = doc.version();
     let written = match out {
         Some(o) => {
-            let failure = if notary {
-                let md = crate::tuf::notary::NotaryMetadata::from_bytes(&file)
-                    .map_err(|e| not_root(e.to_string()))?;
-                crate::tuf::notary::verify_chain(&md, &[], ctx.now, None).failure
-            } else {
-                let md =
-                    Metadata::<Root>::from_bytes(&file).map_err(|e| not_root(e.to_string()))?;
-                verify_chain(&md, &[], ctx.now).failure
-            };
-            if let Some(f) = failure {
+            if let Some(f) = d.verify_chain(&doc, &[], ctx.now).failure {
                 return Err(Error::refused(format!("the root does not verify: {f}"))
                     .hint("nothing was written"));
             }
@@ -330,11 +309,12 @@ pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result
         None => {
             // Held locked since the start (`here`).
             let ws = ctx.workspace()?;
-            if notary != ws.notary_gun().is_some() {
+            let here = Dialect::of(&ws);
+            if !here.accepts(&doc) {
                 return Err(Error::refused(format!(
                     "the frames carry {} metadata, and this workspace keeps {}",
-                    if notary { "Notary v1" } else { "TUF 1.0" },
-                    if notary { "TUF 1.0" } else { "Notary v1" }
+                    d.name(),
+                    here.name()
                 ))
                 .hint("give --out FILE; nothing was written"));
             }
@@ -363,7 +343,7 @@ pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result
             }
             let mut chain: Vec<Vec<u8>> = published.into_iter().map(|(_, b)| b).collect();
             chain.push(file.clone());
-            if let Some(f) = history_failure(&ws, &chain, ctx.now)? {
+            if let Some(f) = history_failure(&here, &chain, ctx.now) {
                 return Err(Error::refused(format!(
                     "the root does not chain onto what is published here: {f}"
                 ))

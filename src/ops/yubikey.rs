@@ -1,8 +1,8 @@
 //! YubiKey operations: generate and register keys in PIV slots, verify attestations, manage
 //! the PIN, PUK and management key.
 
-use super::Context;
-use super::key::KeyInfo;
+use super::context::Context;
+use super::report::KeyInfo;
 use crate::error::{Error, Result};
 use crate::prompt::SecretKind;
 use crate::signer::attest::{self, Verdict};
@@ -105,8 +105,8 @@ pub fn generate(ctx: &Context, name: &str, alg: Algorithm, t: &YubiKeyTarget) ->
         return Err(Error::refused(format!("slot {} of YubiKey {serial} already holds a key", y::slot_name(slot)))
             .hint("choose another --slot, register that key with `rootcellar key add --backend yubikey`, or pass --overwrite to replace it for good"));
     }
-    let pin = ctx.yubikey_pin(&mut yk)?;
-    ctx.yubikey_management(&mut yk)?;
+    let pin = ctx.unlock.yubikey_pin(&mut yk)?;
+    ctx.unlock.yubikey_management(&mut yk)?;
     let g = y::generate(
         &mut yk,
         &pin,
@@ -250,13 +250,13 @@ pub struct DeviceReport {
 pub fn change_pin(ctx: &Context, serial: Option<u32>) -> Result<DeviceReport> {
     let mut yk = y::open(serial)?;
     let serial = yk.serial().0;
-    if let Some(n) = y::pin_gate(y::pin_retries(&mut yk), ctx.force, serial)? {
+    if let Some(n) = y::pin_gate(y::pin_retries(&mut yk), ctx.unlock.force, serial)? {
         ctx.notice(n);
     }
     let old = ctx
-        .prompt
+        .prompt()
         .secret(SecretKind::Pin, &format!("YubiKey {serial} (current PIN)"))?;
-    let new = ctx.prompt.new_secret(
+    let new = ctx.prompt().new_secret(
         SecretKind::NewPin,
         &format!("YubiKey {serial} (6-8 characters)"),
     )?;
@@ -312,14 +312,14 @@ fn with_puk(
     let mut yk = y::open(serial)?;
     let serial = yk.serial().0;
     let puk_before = y::puk_retries(&mut yk);
-    if let Some(n) = y::puk_gate(puk_before, ctx.force, serial)? {
+    if let Some(n) = y::puk_gate(puk_before, ctx.unlock.force, serial)? {
         ctx.notice(n);
     }
     let puk = ctx
-        .prompt
+        .prompt()
         .secret(SecretKind::Puk, &format!("YubiKey {serial} ({puk_label})"))?;
     let new = ctx
-        .prompt
+        .prompt()
         .new_secret(new_kind, &format!("YubiKey {serial} (6-8 characters)"))?;
     check_pin_form(new.expose_secret(), new_what)?;
     op(
@@ -396,8 +396,8 @@ pub struct MgmReport {
 pub fn set_management_key(ctx: &Context, serial: Option<u32>, print: bool) -> Result<MgmReport> {
     let mut yk = y::open(serial)?;
     let serial = yk.serial().0;
-    ctx.yubikey_pin(&mut yk)?;
-    ctx.yubikey_management(&mut yk)?;
+    ctx.unlock.yubikey_pin(&mut yk)?;
+    ctx.unlock.yubikey_management(&mut yk)?;
     let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
     let key = ::yubikey::MgmKey::generate_for(&yk, &mut rng)
         .map_err(|e| Error::environment(format!("cannot make a management key: {e}")))?;

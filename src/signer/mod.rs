@@ -7,6 +7,7 @@ pub mod attest;
 pub mod pkcs11;
 pub mod profiles;
 pub mod software;
+pub mod unlock;
 pub mod yubikey;
 
 use crate::error::Result;

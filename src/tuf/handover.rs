@@ -216,7 +216,9 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::notary::{certificate_key, root_certificate, sign};
+    use crate::dialect::notary::{certificate_key, signature};
+    use crate::dialect::notary_cert::root_certificate;
+    use crate::signer::Signer;
     use crate::signer::software::SoftwareKey;
     use crate::tuf::Algorithm;
     use crate::tuf::expiry::parse_tuf_time;
@@ -253,7 +255,7 @@ mod tests {
         let msg = to_canonical(&signed).unwrap();
         let sigs: Vec<_> = signers
             .iter()
-            .map(|(id, k)| sign(k, id, &msg).unwrap())
+            .map(|(id, k)| signature(id, k.public_key(), &k.sign(&msg).unwrap()).unwrap())
             .collect();
         let file =
             serde_json::to_vec(&serde_json::json!({"signed": signed, "signatures": sigs})).unwrap();
@@ -276,7 +278,8 @@ mod tests {
     fn signed_by(h: &mut Handover, signers: &[&(String, SoftwareKey)]) {
         let m = h.message().unwrap();
         for (id, k) in signers {
-            h.signatures.push(sign(k, id, &m).unwrap());
+            h.signatures
+                .push(signature(id, k.public_key(), &k.sign(&m).unwrap()).unwrap());
         }
     }
 

@@ -167,6 +167,21 @@ impl NotaryMetadata {
         &self.canonical
     }
 
+    /// The same `signed` with other signatures; refused if the signed part would change.
+    pub fn with_signatures(
+        &self,
+        signatures: Vec<NotarySignature>,
+    ) -> Result<NotaryMetadata, MetadataError> {
+        let out =
+            Self::from_value(serde_json::json!({"signed": self.signed, "signatures": signatures}))?;
+        if out.canonical != self.canonical {
+            return Err(shape(
+                "the signed part changed while its signatures were replaced",
+            ));
+        }
+        Ok(out)
+    }
+
     /// The file form, `{"signed", "signatures"}` as compact JSON. `signed` serializes to
     /// exactly what was parsed (`from_value` refuses anything else), so the canonical bytes
     /// and every signature stay valid.

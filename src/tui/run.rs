@@ -36,9 +36,9 @@ fn context<'a>(s: &Settings, prompt: &'a dyn Prompt) -> Context<'a> {
         ctx.guard = GuardMode::Warn;
     }
     ctx.sysfs = s.sysfs.clone();
-    ctx.module = s.module.clone();
-    ctx.force = s.force;
-    ctx.default_management_key = s.default_management_key;
+    ctx.unlock.module = s.module.clone();
+    ctx.unlock.force = s.force;
+    ctx.unlock.default_management_key = s.default_management_key;
     ctx
 }
 
@@ -49,13 +49,32 @@ fn pair(e: Error) -> (String, Option<String>) {
 /// Reads what the screen shows.
 pub fn load(s: &Settings, list_devices: bool) -> Result<Snapshot> {
     let ctx = context(s, &NoPrompt);
-    let ws = ctx.workspace()?;
-    let st = ops::ceremony::ceremony_status(&ctx)?;
-    let (staged, keys) = if ws.notary_gun().is_some() {
-        notary_view(&ctx, &ws, &st)?
-    } else {
-        tuf_view(&ctx, &ws, &st)?
+    let o = ops::review::overview(&ctx)?;
+    let st = o.status;
+    let staged = match (&st.staged, &o.diff) {
+        (Some(x), Some(d)) => Some(Staged {
+            version: x.version,
+            digest_aloud: d.read_aloud.clone(),
+            diff: d.lines(),
+            by_previous: x.by_previous.as_ref().map(|c| (c.count(), c.threshold)),
+            by_self: (x.by_self.count(), x.by_self.threshold),
+            can_still_sign: x.can_still_sign.clone(),
+            publishable: x.publishable,
+        }),
+        _ => None,
     };
+    let keys = o
+        .keys
+        .into_iter()
+        .map(|k| KeyRow {
+            in_root: k.roles.iter().any(|r| r == "root"),
+            roles: k.roles,
+            certificate: k.certificate,
+            name: k.key.name,
+            backend: k.key.backend,
+            attestation: k.key.attestation,
+        })
+        .collect();
     let mut devices = Vec::new();
     let mut gen_targets = vec![GenTarget {
         label: "software key (trials only), encrypted with a passphrase".into(),
@@ -123,137 +142,40 @@ pub fn load(s: &Settings, list_devices: bool) -> Result<Snapshot> {
         devices,
         gen_targets,
         devices_read: list_devices,
-        notary: ws.notary_gun().map(str::to_string),
+        notary: o.gun,
     })
 }
 
-/// What the screen shows of a TUF workspace's staged root and keys.
-fn tuf_view(
+/// What the screen says of a version just staged: `what` was done; a Notary version names the
+/// certificates made for it.
+fn staged_lines(
     ctx: &Context,
-    ws: &crate::workspace::Workspace,
-    st: &ops::ceremony::CeremonyStatus,
-) -> Result<(Option<Staged>, Vec<KeyRow>)> {
-    let staged = match &st.staged {
-        Some(x) => {
-            let d = ops::ceremony::show_diff(ctx)?;
-            let diff = d.lines();
-            Some(Staged {
-                version: x.version,
-                digest_aloud: d.read_aloud.clone(),
-                diff,
-                by_previous: x.by_previous.as_ref().map(|c| (c.count(), c.threshold)),
-                by_self: (x.by_self.count(), x.by_self.threshold),
-                can_still_sign: x.can_still_sign.clone(),
-                publishable: x.publishable,
-            })
-        }
-        None => None,
-    };
-    let base = match ws.staged()? {
-        Some(s) => Some(s),
-        None => ws.published()?.pop(),
-    };
-    let roles_of = |keyid: &str| -> Vec<String> {
-        base.as_ref()
-            .map(|b| {
-                b.signed
-                    .roles
-                    .iter()
-                    .filter(|(_, r)| r.keyids.iter().any(|k| k == keyid))
-                    .map(|(n, _)| n.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let keys = ops::key::list(ctx)?
-        .into_iter()
-        .filter(|k| k.destroyed_at.is_none())
-        .map(|k| {
-            let roles = roles_of(&k.keyid);
-            KeyRow {
-                in_root: roles.iter().any(|r| r == "root"),
-                roles,
-                name: k.name,
-                backend: k.backend,
-                attestation: k.attestation,
-                certificate: false,
-            }
-        })
-        .collect();
-    Ok((staged, keys))
-}
-
-/// The same for a Notary workspace: its diff and key roles read in Notary's dialect.
-fn notary_view(
-    ctx: &Context,
-    ws: &crate::workspace::Workspace,
-    st: &ops::ceremony::CeremonyStatus,
-) -> Result<(Option<Staged>, Vec<KeyRow>)> {
-    let staged_root = ops::notary_ws::staged(ws)?;
-    let staged = match (&st.staged, &staged_root) {
-        (Some(x), Some(md)) => Some(Staged {
-            version: x.version,
-            digest_aloud: ops::root::read_aloud(&crate::workspace::digest_hex(
-                md.canonical_signed(),
-            )),
-            diff: ops::notary_ws::root_diff(ws, md)?.lines(),
-            by_previous: x.by_previous.as_ref().map(|c| (c.count(), c.threshold)),
-            by_self: (x.by_self.count(), x.by_self.threshold),
-            can_still_sign: x.can_still_sign.clone(),
-            publishable: x.publishable,
-        }),
-        _ => None,
-    };
-    let base = match staged_root {
-        Some(s) => Some(s),
-        None => ops::notary_ws::published(ws)?.pop(),
-    };
-    let records = ws.keys()?;
-    let keys = ops::key::list(ctx)?
-        .into_iter()
-        .filter(|k| k.destroyed_at.is_none())
-        .map(|k| {
-            let rec = records.iter().find(|r| r.name == k.name);
-            let roles = match (&base, rec) {
-                (Some(b), Some(r)) => ops::notary_ws::roles_of(b, r),
-                _ => Vec::new(),
-            };
-            KeyRow {
-                in_root: roles.iter().any(|r| r == "root"),
-                roles,
-                certificate: rec.is_some_and(|r| r.certificate.is_some()),
-                name: k.name,
-                backend: k.backend,
-                attestation: k.attestation,
-            }
-        })
-        .collect();
-    Ok((staged, keys))
-}
-
-/// A Notary workspace's staging, as the lines the screen shows.
-fn staged_notary(ctx: &Context, r: Result<ops::notary_ws::StageReport>, what: String) -> Msg {
+    r: Result<ops::report::Staged>,
+    tuf: impl FnOnce(u64, &str) -> String,
+    what: String,
+) -> Msg {
     Msg::Finished(
-        r.map(|r| {
-            let mut l = vec![format!(
-                "Staged Notary root version {} ({what}), expiring {}.",
-                r.version, r.expires
-            )];
-            if !r.certificates_made.is_empty() {
-                l.push(format!(
-                    "New certificates: {}.",
-                    r.certificates_made.join(", ")
-                ));
-            }
+        r.map(|s| {
+            let l = match &s.certificates {
+                Some(r) => {
+                    let mut l = vec![format!(
+                        "Staged Notary root version {} ({what}), expiring {}.",
+                        r.version, r.expires
+                    )];
+                    if !r.certificates_made.is_empty() {
+                        l.push(format!(
+                            "New certificates: {}.",
+                            r.certificates_made.join(", ")
+                        ));
+                    }
+                    l
+                }
+                None => vec![tuf(s.view.version, &s.view.expires)],
+            };
             with_notices(ctx, l)
         })
         .map_err(pair),
     )
-}
-
-/// Whether the workspace of `ctx` keeps Notary metadata.
-fn notary(ctx: &Context) -> bool {
-    ctx.workspace().is_ok_and(|ws| ws.notary_gun().is_some())
 }
 
 /// Carries out one job (on a worker thread).
@@ -262,45 +184,20 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
         Job::Load { devices } => Msg::Loaded(load(s, devices).map(Box::new).map_err(pair)),
         Job::Refresh => {
             let ctx = context(s, &NoPrompt);
-            if notary(&ctx) {
-                return staged_notary(
-                    &ctx,
-                    ops::notary_ws::refresh(&ctx),
-                    "same keys, new certificates".into(),
-                );
-            }
-            Msg::Finished(
-                ops::ceremony::refresh(&ctx, None)
-                    .map(|v| {
-                        with_notices(
-                            &ctx,
-                            vec![format!(
-                                "Staged root version {} with the same keys, expiring {}.",
-                                v.version, v.expires
-                            )],
-                        )
-                    })
-                    .map_err(pair),
+            staged_lines(
+                &ctx,
+                ops::root::refresh(&ctx, None),
+                |v, exp| format!("Staged root version {v} with the same keys, expiring {exp}."),
+                "same keys, new certificates".into(),
             )
         }
         Job::Revoke(k) => {
             let ctx = context(s, &NoPrompt);
-            if notary(&ctx) {
-                return staged_notary(
-                    &ctx,
-                    ops::notary_ws::revoke(&ctx, &k),
-                    format!("without {k}"),
-                );
-            }
-            Msg::Finished(
-                ops::ceremony::revoke(&ctx, &k, None)
-                    .map(|v| {
-                        with_notices(
-                            &ctx,
-                            vec![format!("Staged root version {} without {k}.", v.version)],
-                        )
-                    })
-                    .map_err(pair),
+            staged_lines(
+                &ctx,
+                ops::root::revoke(&ctx, &k, None),
+                |v, _| format!("Staged root version {v} without {k}."),
+                format!("without {k}"),
             )
         }
         Job::Sign { key, secret } => {
@@ -334,7 +231,7 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
                             "Published root version {} (expires {}), digest {}.",
                             r.version,
                             r.expires,
-                            ops::root::read_aloud(&r.digest)
+                            ops::report::read_aloud(&r.digest)
                         )];
                         l.extend(r.files.iter().map(|f| format!("  {}", f.display())));
                         if let Some(k) = &r.sealed_by {
@@ -348,25 +245,11 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
         }
         Job::Rotate { role, old, new } => {
             let ctx = context(s, &NoPrompt);
-            if notary(&ctx) {
-                return staged_notary(
-                    &ctx,
-                    ops::notary_ws::rotate(&ctx, &role, &old, &new),
-                    format!("{role} key {old} replaced by {new}"),
-                );
-            }
-            Msg::Finished(
-                ops::ceremony::rotate(&ctx, &role, &old, &new)
-                    .map(|v| {
-                        with_notices(
-                            &ctx,
-                            vec![format!(
-                                "Staged root version {}: {role} key {old} replaced by {new}.",
-                                v.version
-                            )],
-                        )
-                    })
-                    .map_err(pair),
+            staged_lines(
+                &ctx,
+                ops::root::rotate(&ctx, &role, &old, &new),
+                |v, _| format!("Staged root version {v}: {role} key {old} replaced by {new}."),
+                format!("{role} key {old} replaced by {new}"),
             )
         }
         Job::Delegate { role, key, secret } => {
@@ -375,11 +258,13 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
             Msg::Finished(
                 ops::delegate::add(
                     &ctx,
-                    &role,
-                    std::slice::from_ref(&key),
-                    1,
-                    &[],
-                    false,
+                    &ops::delegate::Delegation {
+                        role: role.clone(),
+                        keys: vec![key.clone()],
+                        threshold: 1,
+                        paths: Vec::new(),
+                        terminating: false,
+                    },
                     &ops::delegate::SignWith::default(),
                 )
                 .map(|r| {
@@ -411,7 +296,7 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
                             format!(
                                 "Signed the request (root version {}, digest {}) with {key}.",
                                 r.version,
-                                ops::root::read_aloud(&r.digest)
+                                ops::report::read_aloud(&r.digest)
                             ),
                             format!(
                                 "Written back to {}: take it to the ceremony for `merge`.",
@@ -466,19 +351,18 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
         }
         Job::AddKey(key) => {
             let ctx = context(s, &NoPrompt);
-
             let args = ops::root::EditRoot {
                 add: vec![("root".into(), key.clone())],
                 ..ops::root::EditRoot::default()
             };
             Msg::Finished(
                 ops::root::edit_root(&ctx, &args)
-                    .map(|v| {
+                    .map(|s| {
                         with_notices(
                             &ctx,
                             vec![format!(
                                 "Staged root version {} with {key} as a root key.",
-                                v.version
+                                s.view.version
                             )],
                         )
                     })
@@ -537,17 +421,13 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
         Job::Certificate { key, secret } => {
             let prompt = secret_prompt(secret);
             let ctx = context(s, prompt.as_ref());
-            let gun = ctx
-                .workspace()
-                .ok()
-                .and_then(|ws| ws.notary_gun().map(str::to_string))
-                .unwrap_or_default();
+            let gun = ops::notary::workspace_gun(&ctx).unwrap_or_default();
             Msg::Finished(
                 ops::notary::write_certificate(
                     &ctx,
                     &key,
                     &gun,
-                    ops::notary_ws::DEFAULT_CERTIFICATE_YEARS,
+                    ops::root::DEFAULT_CERTIFICATE_YEARS,
                     None,
                 )
                     .map(|r| {
@@ -565,22 +445,6 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
                     .map_err(pair),
             )
         }
-        Job::NewRoot(plan) if notary(&context(s, &NoPrompt)) => {
-            let ctx = context(s, &NoPrompt);
-            staged_notary(
-                &ctx,
-                ops::notary_ws::stage(
-                    &ctx,
-                    &ops::notary_ws::StageSpec {
-                        targets: Some(&plan.targets),
-                        snapshot: Some(&plan.snapshot),
-                        timestamp: Some(&plan.timestamp),
-                        ..ops::notary_ws::StageSpec::keys(&plan.root, plan.threshold)
-                    },
-                ),
-                "version 1".into(),
-            )
-        }
         Job::NewRoot(plan) => {
             let ctx = context(s, &NoPrompt);
             let args = ops::root::NewRoot {
@@ -593,20 +457,17 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
                 expires: None,
                 consistent_snapshot: true,
             };
-            Msg::Finished(
-                ops::root::new(&ctx, &args)
-                    .map(|v| {
-                        with_notices(
-                            &ctx,
-                            vec![format!(
-                                "Staged root version {}: {} root keys, threshold {}.",
-                                v.version,
-                                plan.root.len(),
-                                plan.threshold
-                            )],
-                        )
-                    })
-                    .map_err(pair),
+            staged_lines(
+                &ctx,
+                ops::root::new(&ctx, &args),
+                |v, _| {
+                    format!(
+                        "Staged root version {v}: {} root keys, threshold {}.",
+                        plan.root.len(),
+                        plan.threshold
+                    )
+                },
+                "version 1".into(),
             )
         }
         Job::Export(dir) => {

@@ -1,0 +1,396 @@
+//! The review around a ceremony, the same in both dialects: `root show` (keys, roles,
+//! signatures checked, who still has to sign), the diff of the next root in words, `status`
+//! with its warnings, and what the ceremony screen lists.
+//!
+//! Invariant: keys are compared by their public key material, never by key ID: a key that
+//! stays under a new key ID (a renewed Notary certificate) is listed as renewed, not as removed
+//! and added.
+
+use super::context::Context;
+use super::report::{
+    CeremonyStatus, KeyChange, KeyView, PublishedState, RoleChange, RoleView, RootDiff, RootView,
+    SigView, Status, read_aloud,
+};
+use crate::dialect::{Dialect, Doc, Holders};
+use crate::error::{Error, Result};
+use crate::tuf::RoleKeys;
+use crate::tuf::expiry::parse_user_time;
+use crate::tuf::verify::ThresholdCheck;
+use crate::workspace::Workspace;
+use std::collections::BTreeSet;
+
+/// The staged root, or a refusal that says how to stage one.
+pub(super) fn staged_or_refuse(d: &Dialect, ws: &Workspace) -> Result<Doc> {
+    d.staged(ws)?
+        .ok_or_else(|| Error::refused("no root is staged").hint(d.texts().nothing_staged))
+}
+
+/// The published version `md` follows (none for version 1, or before anything is published).
+pub(super) fn previous_of(d: &Dialect, ws: &Workspace, md: &Doc) -> Result<Option<Doc>> {
+    if md.version() <= 1 {
+        return Ok(None);
+    }
+    let published = d.published(ws)?;
+    if published.is_empty() {
+        return Ok(None);
+    }
+    let want = md.version() - 1;
+    match published.into_iter().find(|p| p.version() == want) {
+        Some(p) => Ok(Some(p)),
+        None => Err(Error::refused(format!(
+            "version {} is staged but version {want} is not published",
+            md.version()
+        ))
+        .hint("drop the staged root with `rootcellar root discard` and stage it again")),
+    }
+}
+
+/// Who has signed `md` and who still must, as of `ctx.now`.
+pub fn status(ctx: &Context, d: &Dialect, ws: &Workspace, md: &Doc) -> Result<Status> {
+    let prev = previous_of(d, ws, md)?;
+    let chain = match &prev {
+        Some(p) => d.verify_chain(p, std::slice::from_ref(md), ctx.now),
+        None => d.verify_chain(md, &[], ctx.now),
+    };
+    let last = chain.roots.last().cloned();
+    let empty = || ThresholdCheck {
+        keys_of: String::new(),
+        threshold: md.role("root").map_or(1, |r| r.threshold),
+        counted: Vec::new(),
+        notes: Vec::new(),
+        met: false,
+    };
+    let by_self = last
+        .as_ref()
+        .map(|r| r.by_self.clone())
+        .unwrap_or_else(empty);
+    let by_previous = prev
+        .as_ref()
+        .and_then(|_| last.as_ref().and_then(|r| r.by_previous.clone()));
+    let holders = Holders::of(ws)?;
+    let mut can_still_sign = Vec::new();
+    let mut consider = |m: &Doc, check: &ThresholdCheck| {
+        if check.met {
+            return;
+        }
+        for id in m.role("root").map(|r| r.keyids.as_slice()).unwrap_or(&[]) {
+            let label = holders.label(m, id);
+            if !check.counted.contains(id) && !can_still_sign.contains(&label) {
+                can_still_sign.push(label);
+            }
+        }
+    };
+    if let (Some(p), Some(c)) = (&prev, &by_previous) {
+        consider(p, c);
+    }
+    consider(md, &by_self);
+    Ok(Status {
+        version: md.version(),
+        by_previous,
+        by_self,
+        can_still_sign,
+        problems: chain.failure.iter().cloned().collect(),
+        publishable: chain.valid,
+    })
+}
+
+/// `root show`: the staged root, or the latest published one when none is staged; warnings
+/// about the published root go to the notices.
+pub fn show(ctx: &Context) -> Result<RootView> {
+    let ws = ctx.workspace()?;
+    let d = Dialect::of(&ws);
+    let staged = d.staged(&ws)?;
+    let latest = d.published(&ws)?.pop();
+    let v = match (&staged, &latest) {
+        (Some(md), _) => view(ctx, &d, &ws, md, "staged")?,
+        (None, Some(md)) => view(ctx, &d, &ws, md, "published")?,
+        (None, None) => {
+            return Err(
+                Error::refused("no root is staged or published").hint(d.texts().stage_first)
+            );
+        }
+    };
+    if let Some(l) = &latest {
+        let window = parse_user_time(&ws.config.expiry_warning, ctx.now).unwrap_or(ctx.now);
+        for w in d.warnings(l, ctx.now, window) {
+            ctx.notice(w);
+        }
+    }
+    Ok(v)
+}
+
+/// A root as `root show` prints it: keys by name, roles, signatures checked, and (staged) who
+/// still has to sign.
+pub fn view(
+    ctx: &Context,
+    d: &Dialect,
+    ws: &Workspace,
+    md: &Doc,
+    source: &str,
+) -> Result<RootView> {
+    let holders = Holders::of(ws)?;
+    let keys = md
+        .key_ids()
+        .into_iter()
+        .map(|id| {
+            let rec = holders.record(md, id);
+            KeyView {
+                keyid: id.clone(),
+                name: rec.map(|r| r.name.clone()),
+                algorithm: md.algorithm(id),
+                fingerprint: md.fingerprint(id),
+                backend: rec.map(|r| r.backend.name().to_string()),
+                roles: md.roles_of_id(id),
+                attestation: rec
+                    .and_then(|r| super::yubikey::verdict(r, ctx.now))
+                    .map(|v| v.summary()),
+            }
+        })
+        .collect();
+    let roles = ["root", "targets", "snapshot", "timestamp"]
+        .iter()
+        .filter_map(|n| md.role(n).map(|r| (n, r)))
+        .map(|(n, r)| RoleView {
+            role: n.to_string(),
+            threshold: r.threshold,
+            keys: r.keyids.iter().map(|id| holders.label(md, id)).collect(),
+        })
+        .collect();
+    let prev = if source == "staged" {
+        previous_of(d, ws, md)?
+    } else {
+        None
+    };
+    let signatures = md
+        .signatures()
+        .iter()
+        .map(|s| {
+            let id = s.keyid();
+            let owner = if md.decode(id).is_some() {
+                Some(md)
+            } else {
+                prev.as_ref().filter(|p| p.decode(id).is_some())
+            };
+            let result = match owner.and_then(|o| o.decode(id)) {
+                Some(Ok(pk)) => s.verify(&pk, md.canonical()),
+                Some(Err(e)) => Err(e),
+                None => Err("not a key of this root or the previous one".into()),
+            };
+            SigView {
+                keyid: id.to_string(),
+                name: owner
+                    .and_then(|o| holders.record(o, id))
+                    .map(|r| r.name.clone()),
+                valid: result.is_ok(),
+                problem: result.err(),
+            }
+        })
+        .collect();
+    let status = if source == "staged" {
+        Some(status(ctx, d, ws, md)?)
+    } else {
+        None
+    };
+    Ok(RootView {
+        source: source.into(),
+        version: md.version(),
+        spec_version: md.spec_version(),
+        expires: md.expires().to_string(),
+        consistent_snapshot: md.consistent_snapshot(),
+        digest: md.digest(),
+        keys,
+        roles,
+        signatures,
+        status,
+    })
+}
+
+/// What `next` changes from `prev`, keys compared by public key (pure apart from naming keys
+/// from the workspace). Keys and role members are listed in key-ID order.
+pub fn diff(holders: &Holders, prev: Option<&Doc>, next: &Doc) -> RootDiff {
+    let identities = |m: &Doc| -> Vec<(String, Vec<u8>)> {
+        m.key_ids()
+            .into_iter()
+            .map(|id| (id.clone(), m.material(id)))
+            .collect()
+    };
+    let now = identities(next);
+    let before = prev.map(identities).unwrap_or_default();
+    let has = |list: &[(String, Vec<u8>)], i: &[u8]| list.iter().any(|(_, x)| x == i);
+    let change = |m: &Doc, id: &str| KeyChange {
+        keyid: id.to_string(),
+        name: holders.label(m, id),
+        fingerprint: m.fingerprint(id),
+        roles: m.roles_of_id(id),
+    };
+    let keys_added = now
+        .iter()
+        .filter(|(_, i)| !has(&before, i))
+        .map(|(id, _)| change(next, id))
+        .collect();
+    let keys_removed = match prev {
+        Some(p) => before
+            .iter()
+            .filter(|(_, i)| !has(&now, i))
+            .map(|(id, _)| change(p, id))
+            .collect(),
+        None => Vec::new(),
+    };
+    // Keys under a new key ID, in the order the roles list them.
+    let mut renewed = Vec::new();
+    let listed = next.roles().values().flat_map(|r| r.keyids.iter());
+    for (id, i) in listed.filter_map(|id| now.iter().find(|(x, _)| x == id)) {
+        if before.iter().any(|(x, y)| y == i && x != id) {
+            let n = holders.label(next, id);
+            if !renewed.contains(&n) {
+                renewed.push(n);
+            }
+        }
+    }
+    let members = |m: &Doc, r: &RoleKeys| -> Vec<(String, Vec<u8>)> {
+        let ids: BTreeSet<&String> = r.keyids.iter().collect();
+        ids.into_iter()
+            .map(|id| (id.clone(), m.material(id)))
+            .collect()
+    };
+    let mut roles = Vec::new();
+    for (name, r) in next.roles() {
+        let old = prev.and_then(|p| p.role(name).map(|o| (p, o)));
+        let new_ids = members(next, r);
+        let old_ids = old.map(|(p, o)| members(p, o)).unwrap_or_default();
+        let added: Vec<String> = new_ids
+            .iter()
+            .filter(|(_, i)| !has(&old_ids, i))
+            .map(|(id, _)| holders.label(next, id))
+            .collect();
+        let removed: Vec<String> = match old {
+            Some((p, _)) => old_ids
+                .iter()
+                .filter(|(_, i)| !has(&new_ids, i))
+                .map(|(id, _)| holders.label(p, id))
+                .collect(),
+            None => Vec::new(),
+        };
+        let before_t = old.map(|(_, o)| o.threshold);
+        if before_t != Some(r.threshold) || !added.is_empty() || !removed.is_empty() {
+            roles.push(RoleChange {
+                role: name.clone(),
+                threshold_before: before_t,
+                threshold_after: r.threshold,
+                added,
+                removed,
+            });
+        }
+    }
+    let digest = next.digest();
+    RootDiff {
+        from_version: prev.map(|p| p.version()),
+        to_version: next.version(),
+        expires_before: prev.map(|p| p.expires().to_string()),
+        expires_after: next.expires().to_string(),
+        keys_added,
+        keys_removed,
+        roles,
+        read_aloud: read_aloud(&digest),
+        digest,
+        renewed,
+    }
+}
+
+/// `root show --diff`: the staged root against the version before it.
+pub fn show_diff(ctx: &Context) -> Result<RootDiff> {
+    let ws = ctx.workspace()?;
+    let d = Dialect::of(&ws);
+    let staged = d
+        .staged(&ws)?
+        .ok_or_else(|| Error::refused("no root is staged").hint(d.texts().stage_next))?;
+    let prev = previous_of(&d, &ws, &staged)?;
+    Ok(diff(&Holders::of(&ws)?, prev.as_ref(), &staged))
+}
+
+/// `rootcellar status`: what is published, what is staged and who still has to sign, and the
+/// warnings (expiry; Notary: root certificates).
+pub fn ceremony_status(ctx: &Context) -> Result<CeremonyStatus> {
+    let ws = ctx.workspace()?;
+    let d = Dialect::of(&ws);
+    let published = d.published(&ws)?;
+    let latest = published.last();
+    let window = parse_user_time(&ws.config.expiry_warning, ctx.now).unwrap_or(ctx.now);
+    let mut warnings = latest
+        .map(|l| d.warnings(l, ctx.now, window))
+        .unwrap_or_default();
+    let staged = d.staged(&ws)?;
+    let st = match &staged {
+        Some(s) => Some(status(ctx, &d, &ws, s)?),
+        None => None,
+    };
+    if latest.is_none() && staged.is_none() {
+        warnings.push(d.texts().nothing_yet.into());
+    }
+    Ok(CeremonyStatus {
+        published: latest.and_then(|l| {
+            l.expires_at().ok().map(|e| PublishedState {
+                version: l.version(),
+                expires: l.expires().to_string(),
+                days_left: (e - ctx.now).whole_days(),
+            })
+        }),
+        staged_digest: staged.as_ref().map(Doc::digest),
+        staged: st,
+        warnings,
+    })
+}
+
+/// A registered key as the ceremony screen lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRoles {
+    pub key: super::report::KeyInfo,
+    /// The roles it holds in the staged root (else the published one), matched by public key.
+    pub roles: Vec<String>,
+    /// A Notary root certificate is kept in its record (`notary certificate`).
+    pub certificate: bool,
+}
+
+/// What the ceremony screen shows: the status, the staged root's diff, the keys and their
+/// roles, and the repository a Notary workspace is for.
+pub struct Overview {
+    pub status: CeremonyStatus,
+    pub diff: Option<RootDiff>,
+    pub keys: Vec<KeyRoles>,
+    pub gun: Option<String>,
+}
+
+pub fn overview(ctx: &Context) -> Result<Overview> {
+    let ws = ctx.workspace()?;
+    let d = Dialect::of(&ws);
+    let status = ceremony_status(ctx)?;
+    let diff = match status.staged {
+        Some(_) => Some(show_diff(ctx)?),
+        None => None,
+    };
+    let base = match d.staged(&ws)? {
+        Some(s) => Some(s),
+        None => d.published(&ws)?.pop(),
+    };
+    let keys = ws
+        .keys()?
+        .into_iter()
+        .filter(|r| r.destroyed_at.is_none())
+        .map(|r| KeyRoles {
+            roles: base
+                .as_ref()
+                .map(|b| b.roles_of_key(&crate::dialect::identity_of(&r)))
+                .unwrap_or_default(),
+            certificate: r.certificate.is_some(),
+            key: super::yubikey::with_verdicts(ctx, std::slice::from_ref(&r))
+                .pop()
+                .unwrap_or_else(|| super::report::KeyInfo::of(&r)),
+        })
+        .collect();
+    Ok(Overview {
+        status,
+        diff,
+        keys,
+        gun: d.gun().map(str::to_string),
+    })
+}
