@@ -186,6 +186,132 @@ impl Checked {
     }
 }
 
+/// One line of the timeline.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TimelineItem {
+    pub seq: u64,
+    pub time: String,
+    pub action: String,
+    pub summary: String,
+    pub detail: Value,
+}
+
+/// A line's particulars as `key=value` pairs (a seal's signature left out).
+fn summary(e: &Entry) -> String {
+    match &e.detail {
+        Value::Object(m) => m
+            .iter()
+            .filter(|(k, _)| k.as_str() != "sig")
+            .map(|(k, v)| match v {
+                Value::String(s) => format!("{k}={s}"),
+                other => format!("{k}={other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// The transcript as a timeline.
+pub fn timeline(c: &Checked) -> Vec<TimelineItem> {
+    c.entries
+        .iter()
+        .map(|e| TimelineItem {
+            seq: e.seq,
+            time: e.time.clone(),
+            action: e.action.clone(),
+            summary: summary(e),
+            detail: e.detail.clone(),
+        })
+        .collect()
+}
+
+/// What the printed ceremony record shows.
+pub struct Record {
+    pub name: String,
+    pub printed: String,
+    pub dir: String,
+    /// Name, key ID, algorithm, where, fingerprint.
+    pub keys: Vec<[String; 5]>,
+    /// Version, expiry, SHA-256 of the file, signers.
+    pub roots: Vec<[String; 4]>,
+    pub lines: usize,
+    pub head: Option<String>,
+    pub seals: usize,
+    pub unsealed_tail: usize,
+    pub timeline: Vec<TimelineItem>,
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn row(cells: &[&str], code: &[bool]) -> String {
+    let mut r = String::from("<tr>");
+    for (c, is_code) in cells.iter().zip(code) {
+        if *is_code {
+            r.push_str(&format!("<td><code>{}</code></td>", esc(c)));
+        } else {
+            r.push_str(&format!("<td>{}</td>", esc(c)));
+        }
+    }
+    r.push_str("</tr>\n");
+    r
+}
+
+/// The printable ceremony record (HTML): keys and their fingerprints, published roots with
+/// digests and signers, the timeline, the transcript head and its seals, and lines for the
+/// witnesses to sign.
+pub fn record_html(r: &Record) -> String {
+    let mut h = String::new();
+    h.push_str("<!doctype html><html><head><meta charset=\"utf-8\"><title>Ceremony record</title><style>body{font-family:sans-serif;font-size:11pt}table{border-collapse:collapse}td,th{border:1px solid #888;padding:2px 6px;text-align:left;vertical-align:top}code{font-size:9pt;word-break:break-all}.sign{margin-top:2em}</style></head><body>\n");
+    h.push_str(&format!(
+        "<h1>Root-key ceremony record: {}</h1>\n<p>Printed {} by rootcellar {} from {}.</p>\n",
+        esc(&r.name),
+        r.printed,
+        env!("CARGO_PKG_VERSION"),
+        esc(&r.dir)
+    ));
+    h.push_str("<h2>Keys</h2>\n<table><tr><th>Name</th><th>Key ID</th><th>Algorithm</th><th>Where</th><th>Fingerprint (SHA-256 of the public key)</th></tr>\n");
+    for k in &r.keys {
+        let cells: Vec<&str> = k.iter().map(String::as_str).collect();
+        h.push_str(&row(&cells, &[false, true, false, false, true]));
+    }
+    h.push_str("</table>\n<h2>Published roots</h2>\n<table><tr><th>Version</th><th>Expires</th><th>SHA-256 of the file</th><th>Signed by</th></tr>\n");
+    for v in &r.roots {
+        let cells: Vec<&str> = v.iter().map(String::as_str).collect();
+        h.push_str(&row(&cells, &[false, false, true, false]));
+    }
+    h.push_str("</table>\n<h2>Transcript</h2>\n");
+    h.push_str(&format!(
+        "<p>{} lines; head <code>{}</code>; {} seal(s) verified; {} line(s) after the last seal.</p>\n",
+        r.lines,
+        esc(r.head.as_deref().unwrap_or("(empty)")),
+        r.seals,
+        r.unsealed_tail
+    ));
+    h.push_str(
+        "<table><tr><th>#</th><th>Time (UTC)</th><th>Action</th><th>Particulars</th></tr>\n",
+    );
+    for t in &r.timeline {
+        let seq = t.seq.to_string();
+        h.push_str(&row(
+            &[&seq, &t.time, &t.action, &t.summary],
+            &[false, false, false, true],
+        ));
+    }
+    h.push_str("</table>\n<h2>Witnesses</h2>\n<p>We saw the actions above performed, the keys listed created on the devices named, and the digests read aloud match.</p>\n");
+    for _ in 0..4 {
+        h.push_str("<p class=\"sign\">Name: ______________________ &nbsp; Role: ____________ &nbsp; Signature: ______________________ &nbsp; Date: __________</p>\n");
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

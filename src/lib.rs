@@ -11,6 +11,7 @@ pub mod fuzzing;
 pub mod guard;
 pub mod ops;
 pub mod prompt;
+pub mod readpath;
 pub mod signer;
 pub mod transfer;
 pub mod tuf;

@@ -233,6 +233,71 @@ pub struct KeyRecord {
 }
 
 impl KeyRecord {
+    /// A record of `key` under the key ID that is its hash, with no device details yet.
+    pub fn new(
+        name: &str,
+        key: Key,
+        algorithm: Algorithm,
+        backend: Backend,
+        reference: Option<String>,
+        created_at: String,
+    ) -> KeyRecord {
+        KeyRecord {
+            name: name.into(),
+            keyid: key.keyid(),
+            algorithm,
+            key,
+            backend,
+            reference,
+            created_at,
+            profile: None,
+            attributes: None,
+            yubikey: None,
+            destroyed_at: None,
+            certificate: None,
+        }
+    }
+
+    /// The attestation verdict of a YubiKey key record, or why there is none.
+    pub fn attestation(
+        &self,
+        now: crate::tuf::expiry::Timestamp,
+    ) -> Option<crate::signer::attest::Verdict> {
+        let rec = self;
+        let yk = rec.yubikey.as_ref()?;
+        let mut v = crate::signer::attest::Verdict::default();
+        let Some(pem) = &yk.attestation else {
+            v.problems.push(format!(
+                "no attestation: {}",
+                yk.attestation_missing.as_deref().unwrap_or("none recorded")
+            ));
+            return Some(v);
+        };
+        let (chain, anchors, pk) = match (
+            crate::signer::attest::parse_certs(pem.as_bytes()),
+            attestation_anchors(),
+            rec.public_key(),
+        ) {
+            (Ok(c), Ok(a), Ok(k)) => (c, a, k),
+            (Err(e), _, _) => {
+                v.problems
+                    .push(format!("the recorded attestation is unreadable: {e}"));
+                return Some(v);
+            }
+            (_, Err(e), _) | (_, _, Err(e)) => {
+                v.problems.push(e.message);
+                return Some(v);
+            }
+        };
+        Some(crate::signer::attest::verify(
+            &chain,
+            &anchors,
+            &pk,
+            Some(yk.serial),
+            now,
+        ))
+    }
+
     pub fn public_key(&self) -> Result<PublicKey> {
         self.key.decode().map_err(|e| {
             Error::bad_input(format!(
@@ -241,6 +306,20 @@ impl KeyRecord {
             ))
         })
     }
+}
+
+/// The pinned Yubico roots, plus those in the PEM file `ROOTCELLAR_ATTESTATION_ROOTS`.
+pub fn attestation_anchors() -> Result<Vec<x509_cert::Certificate>> {
+    let mut out = crate::signer::attest::builtin_anchors();
+    if let Some(p) = std::env::var_os("ROOTCELLAR_ATTESTATION_ROOTS") {
+        let p = std::path::PathBuf::from(p);
+        let bytes = std::fs::read(&p).map_err(|e| Error::io("read", &p, &e))?;
+        out.extend(crate::signer::attest::parse_certs(&bytes).map_err(|e| {
+            Error::bad_input(format!("{}: {e}", p.display()))
+                .hint("give a PEM file of root certificates")
+        })?);
+    }
+    Ok(out)
 }
 
 #[derive(Serialize, Deserialize)]

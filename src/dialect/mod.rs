@@ -984,32 +984,37 @@ impl TargetsDoc {
         }
     }
 
+    /// The delegated roles: name, key IDs, threshold.
+    fn delegated(&self) -> Vec<(String, Vec<String>, u64)> {
+        let role = |n: &String, ids: &Vec<String>, t: u64| (n.clone(), ids.clone(), t);
+        match self {
+            TargetsDoc::Tuf(t) => t
+                .delegations
+                .iter()
+                .flat_map(|d| &d.roles)
+                .map(|r| role(&r.name, &r.keyids, r.threshold))
+                .collect(),
+            TargetsDoc::Notary(t) => (t.delegations.roles.iter())
+                .map(|r| role(&r.name, &r.keyids, r.threshold))
+                .collect(),
+        }
+    }
+
     /// Keys no role uses leave; every role must keep at least its threshold of keys.
     pub fn prune(&mut self) -> Result<()> {
-        let roles: Vec<(String, usize, u64)> = match self {
+        let roles = self.delegated();
+        let used: Vec<&String> = roles.iter().flat_map(|(_, ids, _)| ids).collect();
+        match self {
             TargetsDoc::Tuf(t) => {
-                let Some(d) = &mut t.delegations else {
-                    return Ok(());
-                };
-                let used: Vec<String> = d.roles.iter().flat_map(|r| r.keyids.clone()).collect();
-                d.keys.retain(|k, _| used.contains(k));
-                d.roles
-                    .iter()
-                    .map(|r| (r.name.clone(), r.keyids.len(), r.threshold))
-                    .collect()
+                if let Some(d) = &mut t.delegations {
+                    d.keys.retain(|k, _| used.contains(&k));
+                }
             }
-            TargetsDoc::Notary(t) => {
-                let d = &mut t.delegations;
-                let used: Vec<String> = d.roles.iter().flat_map(|r| r.keyids.clone()).collect();
-                d.keys.retain(|k, _| used.contains(k));
-                d.roles
-                    .iter()
-                    .map(|r| (r.name.clone(), r.keyids.len(), r.threshold))
-                    .collect()
-            }
-        };
-        for (name, n, threshold) in roles {
-            if threshold == 0 || (n as u64) < threshold {
+            TargetsDoc::Notary(t) => t.delegations.keys.retain(|k, _| used.contains(&k)),
+        }
+        for (name, ids, threshold) in &roles {
+            let n = ids.len();
+            if *threshold == 0 || (n as u64) < *threshold {
                 return Err(Error::refused(format!(
                     "delegated role {name} would have {n} key(s) for a threshold of {threshold}"
                 ))

@@ -55,7 +55,7 @@ pub fn adopt(ctx: &Context, dir: &Path, from: Option<u64>) -> Result<AdoptReport
         return Err(Error::refused("this workspace has a root history already")
             .hint("adopt into a new workspace (`rootcellar init` in an empty folder)"));
     }
-    let mut files = super::verify::expand(&[dir.to_path_buf()])?;
+    let mut files = crate::readpath::expand_roots(&[dir.to_path_buf()])?;
     let version_of = |p: &Path| {
         p.file_name()
             .and_then(|n| n.to_str())
@@ -151,21 +151,18 @@ pub fn adopt(ctx: &Context, dir: &Path, from: Option<u64>) -> Result<AdoptReport
             if ws.check_new_key(&name, key).is_err() {
                 continue;
             }
+            // The record keeps the key exactly as the root lists it (extra fields included), so
+            // its key ID is the root's.
             let rec = KeyRecord {
-                name: name.clone(),
-                // The record keeps the key exactly as the root lists it (extra fields included), so
-                // its key ID is the root's.
                 keyid: keyid.clone(),
-                algorithm: pk.algorithm(),
-                key: key.clone(),
-                backend: Backend::Public,
-                reference: None,
-                created_at: format_tuf_time(ctx.now),
-                profile: None,
-                attributes: None,
-                yubikey: None,
-                destroyed_at: None,
-                certificate: None,
+                ..KeyRecord::new(
+                    &name,
+                    key.clone(),
+                    pk.algorithm(),
+                    Backend::Public,
+                    None,
+                    format_tuf_time(ctx.now),
+                )
             };
             ws.add_key_record(&rec)?;
             created.push(ws.keys_dir().join(format!("{name}.json")));

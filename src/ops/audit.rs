@@ -6,7 +6,8 @@
 
 use super::context::Context;
 use crate::atomic::{write_atomic, write_new_atomic};
-use crate::audit::{self, Checked, Entry, Seal};
+pub use crate::audit::TimelineItem;
+use crate::audit::{self, Seal};
 use crate::dialect::{Dialect, Doc, Holders};
 use crate::error::{Error, Result};
 use crate::signer::Signer;
@@ -199,16 +200,6 @@ pub struct SealCheck {
     pub problem: Option<String>,
 }
 
-/// One line of the timeline.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct TimelineItem {
-    pub seq: u64,
-    pub time: String,
-    pub action: String,
-    pub summary: String,
-    pub detail: Value,
-}
-
 /// `rootcellar audit verify`.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct AuditReport {
@@ -220,35 +211,6 @@ pub struct AuditReport {
     /// Lines after the last seal, covered by the chain but by no signature.
     pub unsealed_tail: usize,
     pub timeline: Vec<TimelineItem>,
-}
-
-fn summary(e: &Entry) -> String {
-    match &e.detail {
-        Value::Object(m) => m
-            .iter()
-            .filter(|(k, _)| k.as_str() != "sig")
-            .map(|(k, v)| match v {
-                Value::String(s) => format!("{k}={s}"),
-                other => format!("{k}={other}"),
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-fn timeline(c: &Checked) -> Vec<TimelineItem> {
-    c.entries
-        .iter()
-        .map(|e| TimelineItem {
-            seq: e.seq,
-            time: e.time.clone(),
-            action: e.action.clone(),
-            summary: summary(e),
-            detail: e.detail.clone(),
-        })
-        .collect()
 }
 
 /// Checks a seal against the root key it names, as published in `metadata/`.
@@ -326,7 +288,7 @@ pub fn verify(ctx: &Context) -> Result<AuditReport> {
         head: c.digests.last().cloned(),
         unsealed_tail: c.unsealed_tail(),
         seals,
-        timeline: timeline(&c),
+        timeline: audit::timeline(&c),
     })
 }
 
@@ -334,17 +296,10 @@ pub fn verify(ctx: &Context) -> Result<AuditReport> {
 pub fn show(ctx: &Context, since: u64) -> Result<Vec<TimelineItem>> {
     let ws = ctx.workspace()?;
     let c = ws.transcript()?;
-    Ok(timeline(&c)
+    Ok(audit::timeline(&c)
         .into_iter()
         .filter(|t| t.seq >= since)
         .collect())
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// `rootcellar audit print --out FILE`: a printable ceremony record (HTML): keys and their
@@ -353,85 +308,58 @@ fn esc(s: &str) -> String {
 pub fn print(ctx: &Context, out: &Path) -> Result<PathBuf> {
     let report = verify(ctx)?;
     let ws = ctx.workspace()?;
-    let mut h = String::new();
-    let name = ws.config.name().unwrap_or("(unnamed)").to_string();
-    h.push_str("<!doctype html><html><head><meta charset=\"utf-8\"><title>Ceremony record</title><style>body{font-family:sans-serif;font-size:11pt}table{border-collapse:collapse}td,th{border:1px solid #888;padding:2px 6px;text-align:left;vertical-align:top}code{font-size:9pt;word-break:break-all}.sign{margin-top:2em}</style></head><body>\n");
-    h.push_str(&format!(
-        "<h1>Root-key ceremony record: {}</h1>\n<p>Printed {} by rootcellar {} from {}.</p>\n",
-        esc(&name),
-        format_tuf_time(ctx.now),
-        env!("CARGO_PKG_VERSION"),
-        esc(&ws.dir.display().to_string())
-    ));
-    h.push_str("<h2>Keys</h2>\n<table><tr><th>Name</th><th>Key ID</th><th>Algorithm</th><th>Where</th><th>Fingerprint (SHA-256 of the public key)</th></tr>\n");
-    for r in ws.keys()? {
-        let info = super::report::KeyInfo::of(&r);
-        let mut place = info.backend.clone();
-        if let Some(y) = &r.yubikey {
-            place = format!("YubiKey {} slot {}", y.serial, y.slot);
-        }
-        h.push_str(&format!(
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
-            esc(&info.name),
-            esc(&info.keyid),
-            esc(&info.algorithm),
-            esc(&place),
-            esc(&info.fingerprint)
-        ));
-    }
-    h.push_str("</table>\n<h2>Published roots</h2>\n<table><tr><th>Version</th><th>Expires</th><th>SHA-256 of the file</th><th>Signed by</th></tr>\n");
+    let keys = ws
+        .keys()?
+        .iter()
+        .map(|r| {
+            let info = super::report::KeyInfo::of(r);
+            let place = match &r.yubikey {
+                Some(y) => format!("YubiKey {} slot {}", y.serial, y.slot),
+                None => info.backend,
+            };
+            [
+                info.name,
+                info.keyid,
+                info.algorithm,
+                place,
+                info.fingerprint,
+            ]
+        })
+        .collect();
     let holders = Holders::of(&ws)?;
-    let rows: Vec<(u64, String, Vec<String>)> = Dialect::of(&ws)
+    let roots = Dialect::of(&ws)
         .published(&ws)?
         .iter()
         .map(|md: &Doc| {
-            (
-                md.version(),
+            let (file, _) = ws.published_paths(md.version());
+            let digest = std::fs::read(&file)
+                .map(|b| digest_hex(&b))
+                .unwrap_or_else(|_| "(unreadable)".into());
+            let signers = md
+                .signatures()
+                .iter()
+                .map(|s| holders.label(md, s.keyid()))
+                .collect::<Vec<_>>();
+            [
+                md.version().to_string(),
                 md.expires().to_string(),
-                md.signatures()
-                    .iter()
-                    .map(|s| holders.label(md, s.keyid()))
-                    .collect(),
-            )
+                digest,
+                signers.join(", "),
+            ]
         })
         .collect();
-    for (v, expires, signers) in rows {
-        let (file, _) = ws.published_paths(v);
-        let digest = std::fs::read(&file)
-            .map(|b| digest_hex(&b))
-            .unwrap_or_else(|_| "(unreadable)".into());
-        h.push_str(&format!(
-            "<tr><td>{v}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>\n",
-            esc(&expires),
-            esc(&digest),
-            esc(&signers.join(", "))
-        ));
-    }
-    h.push_str("</table>\n<h2>Transcript</h2>\n");
-    h.push_str(&format!(
-        "<p>{} lines; head <code>{}</code>; {} seal(s) verified; {} line(s) after the last seal.</p>\n",
-        report.lines,
-        esc(report.head.as_deref().unwrap_or("(empty)")),
-        report.seals.len(),
-        report.unsealed_tail
-    ));
-    h.push_str(
-        "<table><tr><th>#</th><th>Time (UTC)</th><th>Action</th><th>Particulars</th></tr>\n",
-    );
-    for t in &report.timeline {
-        h.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
-            t.seq,
-            esc(&t.time),
-            esc(&t.action),
-            esc(&t.summary)
-        ));
-    }
-    h.push_str("</table>\n<h2>Witnesses</h2>\n<p>We saw the actions above performed, the keys listed created on the devices named, and the digests read aloud match.</p>\n");
-    for _ in 0..4 {
-        h.push_str("<p class=\"sign\">Name: ______________________ &nbsp; Role: ____________ &nbsp; Signature: ______________________ &nbsp; Date: __________</p>\n");
-    }
-    h.push_str("</body></html>\n");
-    write_new_atomic(out, h.as_bytes())?;
+    let html = audit::record_html(&audit::Record {
+        name: ws.config.name().unwrap_or("(unnamed)").to_string(),
+        printed: format_tuf_time(ctx.now),
+        dir: ws.dir.display().to_string(),
+        keys,
+        roots,
+        lines: report.lines,
+        head: report.head.clone(),
+        seals: report.seals.len(),
+        unsealed_tail: report.unsealed_tail,
+        timeline: report.timeline,
+    });
+    write_new_atomic(out, html.as_bytes())?;
     Ok(out.to_path_buf())
 }

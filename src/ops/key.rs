@@ -38,20 +38,14 @@ pub fn generate_software(ctx: &Context, name: &str, alg: Algorithm) -> Result<Ke
     let reference = format!("software:{file}");
     let pem_path = ws.software_key_path(&reference)?;
     write_new_atomic(&pem_path, pem.as_bytes())?;
-    let rec = KeyRecord {
-        name: name.into(),
-        keyid: tuf_key.keyid(),
-        algorithm: alg,
-        key: tuf_key,
-        backend: Backend::Software,
-        reference: Some(reference),
-        created_at: format_tuf_time(ctx.now),
-        profile: None,
-        attributes: None,
-        yubikey: None,
-        destroyed_at: None,
-        certificate: None,
-    };
+    let rec = KeyRecord::new(
+        name,
+        tuf_key,
+        alg,
+        Backend::Software,
+        Some(reference),
+        format_tuf_time(ctx.now),
+    );
     if let Err(e) = ws.add_key_record(&rec) {
         // Leave no private key file without its record.
         let _ = std::fs::remove_file(&pem_path);
@@ -108,18 +102,15 @@ pub fn import(ctx: &Context, file: &Path, name: &str) -> Result<KeyInfo> {
     }
     ws.check_new_key(name, &key)?;
     let rec = KeyRecord {
-        name: name.into(),
-        keyid: key.keyid(),
-        algorithm: pk.algorithm(),
-        key,
-        backend: Backend::Public,
-        reference: None,
-        created_at: format_tuf_time(ctx.now),
-        profile: None,
-        attributes: None,
-        yubikey: None,
-        destroyed_at: None,
         certificate,
+        ..KeyRecord::new(
+            name,
+            key,
+            pk.algorithm(),
+            Backend::Public,
+            None,
+            format_tuf_time(ctx.now),
+        )
     };
     ws.add_key_record(&rec)?;
     ctx.record(&ws, "key-imported", super::audit::key_detail(&rec, None))?;
@@ -202,18 +193,16 @@ pub fn generate_pkcs11(
     let (pk, attrs, uri) = ts.generate(&profile, alg, name)?;
     let key = pk.to_tuf_key();
     let rec = KeyRecord {
-        name: name.into(),
-        keyid: key.keyid(),
-        algorithm: alg,
-        key,
-        backend: Backend::Pkcs11,
-        reference: Some(uri.to_string()),
-        created_at: format_tuf_time(ctx.now),
         profile: Some(profile.name.clone()),
         attributes: Some(attrs),
-        yubikey: None,
-        destroyed_at: None,
-        certificate: None,
+        ..KeyRecord::new(
+            name,
+            key,
+            alg,
+            Backend::Pkcs11,
+            Some(uri.to_string()),
+            format_tuf_time(ctx.now),
+        )
     };
     if let Err(e) = ws
         .check_new_key(name, &rec.key)
@@ -251,18 +240,16 @@ pub fn add_pkcs11(ctx: &Context, uri: &str, name: &str, profile: Option<&str>) -
         ..uri
     };
     let rec = KeyRecord {
-        name: name.into(),
-        keyid: key.keyid(),
-        algorithm: pk.algorithm(),
-        key,
-        backend: Backend::Pkcs11,
-        reference: Some(full_uri.to_string()),
-        created_at: format_tuf_time(ctx.now),
         profile: Some(profile.name.clone()),
         attributes: Some(attrs),
-        yubikey: None,
-        destroyed_at: None,
-        certificate: None,
+        ..KeyRecord::new(
+            name,
+            key,
+            pk.algorithm(),
+            Backend::Pkcs11,
+            Some(full_uri.to_string()),
+            format_tuf_time(ctx.now),
+        )
     };
     let (rec, took_over) = ws.add_or_take_over(rec)?;
     if took_over {

@@ -5,15 +5,16 @@
 //! Notary workspace is the same as TUF's (`root`, `request`, `delegate`), through `dialect`.
 
 use super::context::Context;
-use super::request::read_input;
 use super::root::{StageSpec, sign_with, signing_ids};
 use crate::dialect::notary::{certificate_key, signature};
 use crate::dialect::notary_cert::{check_root_keys, root_certificate, validity};
 use crate::dialect::{Base, Dialect, Doc, Holders, identity_of};
 use crate::error::{Error, Result};
+use crate::readpath::read_input;
 use crate::signer::Signer;
 use crate::tuf::expiry::{Timestamp, format_tuf_time, parse_user_time};
-use crate::tuf::notary::{NotaryMetadata, NotarySignature, NotaryTargetsFile, check_threshold};
+pub use crate::tuf::notary::{ImportedDelegation, ImportedKey};
+use crate::tuf::notary::{NotaryMetadata, NotarySignature};
 use crate::workspace::{KeyRecord, Workspace, digest_hex};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -266,25 +267,6 @@ pub fn write_certificate(
     })
 }
 
-/// A root key of an imported Notary root.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct ImportedKey {
-    pub keyid: String,
-    pub keytype: String,
-    /// The workspace key with this public key, when one is registered.
-    pub held_as: Option<String>,
-    pub certificate_ends: Option<String>,
-}
-
-/// A delegated tagging role found in the imported `targets.json`.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct ImportedDelegation {
-    pub role: String,
-    pub threshold: u64,
-    pub paths: Vec<String>,
-    pub keytypes: Vec<String>,
-}
-
 /// What `notary import` did.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct ImportReport {
@@ -346,119 +328,40 @@ pub fn import(ctx: &Context, dir: &Path) -> Result<ImportReport> {
     let bytes = read_input(&path)?;
     let md = NotaryMetadata::from_bytes(&bytes)
         .map_err(|e| Error::bad_input(format!("{} is not a Notary root: {e}", path.display())))?;
-    let role = md
-        .signed
-        .roles
-        .get("root")
-        .cloned()
-        .ok_or_else(|| Error::bad_input("the root has no root role"))?;
-    // Signatures and names, with certificate dates left to the warnings below.
-    let by_self = check_threshold(
-        &format!("root v{}", md.signed.version),
-        &md.signatures,
-        md.canonical_signed(),
-        &md.signed.keys,
-        &role,
-        None,
-        Some(&gun),
-    );
-    if !by_self.met {
-        let mut why = format!(
-            "{} is not signed by {} of its own root keys for {gun} ({} counted)",
-            path.display(),
-            role.threshold,
-            by_self.count()
-        );
-        if !by_self.notes.is_empty() {
-            why.push_str(&format!(": {}", by_self.notes.join("; ")));
-        }
-        return Err(Error::refused(why)
-            .hint("check the GUN (`--gun` at init) and that this is the repository's root.json"));
-    }
-    let mut warnings = Vec::new();
+    let targets_path = path.parent().unwrap_or(dir).join("targets.json");
+    let targets = match targets_path.is_file() {
+        true => Some(read_input(&targets_path)?),
+        false => None,
+    };
+    let found = crate::tuf::notary::assess_import(&md, &gun, ctx.now, targets.as_deref()).map_err(
+        |why| {
+            Error::refused(format!("{}{why}", path.display()))
+                .hint("check the GUN (`--gun` at init) and that this is the repository's root.json")
+        },
+    )?;
     let records = Holders::of(&ws)?;
     let doc = Doc::Notary(md.clone());
-    let root_keys: Vec<ImportedKey> = role
-        .keyids
-        .iter()
-        .filter_map(|id| md.signed.keys.get(id).map(|k| (id, k)))
-        .map(|(id, k)| {
-            let end = crate::tuf::notary::certificate_end(k);
-            if let Some(e) = end
-                && e <= ctx.now
-            {
-                warnings.push(format!(
-                    "root certificate {} ended on {}: Notary clients refuse this root until it is renewed (`rootcellar notary root --renew`)",
-                    id.chars().take(12).collect::<String>(),
-                    format_tuf_time(e)
-                ));
-            }
-            ImportedKey {
-                keyid: id.clone(),
-                keytype: k.keytype.clone(),
-                held_as: records.record(&doc, id).map(|r| r.name.clone()),
-                certificate_ends: end.map(format_tuf_time),
-            }
+    let mut warnings = found.warnings;
+    let root_keys: Vec<ImportedKey> = found
+        .root_keys
+        .into_iter()
+        .map(|k| ImportedKey {
+            held_as: records.record(&doc, &k.keyid).map(|r| r.name.clone()),
+            ..k
         })
         .collect();
-    if let Ok(exp) = crate::tuf::notary::parse_expires(&md.signed.expires)
-        && exp <= ctx.now
-    {
-        warnings.push(format!(
-            "the root expired on {}: stage and publish the next version",
-            md.signed.expires
-        ));
-    }
     let held = root_keys.iter().filter(|k| k.held_as.is_some()).count() as u64;
-    if held < role.threshold {
+    if held < found.threshold {
         warnings.push(format!(
             "this workspace holds {held} of the {} root keys the next version needs: register them (`rootcellar key add` for a device) before `notary root`",
-            role.threshold
+            found.threshold
         ));
     }
-    // The delegations beside it, checked against this root.
-    let mut delegations = Vec::new();
-    let folder = path.parent().unwrap_or(dir);
-    let targets_path = folder.join("targets.json");
-    let mut targets_file = None;
-    if targets_path.is_file() {
-        let tb = std::fs::read(&targets_path).map_err(|e| Error::io("read", &targets_path, &e))?;
-        match NotaryTargetsFile::from_bytes(&tb) {
-            Ok(t) => {
-                let check = crate::tuf::notary::verify_targets(
-                    &md,
-                    &[("targets".to_string(), t.clone())],
-                    ctx.now,
-                );
-                for c in check.iter().filter(|c| !c.errors.is_empty()) {
-                    warnings.push(format!("targets.json: {}", c.errors.join("; ")));
-                }
-                // Kept (so `delegate` goes on from its version and keeps its targets) when the
-                // repository key signed it; an expired one is still a base to re-sign.
-                if check.first().is_some_and(|c| c.signatures.met) {
-                    targets_file = Some((t.signed.version, tb.clone()));
-                } else {
-                    warnings.push(
-                        "targets.json is not signed by the root's targets key: not kept".into(),
-                    );
-                }
-                for d in &t.signed.delegations.roles {
-                    delegations.push(ImportedDelegation {
-                        role: d.name.clone(),
-                        threshold: d.threshold,
-                        paths: d.paths.clone(),
-                        keytypes: d
-                            .keyids
-                            .iter()
-                            .filter_map(|id| t.signed.delegations.keys.get(id))
-                            .map(|k| k.keytype.clone())
-                            .collect(),
-                    });
-                }
-            }
-            Err(e) => warnings.push(format!("targets.json is not usable: {e}")),
-        }
-    }
+    let delegations = found.delegations;
+    let targets_file = targets
+        .filter(|_| found.targets_kept)
+        .zip(found.targets_version)
+        .map(|(b, v)| (v, b));
     let (a, b) = ws.publish_raw(md.signed.version, &bytes)?;
     let mut files = vec![a, b];
     if let Some((v, tb)) = &targets_file {
@@ -474,7 +377,7 @@ pub fn import(ctx: &Context, dir: &Path) -> Result<ImportReport> {
             "version": md.signed.version,
             "sha256": digest_hex(&bytes),
             "signed_sha256": digest_hex(md.canonical_signed()),
-            "root_keyids": role.keyids,
+            "root_keyids": found.root_keys_ids,
             "delegations": delegations.iter().map(|d| d.role.clone()).collect::<Vec<_>>(),
             "targets_sha256": targets_file.as_ref().map(|(_, b)| digest_hex(b)),
         }),
@@ -485,7 +388,7 @@ pub fn import(ctx: &Context, dir: &Path) -> Result<ImportReport> {
         version: md.signed.version,
         expires: md.signed.expires.clone(),
         files,
-        threshold: role.threshold,
+        threshold: found.threshold,
         root_keys,
         delegations,
         warnings,

@@ -15,7 +15,8 @@ use super::review::{diff, status};
 use super::root::{sign_with, signing_ids};
 use crate::atomic::{write_atomic, write_new_atomic};
 use crate::dialect::{Detached, Dialect, Doc, Holders, Sig};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
+use crate::readpath::read_input;
 use crate::tuf::json::parse_strict;
 use crate::tuf::notary::NotaryPublicKey;
 use crate::workspace::{Workspace, digest_hex};
@@ -49,15 +50,6 @@ enum Input {
     Bundle(Box<Bundle>),
     Root(Doc),
     Detached(Detached),
-}
-
-/// A file the user named: unreadable is their input's problem, not the workspace's.
-pub(super) fn read_input(p: &Path) -> Result<Vec<u8>> {
-    std::fs::read(p).map_err(|e| {
-        let mut err = Error::io("read", p, &e);
-        err.kind = ErrorKind::BadInput;
-        err
-    })
 }
 
 /// Reads a bundle, a root or a detached signature, in whichever dialect it is written, and the

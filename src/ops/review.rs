@@ -142,7 +142,7 @@ pub fn view(
                 backend: rec.map(|r| r.backend.name().to_string()),
                 roles: md.roles_of_id(id),
                 attestation: rec
-                    .and_then(|r| super::yubikey::verdict(r, ctx.now))
+                    .and_then(|r| r.attestation(ctx.now))
                     .map(|v| v.summary()),
             }
         })

@@ -221,39 +221,11 @@ pub struct ImportReport {
     pub written: Vec<PathBuf>,
 }
 
-fn is_image(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"\x89PNG")
-        || bytes.starts_with(&[0xff, 0xd8])
-        || bytes.starts_with(b"GIF8")
-        || bytes.starts_with(b"BM")
-}
-
 /// `rootcellar import qr FILE… [--out PATH]`: frames from text files (one frame per line) or
 /// images; the root is verified as a client would before it is written.
 pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result<ImportReport> {
     let here = ctx.lock_here()?;
-    let mut inputs = Vec::new();
-    let mut unreadable = Vec::new();
-    for f in files {
-        let bytes = std::fs::read(f).map_err(|e| {
-            let mut err = Error::io("read", f, &e);
-            err.kind = crate::error::ErrorKind::BadInput;
-            err
-        })?;
-        if is_image(&bytes) {
-            match render::decode_image(&bytes) {
-                Ok(texts) => inputs.extend(texts.into_iter().map(|t| (f.display().to_string(), t))),
-                Err(e) => unreadable.push(format!("{}: {e}", f.display())),
-            }
-        } else {
-            let text = String::from_utf8_lossy(&bytes);
-            for (i, line) in text.lines().enumerate() {
-                if !line.trim().is_empty() {
-                    inputs.push((format!("{} line {}", f.display(), i + 1), line.to_string()));
-                }
-            }
-        }
-    }
+    let (inputs, unreadable) = render::read_frames(files)?;
     let a = qr::assemble(&inputs).map_err(|e| Error::refused(e).hint("scan the frames again"))?;
     let mut rejected = unreadable;
     rejected.extend(a.rejected.clone());

@@ -26,48 +26,12 @@ pub struct VerifyReport {
     pub warnings: Vec<String>,
 }
 
-/// Expands folders into their `N.root.json` files, in version order.
-pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let rd = std::fs::read_dir(p).map_err(|e| Error::io("list", p, &e))?;
-            let mut found: Vec<(u64, PathBuf)> = Vec::new();
-            for entry in rd {
-                let entry = entry.map_err(|e| Error::io("list", p, &e))?;
-                let name = entry.file_name().to_string_lossy().to_string();
-                if let Some(n) = name
-                    .strip_suffix(".root.json")
-                    .and_then(|n| n.parse::<u64>().ok())
-                {
-                    found.push((n, entry.path()));
-                }
-            }
-            if found.is_empty() {
-                return Err(Error::bad_input(format!(
-                    "{} holds no N.root.json files",
-                    p.display()
-                )));
-            }
-            found.sort();
-            out.extend(found.into_iter().map(|(_, p)| p));
-        } else {
-            out.push(p.clone());
-        }
-    }
-    Ok(out)
-}
-
 fn load(
     path: &Path,
     forced: Option<&Dialect>,
     gun: Option<&str>,
 ) -> Result<std::result::Result<Doc, String>> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        let mut err = Error::io("read", path, &e);
-        err.kind = crate::error::ErrorKind::BadInput;
-        err
-    })?;
+    let bytes = crate::readpath::read_input(path)?;
     let value = match crate::tuf::json::parse_strict(&bytes) {
         Ok(v) => v,
         Err(e) => return Ok(Err(format!("{}: {e}", path.display()))),
@@ -126,7 +90,7 @@ pub fn verify_files_as(
     } else {
         dialect
     };
-    paths.extend(expand(&files)?);
+    paths.extend(crate::readpath::expand_roots(&files)?);
     if paths.is_empty() {
         return Err(Error::bad_input("no files to verify")
             .hint("name one or more root.json files or a folder"));

@@ -5,7 +5,7 @@ use super::context::Context;
 use super::report::KeyInfo;
 use crate::error::{Error, Result};
 use crate::prompt::SecretKind;
-use crate::signer::attest::{self, Verdict};
+use crate::signer::attest::Verdict;
 use crate::signer::yubikey as y;
 use crate::tuf::Algorithm;
 use crate::tuf::expiry::{Timestamp, format_tuf_time};
@@ -13,53 +13,9 @@ use crate::workspace::{Backend, KeyRecord, check_name};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
-/// The pinned Yubico roots, plus those in the PEM file `ROOTCELLAR_ATTESTATION_ROOTS`.
-pub fn anchors() -> Result<Vec<x509_cert::Certificate>> {
-    let mut out = attest::builtin_anchors();
-    if let Some(p) = std::env::var_os("ROOTCELLAR_ATTESTATION_ROOTS") {
-        let p = std::path::PathBuf::from(p);
-        let bytes = std::fs::read(&p).map_err(|e| Error::io("read", &p, &e))?;
-        out.extend(attest::parse_certs(&bytes).map_err(|e| {
-            Error::bad_input(format!("{}: {e}", p.display()))
-                .hint("give a PEM file of root certificates")
-        })?);
-    }
-    Ok(out)
-}
-
-/// The attestation verdict of a YubiKey key record, or why there is none.
-pub fn verdict(rec: &KeyRecord, now: Timestamp) -> Option<Verdict> {
-    let yk = rec.yubikey.as_ref()?;
-    let mut v = Verdict::default();
-    let Some(pem) = &yk.attestation else {
-        v.problems.push(format!(
-            "no attestation: {}",
-            yk.attestation_missing.as_deref().unwrap_or("none recorded")
-        ));
-        return Some(v);
-    };
-    let (chain, anchors, pk) = match (
-        attest::parse_certs(pem.as_bytes()),
-        anchors(),
-        rec.public_key(),
-    ) {
-        (Ok(c), Ok(a), Ok(k)) => (c, a, k),
-        (Err(e), _, _) => {
-            v.problems
-                .push(format!("the recorded attestation is unreadable: {e}"));
-            return Some(v);
-        }
-        (_, Err(e), _) | (_, _, Err(e)) => {
-            v.problems.push(e.message);
-            return Some(v);
-        }
-    };
-    Some(attest::verify(&chain, &anchors, &pk, Some(yk.serial), now))
-}
-
 fn info(rec: &KeyRecord, now: Timestamp) -> KeyInfo {
     let mut k = KeyInfo::of(rec);
-    k.attestation = verdict(rec, now).map(|v| v.summary());
+    k.attestation = rec.attestation(now).map(|v| v.summary());
     k
 }
 
@@ -117,19 +73,17 @@ pub fn generate(ctx: &Context, name: &str, alg: Algorithm, t: &YubiKeyTarget) ->
         name,
     )?;
     let key = g.public.to_tuf_key();
+    let reference = Some(y::YkRef { serial, slot }.to_string());
     let rec = KeyRecord {
-        name: name.into(),
-        keyid: key.keyid(),
-        algorithm: g.public.algorithm(),
-        key,
-        backend: Backend::Yubikey,
-        reference: Some(y::YkRef { serial, slot }.to_string()),
-        created_at: format_tuf_time(ctx.now),
-        profile: None,
-        attributes: None,
         yubikey: Some(g.record),
-        destroyed_at: None,
-        certificate: None,
+        ..KeyRecord::new(
+            name,
+            key,
+            g.public.algorithm(),
+            Backend::Yubikey,
+            reference,
+            format_tuf_time(ctx.now),
+        )
     };
     ws.check_new_key(name, &rec.key)?;
     ws.add_key_record(&rec)?;
@@ -171,21 +125,19 @@ pub fn add(ctx: &Context, name: &str, serial: Option<u32>, slot: &str) -> Result
         attestation,
         attestation_missing,
     };
+    let reference = Some(y::YkRef { serial, slot }.to_string());
     let rec0 = KeyRecord {
-        name: name.into(),
-        keyid: key.keyid(),
-        algorithm: public.algorithm(),
-        key,
-        backend: Backend::Yubikey,
-        reference: Some(y::YkRef { serial, slot }.to_string()),
-        created_at: format_tuf_time(ctx.now),
-        profile: None,
-        attributes: None,
         yubikey: Some(record.clone()),
-        destroyed_at: None,
-        certificate: None,
+        ..KeyRecord::new(
+            name,
+            key,
+            public.algorithm(),
+            Backend::Yubikey,
+            reference,
+            format_tuf_time(ctx.now),
+        )
     };
-    if let Some(v) = verdict(&rec0, ctx.now).filter(|v| v.valid) {
+    if let Some(v) = rec0.attestation(ctx.now).filter(|v| v.valid) {
         record.pin_policy = v.pin_policy.unwrap_or_else(|| "unknown".into());
         record.touch_policy = v.touch_policy.unwrap_or_else(|| "unknown".into());
     }
@@ -220,7 +172,7 @@ pub struct AttestReport {
 pub fn attest_key(ctx: &Context, k: &str) -> Result<AttestReport> {
     let ws = ctx.workspace()?;
     let rec = ws.resolve_key(k)?;
-    let v = verdict(&rec, ctx.now).ok_or_else(|| {
+    let v = rec.attestation(ctx.now).ok_or_else(|| {
         Error::bad_input(format!(
             "key {} is a {} key: only YubiKey keys carry an attestation",
             rec.name,
@@ -260,12 +212,12 @@ pub fn change_pin(ctx: &Context, serial: Option<u32>) -> Result<DeviceReport> {
         SecretKind::NewPin,
         &format!("YubiKey {serial} (6-8 characters)"),
     )?;
-    check_pin_form(new.expose_secret(), "PIN")?;
+    y::check_pin_form(new.expose_secret(), "PIN")?;
     yk.change_pin(
         old.expose_secret().as_bytes(),
         new.expose_secret().as_bytes(),
     )
-    .map_err(|e| pin_error(e, serial, "PIN"))?;
+    .map_err(|e| y::pin_error(e, serial, "PIN"))?;
     Ok(DeviceReport {
         serial,
         done: "PIN changed".into(),
@@ -321,65 +273,17 @@ fn with_puk(
     let new = ctx
         .prompt()
         .new_secret(new_kind, &format!("YubiKey {serial} (6-8 characters)"))?;
-    check_pin_form(new.expose_secret(), new_what)?;
+    y::check_pin_form(new.expose_secret(), new_what)?;
     op(
         &mut yk,
         puk.expose_secret().as_bytes(),
         new.expose_secret().as_bytes(),
     )
-    .map_err(|e| puk_error(&mut yk, puk_before, e, serial))?;
+    .map_err(|e| y::puk_error(&mut yk, puk_before, e, serial))?;
     Ok(DeviceReport {
         serial,
         done: done.into(),
     })
-}
-
-fn check_pin_form(p: &str, what: &str) -> Result<()> {
-    if (6..=8).contains(&p.len()) && p.is_ascii() {
-        Ok(())
-    } else {
-        Err(
-            Error::bad_input(format!("a new {what} must have 6 to 8 ASCII characters"))
-                .hint("nothing was changed"),
-        )
-    }
-}
-
-/// Some devices answer a wrong PUK with a generic error; the PUK's retry counter says what
-/// happened, so the user learns it was the PUK and how many tries are left.
-fn puk_error(
-    yk: &mut ::yubikey::YubiKey,
-    before: Option<u8>,
-    e: ::yubikey::Error,
-    serial: u32,
-) -> Error {
-    match (before, y::puk_retries(yk)) {
-        (Some(b), Some(a)) if a < b => {
-            pin_error(::yubikey::Error::WrongPin { tries: a }, serial, "PUK")
-        }
-        _ => pin_error(e, serial, "PUK"),
-    }
-}
-
-fn pin_error(e: ::yubikey::Error, serial: u32, what: &str) -> Error {
-    match e {
-        ::yubikey::Error::PinLocked | ::yubikey::Error::WrongPin { tries: 0 } => Error::refused(
-            format!("the {what} of YubiKey {serial} is locked"),
-        )
-        .hint(if what == "PIN" {
-            "unblock it with the PUK: rootcellar yubikey unblock-pin"
-        } else {
-            "a locked PUK cannot be unblocked: only a PIV reset (which erases the keys) helps"
-        }),
-        ::yubikey::Error::WrongPin { tries } => Error::bad_input(format!(
-            "wrong {what} for YubiKey {serial}: {tries} tries left"
-        ))
-        .hint(
-            "check it before trying again; rootcellar never retries by itself; nothing was changed",
-        ),
-        e => Error::environment(format!("YubiKey {serial}: cannot change the {what}: {e}"))
-            .hint("check the device and try again"),
-    }
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -398,43 +302,18 @@ pub fn set_management_key(ctx: &Context, serial: Option<u32>, print: bool) -> Re
     let serial = yk.serial().0;
     ctx.unlock.yubikey_pin(&mut yk)?;
     ctx.unlock.yubikey_management(&mut yk)?;
-    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
-    let key = ::yubikey::MgmKey::generate_for(&yk, &mut rng)
-        .map_err(|e| Error::environment(format!("cannot make a management key: {e}")))?;
-    if print {
-        key.set_manual(&mut yk, false).map_err(|e| {
-            Error::environment(format!(
-                "YubiKey {serial}: cannot set the management key: {e}"
-            ))
-        })?;
-        let hex = hex::encode(key.as_ref());
-        Ok(MgmReport {
-            serial,
-            stored: "printed".into(),
-            printed_key: Some(hex),
-        })
-    } else {
-        key.set_protected(&mut yk).map_err(|e| {
-            Error::environment(format!(
-                "YubiKey {serial}: cannot store a PIN-protected management key: {e}"
-            ))
-            .hint("use --print to set a key you keep yourself")
-        })?;
-        // Read it back: a device that cannot give it back would be left with a key nobody has.
-        let back = ::yubikey::MgmKey::get_protected(&mut yk);
-        if back.is_err() {
-            let hex = hex::encode(key.as_ref());
-            ctx.notice(format!("YubiKey {serial} accepted the new management key but cannot give the PIN-protected copy back: it is printed once below, keep it"));
-            return Ok(MgmReport {
-                serial,
-                stored: "printed".into(),
-                printed_key: Some(hex),
-            });
+    let (stored, printed_key) = match y::set_random_management_key(&mut yk, print)? {
+        None => ("pin-protected", None),
+        Some((hex, fallback)) => {
+            if fallback {
+                ctx.notice(format!("YubiKey {serial} accepted the new management key but cannot give the PIN-protected copy back: it is printed once below, keep it"));
+            }
+            ("printed", Some(hex))
         }
-        Ok(MgmReport {
-            serial,
-            stored: "pin-protected".into(),
-            printed_key: None,
-        })
-    }
+    };
+    Ok(MgmReport {
+        serial,
+        stored: stored.into(),
+        printed_key,
+    })
 }

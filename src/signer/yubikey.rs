@@ -606,6 +606,85 @@ impl Signer for YubiKeySigner {
     }
 }
 
+/// A new PIN or PUK: 6 to 8 ASCII characters.
+pub fn check_pin_form(p: &str, what: &str) -> Result<()> {
+    if (6..=8).contains(&p.len()) && p.is_ascii() {
+        Ok(())
+    } else {
+        Err(
+            Error::bad_input(format!("a new {what} must have 6 to 8 ASCII characters"))
+                .hint("nothing was changed"),
+        )
+    }
+}
+
+/// Some devices answer a wrong PUK with a generic error; the PUK's retry counter says what
+/// happened, so the user learns it was the PUK and how many tries are left.
+pub fn puk_error(
+    yk: &mut ::yubikey::YubiKey,
+    before: Option<u8>,
+    e: ::yubikey::Error,
+    serial: u32,
+) -> Error {
+    match (before, puk_retries(yk)) {
+        (Some(b), Some(a)) if a < b => {
+            pin_error(::yubikey::Error::WrongPin { tries: a }, serial, "PUK")
+        }
+        _ => pin_error(e, serial, "PUK"),
+    }
+}
+
+/// What a PIN or PUK operation's failure means, with the tries left.
+pub fn pin_error(e: ::yubikey::Error, serial: u32, what: &str) -> Error {
+    match e {
+        ::yubikey::Error::PinLocked | ::yubikey::Error::WrongPin { tries: 0 } => Error::refused(
+            format!("the {what} of YubiKey {serial} is locked"),
+        )
+        .hint(if what == "PIN" {
+            "unblock it with the PUK: rootcellar yubikey unblock-pin"
+        } else {
+            "a locked PUK cannot be unblocked: only a PIV reset (which erases the keys) helps"
+        }),
+        ::yubikey::Error::WrongPin { tries } => Error::bad_input(format!(
+            "wrong {what} for YubiKey {serial}: {tries} tries left"
+        ))
+        .hint(
+            "check it before trying again; rootcellar never retries by itself; nothing was changed",
+        ),
+        e => Error::environment(format!("YubiKey {serial}: cannot change the {what}: {e}"))
+            .hint("check the device and try again"),
+    }
+}
+
+/// Sets a random management key: stored PIN-protected on the device the way Yubico's tools do
+/// (and read back), or, with `print`, set for the operator to keep. Returns the key in hex when
+/// it must be shown: printed, or (`true`) stored but not given back by the device.
+pub fn set_random_management_key(yk: &mut YubiKey, print: bool) -> Result<Option<(String, bool)>> {
+    let serial = yk.serial().0;
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    let key = ::yubikey::MgmKey::generate_for(yk, &mut rng)
+        .map_err(|e| Error::environment(format!("cannot make a management key: {e}")))?;
+    if print {
+        key.set_manual(yk, false).map_err(|e| {
+            Error::environment(format!(
+                "YubiKey {serial}: cannot set the management key: {e}"
+            ))
+        })?;
+        return Ok(Some((hex::encode(key.as_ref()), false)));
+    }
+    key.set_protected(yk).map_err(|e| {
+        Error::environment(format!(
+            "YubiKey {serial}: cannot store a PIN-protected management key: {e}"
+        ))
+        .hint("use --print to set a key you keep yourself")
+    })?;
+    // Read it back: a device that cannot give it back would be left with a key nobody has.
+    if ::yubikey::MgmKey::get_protected(yk).is_err() {
+        return Ok(Some((hex::encode(key.as_ref()), true)));
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,6 +81,40 @@ pub fn terminal_version(cols: usize, rows: usize, max: i16) -> i16 {
 }
 
 /// Decodes every QR code in an image (PNG, …) to its text.
+fn is_image(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x89PNG")
+        || bytes.starts_with(&[0xff, 0xd8])
+        || bytes.starts_with(b"GIF8")
+        || bytes.starts_with(b"BM")
+}
+
+/// The frames in `files` — text files (one frame per line) or images — each with where it was
+/// found, and the images that could not be read.
+#[allow(clippy::type_complexity)]
+pub fn read_frames(
+    files: &[std::path::PathBuf],
+) -> crate::error::Result<(Vec<(String, String)>, Vec<String>)> {
+    let mut inputs = Vec::new();
+    let mut unreadable = Vec::new();
+    for f in files {
+        let bytes = crate::readpath::read_input(f)?;
+        if is_image(&bytes) {
+            match decode_image(&bytes) {
+                Ok(texts) => inputs.extend(texts.into_iter().map(|t| (f.display().to_string(), t))),
+                Err(e) => unreadable.push(format!("{}: {e}", f.display())),
+            }
+        } else {
+            let text = String::from_utf8_lossy(&bytes);
+            for (i, line) in text.lines().enumerate() {
+                if !line.trim().is_empty() {
+                    inputs.push((format!("{} line {}", f.display(), i + 1), line.to_string()));
+                }
+            }
+        }
+    }
+    Ok((inputs, unreadable))
+}
+
 pub fn decode_image(bytes: &[u8]) -> Result<Vec<String>, String> {
     let img = image::load_from_memory(bytes)
         .map_err(|e| format!("not an image rootcellar reads: {e}"))?

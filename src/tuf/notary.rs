@@ -746,6 +746,155 @@ pub fn verify_targets(
     out
 }
 
+/// A root key of an imported Notary root.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ImportedKey {
+    pub keyid: String,
+    pub keytype: String,
+    /// The workspace key with this public key, when one is registered.
+    pub held_as: Option<String>,
+    pub certificate_ends: Option<String>,
+}
+
+/// A delegated tagging role found in the imported `targets.json`.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ImportedDelegation {
+    pub role: String,
+    pub threshold: u64,
+    pub paths: Vec<String>,
+    pub keytypes: Vec<String>,
+}
+
+/// What `import notary` learns of a repository's root (and `targets.json` beside it) before
+/// taking it over.
+pub struct ImportAssessment {
+    pub threshold: u64,
+    pub root_keys_ids: Vec<String>,
+    /// The root keys (`held_as` left for the caller, who knows the workspace).
+    pub root_keys: Vec<ImportedKey>,
+    pub delegations: Vec<ImportedDelegation>,
+    /// `targets.json` is signed by the root's targets key: kept, at this version.
+    pub targets_kept: bool,
+    pub targets_version: Option<u64>,
+    pub warnings: Vec<String>,
+}
+
+/// Checks a root to import: signed by a threshold of its own root keys whose certificates name
+/// `gun` (certificate dates are warnings, not refusals: renewing them is the usual reason for
+/// the ceremony); its `targets.json` (`targets`), checked against it and kept when the
+/// repository key signed it. `Err`: why the root is refused (after the file's name).
+pub fn assess_import(
+    md: &NotaryMetadata,
+    gun: &str,
+    now: Timestamp,
+    targets: Option<&[u8]>,
+) -> Result<ImportAssessment, String> {
+    let role = md
+        .signed
+        .roles
+        .get("root")
+        .cloned()
+        .ok_or_else(|| ": the root has no root role".to_string())?;
+    let by_self = check_threshold(
+        &format!("root v{}", md.signed.version),
+        &md.signatures,
+        md.canonical_signed(),
+        &md.signed.keys,
+        &role,
+        None,
+        Some(gun),
+    );
+    if !by_self.met {
+        let mut why = format!(
+            " is not signed by {} of its own root keys for {gun} ({} counted)",
+            role.threshold,
+            by_self.count()
+        );
+        if !by_self.notes.is_empty() {
+            why.push_str(&format!(": {}", by_self.notes.join("; ")));
+        }
+        return Err(why);
+    }
+    let mut warnings = Vec::new();
+    let root_keys: Vec<ImportedKey> = role
+        .keyids
+        .iter()
+        .filter_map(|id| md.signed.keys.get(id).map(|k| (id, k)))
+        .map(|(id, k)| {
+            let end = certificate_end(k);
+            if let Some(e) = end
+                && e <= now
+            {
+                warnings.push(format!(
+                    "root certificate {} ended on {}: Notary clients refuse this root until it is renewed (`rootcellar notary root --renew`)",
+                    short(id),
+                    format_tuf_time(e)
+                ));
+            }
+            ImportedKey {
+                keyid: id.clone(),
+                keytype: k.keytype.clone(),
+                held_as: None,
+                certificate_ends: end.map(format_tuf_time),
+            }
+        })
+        .collect();
+    if let Ok(exp) = parse_expires(&md.signed.expires)
+        && exp <= now
+    {
+        warnings.push(format!(
+            "the root expired on {}: stage and publish the next version",
+            md.signed.expires
+        ));
+    }
+    let mut delegations = Vec::new();
+    let mut targets_kept = false;
+    let mut targets_version = None;
+    if let Some(tb) = targets {
+        match NotaryTargetsFile::from_bytes(tb) {
+            Ok(t) => {
+                let check = verify_targets(md, &[("targets".to_string(), t.clone())], now);
+                for c in check.iter().filter(|c| !c.errors.is_empty()) {
+                    warnings.push(format!("targets.json: {}", c.errors.join("; ")));
+                }
+                // Kept (so `delegate` goes on from its version and keeps its targets) when the
+                // repository key signed it; an expired one is still a base to re-sign.
+                targets_kept = check.first().is_some_and(|c| c.signatures.met);
+                if targets_kept {
+                    targets_version = Some(t.signed.version);
+                } else {
+                    warnings.push(
+                        "targets.json is not signed by the root's targets key: not kept".into(),
+                    );
+                }
+                for d in &t.signed.delegations.roles {
+                    delegations.push(ImportedDelegation {
+                        role: d.name.clone(),
+                        threshold: d.threshold,
+                        paths: d.paths.clone(),
+                        keytypes: d
+                            .keyids
+                            .iter()
+                            .filter_map(|id| t.signed.delegations.keys.get(id))
+                            .map(|k| k.keytype.clone())
+                            .collect(),
+                    });
+                }
+            }
+            Err(e) => warnings.push(format!("targets.json is not usable: {e}")),
+        }
+    }
+    Ok(ImportAssessment {
+        threshold: role.threshold,
+        root_keys_ids: role.keyids.clone(),
+        root_keys,
+        delegations,
+        targets_kept,
+        targets_version,
+        warnings,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
