@@ -118,20 +118,92 @@ impl Action {
     }
 }
 
+/// The role a rotation replaces a key in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RotateRole {
+    Root,
+    Targets,
+}
+
+impl RotateRole {
+    pub fn name(self) -> &'static str {
+        match self {
+            RotateRole::Root => "root",
+            RotateRole::Targets => "targets",
+        }
+    }
+}
+
+/// Where version 1 being put together stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanStep {
+    /// Ticking the root keys.
+    RootKeys,
+    Threshold,
+    Targets,
+    Snapshot,
+    Timestamp,
+}
+
+/// What the operator is doing, with what its steps gathered so far. The screens of a flow carry
+/// it, so going back (Esc) returns to the step before with what it held.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Sign,
+    /// Publish, sealing the transcript with the key picked.
+    Publish,
+    Revoke,
+    AddKey,
+    /// Notary workspaces: a key's root certificate, made on its device.
+    Certificate,
+    /// A rotation: the old key once picked, then the new one.
+    Rotate {
+        role: RotateRole,
+        old: Option<String>,
+    },
+    NewRoot {
+        plan: RootPlan,
+        ticked: Vec<String>,
+        step: PlanStep,
+    },
+    /// A delegation to the tagging role named (once typed).
+    Delegate {
+        role: String,
+    },
+    /// Signing a request file (its path, once typed).
+    SignRequest {
+        file: String,
+    },
+    /// A new key: its name (once typed) and where it goes (once chosen).
+    Generate {
+        name: String,
+        target: Option<GenTarget>,
+    },
+}
+
+/// QR frames, full screen, and the frame shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QrView {
+    pub frames: Vec<QrFrame>,
+    pub frame: usize,
+    pub caption: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Screen {
     Preflight,
     Choose,
-    PickKey,
     Review,
-    Secret,
-    ExportDir,
-    /// A line of text for `input_for`.
-    Input,
-    /// QR frames, full screen.
-    Qr,
+    /// A key for the flow.
+    PickKey(Flow),
+    /// A line of text for the flow: a role, a request file, a key name, a threshold.
+    Input(Flow),
     /// Where to generate a key.
-    PickTarget,
+    PickTarget(Flow),
+    /// The masked PIN or passphrase of the key named, for the flow.
+    Secret(Flow, String),
+    ExportDir,
+    Qr(QrView),
     Busy,
     Done,
     QuitConfirm,
@@ -219,9 +291,7 @@ pub struct Model {
     back: Vec<Screen>,
     pub snap: Snapshot,
     pub cursor: usize,
-    /// What the key list is for.
-    pub pick_for: Option<Action>,
-    pub picked: Option<String>,
+    /// The line being typed (Input, ExportDir).
     pub input: String,
     secret: Zeroizing<String>,
     pub error: Option<(String, Option<String>)>,
@@ -233,20 +303,6 @@ pub struct Model {
     /// A job finished: once the workspace is read again, Esc leads back to the menu.
     reset_nav: bool,
     pub color: bool,
-    /// The old key, while the new one is being chosen (rotation).
-    pub first_pick: Option<String>,
-    /// What the text field is for, and what it holds.
-    pub input_for: Option<Action>,
-    /// QR frames and the frame shown.
-    pub frames: Vec<QrFrame>,
-    pub frame: usize,
-    pub qr_caption: String,
-    /// Keys ticked in a list that takes several (version 1's root keys).
-    pub ticked: Vec<String>,
-    /// Version 1 being put together, and which step of it.
-    pub plan: RootPlan,
-    pub plan_step: u8,
-    pub gen_target: Option<GenTarget>,
 }
 
 impl Model {
@@ -256,8 +312,6 @@ impl Model {
             back: Vec::new(),
             snap: Snapshot::default(),
             cursor: 0,
-            pick_for: None,
-            picked: None,
             input: String::new(),
             secret: Zeroizing::new(String::new()),
             error: None,
@@ -267,15 +321,6 @@ impl Model {
             after: Screen::Preflight,
             reset_nav: false,
             color,
-            first_pick: None,
-            input_for: None,
-            frames: Vec::new(),
-            frame: 0,
-            qr_caption: String::new(),
-            ticked: Vec::new(),
-            plan: RootPlan::default(),
-            plan_step: 0,
-            gen_target: None,
         }
     }
 
@@ -325,8 +370,8 @@ impl Model {
         m
     }
 
-    /// The keys the key list offers.
-    pub fn pick_list(&self) -> Vec<String> {
+    /// The keys the key list of `flow` offers.
+    pub fn keys_for(&self, flow: &Flow) -> Vec<String> {
         let names = |f: &dyn Fn(&KeyRow) -> bool| -> Vec<String> {
             self.snap
                 .keys
@@ -335,56 +380,58 @@ impl Model {
                 .map(|k| k.name.clone())
                 .collect()
         };
-        match self.pick_for {
-            Some(Action::Sign) => self
+        match flow {
+            Flow::Sign => self
                 .snap
                 .staged
                 .as_ref()
                 .map(|s| s.can_still_sign.clone())
                 .unwrap_or_default(),
-            Some(Action::Revoke) => names(&|k| k.in_root),
-            Some(a @ (Action::RotateRoot | Action::RotateTargets)) => {
-                let role = if a == Action::RotateRoot {
-                    "root"
-                } else {
-                    "targets"
-                };
-                match &self.first_pick {
-                    None => names(&|k| k.roles.iter().any(|r| r == role)),
-                    Some(_) => names(&|k| !k.roles.iter().any(|r| r == role)),
+            Flow::Revoke => names(&|k| k.in_root),
+            Flow::Rotate { role, old } => {
+                let holds = |k: &KeyRow| k.roles.iter().any(|r| r == role.name());
+                match old {
+                    None => names(&holds),
+                    Some(_) => names(&|k| !holds(k)),
                 }
             }
-            Some(Action::Delegate) => names(&|k| !k.in_root),
-            Some(Action::Publish) => names(&|k| k.in_root && k.backend != "public"),
-            Some(Action::SignRequest) => names(&|k| k.backend != "public"),
-            Some(Action::Certificate) => names(&|k| k.backend != "public"),
-            Some(Action::AddKey) => names(&|k| !k.in_root),
-            Some(Action::NewRoot) => names(&|_| true),
+            Flow::Delegate { .. } => names(&|k| !k.in_root),
+            Flow::Publish => names(&|k| k.in_root && k.backend != "public"),
+            Flow::SignRequest { .. } | Flow::Certificate => names(&|k| k.backend != "public"),
+            Flow::AddKey => names(&|k| !k.in_root),
+            Flow::NewRoot { .. } => names(&|_| true),
+            Flow::Generate { .. } => Vec::new(),
+        }
+    }
+
+    /// The keys the key list on screen offers.
+    pub fn pick_list(&self) -> Vec<String> {
+        match &self.screen {
+            Screen::PickKey(flow) => self.keys_for(flow),
             _ => Vec::new(),
         }
     }
 
     fn go(&mut self, s: Screen) {
-        self.back.push(self.screen);
-        self.screen = s;
+        self.back.push(std::mem::replace(&mut self.screen, s));
         self.cursor = 0;
         self.error = None;
     }
 
     fn start(&mut self, job: Job, what: &str, after: Screen) -> Effect {
-        self.back.push(self.screen);
+        self.back
+            .push(std::mem::replace(&mut self.screen, Screen::Busy));
         self.busy = Some(what.into());
         self.after = after;
-        self.screen = Screen::Busy;
         self.error = None;
         Effect::Start(job)
     }
 
     fn list_len(&self) -> usize {
-        match self.screen {
+        match &self.screen {
             Screen::Choose => self.menu().len(),
-            Screen::PickKey => self.pick_list().len(),
-            Screen::PickTarget => self.snap.gen_targets.len(),
+            Screen::PickKey(_) => self.pick_list().len(),
+            Screen::PickTarget(_) => self.snap.gen_targets.len(),
             _ => 0,
         }
     }
@@ -397,64 +444,18 @@ impl Model {
             .map(|k| k.backend.clone())
             .unwrap_or_default()
     }
+
+    fn refuse(&mut self, msg: impl Into<String>, hint: impl Into<String>) -> Effect {
+        self.error = Some((msg.into(), Some(hint.into())));
+        Effect::Nothing
+    }
 }
 
 /// Applies `msg` to `m`; returns what the runner must do.
 pub fn update(m: &mut Model, msg: Msg) -> Effect {
     // While an operation runs, only its end (and the spinner) count.
     if m.screen == Screen::Busy {
-        return match msg {
-            Msg::Tick => {
-                m.spinner = m.spinner.wrapping_add(1);
-                Effect::Nothing
-            }
-            Msg::Loaded(Ok(snap)) => {
-                let mut snap = *snap;
-                if !snap.devices_read && !m.snap.gen_targets.is_empty() {
-                    // A re-read after an operation: the devices listed at the start still stand.
-                    snap.devices = std::mem::take(&mut m.snap.devices);
-                    snap.gen_targets = std::mem::take(&mut m.snap.gen_targets);
-                }
-                m.snap = snap;
-                m.busy = None;
-                m.screen = m.after;
-                m.cursor = 0;
-                if m.reset_nav {
-                    m.back = vec![Screen::Choose];
-                    m.reset_nav = false;
-                }
-                Effect::Nothing
-            }
-            Msg::Loaded(Err(e)) => {
-                m.busy = None;
-                m.error = Some(e);
-                m.screen = m.after;
-                Effect::Nothing
-            }
-            Msg::Finished(Ok(lines)) => {
-                m.done = lines;
-                m.reset_nav = true;
-                // Read the workspace again before showing what changed.
-                m.busy = Some("Reading the workspace again…".into());
-                Effect::Start(Job::Load { devices: false })
-            }
-            Msg::Frames(Ok((frames, caption))) => {
-                m.busy = None;
-                m.frames = frames;
-                m.frame = 0;
-                m.qr_caption = caption;
-                m.screen = Screen::Qr;
-                Effect::Nothing
-            }
-            Msg::Frames(Err(e)) | Msg::Finished(Err(e)) => {
-                m.busy = None;
-                m.error = Some(e);
-                // Back to the screen the operation was started from.
-                m.screen = m.back.pop().unwrap_or(Screen::Choose);
-                Effect::Nothing
-            }
-            _ => Effect::Nothing,
-        };
+        return finish(m, msg);
     }
     if m.screen == Screen::QuitConfirm {
         return match msg {
@@ -466,41 +467,41 @@ pub fn update(m: &mut Model, msg: Msg) -> Effect {
             _ => Effect::Nothing,
         };
     }
-    let typing = matches!(m.screen, Screen::Secret | Screen::ExportDir | Screen::Input);
+    let typing = matches!(
+        m.screen,
+        Screen::Secret(..) | Screen::ExportDir | Screen::Input(_)
+    );
     match msg {
         Msg::Interrupt => {
             m.secret.clear();
-            m.back.push(m.screen);
-            m.screen = Screen::QuitConfirm;
+            m.go(Screen::QuitConfirm);
             Effect::Nothing
         }
         Msg::Tick | Msg::Loaded(_) | Msg::Finished(_) | Msg::Frames(_) => Effect::Nothing,
-        Msg::Char(' ') | Msg::Down | Msg::Char('n') if m.screen == Screen::Qr => {
-            if !m.frames.is_empty() {
-                m.frame = (m.frame + 1) % m.frames.len();
+        Msg::Char(' ') | Msg::Down | Msg::Char('n') if matches!(m.screen, Screen::Qr(_)) => {
+            if let Screen::Qr(q) = &mut m.screen
+                && !q.frames.is_empty()
+            {
+                q.frame = (q.frame + 1) % q.frames.len();
             }
             Effect::Nothing
         }
-        Msg::Up | Msg::Char('b') if m.screen == Screen::Qr => {
-            if !m.frames.is_empty() {
-                m.frame = (m.frame + m.frames.len() - 1) % m.frames.len();
+        Msg::Up | Msg::Char('b') if matches!(m.screen, Screen::Qr(_)) => {
+            if let Screen::Qr(q) = &mut m.screen
+                && !q.frames.is_empty()
+            {
+                q.frame = (q.frame + q.frames.len() - 1) % q.frames.len();
             }
             Effect::Nothing
         }
         Msg::Char('q') if !typing => {
-            m.back.push(m.screen);
-            m.screen = Screen::QuitConfirm;
+            m.go(Screen::QuitConfirm);
             Effect::Nothing
         }
         Msg::Esc => {
             m.secret.clear();
             m.input.clear();
             m.error = None;
-            if m.screen == Screen::PickKey && m.first_pick.is_some() {
-                m.first_pick = None;
-                m.cursor = 0;
-                return Effect::Nothing;
-            }
             if let Some(prev) = m.back.pop() {
                 m.screen = prev;
                 m.cursor = 0;
@@ -518,7 +519,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Effect {
             Effect::Nothing
         }
         Msg::Char(c) if typing => {
-            if m.screen == Screen::Secret {
+            if matches!(m.screen, Screen::Secret(..)) {
                 m.secret.push(c);
             } else {
                 m.input.push(c);
@@ -527,30 +528,36 @@ pub fn update(m: &mut Model, msg: Msg) -> Effect {
             Effect::Nothing
         }
         Msg::Backspace if typing => {
-            if m.screen == Screen::Secret {
+            if matches!(m.screen, Screen::Secret(..)) {
                 m.secret.pop();
             } else {
                 m.input.pop();
             }
             Effect::Nothing
         }
-        Msg::Char(' ')
-            if m.screen == Screen::PickKey
-                && m.pick_for == Some(Action::NewRoot)
-                && m.plan_step == 0 =>
-        {
-            if let Some(k) = m.pick_list().get(m.cursor).cloned() {
-                if let Some(i) = m.ticked.iter().position(|t| *t == k) {
-                    m.ticked.remove(i);
-                } else {
-                    m.ticked.push(k);
+        Msg::Char(' ') => {
+            // Ticking version 1's root keys.
+            let key = m.pick_list().get(m.cursor).cloned();
+            if let (
+                Screen::PickKey(Flow::NewRoot {
+                    ticked,
+                    step: PlanStep::RootKeys,
+                    ..
+                }),
+                Some(k),
+            ) = (&mut m.screen, key)
+            {
+                match ticked.iter().position(|t| *t == k) {
+                    Some(i) => {
+                        ticked.remove(i);
+                    }
+                    None => ticked.push(k),
                 }
             }
             Effect::Nothing
         }
         Msg::Char('s') if m.screen == Screen::Review => {
-            m.pick_for = Some(Action::Sign);
-            m.go(Screen::PickKey);
+            m.go(Screen::PickKey(Flow::Sign));
             Effect::Nothing
         }
         Msg::Enter => enter(m),
@@ -558,316 +565,95 @@ pub fn update(m: &mut Model, msg: Msg) -> Effect {
     }
 }
 
+/// A message while a job runs: the spinner, or the job's end.
+fn finish(m: &mut Model, msg: Msg) -> Effect {
+    match msg {
+        Msg::Tick => {
+            m.spinner = m.spinner.wrapping_add(1);
+            Effect::Nothing
+        }
+        Msg::Loaded(Ok(snap)) => {
+            let mut snap = *snap;
+            if !snap.devices_read && !m.snap.gen_targets.is_empty() {
+                // A re-read after an operation: the devices listed at the start still stand.
+                snap.devices = std::mem::take(&mut m.snap.devices);
+                snap.gen_targets = std::mem::take(&mut m.snap.gen_targets);
+            }
+            m.snap = snap;
+            m.busy = None;
+            m.screen = m.after.clone();
+            m.cursor = 0;
+            if m.reset_nav {
+                m.back = vec![Screen::Choose];
+                m.reset_nav = false;
+            }
+            Effect::Nothing
+        }
+        Msg::Loaded(Err(e)) => {
+            m.busy = None;
+            m.error = Some(e);
+            m.screen = m.after.clone();
+            Effect::Nothing
+        }
+        Msg::Finished(Ok(lines)) => {
+            m.done = lines;
+            m.reset_nav = true;
+            // Read the workspace again before showing what changed.
+            m.busy = Some("Reading the workspace again…".into());
+            Effect::Start(Job::Load { devices: false })
+        }
+        Msg::Frames(Ok((frames, caption))) => {
+            m.busy = None;
+            m.screen = Screen::Qr(QrView {
+                frames,
+                frame: 0,
+                caption,
+            });
+            Effect::Nothing
+        }
+        Msg::Frames(Err(e)) | Msg::Finished(Err(e)) => {
+            m.busy = None;
+            m.error = Some(e);
+            // Back to the screen the operation was started from.
+            m.screen = m.back.pop().unwrap_or(Screen::Choose);
+            Effect::Nothing
+        }
+        _ => Effect::Nothing,
+    }
+}
+
 fn enter(m: &mut Model) -> Effect {
-    match m.screen {
+    match m.screen.clone() {
         Screen::Preflight => {
             m.go(Screen::Choose);
             Effect::Nothing
         }
-        Screen::Choose => {
-            let Some(a) = m.menu().get(m.cursor).copied() else {
-                return Effect::Nothing;
-            };
-            match a {
-                Action::Review => {
-                    m.go(Screen::Review);
-                    Effect::Nothing
-                }
-                Action::Sign | Action::Revoke | Action::AddKey | Action::Certificate => {
-                    m.pick_for = Some(a);
-                    m.go(Screen::PickKey);
-                    Effect::Nothing
-                }
-                Action::RotateRoot | Action::RotateTargets => {
-                    m.pick_for = Some(a);
-                    m.first_pick = None;
-                    m.go(Screen::PickKey);
-                    Effect::Nothing
-                }
-                Action::NewRoot => {
-                    m.pick_for = Some(a);
-                    m.plan = RootPlan::default();
-                    m.plan_step = 0;
-                    m.ticked.clear();
-                    m.go(Screen::PickKey);
-                    Effect::Nothing
-                }
-                Action::Delegate | Action::SignRequest | Action::GenerateKey => {
-                    m.input_for = Some(a);
-                    m.input.clear();
-                    m.go(Screen::Input);
-                    Effect::Nothing
-                }
-                Action::Publish => {
-                    m.pick_for = Some(Action::Publish);
-                    if m.pick_list().is_empty() {
-                        // No root key with its private half here: publish unsealed (the
-                        // runner says so).
-                        return m.start(
-                            Job::Publish {
-                                key: None,
-                                secret: None,
-                            },
-                            "Verifying the whole history and publishing…",
-                            Screen::Done,
-                        );
-                    }
-                    m.go(Screen::PickKey);
-                    Effect::Nothing
-                }
-                Action::Refresh => {
-                    m.start(Job::Refresh, "Staging the next version…", Screen::Review)
-                }
-                Action::ShowQr => m.start(
-                    Job::Qr,
-                    "Encoding the published root as QR frames…",
-                    Screen::Qr,
-                ),
-                Action::Export => {
-                    m.go(Screen::ExportDir);
-                    Effect::Nothing
-                }
-                Action::Quit => {
-                    m.back.push(m.screen);
-                    m.screen = Screen::QuitConfirm;
-                    Effect::Nothing
-                }
-            }
-        }
+        Screen::Choose => enter_choose(m),
         Screen::Review => {
-            m.pick_for = Some(Action::Sign);
-            m.go(Screen::PickKey);
+            m.go(Screen::PickKey(Flow::Sign));
             Effect::Nothing
         }
-        Screen::PickKey if m.pick_for == Some(Action::NewRoot) => {
-            if m.plan_step == 0 {
-                if m.ticked.is_empty() {
-                    m.error = Some((
-                        "tick the root keys first".into(),
-                        Some("space ticks a key, Enter goes on".into()),
-                    ));
-                    return Effect::Nothing;
-                }
-                m.plan.root = m.ticked.clone();
-                m.plan_step = 1;
-                m.input_for = Some(Action::NewRoot);
-                m.input.clear();
-                m.go(Screen::Input);
-                return Effect::Nothing;
-            }
-            let Some(key) = m.pick_list().get(m.cursor).cloned() else {
-                return Effect::Nothing;
-            };
-            match m.plan_step {
-                2 => m.plan.targets = key,
-                3 => m.plan.snapshot = key,
-                _ => {
-                    m.plan.timestamp = key;
-                    let plan = m.plan.clone();
-                    return m.start(
-                        Job::NewRoot(plan),
-                        "Staging root version 1…",
-                        Screen::Review,
-                    );
-                }
-            }
-            m.plan_step += 1;
-            m.cursor = 0;
-            Effect::Nothing
-        }
-        Screen::PickKey => {
-            let Some(key) = m.pick_list().get(m.cursor).cloned() else {
-                return Effect::Nothing;
-            };
-            m.picked = Some(key.clone());
-            match m.pick_for {
-                Some(Action::Revoke) => m.start(
-                    Job::Revoke(key.clone()),
-                    &format!("Staging the next version without {key}…"),
-                    Screen::Review,
-                ),
-                Some(Action::AddKey) => m.start(
-                    Job::AddKey(key.clone()),
-                    &format!("Staging the next version with {key} as a root key…"),
-                    Screen::Review,
-                ),
-                Some(a @ (Action::RotateRoot | Action::RotateTargets)) => match m.first_pick.take()
-                {
-                    None => {
-                        m.first_pick = Some(key);
-                        m.cursor = 0;
-                        Effect::Nothing
-                    }
-                    Some(old) => {
-                        let role = if a == Action::RotateRoot {
-                            "root"
-                        } else {
-                            "targets"
-                        };
-                        m.start(
-                            Job::Rotate {
-                                role: role.into(),
-                                old: old.clone(),
-                                new: key.clone(),
-                            },
-                            &format!("Staging the next version: {role} key {old} → {key}…"),
-                            Screen::Review,
-                        )
-                    }
-                },
-                Some(Action::Delegate) => {
-                    // Next: the targets key's secret, to sign the targets metadata.
-                    m.go(Screen::Secret);
-                    Effect::Nothing
-                }
-                _ => {
-                    if m.backend_of(&key) == "public" {
-                        m.error = Some((
-                            format!("{key} is a public key only: its keyholder signs on their own machine"),
-                            Some("export a signing request (rootcellar request export) and merge what comes back".into()),
-                        ));
-                        return Effect::Nothing;
-                    }
-                    m.go(Screen::Secret);
-                    Effect::Nothing
-                }
-            }
-        }
-        Screen::PickTarget => {
+        Screen::PickKey(flow) => enter_pick(m, flow),
+        Screen::PickTarget(Flow::Generate { name, .. }) => {
             let Some(t) = m.snap.gen_targets.get(m.cursor).cloned() else {
                 return Effect::Nothing;
             };
-            m.gen_target = Some(t);
-            m.pick_for = Some(Action::GenerateKey);
-            m.go(Screen::Secret);
+            let flow = Flow::Generate {
+                name,
+                target: Some(t),
+            };
+            m.go(Screen::Secret(flow, String::new()));
             Effect::Nothing
         }
-        Screen::Secret => {
-            let key = m.picked.clone().unwrap_or_default();
-            let secret = if m.secret.is_empty() {
-                None
-            } else {
-                Some(SecretString::from(m.secret.as_str()))
-            };
-            m.secret.clear();
-            let touch = if m.backend_of(&key) == "yubikey" {
-                " — touch your YubiKey when it blinks"
-            } else {
-                ""
-            };
-            match m.pick_for {
-                Some(Action::GenerateKey) => {
-                    let name = m.input.trim().to_string();
-                    let target = m.gen_target.clone().unwrap_or_default();
-                    let where_ = target.label.clone();
-                    m.start(
-                        Job::Generate {
-                            name: name.clone(),
-                            target,
-                            secret,
-                        },
-                        &format!("Generating {name} on {where_}…"),
-                        Screen::Done,
-                    )
-                }
-                Some(Action::Delegate) => {
-                    let role = m.input.trim().to_string();
-                    m.start(
-                        Job::Delegate {
-                            role: role.clone(),
-                            key: key.clone(),
-                            secret,
-                        },
-                        &format!("Signing the targets metadata: {role} → {key}…"),
-                        Screen::Done,
-                    )
-                }
-                Some(Action::Publish) => m.start(
-                    Job::Publish {
-                        key: Some(key.clone()),
-                        secret,
-                    },
-                    &format!("Verifying the whole history, publishing, sealing the transcript with {key}{touch}…"),
-                    Screen::Done,
-                ),
-                Some(Action::Certificate) => m.start(
-                    Job::Certificate {
-                        key: key.clone(),
-                        secret,
-                    },
-                    &format!("Making the root certificate of {key} on its device{touch}…"),
-                    Screen::Done,
-                ),
-                Some(Action::SignRequest) => {
-                    let file = m.input.trim().to_string();
-                    m.start(
-                        Job::SignFile {
-                            file: file.clone(),
-                            key: key.clone(),
-                            secret,
-                        },
-                        &format!("Signing {file} with {key}{touch}…"),
-                        Screen::Done,
-                    )
-                }
-                _ => m.start(
-                    Job::Sign {
-                        key: key.clone(),
-                        secret,
-                    },
-                    &format!("Signing with {key}{touch}…"),
-                    Screen::Review,
-                ),
-            }
-        }
-        Screen::Input => {
-            if m.input.trim().is_empty() {
-                m.error = Some(("type it first".into(), Some("then Enter".into())));
-                return Effect::Nothing;
-            }
-            match m.input_for {
-                Some(Action::NewRoot) => {
-                    let n = m.plan.root.len() as u64;
-                    match m.input.trim().parse::<u64>() {
-                        Ok(t) if (1..=n).contains(&t) => {
-                            m.plan.threshold = t;
-                            m.plan_step = 2;
-                            m.input.clear();
-                            m.go(Screen::PickKey);
-                        }
-                        _ => {
-                            m.error = Some((
-                                format!("the threshold must be a number from 1 to {n}"),
-                                Some("type it again".into()),
-                            ));
-                        }
-                    }
-                    Effect::Nothing
-                }
-                Some(Action::GenerateKey) => {
-                    let keep = std::mem::take(&mut m.input);
-                    m.go(Screen::PickTarget);
-                    m.input = keep;
-                    Effect::Nothing
-                }
-                _ => {
-                    m.pick_for = m.input_for;
-                    // The text stays: the next steps use it (role name, request file).
-                    let keep = std::mem::take(&mut m.input);
-                    m.go(Screen::PickKey);
-                    m.input = keep;
-                    Effect::Nothing
-                }
-            }
-        }
+        Screen::Secret(flow, key) => enter_secret(m, flow, key),
+        Screen::Input(flow) => enter_input(m, flow),
         Screen::ExportDir => {
             let dir = m.input.trim().to_string();
             if dir.is_empty() {
-                m.error = Some((
-                    "give the folder of the USB stick".into(),
-                    Some("type its path, then Enter".into()),
-                ));
-                return Effect::Nothing;
+                return m.refuse(
+                    "give the folder of the USB stick",
+                    "type its path, then Enter",
+                );
             }
             m.start(
                 Job::Export(dir.clone()),
@@ -875,13 +661,325 @@ fn enter(m: &mut Model) -> Effect {
                 Screen::Done,
             )
         }
-        Screen::Done | Screen::Qr => {
+        Screen::Done | Screen::Qr(_) => {
             m.back.clear();
             m.screen = Screen::Choose;
             m.cursor = 0;
             Effect::Nothing
         }
-        Screen::Busy | Screen::QuitConfirm => Effect::Nothing,
+        Screen::PickTarget(_) | Screen::Busy | Screen::QuitConfirm => Effect::Nothing,
+    }
+}
+
+fn enter_choose(m: &mut Model) -> Effect {
+    let Some(a) = m.menu().get(m.cursor).copied() else {
+        return Effect::Nothing;
+    };
+    let pick = |m: &mut Model, flow: Flow| {
+        m.go(Screen::PickKey(flow));
+        Effect::Nothing
+    };
+    let input = |m: &mut Model, flow: Flow| {
+        m.input.clear();
+        m.go(Screen::Input(flow));
+        Effect::Nothing
+    };
+    match a {
+        Action::Review => {
+            m.go(Screen::Review);
+            Effect::Nothing
+        }
+        Action::Sign => pick(m, Flow::Sign),
+        Action::Revoke => pick(m, Flow::Revoke),
+        Action::AddKey => pick(m, Flow::AddKey),
+        Action::Certificate => pick(m, Flow::Certificate),
+        Action::RotateRoot => pick(
+            m,
+            Flow::Rotate {
+                role: RotateRole::Root,
+                old: None,
+            },
+        ),
+        Action::RotateTargets => pick(
+            m,
+            Flow::Rotate {
+                role: RotateRole::Targets,
+                old: None,
+            },
+        ),
+        Action::NewRoot => pick(
+            m,
+            Flow::NewRoot {
+                plan: RootPlan::default(),
+                ticked: Vec::new(),
+                step: PlanStep::RootKeys,
+            },
+        ),
+        Action::Delegate => input(
+            m,
+            Flow::Delegate {
+                role: String::new(),
+            },
+        ),
+        Action::SignRequest => input(
+            m,
+            Flow::SignRequest {
+                file: String::new(),
+            },
+        ),
+        Action::GenerateKey => input(
+            m,
+            Flow::Generate {
+                name: String::new(),
+                target: None,
+            },
+        ),
+        Action::Publish => {
+            if m.keys_for(&Flow::Publish).is_empty() {
+                // No root key with its private half here: publish unsealed (the runner says so).
+                return m.start(
+                    Job::Publish {
+                        key: None,
+                        secret: None,
+                    },
+                    "Verifying the whole history and publishing…",
+                    Screen::Done,
+                );
+            }
+            pick(m, Flow::Publish)
+        }
+        Action::Refresh => m.start(Job::Refresh, "Staging the next version…", Screen::Review),
+        Action::ShowQr => m.start(
+            Job::Qr,
+            "Encoding the published root as QR frames…",
+            Screen::Done,
+        ),
+        Action::Export => {
+            m.input.clear();
+            m.go(Screen::ExportDir);
+            Effect::Nothing
+        }
+        Action::Quit => {
+            m.go(Screen::QuitConfirm);
+            Effect::Nothing
+        }
+    }
+}
+
+/// Enter on a key list: the key picked moves the flow on.
+fn enter_pick(m: &mut Model, flow: Flow) -> Effect {
+    if let Flow::NewRoot { plan, ticked, step } = flow {
+        return enter_plan(m, plan, ticked, step);
+    }
+    let Some(key) = m.pick_list().get(m.cursor).cloned() else {
+        return Effect::Nothing;
+    };
+    match flow {
+        Flow::Revoke => m.start(
+            Job::Revoke(key.clone()),
+            &format!("Staging the next version without {key}…"),
+            Screen::Review,
+        ),
+        Flow::AddKey => m.start(
+            Job::AddKey(key.clone()),
+            &format!("Staging the next version with {key} as a root key…"),
+            Screen::Review,
+        ),
+        Flow::Rotate { role, old: None } => {
+            m.go(Screen::PickKey(Flow::Rotate {
+                role,
+                old: Some(key),
+            }));
+            Effect::Nothing
+        }
+        Flow::Rotate {
+            role,
+            old: Some(old),
+        } => {
+            let role = role.name();
+            m.start(
+                Job::Rotate {
+                    role: role.into(),
+                    old: old.clone(),
+                    new: key.clone(),
+                },
+                &format!("Staging the next version: {role} key {old} → {key}…"),
+                Screen::Review,
+            )
+        }
+        // Next: the targets key's secret, to sign the targets metadata.
+        Flow::Delegate { .. } => {
+            m.go(Screen::Secret(flow, key));
+            Effect::Nothing
+        }
+        _ if m.backend_of(&key) == "public" => m.refuse(
+            format!("{key} is a public key only: its keyholder signs on their own machine"),
+            "export a signing request (rootcellar request export) and merge what comes back",
+        ),
+        _ => {
+            m.go(Screen::Secret(flow, key));
+            Effect::Nothing
+        }
+    }
+}
+
+/// Version 1, step by step: the root keys ticked, the threshold, the online keys.
+fn enter_plan(m: &mut Model, mut plan: RootPlan, ticked: Vec<String>, step: PlanStep) -> Effect {
+    if step == PlanStep::RootKeys {
+        if ticked.is_empty() {
+            return m.refuse(
+                "tick the root keys first",
+                "space ticks a key, Enter goes on",
+            );
+        }
+        plan.root = ticked.clone();
+        m.input.clear();
+        m.go(Screen::Input(Flow::NewRoot {
+            plan,
+            ticked,
+            step: PlanStep::Threshold,
+        }));
+        return Effect::Nothing;
+    }
+    let Some(key) = m.pick_list().get(m.cursor).cloned() else {
+        return Effect::Nothing;
+    };
+    let next = match step {
+        PlanStep::Targets => {
+            plan.targets = key;
+            PlanStep::Snapshot
+        }
+        PlanStep::Snapshot => {
+            plan.snapshot = key;
+            PlanStep::Timestamp
+        }
+        _ => {
+            plan.timestamp = key;
+            return m.start(
+                Job::NewRoot(plan),
+                "Staging root version 1…",
+                Screen::Review,
+            );
+        }
+    };
+    m.go(Screen::PickKey(Flow::NewRoot {
+        plan,
+        ticked,
+        step: next,
+    }));
+    Effect::Nothing
+}
+
+/// Enter on a line of text: the flow goes on with what was typed.
+fn enter_input(m: &mut Model, flow: Flow) -> Effect {
+    let text = m.input.trim().to_string();
+    if text.is_empty() {
+        return m.refuse("type it first", "then Enter");
+    }
+    let next = match flow {
+        Flow::NewRoot {
+            mut plan, ticked, ..
+        } => {
+            let n = plan.root.len() as u64;
+            match text.parse::<u64>() {
+                Ok(t) if (1..=n).contains(&t) => plan.threshold = t,
+                _ => {
+                    return m.refuse(
+                        format!("the threshold must be a number from 1 to {n}"),
+                        "type it again",
+                    );
+                }
+            }
+            Screen::PickKey(Flow::NewRoot {
+                plan,
+                ticked,
+                step: PlanStep::Targets,
+            })
+        }
+        Flow::Generate { .. } => Screen::PickTarget(Flow::Generate {
+            name: text,
+            target: None,
+        }),
+        Flow::Delegate { .. } => Screen::PickKey(Flow::Delegate { role: text }),
+        Flow::SignRequest { .. } => Screen::PickKey(Flow::SignRequest { file: text }),
+        _ => return Effect::Nothing,
+    };
+    m.input.clear();
+    m.go(next);
+    Effect::Nothing
+}
+
+/// Enter on the masked field: the secret leaves the model with the one job that uses it.
+fn enter_secret(m: &mut Model, flow: Flow, key: String) -> Effect {
+    let secret = if m.secret.is_empty() {
+        None
+    } else {
+        Some(SecretString::from(m.secret.as_str()))
+    };
+    m.secret.clear();
+    let touch = if m.backend_of(&key) == "yubikey" {
+        " — touch your YubiKey when it blinks"
+    } else {
+        ""
+    };
+    match flow {
+        Flow::Generate { name, target } => {
+            let target = target.unwrap_or_default();
+            let where_ = target.label.clone();
+            m.start(
+                Job::Generate {
+                    name: name.clone(),
+                    target,
+                    secret,
+                },
+                &format!("Generating {name} on {where_}…"),
+                Screen::Done,
+            )
+        }
+        Flow::Delegate { role } => m.start(
+            Job::Delegate {
+                role: role.clone(),
+                key: key.clone(),
+                secret,
+            },
+            &format!("Signing the targets metadata: {role} → {key}…"),
+            Screen::Done,
+        ),
+        Flow::Publish => m.start(
+            Job::Publish {
+                key: Some(key.clone()),
+                secret,
+            },
+            &format!(
+                "Verifying the whole history, publishing, sealing the transcript with {key}{touch}…"
+            ),
+            Screen::Done,
+        ),
+        Flow::Certificate => m.start(
+            Job::Certificate {
+                key: key.clone(),
+                secret,
+            },
+            &format!("Making the root certificate of {key} on its device{touch}…"),
+            Screen::Done,
+        ),
+        Flow::SignRequest { file } => m.start(
+            Job::SignFile {
+                file: file.clone(),
+                key: key.clone(),
+                secret,
+            },
+            &format!("Signing {file} with {key}{touch}…"),
+            Screen::Done,
+        ),
+        _ => m.start(
+            Job::Sign {
+                key: key.clone(),
+                secret,
+            },
+            &format!("Signing with {key}{touch}…"),
+            Screen::Review,
+        ),
     }
 }
 
@@ -1030,10 +1128,10 @@ mod tests {
         update(&mut m, Msg::Enter);
         update(&mut m, Msg::Down);
         update(&mut m, Msg::Enter);
-        assert_eq!(m.screen, Screen::PickKey);
+        assert!(matches!(m.screen, Screen::PickKey(_)));
         assert_eq!(m.pick_list(), vec!["alice", "bob", "carol"]);
         update(&mut m, Msg::Enter);
-        assert_eq!(m.screen, Screen::Secret);
+        assert!(matches!(m.screen, Screen::Secret(..)));
         typed(&mut m, "1234q6");
         assert_eq!(m.secret_len(), 6, "q is typed, not quit, in the PIN field");
         update(&mut m, Msg::Backspace);
@@ -1059,7 +1157,7 @@ mod tests {
                 Some("check the PIN".into()),
             ))),
         );
-        assert_eq!(m.screen, Screen::Secret);
+        assert!(matches!(m.screen, Screen::Secret(..)));
         assert!(m.error.as_ref().unwrap().0.contains("2 tries left"));
         assert_eq!(m.secret_len(), 0);
     }
@@ -1086,11 +1184,11 @@ mod tests {
                 Some("plug the YubiKey in".into()),
             ))),
         );
-        assert_eq!(m.screen, Screen::Secret);
-        assert_eq!(m.picked.as_deref(), Some("bob"));
+        assert!(matches!(m.screen, Screen::Secret(..)));
+        assert!(matches!(&m.screen, Screen::Secret(_, k) if k == "bob"));
         // Esc goes back and clears the error; the staged root was never touched by the model.
         update(&mut m, Msg::Esc);
-        assert_eq!(m.screen, Screen::PickKey);
+        assert!(matches!(m.screen, Screen::PickKey(_)));
         assert!(m.error.is_none());
     }
 
@@ -1105,7 +1203,7 @@ mod tests {
         update(&mut m, Msg::Down);
         update(&mut m, Msg::Down);
         assert!(matches!(update(&mut m, Msg::Enter), Effect::Nothing));
-        assert_eq!(m.screen, Screen::PickKey);
+        assert!(matches!(m.screen, Screen::PickKey(_)));
         assert!(m.error.as_ref().unwrap().0.contains("public key only"));
     }
 
@@ -1118,12 +1216,12 @@ mod tests {
         update(&mut m, Msg::Enter);
         select(&mut m, Action::Certificate);
         update(&mut m, Msg::Enter);
-        assert_eq!(m.screen, Screen::PickKey);
+        assert!(matches!(m.screen, Screen::PickKey(_)));
         // Only keys whose private half is here: carol is a public key.
         assert_eq!(m.pick_list(), vec!["alice".to_string(), "bob".to_string()]);
         update(&mut m, Msg::Down);
         update(&mut m, Msg::Enter);
-        assert_eq!(m.screen, Screen::Secret);
+        assert!(matches!(m.screen, Screen::Secret(..)));
         typed(&mut m, "123456");
         match update(&mut m, Msg::Enter) {
             Effect::Start(Job::Certificate { key, secret }) => {
@@ -1180,11 +1278,11 @@ mod tests {
         // Publish asks which root key seals the transcript: only keys whose private half is
         // here (carol is public only), then that key's secret.
         update(&mut m, Msg::Enter);
-        assert_eq!(m.screen, Screen::PickKey);
+        assert!(matches!(m.screen, Screen::PickKey(_)));
         assert_eq!(m.pick_list(), vec!["alice".to_string(), "bob".to_string()]);
         update(&mut m, Msg::Down);
         update(&mut m, Msg::Enter);
-        assert_eq!(m.screen, Screen::Secret);
+        assert!(matches!(m.screen, Screen::Secret(..)));
         for c in "4321".chars() {
             update(&mut m, Msg::Char(c));
         }
@@ -1256,11 +1354,16 @@ mod tests {
         update(&mut m, Msg::Enter);
         assert_eq!(m.pick_list(), vec!["alice", "bob", "carol"]);
         update(&mut m, Msg::Enter);
-        assert_eq!(m.first_pick.as_deref(), Some("alice"));
+        assert!(
+            matches!(&m.screen, Screen::PickKey(Flow::Rotate { old: Some(o), .. }) if o == "alice")
+        );
         assert_eq!(m.pick_list(), vec!["alice2", "tk"]);
         // Esc on the second list goes back to the first.
         update(&mut m, Msg::Esc);
-        assert!(m.first_pick.is_none());
+        assert!(matches!(
+            &m.screen,
+            Screen::PickKey(Flow::Rotate { old: None, .. })
+        ));
         update(&mut m, Msg::Enter);
         match update(&mut m, Msg::Enter) {
             Effect::Start(Job::Rotate { role, old, new }) => assert_eq!(
@@ -1310,17 +1413,16 @@ mod tests {
         update(&mut m, Msg::Enter);
         select(&mut m, Action::Delegate);
         update(&mut m, Msg::Enter);
-        assert_eq!(m.screen, Screen::Input);
+        assert!(matches!(m.screen, Screen::Input(_)));
         assert!(matches!(update(&mut m, Msg::Enter), Effect::Nothing));
         assert!(m.error.is_some(), "an empty role name is refused");
         typed(&mut m, "targets/releases");
         update(&mut m, Msg::Enter);
-        assert_eq!(m.screen, Screen::PickKey);
+        assert!(matches!(m.screen, Screen::PickKey(_)));
         assert_eq!(m.pick_list(), vec!["release"]);
         update(&mut m, Msg::Enter);
-        assert_eq!(
-            m.screen,
-            Screen::Secret,
+        assert!(
+            matches!(m.screen, Screen::Secret(Flow::Delegate { .. }, _)),
             "the targets key's secret signs the targets metadata"
         );
         typed(&mut m, "pw");
@@ -1369,13 +1471,13 @@ mod tests {
                 "root.json".into(),
             ))),
         );
-        assert_eq!(m.screen, Screen::Qr);
+        assert!(matches!(m.screen, Screen::Qr(_)));
         update(&mut m, Msg::Char(' '));
-        assert_eq!(m.frame, 1);
+        assert!(matches!(&m.screen, Screen::Qr(q) if q.frame == 1));
         update(&mut m, Msg::Char(' '));
-        assert_eq!(m.frame, 0);
+        assert!(matches!(&m.screen, Screen::Qr(q) if q.frame == 0));
         update(&mut m, Msg::Char('b'));
-        assert_eq!(m.frame, 1);
+        assert!(matches!(&m.screen, Screen::Qr(q) if q.frame == 1));
         update(&mut m, Msg::Enter);
         assert_eq!(m.screen, Screen::Choose);
         select(&mut m, Action::ShowQr);
@@ -1413,7 +1515,7 @@ mod tests {
             ]
         );
         update(&mut m, Msg::Enter);
-        assert_eq!(m.screen, Screen::PickKey);
+        assert!(matches!(m.screen, Screen::PickKey(_)));
         assert!(matches!(update(&mut m, Msg::Enter), Effect::Nothing));
         assert!(m.error.is_some(), "no root key ticked yet");
         update(&mut m, Msg::Char(' '));
@@ -1422,16 +1524,19 @@ mod tests {
         update(&mut m, Msg::Down);
         update(&mut m, Msg::Char(' '));
         update(&mut m, Msg::Char(' '));
-        assert_eq!(m.ticked, vec!["alice", "bob"], "space ticks and unticks");
+        assert!(
+            matches!(&m.screen, Screen::PickKey(Flow::NewRoot { ticked, .. }) if *ticked == ["alice", "bob"]),
+            "space ticks and unticks"
+        );
         update(&mut m, Msg::Enter);
-        assert_eq!(m.screen, Screen::Input);
+        assert!(matches!(m.screen, Screen::Input(_)));
         typed(&mut m, "3");
         update(&mut m, Msg::Enter);
         assert!(m.error.as_ref().unwrap().0.contains("from 1 to 2"));
         update(&mut m, Msg::Backspace);
         typed(&mut m, "2");
         update(&mut m, Msg::Enter);
-        assert_eq!(m.screen, Screen::PickKey);
+        assert!(matches!(m.screen, Screen::PickKey(_)));
         for _ in 0..3 {
             update(&mut m, Msg::Down);
         }
@@ -1487,10 +1592,10 @@ mod tests {
         update(&mut m, Msg::Enter);
         typed(&mut m, "erin");
         update(&mut m, Msg::Enter);
-        assert_eq!(m.screen, Screen::PickTarget);
+        assert!(matches!(m.screen, Screen::PickTarget(_)));
         update(&mut m, Msg::Down);
         update(&mut m, Msg::Enter);
-        assert_eq!(m.screen, Screen::Secret);
+        assert!(matches!(m.screen, Screen::Secret(..)));
         typed(&mut m, "123456");
         match update(&mut m, Msg::Enter) {
             Effect::Start(Job::Generate {

@@ -1,9 +1,9 @@
 //! Drawing the model. Pure: the same model always draws the same screen (snapshot-tested at
 //! 80×24). Colour only when allowed (NO_COLOR unset); selection uses reverse video.
 
-use super::model::{Model, Screen};
+use super::model::{Flow, Model, PlanStep, QrView, Screen};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
@@ -18,6 +18,38 @@ fn style(m: &Model, c: Color) -> Style {
     }
 }
 
+/// The step a screen belongs to, as the title shows it.
+fn step(screen: &Screen) -> &'static str {
+    match screen {
+        Screen::Preflight => "1 Preflight",
+        Screen::Choose | Screen::Input(_) => "2 Choose",
+        Screen::PickKey(_) | Screen::PickTarget(_) => "3 Keys",
+        Screen::Review => "4 Review",
+        Screen::Secret(..) => "5 Sign",
+        Screen::ExportDir | Screen::Done | Screen::Qr(_) => "6 Publish and export",
+        Screen::Busy => "Working",
+        Screen::QuitConfirm => "Quit?",
+    }
+}
+
+/// The keys a screen answers to, as its footer lists them.
+fn keys(screen: &Screen) -> &'static str {
+    match screen {
+        Screen::Preflight => "Enter: the clock is right, continue · q quit",
+        Screen::Choose => "↑↓ choose · Enter select · q quit",
+        Screen::PickKey(_) => "↑↓ choose · Enter select · Esc back · q quit",
+        Screen::Review => "s sign · Esc back · q quit",
+        Screen::Secret(..) => "type the secret · Enter sign · Esc back",
+        Screen::ExportDir => "type the folder · Enter export · Esc back",
+        Screen::Input(_) => "type · Enter continue · Esc back",
+        Screen::PickTarget(_) => "↑↓ choose where · Enter select · Esc back",
+        Screen::Qr(_) => "space/↓ next frame · b/↑ previous · Enter done",
+        Screen::Busy => "working… (an operation in flight is finished, not abandoned)",
+        Screen::Done => "Enter back to the menu · q quit",
+        Screen::QuitConfirm => "y quit · n stay",
+    }
+}
+
 pub fn draw(f: &mut Frame, m: &Model) {
     let area = f.area();
     let [title, body, err, footer] = Layout::vertical([
@@ -27,18 +59,7 @@ pub fn draw(f: &mut Frame, m: &Model) {
         Constraint::Length(1),
     ])
     .areas(area);
-    let step = match m.screen {
-        Screen::Preflight => "1 Preflight",
-        Screen::Choose => "2 Choose",
-        Screen::PickKey => "3 Keys",
-        Screen::Review => "4 Review",
-        Screen::Secret => "5 Sign",
-        Screen::ExportDir | Screen::Done | Screen::Qr => "6 Publish and export",
-        Screen::Input => "2 Choose",
-        Screen::PickTarget => "3 Keys",
-        Screen::Busy => "Working",
-        Screen::QuitConfirm => "Quit?",
-    };
+    let step = step(&m.screen);
     f.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled(
@@ -60,22 +81,11 @@ pub fn draw(f: &mut Frame, m: &Model) {
         .title(format!(" {step} "));
     let inner = block.inner(body);
     f.render_widget(block, body);
-    let keys = match m.screen {
-        Screen::Preflight => "Enter: the clock is right, continue · q quit",
-        Screen::Choose => "↑↓ choose · Enter select · q quit",
-        Screen::PickKey => "↑↓ choose · Enter select · Esc back · q quit",
-        Screen::Review => "s sign · Esc back · q quit",
-        Screen::Secret => "type the secret · Enter sign · Esc back",
-        Screen::ExportDir => "type the folder · Enter export · Esc back",
-        Screen::Input => "type · Enter continue · Esc back",
-        Screen::PickTarget => "↑↓ choose where · Enter select · Esc back",
-        Screen::Qr => "space/↓ next frame · b/↑ previous · Enter done",
-        Screen::Busy => "working… (an operation in flight is finished, not abandoned)",
-        Screen::Done => "Enter back to the menu · q quit",
-        Screen::QuitConfirm => "y quit · n stay",
-    };
     f.render_widget(
-        Paragraph::new(Span::styled(format!(" {keys}"), style(m, Color::DarkGray))),
+        Paragraph::new(Span::styled(
+            format!(" {}", keys(&m.screen)),
+            style(m, Color::DarkGray),
+        )),
         footer,
     );
     if let Some((msg, hint)) = &m.error {
@@ -88,59 +98,13 @@ pub fn draw(f: &mut Frame, m: &Model) {
         }
         f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), err);
     }
-    match m.screen {
-        Screen::Preflight => {
-            let s = &m.snap;
-            let mut l = Vec::new();
-            if s.air_gap.is_empty() {
-                l.push(Line::from(Span::styled(
-                    "Air gap: OK — no network interface up, no radio unblocked",
-                    style(m, Color::Green),
-                )));
-            } else {
-                l.push(Line::from(Span::styled(
-                    "Air gap: THIS MACHINE IS ONLINE",
-                    style(m, Color::Red).add_modifier(Modifier::BOLD),
-                )));
-                for a in &s.air_gap {
-                    l.push(Line::from(format!("  {a}")));
-                }
-            }
-            l.push(Line::from(format!(
-                "Clock: {} — check it against a trusted watch",
-                s.clock
-            )));
-            l.push(Line::from(format!("Workspace: {}", s.dir)));
-            l.push(Line::from(match &s.published {
-                Some((v, e)) => format!("Published: root version {v}, expires {e}"),
-                None => "Published: nothing yet".into(),
-            }));
-            if let Some(st) = &s.staged {
-                l.push(Line::from(format!(
-                    "Staged: root version {}, digest {}",
-                    st.version, st.digest_aloud
-                )));
-            }
-            for w in &s.warnings {
-                l.push(Line::from(Span::styled(
-                    format!("! {w}"),
-                    style(m, Color::Yellow),
-                )));
-            }
-            l.push(Line::from("Devices:"));
-            if s.devices.is_empty() {
-                l.push(Line::from("  none found"));
-            }
-            for d in &s.devices {
-                l.push(Line::from(format!("  {d}")));
-            }
-            f.render_widget(Paragraph::new(l).wrap(Wrap { trim: false }), inner);
-        }
+    match &m.screen {
+        Screen::Preflight => preflight(f, inner, m),
         Screen::Choose => {
             let items: Vec<ListItem> = m.menu().iter().map(|a| ListItem::new(a.label())).collect();
             list(f, inner, items, m.cursor);
         }
-        Screen::PickTarget => {
+        Screen::PickTarget(_) => {
             let items: Vec<ListItem> = m
                 .snap
                 .gen_targets
@@ -149,196 +113,12 @@ pub fn draw(f: &mut Frame, m: &Model) {
                 .collect();
             list(f, inner, items, m.cursor);
         }
-        Screen::PickKey if m.pick_for == Some(super::model::Action::NewRoot) => {
-            let step = match m.plan_step {
-                0 => "Tick version 1's root keys (space), then Enter:",
-                2 => "The targets (tagging) key:",
-                3 => "The snapshot key:",
-                _ => "The timestamp key:",
-            };
-            let [head, rest] =
-                Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
-            f.render_widget(Paragraph::new(step), head);
-            let items: Vec<ListItem> = m
-                .pick_list()
-                .iter()
-                .map(|k| {
-                    let tick = if m.plan_step == 0 {
-                        if m.ticked.contains(k) { "[x] " } else { "[ ] " }
-                    } else {
-                        ""
-                    };
-                    // Notary: a root key needs its certificate before staging.
-                    let cert = if m.plan_step == 0
-                        && m.snap.notary.is_some()
-                        && m.snap.keys.iter().any(|r| &r.name == k && r.certificate)
-                    {
-                        "  certificate ready"
-                    } else {
-                        ""
-                    };
-                    ListItem::new(format!("{tick}{k}{cert}"))
-                })
-                .collect();
-            list(f, rest, items, m.cursor);
+        Screen::PickKey(Flow::NewRoot { ticked, step, .. }) => {
+            plan_keys(f, inner, m, ticked, *step)
         }
-        Screen::PickKey => {
-            let inner = if m.pick_for == Some(super::model::Action::Publish) {
-                let [head, rest] =
-                    Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
-                f.render_widget(
-                    Paragraph::new("Seal the ceremony transcript with which root key?"),
-                    head,
-                );
-                rest
-            } else {
-                inner
-            };
-            let items: Vec<ListItem> = m
-                .pick_list()
-                .iter()
-                .map(|k| {
-                    let row = m.snap.keys.iter().find(|r| &r.name == k);
-                    let backend = row.map(|r| r.backend.as_str()).unwrap_or("");
-                    let mut att = row
-                        .and_then(|r| r.attestation.as_deref())
-                        .map(|a| format!("  {a}"))
-                        .unwrap_or_default();
-                    if m.snap.notary.is_some() && row.is_some_and(|r| r.certificate) {
-                        att.push_str("  certificate ready");
-                    }
-                    ListItem::new(format!("{k:<16} {backend:<9}{att}"))
-                })
-                .collect();
-            if items.is_empty() {
-                f.render_widget(Paragraph::new("No key to choose here."), inner);
-            } else {
-                list(f, inner, items, m.cursor);
-            }
-        }
-        Screen::Review => {
-            let mut l = Vec::new();
-            match &m.snap.staged {
-                Some(st) => {
-                    l.push(Line::from(Span::styled(
-                        format!(
-                            "Root version {} — read aloud: {}",
-                            st.version, st.digest_aloud
-                        ),
-                        Style::default().add_modifier(Modifier::BOLD),
-                    )));
-                    for d in &st.diff {
-                        l.push(Line::from(d.clone()));
-                    }
-                    if let Some((n, t)) = st.by_previous {
-                        l.push(Line::from(format!(
-                            "Previous version's root keys: {n} of {t}{}",
-                            if n as u64 >= t { " — met" } else { "" }
-                        )));
-                    }
-                    l.push(Line::from(format!(
-                        "Its own root keys: {} of {}{}",
-                        st.by_self.0,
-                        st.by_self.1,
-                        if st.by_self.0 as u64 >= st.by_self.1 {
-                            " — met"
-                        } else {
-                            ""
-                        }
-                    )));
-                    if !st.can_still_sign.is_empty() && !st.publishable {
-                        l.push(Line::from(format!(
-                            "Still to sign: {}",
-                            st.can_still_sign.join(", ")
-                        )));
-                    }
-                    l.push(Line::from(Span::styled(
-                        if st.publishable {
-                            "Ready to publish (Esc, then Publish)"
-                        } else {
-                            "Not yet publishable"
-                        },
-                        style(
-                            m,
-                            if st.publishable {
-                                Color::Green
-                            } else {
-                                Color::Yellow
-                            },
-                        ),
-                    )));
-                }
-                None => l.push(Line::from("Nothing is staged.")),
-            }
-            if !m.done.is_empty() {
-                l.push(Line::from(""));
-                for d in &m.done {
-                    l.push(Line::from(Span::styled(d.clone(), style(m, Color::Green))));
-                }
-            }
-            f.render_widget(Paragraph::new(l).wrap(Wrap { trim: false }), inner);
-        }
-        Screen::Secret if m.pick_for == Some(super::model::Action::GenerateKey) => {
-            let t = m.gen_target.clone().unwrap_or_default();
-            let what = if t.backend == "software" {
-                "a new passphrase (at least 8 characters) for the key file"
-            } else {
-                "the device's PIN"
-            };
-            let l = vec![
-                Line::from(format!("New key {} on {}.", m.input.trim(), t.label)),
-                Line::from(format!("Type {what}:")),
-                Line::from(""),
-                Line::from(format!("  secret: {}", "•".repeat(m.secret_len()))),
-                Line::from(""),
-                Line::from("It is never shown, never stored, and used once."),
-            ];
-            f.render_widget(Paragraph::new(l), inner);
-        }
-        Screen::Secret if m.pick_for == Some(super::model::Action::Delegate) => {
-            let l = vec![
-                Line::from(format!(
-                    "The targets key signs the new delegation to {}.",
-                    m.picked.clone().unwrap_or_default()
-                )),
-                Line::from("Type the targets key's PIN or passphrase:"),
-                Line::from(""),
-                Line::from(format!("  secret: {}", "•".repeat(m.secret_len()))),
-                Line::from(""),
-                Line::from("It is never shown, never stored, and used once."),
-            ];
-            f.render_widget(Paragraph::new(l), inner);
-        }
-        Screen::Secret => {
-            let key = m.picked.clone().unwrap_or_default();
-            let backend = m
-                .snap
-                .keys
-                .iter()
-                .find(|r| r.name == key)
-                .map(|r| r.backend.clone())
-                .unwrap_or_default();
-            let what = if backend == "software" {
-                "passphrase"
-            } else {
-                "PIN"
-            };
-            let l = vec![
-                Line::from(format!(
-                    "Keyholder of {key}: type the {what} ({backend} key)."
-                )),
-                Line::from(""),
-                Line::from(format!("  {what}: {}", "•".repeat(m.secret_len()))),
-                Line::from(""),
-                Line::from("It is never shown, never stored, and used once for this signature."),
-                Line::from(if backend == "yubikey" {
-                    "Then touch the YubiKey when it blinks."
-                } else {
-                    ""
-                }),
-            ];
-            f.render_widget(Paragraph::new(l), inner);
-        }
+        Screen::PickKey(flow) => pick_key(f, inner, m, flow),
+        Screen::Review => review(f, inner, m),
+        Screen::Secret(flow, key) => secret(f, inner, m, flow, key),
         Screen::ExportDir => {
             let l = vec![
                 Line::from(
@@ -349,70 +129,8 @@ pub fn draw(f: &mut Frame, m: &Model) {
             ];
             f.render_widget(Paragraph::new(l), inner);
         }
-        Screen::Input => {
-            let threshold_q = format!(
-                "Root threshold: how many of the {} root keys must sign each version?",
-                m.plan.root.len()
-            );
-            let what = match m.input_for {
-                Some(super::model::Action::Delegate) => {
-                    "Name of the tagging role to delegate (e.g. targets/releases):"
-                }
-                Some(super::model::Action::GenerateKey) => {
-                    "Name of the new key (e.g. the keyholder's name):"
-                }
-                Some(super::model::Action::NewRoot) => threshold_q.as_str(),
-                _ => "Path of the signing request brought on the USB stick:",
-            };
-            f.render_widget(
-                Paragraph::new(vec![
-                    Line::from(what),
-                    Line::from(""),
-                    Line::from(format!("  > {}", m.input)),
-                ]),
-                inner,
-            );
-        }
-        Screen::Qr => {
-            // Black on white always (an inverted code does not scan), NO_COLOR or not.
-            let black = Style::default().fg(Color::Black).bg(Color::White);
-            let mut lines = Vec::new();
-            if let Some((side, dark)) = m.frames.get(m.frame) {
-                let at = |x: isize, y: isize| {
-                    x >= 0
-                        && y >= 0
-                        && (x as usize) < *side
-                        && (y as usize) < *side
-                        && dark[y as usize * side + x as usize]
-                };
-                let q = crate::transfer::render::TERMINAL_QUIET as isize;
-                let w = *side as isize + 2 * q;
-                let mut y = -q;
-                while y < w - q {
-                    let spans: Vec<Span> = (-q..w - q)
-                        .map(|x| {
-                            let (top, bottom) = (at(x, y), at(x, y + 1));
-                            let st = Style::default()
-                                .fg(if top { Color::Black } else { Color::White })
-                                .bg(if bottom { Color::Black } else { Color::White });
-                            Span::styled("\u{2580}", st)
-                        })
-                        .collect();
-                    lines.push(Line::from(spans));
-                    y += 2;
-                }
-                lines.push(Line::from(Span::styled(
-                    format!(
-                        " frame {}/{} · {} ",
-                        m.frame + 1,
-                        m.frames.len(),
-                        m.qr_caption
-                    ),
-                    black,
-                )));
-            }
-            f.render_widget(Paragraph::new(lines), inner);
-        }
+        Screen::Input(flow) => input(f, inner, m, flow),
+        Screen::Qr(q) => qr(f, inner, q),
         Screen::Busy => {
             let t = format!(
                 "{} {}",
@@ -431,7 +149,300 @@ pub fn draw(f: &mut Frame, m: &Model) {
     }
 }
 
-fn list(f: &mut Frame, area: ratatui::layout::Rect, items: Vec<ListItem>, cursor: usize) {
+fn preflight(f: &mut Frame, inner: Rect, m: &Model) {
+    let s = &m.snap;
+    let mut l = Vec::new();
+    if s.air_gap.is_empty() {
+        l.push(Line::from(Span::styled(
+            "Air gap: OK — no network interface up, no radio unblocked",
+            style(m, Color::Green),
+        )));
+    } else {
+        l.push(Line::from(Span::styled(
+            "Air gap: THIS MACHINE IS ONLINE",
+            style(m, Color::Red).add_modifier(Modifier::BOLD),
+        )));
+        for a in &s.air_gap {
+            l.push(Line::from(format!("  {a}")));
+        }
+    }
+    l.push(Line::from(format!(
+        "Clock: {} — check it against a trusted watch",
+        s.clock
+    )));
+    l.push(Line::from(format!("Workspace: {}", s.dir)));
+    l.push(Line::from(match &s.published {
+        Some((v, e)) => format!("Published: root version {v}, expires {e}"),
+        None => "Published: nothing yet".into(),
+    }));
+    if let Some(st) = &s.staged {
+        l.push(Line::from(format!(
+            "Staged: root version {}, digest {}",
+            st.version, st.digest_aloud
+        )));
+    }
+    for w in &s.warnings {
+        l.push(Line::from(Span::styled(
+            format!("! {w}"),
+            style(m, Color::Yellow),
+        )));
+    }
+    l.push(Line::from("Devices:"));
+    if s.devices.is_empty() {
+        l.push(Line::from("  none found"));
+    }
+    for d in &s.devices {
+        l.push(Line::from(format!("  {d}")));
+    }
+    f.render_widget(Paragraph::new(l).wrap(Wrap { trim: false }), inner);
+}
+
+/// Version 1's keys: the root keys to tick, then each online key.
+fn plan_keys(f: &mut Frame, inner: Rect, m: &Model, ticked: &[String], step: PlanStep) {
+    let head_text = match step {
+        PlanStep::RootKeys => "Tick version 1's root keys (space), then Enter:",
+        PlanStep::Targets => "The targets (tagging) key:",
+        PlanStep::Snapshot => "The snapshot key:",
+        _ => "The timestamp key:",
+    };
+    let [head, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+    f.render_widget(Paragraph::new(head_text), head);
+    let roots = step == PlanStep::RootKeys;
+    let items: Vec<ListItem> = m
+        .pick_list()
+        .iter()
+        .map(|k| {
+            let tick = match (roots, ticked.contains(k)) {
+                (false, _) => "",
+                (true, true) => "[x] ",
+                (true, false) => "[ ] ",
+            };
+            // Notary: a root key needs its certificate before staging.
+            let cert = if roots
+                && m.snap.notary.is_some()
+                && m.snap.keys.iter().any(|r| &r.name == k && r.certificate)
+            {
+                "  certificate ready"
+            } else {
+                ""
+            };
+            ListItem::new(format!("{tick}{k}{cert}"))
+        })
+        .collect();
+    list(f, rest, items, m.cursor);
+}
+
+fn pick_key(f: &mut Frame, inner: Rect, m: &Model, flow: &Flow) {
+    let inner = if *flow == Flow::Publish {
+        let [head, rest] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+        f.render_widget(
+            Paragraph::new("Seal the ceremony transcript with which root key?"),
+            head,
+        );
+        rest
+    } else {
+        inner
+    };
+    let items: Vec<ListItem> = m
+        .pick_list()
+        .iter()
+        .map(|k| {
+            let row = m.snap.keys.iter().find(|r| &r.name == k);
+            let backend = row.map(|r| r.backend.as_str()).unwrap_or("");
+            let mut att = row
+                .and_then(|r| r.attestation.as_deref())
+                .map(|a| format!("  {a}"))
+                .unwrap_or_default();
+            if m.snap.notary.is_some() && row.is_some_and(|r| r.certificate) {
+                att.push_str("  certificate ready");
+            }
+            ListItem::new(format!("{k:<16} {backend:<9}{att}"))
+        })
+        .collect();
+    if items.is_empty() {
+        f.render_widget(Paragraph::new("No key to choose here."), inner);
+    } else {
+        list(f, inner, items, m.cursor);
+    }
+}
+
+fn review(f: &mut Frame, inner: Rect, m: &Model) {
+    let mut l = Vec::new();
+    match &m.snap.staged {
+        Some(st) => {
+            l.push(Line::from(Span::styled(
+                format!(
+                    "Root version {} — read aloud: {}",
+                    st.version, st.digest_aloud
+                ),
+                Style::default().add_modifier(Modifier::BOLD),
+            )));
+            for d in &st.diff {
+                l.push(Line::from(d.clone()));
+            }
+            if let Some((n, t)) = st.by_previous {
+                l.push(Line::from(format!(
+                    "Previous version's root keys: {n} of {t}{}",
+                    if n as u64 >= t { " — met" } else { "" }
+                )));
+            }
+            l.push(Line::from(format!(
+                "Its own root keys: {} of {}{}",
+                st.by_self.0,
+                st.by_self.1,
+                if st.by_self.0 as u64 >= st.by_self.1 {
+                    " — met"
+                } else {
+                    ""
+                }
+            )));
+            if !st.can_still_sign.is_empty() && !st.publishable {
+                l.push(Line::from(format!(
+                    "Still to sign: {}",
+                    st.can_still_sign.join(", ")
+                )));
+            }
+            let (text, colour) = if st.publishable {
+                ("Ready to publish (Esc, then Publish)", Color::Green)
+            } else {
+                ("Not yet publishable", Color::Yellow)
+            };
+            l.push(Line::from(Span::styled(text, style(m, colour))));
+        }
+        None => l.push(Line::from("Nothing is staged.")),
+    }
+    if !m.done.is_empty() {
+        l.push(Line::from(""));
+        for d in &m.done {
+            l.push(Line::from(Span::styled(d.clone(), style(m, Color::Green))));
+        }
+    }
+    f.render_widget(Paragraph::new(l).wrap(Wrap { trim: false }), inner);
+}
+
+fn secret(f: &mut Frame, inner: Rect, m: &Model, flow: &Flow, key: &str) {
+    let dots = "•".repeat(m.secret_len());
+    let l = match flow {
+        Flow::Generate { name, target } => {
+            let t = target.clone().unwrap_or_default();
+            let what = if t.backend == "software" {
+                "a new passphrase (at least 8 characters) for the key file"
+            } else {
+                "the device's PIN"
+            };
+            vec![
+                Line::from(format!("New key {} on {}.", name.trim(), t.label)),
+                Line::from(format!("Type {what}:")),
+                Line::from(""),
+                Line::from(format!("  secret: {dots}")),
+                Line::from(""),
+                Line::from("It is never shown, never stored, and used once."),
+            ]
+        }
+        Flow::Delegate { .. } => vec![
+            Line::from(format!(
+                "The targets key signs the new delegation to {key}."
+            )),
+            Line::from("Type the targets key's PIN or passphrase:"),
+            Line::from(""),
+            Line::from(format!("  secret: {dots}")),
+            Line::from(""),
+            Line::from("It is never shown, never stored, and used once."),
+        ],
+        _ => {
+            let backend = m
+                .snap
+                .keys
+                .iter()
+                .find(|r| r.name == key)
+                .map(|r| r.backend.clone())
+                .unwrap_or_default();
+            let what = if backend == "software" {
+                "passphrase"
+            } else {
+                "PIN"
+            };
+            vec![
+                Line::from(format!(
+                    "Keyholder of {key}: type the {what} ({backend} key)."
+                )),
+                Line::from(""),
+                Line::from(format!("  {what}: {dots}")),
+                Line::from(""),
+                Line::from("It is never shown, never stored, and used once for this signature."),
+                Line::from(if backend == "yubikey" {
+                    "Then touch the YubiKey when it blinks."
+                } else {
+                    ""
+                }),
+            ]
+        }
+    };
+    f.render_widget(Paragraph::new(l), inner);
+}
+
+fn input(f: &mut Frame, inner: Rect, m: &Model, flow: &Flow) {
+    let threshold_q;
+    let what = match flow {
+        Flow::Delegate { .. } => "Name of the tagging role to delegate (e.g. targets/releases):",
+        Flow::Generate { .. } => "Name of the new key (e.g. the keyholder's name):",
+        Flow::NewRoot { plan, .. } => {
+            threshold_q = format!(
+                "Root threshold: how many of the {} root keys must sign each version?",
+                plan.root.len()
+            );
+            threshold_q.as_str()
+        }
+        _ => "Path of the signing request brought on the USB stick:",
+    };
+    f.render_widget(
+        Paragraph::new(vec![
+            Line::from(what),
+            Line::from(""),
+            Line::from(format!("  > {}", m.input)),
+        ]),
+        inner,
+    );
+}
+
+/// QR frames: black on white always (an inverted code does not scan), NO_COLOR or not.
+fn qr(f: &mut Frame, inner: Rect, q: &QrView) {
+    let black = Style::default().fg(Color::Black).bg(Color::White);
+    let mut lines = Vec::new();
+    if let Some((side, dark)) = q.frames.get(q.frame) {
+        let at = |x: isize, y: isize| {
+            x >= 0
+                && y >= 0
+                && (x as usize) < *side
+                && (y as usize) < *side
+                && dark[y as usize * side + x as usize]
+        };
+        let quiet = crate::transfer::render::TERMINAL_QUIET as isize;
+        let w = *side as isize + 2 * quiet;
+        let mut y = -quiet;
+        while y < w - quiet {
+            let spans: Vec<Span> = (-quiet..w - quiet)
+                .map(|x| {
+                    let (top, bottom) = (at(x, y), at(x, y + 1));
+                    let st = Style::default()
+                        .fg(if top { Color::Black } else { Color::White })
+                        .bg(if bottom { Color::Black } else { Color::White });
+                    Span::styled("\u{2580}", st)
+                })
+                .collect();
+            lines.push(Line::from(spans));
+            y += 2;
+        }
+        lines.push(Line::from(Span::styled(
+            format!(" frame {}/{} · {} ", q.frame + 1, q.frames.len(), q.caption),
+            black,
+        )));
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn list(f: &mut Frame, area: Rect, items: Vec<ListItem>, cursor: usize) {
     let mut state = ListState::default();
     state.select(Some(cursor));
     let l = List::new(items)
@@ -532,7 +543,7 @@ mod tests {
             ],
             true,
         );
-        assert_eq!(m.screen, Screen::Secret);
+        assert!(matches!(m.screen, Screen::Secret(..)));
         insta::assert_snapshot!("secret", render(&m));
         let mut m = at(&[Msg::Enter, Msg::Down, Msg::Enter, Msg::Enter], true);
         update(&mut m, Msg::Enter);
