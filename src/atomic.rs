@@ -49,17 +49,48 @@ pub fn remove_stale_temps(dir: &Path) -> usize {
         .count()
 }
 
-/// Writes `bytes` to `path` atomically, replacing any file there.
+/// Mode of files only their owner reads (the workspace's own files, keys).
+pub const PRIVATE: u32 = 0o600;
+/// Mode of public files (published and exported metadata, requests, records).
+pub const PUBLIC: u32 = 0o644;
+
+/// Writes `bytes` to `path` atomically, replacing any file there; mode 0600.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write(path, bytes, true)
+    write(path, bytes, true, PRIVATE)
 }
 
-/// Writes `bytes` to `path` atomically; refuses if `path` exists.
+/// Writes `bytes` to `path` atomically; refuses if `path` exists; mode 0600.
 pub fn write_new_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write(path, bytes, false)
+    write(path, bytes, false, PRIVATE)
 }
 
-fn write(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
+/// As [`write_atomic`], for a public file (mode 0644).
+pub fn write_public(path: &Path, bytes: &[u8]) -> Result<()> {
+    write(path, bytes, true, PUBLIC)
+}
+
+/// As [`write_new_atomic`], for a public file (mode 0644).
+pub fn write_new_public(path: &Path, bytes: &[u8]) -> Result<()> {
+    write(path, bytes, false, PUBLIC)
+}
+
+/// Creates folder `dir` (and its parents) if it does not exist; a folder it creates is mode
+/// 0700 whatever the umask.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .and_then(|()| std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)))
+        .map_err(|e| Error::io("create", dir, &e))
+}
+
+fn write(path: &Path, bytes: &[u8], replace: bool, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     // A rename would replace a device, a FIFO or a socket with a plain file (`--text /dev/null`
     // must not remove /dev/null): only regular files (or links, which are replaced) are written.
     if let Ok(m) = std::fs::symlink_metadata(path)
@@ -91,8 +122,10 @@ fn write(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
         .and_then(|()| tmp.flush())
         .map_err(|e| Error::io("write", path, &e))?;
     step();
+    // The mode is set, not left to the umask.
     tmp.as_file()
-        .sync_all()
+        .set_permissions(std::fs::Permissions::from_mode(mode))
+        .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| Error::io("write", path, &e))?;
     step();
     if replace {

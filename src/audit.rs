@@ -186,6 +186,151 @@ impl Checked {
     }
 }
 
+/// What the transcript says the workspace holds. The transcript is the authority; the files
+/// (`staged/state.json`, key records, published metadata) are checked against this.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Bindings {
+    /// The transcript records what the workspace holds (an `init` line that says so, or an
+    /// `audit re-anchor` line); an older transcript does not.
+    pub binding: bool,
+    /// The digest of the staged root's canonical `signed` (none staged: `None`).
+    pub staged: Option<String>,
+    /// The digest of the last root published (its staged file may not be dropped yet).
+    pub last_published: Option<String>,
+    /// Key records: name → key ID.
+    pub keys: std::collections::BTreeMap<String, String>,
+    /// Published files: (role, version) → SHA-256 of the file.
+    pub files: std::collections::BTreeMap<(String, u64), String>,
+    /// Versions published without a seal after their publish line, and without `--no-seal`.
+    pub unsealed: Vec<u64>,
+    /// When the transcript's last line stages a root (the intent, recorded before the files
+    /// are written): what was staged before it, which a crash may have left in place.
+    pub staged_before: Option<Option<String>>,
+}
+
+/// The marker an `init` line carries when the transcript records what the workspace holds.
+pub const BINDS: &str = "binds";
+
+fn text(v: &Value, k: &str) -> Option<String> {
+    v.get(k).and_then(Value::as_str).map(str::to_string)
+}
+
+impl Checked {
+    /// What this transcript binds.
+    pub fn bindings(&self) -> Bindings {
+        bindings(self)
+    }
+}
+
+/// What the transcript `c` binds, line by line.
+pub fn bindings(c: &Checked) -> Bindings {
+    let mut b = Bindings::default();
+    let mut pending_seal: Option<u64> = None;
+    for e in &c.entries {
+        let d = &e.detail;
+        b.staged_before = None;
+        if e.action == SEAL {
+            pending_seal = None;
+            continue;
+        }
+        if let Some(v) = pending_seal.take() {
+            b.unsealed.push(v);
+        }
+        let version = d.get("version").and_then(Value::as_u64);
+        let file = |b: &mut Bindings, role: &str, version: Option<u64>, sha: Option<String>| {
+            if let (Some(v), Some(sha)) = (version, sha) {
+                b.files.insert((role.to_string(), v), sha);
+            }
+        };
+        match e.action.as_str() {
+            "init" => b.binding = d.get(BINDS).is_some(),
+            "re-anchor" => {
+                b.binding = true;
+                b.staged = text(d, "staged_sha256");
+                b.keys = d
+                    .get("keys")
+                    .and_then(Value::as_object)
+                    .map(|m| {
+                        m.iter()
+                            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                b.files.clear();
+                for f in d
+                    .get("files")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let role = text(f, "role").unwrap_or_default();
+                    file(
+                        &mut b,
+                        &role,
+                        f.get("version").and_then(Value::as_u64),
+                        text(f, "sha256"),
+                    );
+                }
+            }
+            "root-staged" => {
+                let before = b.staged.take().or_else(|| b.last_published.clone());
+                b.staged = text(d, "signed_sha256");
+                b.staged_before = Some(before);
+                continue;
+            }
+            "root-discarded" => b.staged = None,
+            "publish" => {
+                file(&mut b, "root", version, text(d, "file_sha256"));
+                b.last_published = text(d, "signed_sha256");
+                b.staged = None;
+                if d.get("override_no_seal").is_none() && d.get("no_seal_key").is_none() {
+                    pending_seal = version;
+                }
+            }
+            "import-qr" if d.get("published") == Some(&Value::Bool(true)) => {
+                file(&mut b, "root", version, text(d, "sha256"));
+            }
+            "targets-published" => file(&mut b, "targets", version, text(d, "file_sha256")),
+            "adopt" | "notary-import" => {
+                for f in d
+                    .get("files")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let role = text(f, "role").unwrap_or_else(|| "root".into());
+                    file(
+                        &mut b,
+                        &role,
+                        f.get("version").and_then(Value::as_u64),
+                        text(f, "sha256"),
+                    );
+                }
+                for k in d
+                    .get("key_names")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if let (Some(n), Some(id)) = (text(k, "key"), text(k, "keyid")) {
+                        b.keys.insert(n, id);
+                    }
+                }
+            }
+            "key-generated" | "key-imported" | "key-added" => {
+                if let (Some(n), Some(id)) = (text(d, "key"), text(d, "keyid")) {
+                    b.keys.insert(n, id);
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(v) = pending_seal {
+        b.unsealed.push(v);
+    }
+    b
+}
+
 /// One line of the timeline.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct TimelineItem {
@@ -244,7 +389,8 @@ pub struct Record {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
+    crate::text::visible(s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")

@@ -3,6 +3,9 @@
 //! Reads `/sys` only (no tools): network interfaces other than loopback that are up, and
 //! wireless, Bluetooth and WWAN radios that rfkill does not block. The root of the tree is a
 //! parameter so tests can hand it a fake `/sys`.
+//!
+//! Invariant: it fails closed — what it cannot read (no `/sys/class/net`, an interface whose
+//! flags are unreadable) is a finding, never a pass.
 
 use serde::Serialize;
 use std::fs;
@@ -32,9 +35,18 @@ fn read_trim(p: &Path) -> Option<String> {
 pub fn check(sys: &Path) -> Vec<Finding> {
     let mut out = Vec::new();
     let net = sys.join("class/net");
-    let mut ifaces: Vec<_> = fs::read_dir(&net)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
-        .unwrap_or_default();
+    let mut ifaces: Vec<_> = match fs::read_dir(&net) {
+        Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.file_name()).collect(),
+        Err(e) => {
+            return vec![Finding {
+                kind: "network interface list",
+                name: net.display().to_string(),
+                detail: format!(
+                    "cannot be read ({e}): the guard cannot tell that this machine is offline"
+                ),
+            }];
+        }
+    };
     ifaces.sort();
     for name in ifaces {
         let name = name.to_string_lossy().to_string();
@@ -43,9 +55,16 @@ pub fn check(sys: &Path) -> Vec<Finding> {
         }
         let dir = net.join(&name);
         let oper = read_trim(&dir.join("operstate")).unwrap_or_else(|| "unknown".into());
-        let flags = read_trim(&dir.join("flags"))
+        let Some(flags) = read_trim(&dir.join("flags"))
             .and_then(|f| u64::from_str_radix(f.trim_start_matches("0x"), 16).ok())
-            .unwrap_or(0);
+        else {
+            out.push(Finding {
+                kind: "network interface",
+                name,
+                detail: "its flags cannot be read: it may be up".into(),
+            });
+            continue;
+        };
         let admin_up = flags & IFF_UP != 0;
         let down = matches!(oper.as_str(), "down" | "notpresent" | "lowerlayerdown");
         if admin_up && !down {

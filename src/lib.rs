@@ -13,6 +13,7 @@ pub mod ops;
 pub mod prompt;
 pub mod readpath;
 pub mod signer;
+pub mod text;
 pub mod transfer;
 pub mod tuf;
 pub mod tui;

@@ -16,6 +16,7 @@
 
 use crate::atomic::{write_atomic, write_new_atomic};
 use crate::error::{Error, Result};
+use crate::readpath;
 use crate::tuf::{Algorithm, Key, PublicKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -322,14 +323,12 @@ pub fn attestation_anchors() -> Result<Vec<x509_cert::Certificate>> {
     Ok(out)
 }
 
-#[derive(Serialize, Deserialize)]
-struct StagedState {
-    canonical_sha256: String,
-}
-
 pub struct Workspace {
     pub dir: PathBuf,
     pub config: Config,
+    /// Whether the files hold to the transcript's bindings, checked once per command (before it
+    /// writes: what it writes afterwards is its own).
+    bound: std::cell::OnceCell<Result<()>>,
 }
 
 /// Held while a command writes; released on drop.
@@ -369,7 +368,7 @@ pub fn digest_hex(bytes: &[u8]) -> String {
 impl Workspace {
     /// Creates a workspace in `dir` (which may exist but must not hold one already).
     pub fn init(dir: &Path, config: Config) -> Result<Workspace> {
-        fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, &e))?;
+        crate::atomic::create_private_dir(dir)?;
         let cfg = dir.join(CONFIG_FILE);
         if cfg.exists() {
             return Err(Error::refused(format!(
@@ -379,8 +378,7 @@ impl Workspace {
             .hint("use it as it is, or choose another folder with --dir"));
         }
         for sub in ["keys", "staged", "metadata"] {
-            let p = dir.join(sub);
-            fs::create_dir_all(&p).map_err(|e| Error::io("create", &p, &e))?;
+            crate::atomic::create_private_dir(&dir.join(sub))?;
         }
         write_atomic(&dir.join(".lock"), b"")?;
         let text = toml::to_string(&config).map_err(|e| Error::environment(e.to_string()))?;
@@ -388,6 +386,7 @@ impl Workspace {
         Ok(Workspace {
             dir: dir.to_path_buf(),
             config,
+            bound: std::cell::OnceCell::new(),
         })
     }
 
@@ -416,11 +415,21 @@ impl Workspace {
         Ok(Workspace {
             dir: dir.to_path_buf(),
             config,
+            bound: std::cell::OnceCell::new(),
         })
     }
 
-    /// Takes the workspace lock, or says who has it.
+    /// Takes the workspace lock, or says who has it; refuses files that are not what the
+    /// transcript recorded.
     pub fn lock(&self) -> Result<WorkspaceLock> {
+        let lock = self.lock_only()?;
+        self.check_bound()?;
+        Ok(lock)
+    }
+
+    /// The workspace lock (the transcript's chain checked, the files not): for `audit
+    /// re-anchor`, which records the files as they are.
+    pub fn lock_only(&self) -> Result<WorkspaceLock> {
         let p = self.dir.join(".lock");
         let file = fs::OpenOptions::new()
             .create(true)
@@ -434,7 +443,8 @@ impl Workspace {
                 for sub in ["", "keys", "staged", "metadata"] {
                     crate::atomic::remove_stale_temps(&self.dir.join(sub));
                 }
-                // A damaged transcript stops every writing command before it writes anything.
+                // A damaged transcript stops every writing command before it writes anything,
+                // and so do files that are not what the transcript recorded.
                 self.transcript()?;
                 Ok(WorkspaceLock { _file: file })
             }
@@ -501,8 +511,14 @@ impl Workspace {
         Ok(self.keys_dir().join(file))
     }
 
-    /// All key records, sorted by name.
+    /// All key records, sorted by name, each the one the transcript registered.
     pub fn keys(&self) -> Result<Vec<KeyRecord>> {
+        self.check_bound()?;
+        self.keys_unchecked()
+    }
+
+    /// All key records as the files hold them.
+    fn keys_unchecked(&self) -> Result<Vec<KeyRecord>> {
         let dir = self.keys_dir();
         let rd = fs::read_dir(&dir).map_err(|e| Error::io("list", &dir, &e))?;
         let mut out = Vec::new();
@@ -643,61 +659,90 @@ impl Workspace {
         self.dir.join("staged/root.json")
     }
 
-    fn staged_state_path(&self) -> PathBuf {
-        self.dir.join("staged/state.json")
+    /// The staged root's file, unchecked.
+    fn staged_files(&self) -> Result<Option<Vec<u8>>> {
+        readpath::read_existing(&self.staged_path(), readpath::Kind::Metadata)
     }
 
-    /// The staged root's file, and the digest rootcellar wrote for it — or why the state file
-    /// cannot be read (the dialect reads the root and reports either).
+    /// The staged root's file, and the digest of its signed part if the transcript recorded
+    /// it — or why not (the dialect reads the root and reports either). The transcript is the
+    /// authority: it records a staging before the file is written, so the root staged before
+    /// it is accepted while that line is the last.
     #[allow(clippy::type_complexity)]
     pub fn staged_raw(&self) -> Result<Option<(Vec<u8>, std::result::Result<String, String>)>> {
-        let p = self.staged_path();
-        if !p.exists() {
+        let Some(bytes) = self.staged_files()? else {
             return Ok(None);
-        }
-        let sp = self.staged_state_path();
-        let state = read(&sp).and_then(|b| {
-            serde_json::from_slice::<StagedState>(&b).map_err(|e| Error::bad_input(e.to_string()))
-        });
-        let digest = state
-            .map(|s| s.canonical_sha256)
-            .map_err(|e| format!("{} is unreadable ({})", sp.display(), e.message));
-        Ok(Some((read(&p)?, digest)))
+        };
+        let b = self.bindings()?;
+        let digest = match crate::tuf::canonical::signed_digest(&bytes) {
+            None => Err("it is not a metadata file".to_string()),
+            Some(d)
+                if b.staged.as_ref() == Some(&d)
+                    || (b.staged.is_none() && b.last_published.as_ref() == Some(&d))
+                    || b.staged_before
+                        .as_ref()
+                        .is_some_and(|x| x.as_ref() == Some(&d)) =>
+            {
+                Ok(d)
+            }
+            Some(d) => Err(format!(
+                "its digest {} is not the one the transcript recorded ({})",
+                d.get(..16).unwrap_or("?"),
+                b.staged
+                    .as_ref()
+                    .and_then(|r| r.get(..16))
+                    .unwrap_or("nothing staged")
+            )),
+        };
+        Ok(Some((bytes, digest)))
     }
 
-    /// Writes a staged root file whose canonical `signed` has `canonical_sha256`.
-    pub fn write_staged_raw(&self, bytes: &[u8], canonical_sha256: &str) -> Result<()> {
-        let state = StagedState {
-            canonical_sha256: canonical_sha256.into(),
-        };
-        let state_bytes =
-            serde_json::to_vec(&state).map_err(|e| Error::environment(e.to_string()))?;
-        write_atomic(&self.staged_state_path(), &state_bytes)?;
-        write_atomic(&self.staged_path(), bytes)
+    /// Writes the staged root file (its digest is in the transcript, recorded before).
+    pub fn write_staged_raw(&self, bytes: &[u8]) -> Result<()> {
+        write_atomic(&self.staged_path(), bytes)?;
+        // A cache older rootcellars kept; the transcript holds the digest now.
+        let old = self.dir.join("staged/state.json");
+        if old.exists() {
+            fs::remove_file(&old).map_err(|e| Error::io("remove", &old, &e))?;
+        }
+        Ok(())
+    }
+
+    /// The published files of `role` (`root` or `targets`) as they are: `(version, bytes)` in
+    /// version order, links and anything but regular files left out.
+    fn metadata_files(&self, role: &str) -> Result<Vec<(u64, Vec<u8>)>> {
+        let suffix = format!(".{role}.json");
+        let mut out: Vec<(u64, Vec<u8>)> = Vec::new();
+        for (name, path, dir) in readpath::entries(&self.metadata_dir())? {
+            if let Some(v) = name
+                .strip_suffix(&suffix)
+                .and_then(|n| n.parse::<u64>().ok())
+                .filter(|_| !dir)
+            {
+                out.push((v, readpath::read(&path, readpath::Kind::Metadata)?));
+            }
+        }
+        out.sort_by_key(|(v, _)| *v);
+        Ok(out)
     }
 
     /// The published root files `(version, bytes)`, in order from the first kept version,
-    /// unparsed (the caller reads them in the workspace's dialect).
+    /// unparsed (the caller reads them in the workspace's dialect); each one the transcript
+    /// recorded.
     pub fn published_files(&self) -> Result<Vec<(u64, Vec<u8>)>> {
-        let dir = self.metadata_dir();
-        let first = std::fs::read_dir(&dir)
-            .map_err(|e| Error::io("list", &dir, &e))?
-            .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                e.file_name()
-                    .to_str()
-                    .and_then(|n| n.strip_suffix(".root.json"))
-                    .and_then(|n| n.parse::<u64>().ok())
-            })
-            .min();
-        let mut out = Vec::new();
-        let Some(first) = first else { return Ok(out) };
-        for v in first.. {
-            let p = self.metadata_dir().join(format!("{v}.root.json"));
-            if !p.exists() {
+        self.check_bound()?;
+        self.published_files_unchecked()
+    }
+
+    /// The published root files as they are, whatever the transcript says (for `audit
+    /// re-anchor`, which verifies them as a chain before it records them).
+    pub fn published_files_unchecked(&self) -> Result<Vec<(u64, Vec<u8>)>> {
+        let mut out: Vec<(u64, Vec<u8>)> = Vec::new();
+        for (v, b) in self.metadata_files("root")? {
+            if out.last().is_some_and(|(l, _)| l.checked_add(1) != Some(v)) {
                 break;
             }
-            out.push((v, read(&p)?));
+            out.push((v, b));
         }
         Ok(out)
     }
@@ -708,7 +753,7 @@ impl Workspace {
     }
 
     /// Writes `N.ROLE.json` (new, or already holding these bytes) and `ROLE.json` for `root` or
-    /// `targets`, in whatever dialect the caller checked them in.
+    /// `targets`, in whatever dialect the caller checked them in; public files (0644).
     pub fn publish_role_raw(
         &self,
         role: &str,
@@ -717,39 +762,158 @@ impl Workspace {
     ) -> Result<(PathBuf, PathBuf)> {
         let versioned = self.metadata_dir().join(format!("{version}.{role}.json"));
         let latest = self.metadata_dir().join(format!("{role}.json"));
-        match fs::read(&versioned) {
-            Ok(b) if b == bytes => {}
-            Ok(_) => {
+        match readpath::read_existing(&versioned, readpath::Kind::Metadata)? {
+            Some(b) if b == bytes => {}
+            Some(_) => {
                 return Err(Error::refused(format!(
                     "{} exists with other contents",
                     versioned.display()
                 ))
                 .hint("rootcellar never overwrites published metadata"));
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                write_new_atomic(&versioned, bytes)?
-            }
-            Err(e) => return Err(Error::io("read", &versioned, &e)),
+            None => crate::atomic::write_new_public(&versioned, bytes)?,
         }
-        write_atomic(&latest, bytes)?;
+        crate::atomic::write_public(&latest, bytes)?;
         Ok((versioned, latest))
     }
 
     /// The published `targets.json`, unparsed, if any.
     pub fn targets_raw(&self) -> Result<Option<Vec<u8>>> {
-        let p = self.metadata_dir().join("targets.json");
-        match fs::read(&p) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io("read", &p, &e)),
+        self.check_bound()?;
+        readpath::read_existing(
+            &self.metadata_dir().join("targets.json"),
+            readpath::Kind::Metadata,
+        )
+    }
+
+    /// What the transcript binds now.
+    pub fn bindings(&self) -> Result<crate::audit::Bindings> {
+        Ok(self.transcript()?.bindings())
+    }
+
+    /// Checks the workspace's files against the transcript, the authority: every key record is
+    /// the one the transcript registered under its name; every published file is one a
+    /// publish, adopt or import line recorded, byte for byte, and none it recorded is missing;
+    /// `root.json` and `targets.json` are the newest. A transcript that records none of this
+    /// (missing, or written before rootcellar did) is refused until `audit re-anchor`.
+    pub fn check_bound(&self) -> Result<()> {
+        self.bound.get_or_init(|| self.compute_bound()).clone()
+    }
+
+    fn compute_bound(&self) -> Result<()> {
+        let b = self.bindings()?;
+        let redo = "check the workspace (`rootcellar audit verify`, `rootcellar verify`), restore what was changed from your backup or export; if every file is as it should be, record it with `rootcellar audit re-anchor`";
+        if !b.binding {
+            return Err(Error::refused(format!(
+                "the transcript {} does not record what this workspace holds (it is missing, or older than this rootcellar)",
+                self.transcript_path().display()
+            ))
+            .hint(redo));
         }
+        for r in self.keys_unchecked()? {
+            match b.keys.get(&r.name) {
+                Some(id) if *id == r.keyid => {}
+                Some(id) => {
+                    return Err(Error::refused(format!(
+                        "key record {} holds key ID {}, but the transcript registered {} under that name: the record was changed outside rootcellar",
+                        r.name, r.keyid, id
+                    ))
+                    .hint(redo));
+                }
+                None => {
+                    return Err(Error::refused(format!(
+                        "key record {} was registered by no command the transcript records",
+                        r.name
+                    ))
+                    .hint(redo));
+                }
+            }
+        }
+        // A publish interrupted after writing N.root.json, before its transcript line: the
+        // staged root (the one recorded) is what it wrote.
+        let interrupted = self.staged_files()?.filter(|bytes| {
+            b.staged.is_some() && crate::tuf::canonical::signed_digest(bytes) == b.staged
+        });
+        for role in ["root", "targets"] {
+            let files = self.metadata_files(role)?;
+            for (v, bytes) in &files {
+                let name = format!("metadata/{v}.{role}.json");
+                match b.files.get(&(role.to_string(), *v)) {
+                    Some(sha) if *sha == digest_hex(bytes) => {}
+                    Some(sha) => {
+                        return Err(Error::refused(format!(
+                            "{name} was changed after it was published: its SHA-256 is {}, the transcript recorded {}",
+                            &digest_hex(bytes)[..16],
+                            sha.get(..16).unwrap_or("?")
+                        ))
+                        .hint(redo));
+                    }
+                    None if role == "root" && interrupted.as_ref() == Some(bytes) => {}
+                    None => {
+                        return Err(Error::refused(format!(
+                            "{name} was published by no command the transcript records"
+                        ))
+                        .hint(redo));
+                    }
+                }
+            }
+            for (r, v) in b.files.keys().filter(|(r, _)| r == role) {
+                if !files.iter().any(|(x, _)| x == v) {
+                    return Err(Error::refused(format!(
+                        "metadata/{v}.{r}.json is missing: the transcript recorded its publication"
+                    ))
+                    .hint(redo));
+                }
+            }
+            let latest = self.metadata_dir().join(format!("{role}.json"));
+            let newest: Vec<&Vec<u8>> = files.iter().rev().take(1).map(|(_, b)| b).collect();
+            match readpath::read_existing(&latest, readpath::Kind::Metadata)? {
+                None if files.is_empty() => {}
+                Some(l) if newest.first() == Some(&&l) => {}
+                // Written before N.root.json by an interrupted publish: the one before.
+                Some(l)
+                    if interrupted.is_some()
+                        && files.iter().rev().nth(1).is_some_and(|(_, b)| *b == l) => {}
+                _ => {
+                    return Err(Error::refused(format!(
+                        "metadata/{role}.json is not the newest published version ({}.{role}.json)",
+                        files.last().map(|(v, _)| *v).unwrap_or(0)
+                    ))
+                    .hint(redo));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What the workspace holds now, as `audit re-anchor` records it: key records (name → key
+    /// ID) and published files (role, version, SHA-256), unchecked.
+    #[allow(clippy::type_complexity)]
+    pub fn holdings(&self) -> Result<(Vec<(String, String)>, Vec<(String, u64, String)>)> {
+        let keys = self
+            .keys_unchecked()?
+            .into_iter()
+            .map(|r| (r.name, r.keyid))
+            .collect();
+        let mut files = Vec::new();
+        for role in ["root", "targets"] {
+            for (v, b) in self.metadata_files(role)? {
+                files.push((role.to_string(), v, digest_hex(&b)));
+            }
+        }
+        Ok((keys, files))
+    }
+
+    /// The staged root's bytes and the digest in `state.json`, unchecked (for `audit re-anchor`).
+    pub fn staged_unchecked(&self) -> Result<Option<Vec<u8>>> {
+        self.staged_files()
     }
 
     /// Drops the staged root. Returns whether there was one.
     pub fn discard_staged(&self) -> Result<bool> {
         let p = self.staged_path();
         let existed = p.exists();
-        for f in [p, self.staged_state_path()] {
+        for f in [p, self.dir.join("staged/state.json")] {
             if f.exists() {
                 fs::remove_file(&f).map_err(|e| Error::io("remove", &f, &e))?;
             }

@@ -72,6 +72,11 @@ pub(super) enum Command {
         /// Write only the signature to OUT (with the digest of what it signs), for transport.
         #[arg(long, value_name = "OUT")]
         detached: Option<PathBuf>,
+        /// With --file, in a workspace without the published history: the full digest of the
+        /// root the request follows, as the ceremony read it aloud or sent it on a second
+        /// channel; only then is the request's own previous root trusted for the review.
+        #[arg(long, value_name = "DIGEST", requires = "file")]
+        trust_root_digest: Option<String>,
     },
     /// Merge signed requests and detached signatures into the staged root (or --out FILE).
     Merge {
@@ -258,6 +263,14 @@ pub(super) enum AuditCommand {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Record the workspace as it is now (key records, published files, the staged root) as
+    /// what the transcript vouches for: for a workspace made before transcripts bound files,
+    /// or after files were restored by hand. Check them first; the published history must verify.
+    ReAnchor {
+        /// Skip the typed confirmation by giving its word: `--confirm re-anchor`.
+        #[arg(long, value_name = "WORD")]
+        confirm: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -268,7 +281,14 @@ pub(super) enum RequestCommand {
         out: PathBuf,
     },
     /// What a request (bundle or root file) changes, in words, with its digest.
-    Show { file: PathBuf },
+    Show {
+        /// The request (a bundle from `request export`, or a root file).
+        file: PathBuf,
+        /// In a workspace without the published history: the full digest of the root the
+        /// request follows, received on a second channel (see `sign --trust-root-digest`).
+        #[arg(long, value_name = "DIGEST")]
+        trust_root_digest: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -17,10 +17,16 @@ pub(super) fn run(cmd: &Command, ctx: &Context) -> Result<Output> {
             keys,
             file,
             detached,
+            trust_root_digest,
         } => {
             if file.is_some() || detached.is_some() {
-                let r =
-                    ops::request::sign_request(ctx, file.as_deref(), keys, detached.as_deref())?;
+                let r = ops::request::sign_request(
+                    ctx,
+                    file.as_deref(),
+                    keys,
+                    detached.as_deref(),
+                    trust_root_digest.as_deref(),
+                )?;
                 return out(&r, output::request_signed(&r));
             }
             let r = ops::root::sign(ctx, keys)?;
@@ -49,8 +55,11 @@ pub(super) fn run(cmd: &Command, ctx: &Context) -> Result<Output> {
                 format!("Signing request written to {}\n", p.display()),
             )
         }
-        Command::Request(RequestCommand::Show { file }) => {
-            let d = ops::request::show(ctx, file)?;
+        Command::Request(RequestCommand::Show {
+            file,
+            trust_root_digest,
+        }) => {
+            let d = ops::request::show(ctx, file, trust_root_digest.as_deref())?;
             out(&d, output::diff(&d))
         }
         Command::Status => {

@@ -21,7 +21,7 @@ pub(super) fn run(cmd: &Command) -> Result<Output> {
             let mut written = Vec::new();
             for (name, bytes) in pages {
                 let p = dir.join(&name);
-                crate::atomic::write_atomic(&p, &bytes)?;
+                crate::atomic::write_public(&p, &bytes)?;
                 written.push(p);
             }
             let h = super::output::man_written(&written, dir);

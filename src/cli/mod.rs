@@ -58,7 +58,7 @@ pub fn main() -> i32 {
                 output::print_json(true, &out.value, &notices);
             } else {
                 for n in &notices {
-                    eprintln!("note: {n}");
+                    eprintln!("note: {}", crate::text::field(n));
                 }
                 output::emit(&out.human);
             }
@@ -73,11 +73,11 @@ pub fn main() -> i32 {
                 );
             } else {
                 for n in &notices {
-                    eprintln!("note: {n}");
+                    eprintln!("note: {}", crate::text::field(n));
                 }
-                eprintln!("error: {}", e.message);
+                eprintln!("error: {}", crate::text::field(&e.message));
                 if let Some(h) = &e.hint {
-                    eprintln!("  what to do: {h}");
+                    eprintln!("  what to do: {}", crate::text::field(h));
                 }
             }
             e.kind.exit_code()

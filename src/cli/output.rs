@@ -10,6 +10,7 @@ use crate::ops::report::{
     SignReport, SignRequestReport, StageReport, Staged, Status, TargetsReport, read_aloud,
 };
 use crate::ops::verify::VerifyReport;
+use crate::text::{field as f, fields as fs};
 use crate::tuf::verify::ThresholdCheck;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -17,16 +18,18 @@ use std::path::{Path, PathBuf};
 pub fn print_json(ok: bool, value: &serde_json::Value, notices: &[String]) {
     let field = if ok { "result" } else { "error" };
     let v = serde_json::json!({"ok": ok, field: value, "notices": notices});
-    emit(&format!(
-        "{}\n",
-        serde_json::to_string_pretty(&v).unwrap_or_default()
-    ));
+    let text = serde_json::to_string_pretty(&v).unwrap_or_default();
+    emit(&format!("{}\n", crate::text::json(&text)));
 }
 
 pub fn key_line(k: &KeyInfo) -> String {
     let mut s = format!(
         "{}  {}  {}  {}  fingerprint {}\n",
-        k.name, k.keyid, k.algorithm, k.backend, k.fingerprint
+        k.name,
+        f(&k.keyid),
+        f(&k.algorithm),
+        k.backend,
+        k.fingerprint
     );
     if let Some(a) = &k.attestation {
         let _ = writeln!(s, "  {a}");
@@ -47,8 +50,8 @@ pub fn key_list(ks: &[KeyInfo]) -> String {
             s,
             "{:<16} {:<18} {:<11} {:<9} {}",
             k.name,
-            k.keyid.chars().take(16).collect::<String>(),
-            k.algorithm,
+            f(&k.keyid.chars().take(16).collect::<String>()),
+            f(&k.algorithm),
             k.backend,
             k.created_at
         );
@@ -91,7 +94,7 @@ fn status_lines(s: &Status, out: &mut String) {
         threshold_line("signatures by its own root keys", &s.by_self)
     );
     if !s.can_still_sign.is_empty() && !s.publishable {
-        let _ = writeln!(out, "  not yet signed by: {}", s.can_still_sign.join(", "));
+        let _ = writeln!(out, "  not yet signed by: {}", fs(&s.can_still_sign, ", "));
     }
     let _ = writeln!(
         out,
@@ -129,7 +132,7 @@ pub fn root_view(v: &RootView) -> String {
             r.role,
             r.threshold,
             r.keys.len(),
-            r.keys.join(", ")
+            fs(&r.keys, ", ")
         );
     }
     let _ = writeln!(s, "Keys:");
@@ -138,8 +141,8 @@ pub fn root_view(v: &RootView) -> String {
             s,
             "  {:<12} {}  {:<10} fingerprint {}  {}{}",
             k.name.as_deref().unwrap_or("(unnamed)"),
-            k.keyid.chars().take(16).collect::<String>(),
-            k.algorithm,
+            f(&k.keyid.chars().take(16).collect::<String>()),
+            f(&k.algorithm),
             k.fingerprint,
             k.roles.join(","),
             k.backend
@@ -162,12 +165,13 @@ pub fn root_view(v: &RootView) -> String {
             .name
             .clone()
             .unwrap_or_else(|| g.keyid.chars().take(12).collect());
+        let who = f(&who);
         match &g.problem {
             None => {
                 let _ = writeln!(s, "  {who}: valid");
             }
             Some(p) => {
-                let _ = writeln!(s, "  {who}: {p}");
+                let _ = writeln!(s, "  {who}: {}", f(p));
             }
         }
     }
@@ -202,7 +206,7 @@ pub fn verify_report(r: &VerifyReport) -> String {
     );
     if let Some(c) = &r.chain {
         for (i, root) in c.roots.iter().enumerate() {
-            let file = r.files.get(i).map(String::as_str).unwrap_or("?");
+            let file = f(r.files.get(i).map(String::as_str).unwrap_or("?"));
             let _ = writeln!(
                 s,
                 "{file}: root version {}, expires {}{}",
@@ -232,10 +236,10 @@ pub fn verify_report(r: &VerifyReport) -> String {
                 notes.extend(p.notes.iter().filter(|n| !root.by_self.notes.contains(n)));
             }
             for n in notes {
-                let _ = writeln!(s, "  note: {n}");
+                let _ = writeln!(s, "  note: {}", f(n));
             }
             for e in &root.errors {
-                let _ = writeln!(s, "  REFUSED: {e}");
+                let _ = writeln!(s, "  REFUSED: {}", f(e));
             }
         }
     }
@@ -243,17 +247,17 @@ pub fn verify_report(r: &VerifyReport) -> String {
         let _ = writeln!(
             s,
             "{} version {} (expires {})\n  {} — signed by {}",
-            t.role,
+            f(&t.role),
             t.version,
             t.expires,
             threshold_line("keys it was given", &t.signatures),
             short_ids(&t.signatures.counted)
         );
         for n in &t.signatures.notes {
-            let _ = writeln!(s, "  note: {n}");
+            let _ = writeln!(s, "  note: {}", f(n));
         }
         for e in &t.errors {
-            let _ = writeln!(s, "  REFUSED: {e}");
+            let _ = writeln!(s, "  REFUSED: {}", f(e));
         }
     }
     match (&r.failure, &r.chain) {
@@ -266,13 +270,13 @@ pub fn verify_report(r: &VerifyReport) -> String {
                 last.map(|x| x.expires.as_str()).unwrap_or("?")
             );
         }
-        (Some(f), _) => {
-            let _ = writeln!(s, "INVALID: {f}");
+        (Some(x), _) => {
+            let _ = writeln!(s, "INVALID: {}", f(x));
         }
         (None, None) => {}
     }
     for w in &r.warnings {
-        let _ = writeln!(s, "warning: {w}");
+        let _ = writeln!(s, "warning: {}", f(w));
     }
     s
 }
@@ -282,7 +286,7 @@ fn short_ids(ids: &[String]) -> String {
         return "no key".into();
     }
     ids.iter()
-        .map(|i| i.chars().take(12).collect::<String>())
+        .map(|i| f(&i.chars().take(12).collect::<String>()).into_owned())
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -304,7 +308,7 @@ pub fn device_list(d: &DeviceList) -> String {
             let _ = writeln!(s, "  no PIV slot in use");
         }
         for sl in &y.slots {
-            let _ = writeln!(s, "  slot {}: {}", sl.slot, sl.subject);
+            let _ = writeln!(s, "  slot {}: {}", sl.slot, f(&sl.subject));
         }
         for w in &y.warnings {
             let _ = writeln!(s, "  warning: {w}");
@@ -341,9 +345,9 @@ pub fn device_list(d: &DeviceList) -> String {
                 let _ = writeln!(
                     s,
                     "    {:<20} {:<10} {}",
-                    k.label,
-                    k.algorithm.as_deref().unwrap_or("?"),
-                    k.uri
+                    f(&k.label),
+                    f(k.algorithm.as_deref().unwrap_or("?")),
+                    f(&k.uri)
                 );
             }
         }
@@ -411,6 +415,9 @@ pub fn diff(d: &RootDiff) -> String {
         Some(v) => format!("Root version {} → {}\n", v, d.to_version),
         None => format!("Root version {} (the first)\n", d.to_version),
     };
+    if let Some(u) = &d.unverified {
+        let _ = writeln!(s, "  {}", f(u));
+    }
     match &d.expires_before {
         Some(b) if b != &d.expires_after => {
             let _ = writeln!(s, "  expiry: {b} → {}", d.expires_after);
@@ -423,8 +430,8 @@ pub fn diff(d: &RootDiff) -> String {
         let _ = writeln!(
             s,
             "  + key {} ({}, fingerprint {}) in {}",
-            k.name,
-            k.keyid.chars().take(16).collect::<String>(),
+            f(&k.name),
+            f(&k.keyid.chars().take(16).collect::<String>()),
             k.fingerprint,
             k.roles.join(", ")
         );
@@ -433,14 +440,14 @@ pub fn diff(d: &RootDiff) -> String {
         let _ = writeln!(
             s,
             "  - key {} ({}, fingerprint {}) was in {}",
-            k.name,
-            k.keyid.chars().take(16).collect::<String>(),
+            f(&k.name),
+            f(&k.keyid.chars().take(16).collect::<String>()),
             k.fingerprint,
             k.roles.join(", ")
         );
     }
     for n in &d.renewed {
-        let _ = writeln!(s, "  ~ key {n}: new certificate (new key ID)");
+        let _ = writeln!(s, "  ~ key {}: new certificate (new key ID)", f(n));
     }
     for r in &d.roles {
         let t = match r.threshold_before {
@@ -450,10 +457,10 @@ pub fn diff(d: &RootDiff) -> String {
         };
         let _ = write!(s, "  role {}: {t}", r.role);
         if !r.added.is_empty() {
-            let _ = write!(s, "; adds {}", r.added.join(", "));
+            let _ = write!(s, "; adds {}", fs(&r.added, ", "));
         }
         if !r.removed.is_empty() {
-            let _ = write!(s, "; removes {}", r.removed.join(", "));
+            let _ = write!(s, "; removes {}", fs(&r.removed, ", "));
         }
         s.push('\n');
     }
@@ -497,7 +504,7 @@ pub fn ceremony_status(st: &CeremonyStatus) -> String {
         }
     }
     for w in &st.warnings {
-        let _ = writeln!(s, "WARNING: {w}");
+        let _ = writeln!(s, "WARNING: {}", f(w));
     }
     s
 }
@@ -511,11 +518,11 @@ pub fn merge(r: &MergeReport) -> String {
         if r.added.is_empty() {
             "no new signature".to_string()
         } else {
-            r.added.join(", ")
+            fs(&r.added, ", ")
         }
     );
     if !r.already.is_empty() {
-        let _ = write!(s, "; already there (kept once): {}", r.already.join(", "));
+        let _ = write!(s, "; already there (kept once): {}", fs(&r.already, ", "));
     }
     s.push('\n');
     if let Some(st) = &r.status {
@@ -532,7 +539,7 @@ pub fn drill(ds: &[DrillResult]) -> String {
                 let _ = writeln!(s, "{}: OK, the key signs", d.name);
             }
             Some(p) => {
-                let _ = writeln!(s, "{}: FAILED: {p}", d.name);
+                let _ = writeln!(s, "{}: FAILED: {}", d.name, f(p));
             }
         }
     }
@@ -548,17 +555,17 @@ pub fn roles(rs: &[RoleSummary]) -> String {
         let _ = writeln!(
             s,
             "  role {} (file {}): threshold {} of {}: {}; paths {}{}",
-            r.name,
-            r.file,
+            f(&r.name),
+            f(&r.file),
             r.threshold,
             r.keys.len(),
-            r.keys.join(", "),
+            fs(&r.keys, ", "),
             r.paths
                 .iter()
                 .map(|p| if p.is_empty() {
                     "\"\" (every path)".to_string()
                 } else {
-                    p.clone()
+                    f(p).into_owned()
                 })
                 .collect::<Vec<_>>()
                 .join(" "),
@@ -572,6 +579,8 @@ pub fn roles(rs: &[RoleSummary]) -> String {
 /// output quietly instead of a panic; other write errors are reported once on standard error.
 pub fn emit(text: &str) {
     use std::io::Write;
+    // Text from files never reaches the terminal raw (a JSON text is escaped already).
+    let text = crate::text::visible(text);
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe
@@ -797,8 +806,8 @@ pub fn notary_imported(r: &crate::ops::notary::ImportReport) -> String {
     for k in &r.root_keys {
         h.push_str(&format!(
             "  {} {}  {}{}\n",
-            k.keyid.chars().take(12).collect::<String>(),
-            k.keytype,
+            f(&k.keyid.chars().take(12).collect::<String>()),
+            f(&k.keytype),
             match &k.held_as {
                 Some(n) => format!("held here as {n}"),
                 None => "not registered here".to_string(),
@@ -812,10 +821,10 @@ pub fn notary_imported(r: &crate::ops::notary::ImportReport) -> String {
     for d in &r.delegations {
         h.push_str(&format!(
             "  delegation {} ({} of {} key(s): {}) paths {:?}\n",
-            d.role,
+            f(&d.role),
             d.threshold,
             d.keytypes.len(),
-            d.keytypes.join(", "),
+            fs(&d.keytypes, ", "),
             d.paths
         ));
     }
@@ -893,7 +902,15 @@ pub fn handover_check(c: &crate::tuf::handover::HandoverCheck) -> String {
 pub fn timeline(items: &[crate::ops::audit::TimelineItem]) -> String {
     items
         .iter()
-        .map(|t| format!("{:>4}  {}  {:<18} {}\n", t.seq, t.time, t.action, t.summary))
+        .map(|t| {
+            format!(
+                "{:>4}  {}  {:<18} {}\n",
+                t.seq,
+                f(&t.time),
+                f(&t.action),
+                f(&t.summary)
+            )
+        })
         .collect()
 }
 

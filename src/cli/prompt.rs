@@ -5,7 +5,6 @@ use crate::prompt::{Prompt, SecretKind};
 use secrecy::{ExposeSecret, SecretString};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use zeroize::Zeroizing;
 
 fn env_var(kind: SecretKind) -> &'static str {
     match kind {
@@ -28,14 +27,19 @@ impl TermPrompt {
         let Some(p) = &self.secret_file else {
             return Ok(None);
         };
-        let text =
-            Zeroizing::new(std::fs::read_to_string(p).map_err(|e| Error::io("read", p, &e))?);
-        let line = text.lines().next().unwrap_or("");
+        // A regular file, or a pipe (`--pin-file <(pass show k)`): bounded, with a time limit.
+        let (line, exposed) = crate::readpath::read_secret(p)?;
+        if exposed {
+            eprintln!(
+                "warning: {} can be read by others than its owner: a secret file belongs to its owner alone (chmod 600)",
+                p.display()
+            );
+        }
         if line.is_empty() {
             return Err(Error::bad_input(format!("{} is empty", p.display()))
                 .hint("put the secret on its first line"));
         }
-        Ok(Some(SecretString::from(line.to_string())))
+        Ok(Some(SecretString::from(line.as_str())))
     }
 
     fn from_env(kind: SecretKind) -> Option<SecretString> {
@@ -82,13 +86,24 @@ impl Prompt for TermPrompt {
     }
 
     fn new_secret(&self, kind: SecretKind, label: &str) -> Result<SecretString> {
+        // A new passphrase from a file or the environment follows the terminal's rule.
+        let checked = |s: SecretString| {
+            if kind == SecretKind::Passphrase && s.expose_secret().chars().count() < 8 {
+                Err(Error::bad_input(
+                    "a new passphrase must have at least 8 characters".to_string(),
+                )
+                .hint("give a longer one (in ROOTCELLAR_PASSPHRASE or the --pin-file); nothing was created"))
+            } else {
+                Ok(s)
+            }
+        };
         if kind == SecretKind::Passphrase
             && let Some(s) = self.read_secret_file()?
         {
-            return Ok(s);
+            return checked(s);
         }
         if let Some(s) = Self::from_env(kind) {
-            return Ok(s);
+            return checked(s);
         }
         let word = if kind == SecretKind::Passphrase {
             "new passphrase"
@@ -111,7 +126,7 @@ impl Prompt for TermPrompt {
     }
 
     fn say(&self, message: &str) {
-        eprintln!("{message}");
+        eprintln!("{}", crate::text::visible(message));
     }
 
     fn typed_confirmation(&self, question: &str, expected: &str) -> Result<bool> {

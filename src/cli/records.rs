@@ -53,6 +53,21 @@ pub(super) fn audit(c: &AuditCommand, ctx: &Context) -> Result<Output> {
             let r = ops::audit::show(ctx, *since)?;
             out(&r, output::timeline(&r))
         }
+        AuditCommand::ReAnchor { confirm } => {
+            let r = ops::audit::re_anchor(ctx, confirm.as_deref())?;
+            out(
+                &r,
+                format!(
+                    "Re-anchored: the transcript now vouches for {} key record(s), {} published file(s){}\n",
+                    r.keys,
+                    r.files,
+                    r.staged_digest
+                        .as_deref()
+                        .map(|d| format!(" and the staged root {}", ops::report::read_aloud(d)))
+                        .unwrap_or_default()
+                ),
+            )
+        }
         AuditCommand::Print { out: dest } => {
             let p = ops::audit::print(ctx, dest)?;
             out(

@@ -261,13 +261,34 @@ impl Dialect {
 
     /// Writes the staged root and the digest that detects an edit by hand.
     pub fn write_staged(&self, ws: &Workspace, doc: &Doc) -> Result<()> {
-        ws.write_staged_raw(&doc.file_bytes(), &doc.digest())
+        ws.write_staged_raw(&doc.file_bytes())
     }
 
     /// Published roots, oldest first; each file must carry its own version.
     pub fn published(&self, ws: &Workspace) -> Result<Vec<Doc>> {
+        self.read_published(ws, ws.published_files()?)
+    }
+
+    /// Published roots as they are, unchecked against the transcript (for `audit re-anchor`).
+    pub fn published_unanchored(&self, ws: &Workspace) -> Result<Vec<Doc>> {
+        self.read_published(ws, ws.published_files_unchecked()?)
+    }
+
+    /// Why `history` (oldest first) does not verify as a chain, as of now or, if the last
+    /// version has expired, as of just before it expired (a history may be old and sound).
+    pub fn chain_failure(&self, history: &[Doc], now: Timestamp) -> Option<String> {
+        let (first, rest) = history.split_first()?;
+        let last = history.last().unwrap_or(first);
+        let at = match last.expires_at() {
+            Ok(e) if e <= now => e.checked_sub(time::Duration::seconds(1)).unwrap_or(e),
+            _ => now,
+        };
+        self.verify_chain(first, rest, at).failure
+    }
+
+    fn read_published(&self, ws: &Workspace, files: Vec<(u64, Vec<u8>)>) -> Result<Vec<Doc>> {
         let mut out = Vec::new();
-        for (v, bytes) in ws.published_files()? {
+        for (v, bytes) in files {
             let (p, _) = ws.published_paths(v);
             let doc = self.parse(&bytes).map_err(|e| {
                 Error::refused(format!("published root {} is unreadable: {e}", p.display()))
@@ -703,6 +724,68 @@ impl Holders {
     pub fn records(&self) -> impl Iterator<Item = &KeyRecord> {
         self.0.iter().map(|(_, r)| r)
     }
+}
+
+/// A key ID that names other key material in a root than it did in an earlier one.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct KeyIdChange {
+    pub keyid: String,
+    pub version_before: u64,
+    /// Fingerprint of the key the ID named before.
+    pub before: String,
+    pub version: u64,
+    pub after: String,
+}
+
+impl std::fmt::Display for KeyIdChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "key ID {} names key {} in version {} but key {} in version {}",
+            self.keyid.chars().take(16).collect::<String>(),
+            self.after,
+            self.version,
+            self.before,
+            self.version_before
+        )
+    }
+}
+
+/// The fingerprint of the key under `id`, or of its key object when rootcellar cannot read it.
+fn shown(doc: &Doc, id: &str) -> String {
+    match doc.fingerprint(id) {
+        f if !f.is_empty() => f,
+        _ => {
+            let hex = hex::encode(doc.material(id));
+            format!("object {}", hex.get(..16).unwrap_or(&hex))
+        }
+    }
+}
+
+/// The key IDs of each root in `roots` (oldest first) that named other key material in an
+/// earlier root of `roots`: a review that compares key IDs would miss such a change.
+pub fn changed_key_ids(roots: &[&Doc]) -> Vec<KeyIdChange> {
+    let mut seen: BTreeMap<String, (Vec<u8>, u64, String)> = BTreeMap::new();
+    let mut out = Vec::new();
+    for doc in roots {
+        for id in doc.key_ids() {
+            let m = doc.material(id);
+            match seen.get(id) {
+                Some((before, v, fp)) if *before != m => out.push(KeyIdChange {
+                    keyid: id.clone(),
+                    version_before: *v,
+                    before: fp.clone(),
+                    version: doc.version(),
+                    after: shown(doc, id),
+                }),
+                Some(_) => {}
+                None => {
+                    seen.insert(id.clone(), (m, doc.version(), shown(doc, id)));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The identity of a record's public key (empty when the record's key cannot be read).

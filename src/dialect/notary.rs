@@ -835,16 +835,13 @@ fn targets_files(dir: &std::path::Path) -> Result<Vec<(String, std::path::PathBu
     }
     let mut pending = vec![(dir.join("targets"), "targets".to_string())];
     let mut found = Vec::new();
+    // Links are never followed: a folder linked to itself cannot make the walk endless.
     while let Some((d, prefix)) = pending.pop() {
-        if !d.is_dir() {
+        if !std::fs::symlink_metadata(&d).is_ok_and(|m| m.is_dir()) {
             continue;
         }
-        let rd = std::fs::read_dir(&d).map_err(|e| Error::io("list", &d, &e))?;
-        for entry in rd {
-            let entry = entry.map_err(|e| Error::io("list", &d, &e))?;
-            let name = entry.file_name().to_string_lossy().to_string();
-            let path = entry.path();
-            if path.is_dir() {
+        for (name, path, is_dir) in crate::readpath::entries(&d)? {
+            if is_dir {
                 pending.push((path, format!("{prefix}/{name}")));
             } else if let Some(role) = name.strip_suffix(".json") {
                 found.push((format!("{prefix}/{role}"), path));
@@ -865,7 +862,7 @@ pub(super) fn verify_targets_folder(
 ) -> Result<(Vec<crate::tuf::notary::TargetsCheck>, Option<String>)> {
     let mut loaded = Vec::new();
     for (role, path) in targets_files(dir)? {
-        let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, &e))?;
+        let bytes = crate::readpath::read_input(&path)?;
         match crate::tuf::notary::NotaryTargetsFile::from_bytes(&bytes) {
             Ok(f) => loaded.push((role, f)),
             Err(e) => return Ok((Vec::new(), Some(format!("{}: {e}", path.display())))),

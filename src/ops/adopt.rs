@@ -5,7 +5,6 @@
 
 use super::context::Context;
 use super::report::KeyInfo;
-use crate::atomic::{write_atomic, write_new_atomic};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::tuf::expiry::format_tuf_time;
@@ -74,7 +73,7 @@ pub fn adopt(ctx: &Context, dir: &Path, from: Option<u64>) -> Result<AdoptReport
     }
     let mut roots = Vec::new();
     for p in &files {
-        let bytes = std::fs::read(p).map_err(|e| Error::io("read", p, &e))?;
+        let bytes = crate::readpath::read_input(p)?;
         let md = Metadata::<Root>::from_bytes(&bytes).map_err(|e| {
             Error::refused(format!("{}: {e}", p.display())).hint(format!(
                 "a TUF 1.0 client cannot read it either; adopt from a later version on with --from N (e.g. --from {})",
@@ -100,6 +99,13 @@ pub fn adopt(ctx: &Context, dir: &Path, from: Option<u64>) -> Result<AdoptReport
                 last.signed.version, last.signed.expires
             ));
         }
+    }
+    let docs: Vec<crate::dialect::Doc> =
+        mds.iter().cloned().map(crate::dialect::Doc::Tuf).collect();
+    for c in crate::dialect::changed_key_ids(&docs.iter().collect::<Vec<_>>()) {
+        warnings.push(format!(
+            "{c}: rootcellar counts each key by its public key, but a review by key ID would miss this; the next version you stage must not reuse such an ID"
+        ));
     }
     if let Some(f) = chain.failure {
         return Err(Error::refused(format!("the history does not verify: {f}"))
@@ -172,11 +178,11 @@ pub fn adopt(ctx: &Context, dir: &Path, from: Option<u64>) -> Result<AdoptReport
         // The files, byte for byte: their signatures are over what they hold.
         for (bytes, md) in &roots {
             let (versioned, _) = ws.published_paths(md.signed.version);
-            write_new_atomic(&versioned, bytes)?;
+            crate::atomic::write_new_public(&versioned, bytes)?;
             created.push(versioned);
         }
         let (_, latest) = ws.published_paths(last.signed.version);
-        write_atomic(&latest, &roots[roots.len() - 1].0)?;
+        crate::atomic::write_public(&latest, &roots[roots.len() - 1].0)?;
         created.push(latest);
 
         Ok(keys)
@@ -198,6 +204,11 @@ pub fn adopt(ctx: &Context, dir: &Path, from: Option<u64>) -> Result<AdoptReport
             "first": mds[0].signed.version,
             "last": last.signed.version,
             "keys": keys.iter().map(|k| k.keyid.clone()).collect::<Vec<_>>(),
+            // What the transcript binds: each file adopted, each key registered.
+            "files": roots.iter().map(|(b, md)| serde_json::json!({
+                "role": "root", "version": md.signed.version, "sha256": crate::workspace::digest_hex(b),
+            })).collect::<Vec<_>>(),
+            "key_names": keys.iter().map(|k| serde_json::json!({"key": k.name, "keyid": k.keyid})).collect::<Vec<_>>(),
         }),
     )?;
     Ok(AdoptReport {

@@ -266,6 +266,14 @@ fn check_seal(ws: &Workspace, line: usize, head: &str, s: &Seal) -> SealCheck {
 pub fn verify(ctx: &Context) -> Result<AuditReport> {
     let ws = ctx.workspace()?;
     let c = ws.transcript()?;
+    // Every file is one the transcript accounts for, byte for byte, and every publish is sealed.
+    ws.check_bound()?;
+    if let Some(v) = c.bindings().unsealed.first() {
+        return Err(Error::refused(format!(
+            "the publish of root version {v} has no seal after it in the transcript"
+        ))
+        .hint("the transcript was cut or changed after the publish; compare it with the printed ceremony record"));
+    }
     let seals: Vec<SealCheck> = c
         .seals()
         .into_iter()
@@ -362,4 +370,69 @@ pub fn print(ctx: &Context, out: &Path) -> Result<PathBuf> {
     });
     write_new_atomic(out, html.as_bytes())?;
     Ok(out.to_path_buf())
+}
+
+/// What `audit re-anchor` recorded.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Anchored {
+    pub keys: usize,
+    pub files: usize,
+    pub staged_digest: Option<String>,
+}
+
+/// `rootcellar audit re-anchor`: after the operators checked the workspace by other means (its
+/// published history verified, key records compared with the devices), records what it holds
+/// now — each key record's name and key ID, each published file's SHA-256, the staged root's
+/// digest — as the transcript's new bindings. A deliberate step: asks for `re-anchor` to be
+/// typed (or `--confirm re-anchor`), and is a line of the transcript like any other.
+pub fn re_anchor(ctx: &Context, confirm: Option<&str>) -> Result<Anchored> {
+    let ws = ctx.workspace()?;
+    let _lock = ws.lock_only()?;
+    let (keys, files) = ws.holdings()?;
+    let d = Dialect::of(&ws);
+    let history = d.published_unanchored(&ws)?;
+    if let Some(f) = d.chain_failure(&history, ctx.now) {
+        return Err(Error::refused(format!(
+            "the published history does not verify: {f}"
+        ))
+        .hint("restore metadata/ from your export or backup; re-anchor records only a history that verifies"));
+    }
+    let staged = match ws.staged_unchecked()? {
+        Some(bytes) => Some(d.parse(&bytes).map_err(|e| {
+            Error::refused(format!("the staged root does not parse: {e}"))
+                .hint("drop it with `rootcellar root discard` first")
+        })?),
+        None => None,
+    };
+    let confirmed = match confirm {
+        Some(c) => c == "re-anchor",
+        None => ctx.prompt().typed_confirmation(
+            &format!(
+                "This records the workspace as it is now — {} key record(s), {} published file(s){} — as what the transcript vouches for. Only do it after checking them.",
+                keys.len(),
+                files.len(),
+                if staged.is_some() { ", the staged root" } else { "" }
+            ),
+            "re-anchor",
+        )?,
+    };
+    if !confirmed {
+        return Err(Error::refused("not confirmed: nothing was recorded")
+            .hint("type re-anchor when asked, or pass --confirm re-anchor"));
+    }
+    let staged_digest = staged.as_ref().map(Doc::digest);
+    ctx.record(
+        &ws,
+        "re-anchor",
+        json!({
+            "keys": keys.iter().map(|(n, id)| (n.clone(), Value::from(id.clone()))).collect::<Map<String, Value>>(),
+            "files": files.iter().map(|(role, v, sha)| json!({"role": role, "version": v, "sha256": sha})).collect::<Vec<_>>(),
+            "staged_sha256": staged_digest,
+        }),
+    )?;
+    Ok(Anchored {
+        keys: keys.len(),
+        files: files.len(),
+        staged_digest,
+    })
 }

@@ -130,6 +130,7 @@ fn update(ctx: &Context, how: &SignWith, edit: DelegationEdit) -> Result<Targets
             serde_json::json!({
                 "version": version,
                 "signed_sha256": digest_hex(&message),
+                "file_sha256": digest_hex(&bytes),
                 "signed_by": signers.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
             }),
             true,

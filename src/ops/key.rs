@@ -64,7 +64,8 @@ pub fn import(ctx: &Context, file: &Path, name: &str) -> Result<KeyInfo> {
     let ws = ctx.workspace()?;
     let _lock = ws.lock()?;
     check_name(name)?;
-    let text = std::fs::read_to_string(file).map_err(|e| Error::io("read", file, &e))?;
+    let text = String::from_utf8(crate::readpath::read(file, crate::readpath::Kind::Small)?)
+        .map_err(|_| Error::bad_input(format!("{} is not text", file.display())))?;
     let key = Key::from_import_text(&text).map_err(|e| {
         Error::bad_input(format!(
             "{} is not a public key rootcellar can use: {e}",

@@ -37,6 +37,8 @@ pub fn init(ctx: &Context, config: Config) -> Result<Workspace> {
             "name": ws.config.name(),
             "format": ws.config.format.name(),
             "rootcellar": env!("CARGO_PKG_VERSION"),
+            // This transcript records what the workspace holds (keys, staged and published).
+            crate::audit::BINDS: 1,
         }),
     )?;
     Ok(ws)

@@ -155,7 +155,7 @@ pub fn write_root(ctx: &Context, spec: &NotaryRootSpec) -> Result<NotaryRootRepo
         )));
     }
     let bytes = md.file_bytes();
-    crate::atomic::write_new_atomic(spec.out, &bytes)?;
+    crate::atomic::write_new_public(spec.out, &bytes)?;
     let root_keyids = md
         .role("root")
         .map(|r| r.keyids.clone())
@@ -237,7 +237,7 @@ pub fn write_certificate(
     let keyid = certificate_key(&pem).keyid();
     let path = match out {
         Some(out) => {
-            crate::atomic::write_new_atomic(out, pem.as_bytes())?;
+            crate::atomic::write_new_public(out, pem.as_bytes())?;
             out.display().to_string()
         }
         None => {
@@ -380,6 +380,10 @@ pub fn import(ctx: &Context, dir: &Path) -> Result<ImportReport> {
             "root_keyids": found.root_keys_ids,
             "delegations": delegations.iter().map(|d| d.role.clone()).collect::<Vec<_>>(),
             "targets_sha256": targets_file.as_ref().map(|(_, b)| digest_hex(b)),
+            // What the transcript binds: the files imported.
+            "files": std::iter::once(serde_json::json!({"role": "root", "version": md.signed.version, "sha256": digest_hex(&bytes)}))
+                .chain(targets_file.as_ref().map(|(v, b)| serde_json::json!({"role": "targets", "version": v, "sha256": digest_hex(b)})))
+                .collect::<Vec<_>>(),
         }),
     )?;
     Ok(ImportReport {
@@ -567,9 +571,9 @@ pub fn handover(ctx: &Context, spec: &HandoverSpec) -> Result<HandoverReport> {
     }
     let bytes = statement.to_file_bytes();
     if spec.add_to.is_some() {
-        crate::atomic::write_atomic(&path, &bytes)?;
+        crate::atomic::write_public(&path, &bytes)?;
     } else {
-        crate::atomic::write_new_atomic(&path, &bytes)?;
+        crate::atomic::write_new_public(&path, &bytes)?;
     }
     let verdict = check(&statement, &notary_bytes, &tuf_bytes, ctx.now);
     ctx.record(

@@ -130,6 +130,10 @@ pub struct RootDiff {
     /// Keys that stay but under a new key ID (a Notary key with a new certificate).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub renewed: Vec<String>,
+    /// Why this is not a diff against a root this workspace vouches for (a request whose
+    /// previous version nothing here verifies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unverified: Option<String>,
 }
 
 impl RootDiff {
@@ -169,6 +173,9 @@ impl RootDiff {
         }
         if diff.is_empty() {
             diff.push("keys and thresholds unchanged".into());
+        }
+        if let Some(u) = &self.unverified {
+            diff.insert(0, u.clone());
         }
         diff
     }

@@ -11,9 +11,9 @@
 
 use super::context::Context;
 use super::report::{MergeReport, RootDiff, SignRequestReport, read_aloud};
-use super::review::{diff, status};
+use super::review::{announce, diff, refuse_changed_key_ids, status};
 use super::root::{sign_with, signing_ids};
-use crate::atomic::{write_atomic, write_new_atomic};
+use crate::atomic::{write_new_public as write_new_atomic, write_public as write_atomic};
 use crate::dialect::{Detached, Dialect, Doc, Holders, Sig};
 use crate::error::{Error, Result};
 use crate::readpath::read_input;
@@ -153,16 +153,128 @@ pub fn export(ctx: &Context, out: &Path) -> Result<PathBuf> {
     Ok(out.to_path_buf())
 }
 
-/// `rootcellar request show FILE`: what the request changes, in words, and its digest.
-pub fn show(ctx: &Context, file: &Path) -> Result<RootDiff> {
+/// The root a request follows, and what vouches for it.
+struct Previous {
+    doc: Option<Doc>,
+    /// The published history of this workspace the request continues (empty: none here).
+    history: Vec<Doc>,
+    /// Why the review is not against a root this workspace vouches for.
+    unverified: Option<String>,
+    /// The digest given with `--trust-root-digest` that vouched for the bundle's previous.
+    trusted_digest: Option<String>,
+}
+
+/// Why the published history does not verify as a chain (expiry aside: a refresh is staged
+/// for a root that expires).
+/// The review of `request` is against the workspace's own published chain, verified from its
+/// first version on every use; a bundle's `previous` only when it is byte-identical to the
+/// published version, verifies as its successor, or has the digest given on the command line
+/// (read aloud, or received on a second channel). Otherwise it is marked unverified. A request
+/// for a version published here already is refused.
+fn previous_for(
+    ctx: &Context,
+    ws: &Workspace,
+    request: &Doc,
+    bundled: Option<&Doc>,
+    trust_digest: Option<&str>,
+) -> Result<Previous> {
+    let here = Dialect::of(ws);
+    let v = request.version();
+    let history = if here.accepts(request) {
+        here.published(ws)?
+    } else {
+        Vec::new()
+    };
+    if let Some(f) = here.chain_failure(&history, ctx.now) {
+        return Err(Error::refused(format!(
+            "this workspace's published history does not verify: {f}"
+        ))
+        .hint("restore it from your export or backup before reviewing anything against it"));
+    }
+    if history.iter().any(|p| p.version() >= v) {
+        return Err(Error::refused(format!(
+            "version {v} is published here already: this request would make a second version {v}"
+        ))
+        .hint("root keys must never sign two different roots of one version; ask where this request comes from"));
+    }
+    let mut out = Previous {
+        doc: None,
+        history,
+        unverified: None,
+        trusted_digest: None,
+    };
+    if v <= 1 {
+        return Ok(out);
+    }
+    let last = out.history.last();
+    match (last, bundled) {
+        (Some(l), b) if l.version() + 1 == v => {
+            if let Some(b) = b
+                && b.file_bytes() != l.file_bytes()
+            {
+                return Err(Error::refused(format!(
+                    "the request's bundle carries a version {} other than the one published here (digest {} here, {} in the bundle)",
+                    l.version(),
+                    read_aloud(&l.digest()),
+                    read_aloud(&b.digest())
+                ))
+                .hint("the bundle was changed, or it continues another history: ask for the request again"));
+            }
+            out.doc = Some(l.clone());
+            return Ok(out);
+        }
+        (Some(l), Some(b)) if l.version() + 2 == v => {
+            let mut chain = out.history.clone();
+            chain.push(b.clone());
+            if here.chain_failure(&chain, ctx.now).is_none() {
+                out.doc = Some(b.clone());
+                return Ok(out);
+            }
+        }
+        _ => {}
+    }
+    let Some(b) = bundled else {
+        out.unverified = Some(format!(
+            "UNVERIFIED: version {} is not published here and the request carries no previous root",
+            v - 1
+        ));
+        return Ok(out);
+    };
+    out.doc = Some(b.clone());
+    match trust_digest.map(|t| {
+        t.chars()
+            .filter(char::is_ascii_hexdigit)
+            .collect::<String>()
+    }) {
+        Some(t) if t.eq_ignore_ascii_case(&b.digest()) => {
+            out.trusted_digest = Some(b.digest());
+        }
+        Some(t) => {
+            return Err(Error::refused(format!(
+                "the bundle's previous root has digest {}, not the {} given",
+                read_aloud(&b.digest()),
+                read_aloud(&t.to_ascii_lowercase())
+            ))
+            .hint("the bundle was changed, or the digest was misheard: compare the full digest again over the second channel"));
+        }
+        None => {
+            out.unverified = Some(
+                "UNVERIFIED: against the bundle's own previous — nothing here vouches for it"
+                    .into(),
+            )
+        }
+    }
+    Ok(out)
+}
+
+/// `rootcellar request show FILE [--trust-root-digest D]`: what the request changes, in words,
+/// and its digest; computed against the workspace's own history (or marked unverified).
+pub fn show(ctx: &Context, file: &Path, trust_digest: Option<&str>) -> Result<RootDiff> {
     let ws = ctx.workspace()?;
     let (_, input) = read(file, &ws)?;
-    let (request, previous) = match input {
+    let (request, bundled) = match input {
         Input::Bundle(b) => (b.request, b.previous),
-        Input::Root(m) => {
-            let p = previous_here(&Dialect::of(&ws), &ws, &m)?;
-            (m, p)
-        }
+        Input::Root(m) => (m, None),
         Input::Detached(_) => {
             return Err(Error::bad_input(format!(
                 "{} is a detached signature, not a request",
@@ -171,7 +283,17 @@ pub fn show(ctx: &Context, file: &Path) -> Result<RootDiff> {
             .hint("show the request it was made for"));
         }
     };
-    Ok(diff(&Holders::of(&ws)?, previous.as_ref(), &request))
+    let prev = previous_for(ctx, &ws, &request, bundled.as_ref(), trust_digest)?;
+    let history: Vec<Doc> = prev
+        .history
+        .iter()
+        .cloned()
+        .chain(prev.doc.clone())
+        .collect();
+    refuse_changed_key_ids(&history, &request)?;
+    let mut d = diff(&Holders::of(&ws)?, prev.doc.as_ref(), &request);
+    d.unverified = prev.unverified;
+    Ok(d)
 }
 
 /// `rootcellar sign --file FILE --key K… [--detached OUT]`, and `sign --detached OUT` on the
@@ -182,6 +304,7 @@ pub fn sign_request(
     file: Option<&Path>,
     keys: &[String],
     detached: Option<&Path>,
+    trust_digest: Option<&str>,
 ) -> Result<SignRequestReport> {
     let ws = ctx.workspace()?;
     let here = Dialect::of(&ws);
@@ -216,10 +339,28 @@ pub fn sign_request(
                 .hint("give exactly one --key"),
         );
     }
-    let prev = match previous_here(&here, &ws, &md)? {
-        Some(p) => Some(p),
-        None => bundled.clone().flatten(),
+    // What is signed is reviewed against what this workspace vouches for, never a label.
+    let (prev, history, trusted) = match file {
+        Some(_) => {
+            let p = previous_for(
+                ctx,
+                &ws,
+                &md,
+                bundled.as_ref().and_then(Option::as_ref),
+                trust_digest,
+            )?;
+            if let Some(why) = p.unverified {
+                return Err(Error::refused(format!(
+                    "{why}: the review of this request cannot be trusted, so it is not signed"
+                ))
+                .hint("sign it in a workspace that holds the published history, or give the previous root's full digest (read aloud at the ceremony, or received on a second channel) with --trust-root-digest"));
+            }
+            let history: Vec<Doc> = p.history.iter().cloned().chain(p.doc.clone()).collect();
+            (p.doc, history, p.trusted_digest)
+        }
+        None => (previous_here(&here, &ws, &md)?, here.published(&ws)?, None),
     };
+    refuse_changed_key_ids(&history, &md)?;
     let mut plan = Vec::new();
     for k in keys {
         let r = ws.resolve_key(k)?;
@@ -236,6 +377,7 @@ pub fn sign_request(
         plan.push((r, ids));
     }
     ctx.air_gap("sign with a private key")?;
+    announce(ctx, &diff(&Holders::of(&ws)?, prev.as_ref(), &md));
     let digest = md.digest();
     let mut signed = md.clone();
     let mut signed_by = Vec::new();
@@ -284,6 +426,7 @@ pub fn sign_request(
                 "signed_sha256": digest,
                 "keys": signed_by,
                 "written": written.display().to_string(),
+                "trusted_previous": trusted,
             }),
             false,
         ),
@@ -395,6 +538,7 @@ pub fn merge(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result<Mer
     }
     // The root keys of the base and of the published version before it, by key ID.
     let prev = previous_here(&d, &ws, &base)?;
+    refuse_changed_key_ids(&d.published(&ws)?, &base)?;
     let mut allowed: Vec<(String, NotaryPublicKey)> = Vec::new();
     for m in std::iter::once(&base).chain(prev.as_ref()) {
         for id in m.role("root").map(|r| r.keyids.as_slice()).unwrap_or(&[]) {

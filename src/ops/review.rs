@@ -45,6 +45,33 @@ pub(super) fn previous_of(d: &Dialect, ws: &Workspace, md: &Doc) -> Result<Optio
     }
 }
 
+/// Shows the keyholder what they are about to sign — the changes in words and the digest to
+/// read aloud — before any PIN or passphrase is asked.
+pub(super) fn announce(ctx: &Context, d: &RootDiff) {
+    let mut text = format!(
+        "About to sign root version {} — read aloud and compare: {}",
+        d.to_version, d.read_aloud
+    );
+    for l in d.lines() {
+        text.push_str(&format!("\n  {}", crate::text::field(&l)));
+    }
+    ctx.prompt().say(&text);
+}
+
+/// Refuses `next` (to stage, sign, merge, import or publish) when one of its key IDs names other
+/// key material than in an earlier root of `history`.
+pub(super) fn refuse_changed_key_ids(history: &[Doc], next: &Doc) -> Result<()> {
+    let roots: Vec<&Doc> = history.iter().chain(std::iter::once(next)).collect();
+    let changes = crate::dialect::changed_key_ids(&roots);
+    match changes.into_iter().find(|c| c.version == next.version()) {
+        None => Ok(()),
+        Some(c) => Err(Error::refused(format!(
+            "{c}: a key ID that changes its key is refused (a review by key ID would not see the new key)"
+        ))
+        .hint("a new key comes under a new key ID; if nobody meant this, the root was tampered with: do not sign it")),
+    }
+}
+
 /// Who has signed `md` and who still must, as of `ctx.now`.
 pub fn status(ctx: &Context, d: &Dialect, ws: &Workspace, md: &Doc) -> Result<Status> {
     let prev = previous_of(d, ws, md)?;
@@ -294,6 +321,7 @@ pub fn diff(holders: &Holders, prev: Option<&Doc>, next: &Doc) -> RootDiff {
         read_aloud: read_aloud(&digest),
         digest,
         renewed,
+        unverified: None,
     }
 }
 
@@ -354,6 +382,10 @@ pub struct KeyRoles {
 /// What the ceremony screen shows: the status, the staged root's diff, the keys and their
 /// roles, and the repository a Notary workspace is for.
 pub struct Overview {
+    /// This machine's clock, as the operators are to compare it with a watch.
+    pub clock: String,
+    /// What the air-gap guard finds on (none: offline).
+    pub air_gap: Vec<String>,
     pub status: CeremonyStatus,
     pub diff: Option<RootDiff>,
     pub keys: Vec<KeyRoles>,
@@ -388,6 +420,11 @@ pub fn overview(ctx: &Context) -> Result<Overview> {
         })
         .collect();
     Ok(Overview {
+        clock: crate::tuf::expiry::format_tuf_time(ctx.now),
+        air_gap: crate::guard::check(&ctx.sysfs)
+            .iter()
+            .map(|f| f.to_string())
+            .collect(),
         status,
         diff,
         keys,

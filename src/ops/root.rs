@@ -9,7 +9,9 @@
 
 use super::context::Context;
 use super::report::{DrillResult, PublishReport, SignReport, Staged};
-use super::review::{previous_of, staged_or_refuse, status, view};
+use super::review::{
+    announce, diff, previous_of, refuse_changed_key_ids, staged_or_refuse, status, view,
+};
 use crate::dialect::{Base, Dialect, Doc, Holders, Staging, identity_of};
 use crate::error::{Error, Result};
 use crate::tuf::expiry::format_tuf_time;
@@ -37,12 +39,15 @@ fn stage(
             staged: staged.as_ref(),
         },
     )?;
+    refuse_changed_key_ids(&published, &s.doc)?;
     warn_software_root_keys(ctx, &ws, &s.doc)?;
     for n in &s.notes {
         ctx.notice(n.clone());
     }
-    d.write_staged(&ws, &s.doc)?;
+    // The transcript first: it is the authority on what is staged (a crash between the two
+    // leaves the root staged before, which it still accepts).
     ctx.record(&ws, "root-staged", s.detail.clone())?;
+    d.write_staged(&ws, &s.doc)?;
     Ok((ws, d, s))
 }
 
@@ -199,6 +204,7 @@ pub fn sign(ctx: &Context, keys: &[String]) -> Result<super::report::SignReport>
     let _lock = ws.lock()?;
     let mut md = staged_or_refuse(&d, &ws)?;
     let prev = previous_of(&d, &ws, &md)?;
+    refuse_changed_key_ids(&d.published(&ws)?, &md)?;
     let mut plan = Vec::new();
     for k in keys {
         let r = ws.resolve_key(k)?;
@@ -209,6 +215,7 @@ pub fn sign(ctx: &Context, keys: &[String]) -> Result<super::report::SignReport>
         plan.push((r, ids));
     }
     ctx.air_gap("sign with a private key")?;
+    announce(ctx, &diff(&Holders::of(&ws)?, prev.as_ref(), &md));
     let mut signed_by = Vec::new();
     for (r, ids) in &plan {
         md = sign_with(ctx, &d, &ws, &md, r, ids, "sign")?;
@@ -299,6 +306,7 @@ pub fn publish(ctx: &Context, seal: &SealWith) -> Result<PublishReport> {
     let md = staged_or_refuse(&d, &ws)?;
     let bytes = md.file_bytes();
     let mut published = d.published(&ws)?;
+    refuse_changed_key_ids(&published, &md)?;
     // A publish that crashed after writing N.root.json: finish it.
     let resumed = published.last().is_some_and(|p| {
         p.version() == md.version()
@@ -346,8 +354,10 @@ pub fn publish(ctx: &Context, seal: &SealWith) -> Result<PublishReport> {
         }),
         true,
     );
-    if *seal == SealWith::Skip {
-        detail["override_no_seal"] = serde_json::Value::Bool(true);
+    match (seal, &sealer) {
+        (SealWith::Skip, _) => detail["override_no_seal"] = true.into(),
+        (_, None) => detail["no_seal_key"] = true.into(),
+        _ => {}
     }
     if resumed {
         detail["resumed"] = serde_json::Value::Bool(true);

@@ -2,7 +2,7 @@
 //! machine and back, as files or QR frames.
 
 use super::context::Context;
-use crate::atomic::{write_atomic, write_new_atomic};
+use crate::atomic::write_public;
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::transfer::{qr, render, usb};
@@ -59,7 +59,7 @@ pub fn export_usb(ctx: &Context, dir: &Path, overwrite: bool) -> Result<Vec<usb:
     let mut back = Vec::new();
     for (v, _) in &published {
         let p = dir.join(format!("{v}.root.json"));
-        back.push(std::fs::read(&p).map_err(|e| Error::io("read back", &p, &e))?);
+        back.push(crate::readpath::read(&p, crate::readpath::Kind::Metadata)?);
     }
     if let Some(failure) = history_failure(&d, &back, ctx.now) {
         return Err(
@@ -139,7 +139,7 @@ pub fn export_qr(
         );
     }
     let ec = qr::ec_level(ec_name).map_err(Error::bad_input)?;
-    let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, &e))?;
+    let bytes = crate::readpath::read_input(&path)?;
     let chunk = qr::chunk_size(version, ec).map_err(Error::bad_input)?;
     let frames = qr::encode(&bytes, chunk)
         .map_err(|e| Error::bad_input(e).hint("use a larger --qr-version"))?;
@@ -157,7 +157,7 @@ pub fn export_qr(
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, &e))?;
         for (i, c) in codes.iter().enumerate() {
             let p = name(dir, i, "png");
-            write_atomic(&p, &render::to_png(c, 6).map_err(Error::environment)?)?;
+            write_public(&p, &render::to_png(c, 6).map_err(Error::environment)?)?;
             written.push(p);
         }
     }
@@ -165,14 +165,14 @@ pub fn export_qr(
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, &e))?;
         for (i, c) in codes.iter().enumerate() {
             let p = name(dir, i, "svg");
-            write_atomic(&p, render::to_svg(c).as_bytes())?;
+            write_public(&p, render::to_svg(c).as_bytes())?;
             written.push(p);
         }
     }
     let sha = crate::workspace::digest_hex(&bytes);
     if let Some(p) = &outputs.html {
         let svgs: Vec<String> = codes.iter().map(render::to_svg).collect();
-        write_atomic(
+        write_public(
             p,
             render::html_sheet(&svgs, &format!("{} — SHA-256 {sha}", path.display())).as_bytes(),
         )?;
@@ -181,7 +181,7 @@ pub fn export_qr(
     if let Some(p) = &outputs.text {
         let mut t = texts.join("\n");
         t.push('\n');
-        write_atomic(p, t.as_bytes())?;
+        write_public(p, t.as_bytes())?;
         written.push(p.clone());
     }
     ctx.record_here(
@@ -266,15 +266,15 @@ pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result
                 return Err(Error::refused(format!("the root does not verify: {f}"))
                     .hint("nothing was written"));
             }
-            match std::fs::read(o) {
-                Ok(there) if there == file => {}
-                Ok(_) => {
+            match crate::readpath::read_existing(o, crate::readpath::Kind::Metadata)? {
+                Some(there) if there == file => {}
+                Some(_) => {
                     return Err(
                         Error::refused(format!("{} exists and differs", o.display()))
                             .hint("choose another --out; nothing was written"),
                     );
                 }
-                Err(_) => write_new_atomic(o, &file)?,
+                None => crate::atomic::write_new_public(o, &file)?,
             }
             vec![o.to_path_buf()]
         }
@@ -313,6 +313,7 @@ pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result
                 ))
                 .hint("give --out FILE to keep it elsewhere"));
             }
+            super::review::refuse_changed_key_ids(&here.published(&ws)?, &doc)?;
             let mut chain: Vec<Vec<u8>> = published.into_iter().map(|(_, b)| b).collect();
             chain.push(file.clone());
             if let Some(f) = history_failure(&here, &chain, ctx.now) {
@@ -321,9 +322,7 @@ pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result
                 ))
                 .hint("give --out FILE to keep it elsewhere; nothing was written"));
             }
-            let (versioned, latest) = ws.published_paths(version);
-            write_new_atomic(&versioned, &file)?;
-            write_atomic(&latest, &file)?;
+            let (versioned, latest) = ws.publish_raw(version, &file)?;
             vec![versioned, latest]
         }
     };
@@ -335,6 +334,7 @@ pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result
             "sha256": a.sha256,
             "frames": a.frames,
             "written": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "published": out.is_none(),
         }),
     )?;
     Ok(ImportReport {

@@ -140,10 +140,15 @@ pub fn verify_files_as(
     {
         (targets, failure) = d.verify_targets_folder(root, dir, at)?;
     }
-    let warnings = match (&failure, docs.last()) {
+    let mut warnings = match (&failure, docs.last()) {
         (None, Some(newest)) => d.verify_warnings(newest, at),
         _ => Vec::new(),
     };
+    for c in crate::dialect::changed_key_ids(&docs.iter().collect::<Vec<_>>()) {
+        warnings.push(format!(
+            "{c}: a review that compares key IDs would not see this key change"
+        ));
+    }
     Ok(VerifyReport {
         dialect: d.key().into(),
         files: names,

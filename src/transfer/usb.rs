@@ -2,10 +2,12 @@
 //! file read back and checked.
 //!
 //! Invariants: a different file of the same name is never replaced unless told so, and such a
-//! conflict is found before anything is written; files already there with the same bytes are left
-//! alone (re-running an export is a no-op); a full drive leaves no partial file.
+//! conflict is found before anything is written; a symbolic link of the same name is such a
+//! conflict (replaced by a regular file with `--overwrite`, never reported unchanged), and a
+//! FIFO or device there is refused; files already there with the same bytes are left alone
+//! (re-running an export is a no-op); a full drive leaves no partial file.
 
-use crate::atomic::write_atomic;
+use crate::atomic::write_public as write_atomic;
 use crate::error::{Error, Result};
 use crate::workspace::digest_hex;
 use serde::Serialize;
@@ -25,6 +27,13 @@ pub fn export(
     files: &[(String, Vec<u8>)],
     overwrite: bool,
 ) -> Result<Vec<ExportedFile>> {
+    if !dir.exists() {
+        return Err(Error::bad_input(format!(
+            "{} does not exist — is the stick mounted?",
+            dir.display()
+        ))
+        .hint("mount the USB stick and give its folder"));
+    }
     if !dir.is_dir() {
         return Err(
             Error::bad_input(format!("{} is not a folder", dir.display()))
@@ -42,13 +51,24 @@ pub fn export(
     all.push(("SHA256SUMS".into(), sums.into_bytes()));
     // Conflicts first: nothing is written if any file would replace a different one.
     let mut conflicts = Vec::new();
+    let mut same = Vec::new();
     for (name, bytes) in &all {
         let p = dir.join(name);
-        if p.exists() {
-            let there = std::fs::read(&p).map_err(|e| Error::io("read", &p, &e))?;
-            if &there != bytes && !overwrite {
-                conflicts.push(name.clone());
-            }
+        // A link or anything but a regular file is never "the same": it is replaced by a file.
+        let there = match std::fs::symlink_metadata(&p) {
+            Err(_) => None,
+            Ok(m) if m.file_type().is_symlink() => Some(Err(format!("{name} (a link)"))),
+            Ok(m) if !m.file_type().is_file() => Some(Err(format!("{name} (not a regular file)"))),
+            Ok(_) => Some(Ok(crate::readpath::read(
+                &p,
+                crate::readpath::Kind::Metadata,
+            )?)),
+        };
+        match there {
+            Some(Ok(b)) if &b == bytes => same.push(name.clone()),
+            Some(Ok(_)) if !overwrite => conflicts.push(name.clone()),
+            Some(Err(what)) if !overwrite => conflicts.push(what),
+            _ => {}
         }
     }
     if !conflicts.is_empty() {
@@ -62,7 +82,7 @@ pub fn export(
     let mut out = Vec::new();
     for (name, bytes) in &all {
         let p = dir.join(name);
-        let same = std::fs::read(&p).map(|t| &t == bytes).unwrap_or(false);
+        let same = same.contains(name);
         if !same {
             write_atomic(&p, bytes).map_err(|e| {
                 if e.message.contains("No space left") || e.message.contains("space") {
@@ -86,7 +106,7 @@ pub fn export(
     // Read everything back.
     for (name, bytes) in &all {
         let p = dir.join(name);
-        let back = std::fs::read(&p).map_err(|e| Error::io("read back", &p, &e))?;
+        let back = crate::readpath::read(&p, crate::readpath::Kind::Metadata)?;
         if &back != bytes {
             return Err(Error::environment(format!(
                 "{} reads back different from what was written",

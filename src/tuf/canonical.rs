@@ -71,6 +71,16 @@ fn write_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
+/// SHA-256 (hex) of the canonical form of a metadata file's `signed` object: the digest
+/// keyholders read aloud, computed from the file alone. `None` when the file is no JSON object
+/// with a `signed` member that canonicalises.
+pub fn signed_digest(file: &[u8]) -> Option<String> {
+    use sha2::Digest;
+    let v = crate::tuf::json::parse_strict(file).ok()?;
+    let c = to_canonical(v.get("signed")?).ok()?;
+    Some(hex::encode(sha2::Sha256::digest(&c)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,8 +42,14 @@ fn context<'a>(s: &Settings, prompt: &'a dyn Prompt) -> Context<'a> {
     ctx
 }
 
+/// An error as the screen shows it (text from files escaped).
 fn pair(e: Error) -> (String, Option<String>) {
-    (e.message, e.hint)
+    (clean(&e.message), e.hint.as_deref().map(clean))
+}
+
+/// Text from files as the screen may show it: no control, escape or bidirectional character.
+fn clean(s: &str) -> String {
+    crate::text::field(s).into_owned()
 }
 
 /// Reads what the screen shows.
@@ -55,10 +61,10 @@ pub fn load(s: &Settings, list_devices: bool) -> Result<Snapshot> {
         (Some(x), Some(d)) => Some(Staged {
             version: x.version,
             digest_aloud: d.read_aloud.clone(),
-            diff: d.lines(),
+            diff: d.lines().iter().map(|l| clean(l)).collect(),
             by_previous: x.by_previous.as_ref().map(|c| (c.count(), c.threshold)),
             by_self: (x.by_self.count(), x.by_self.threshold),
-            can_still_sign: x.can_still_sign.clone(),
+            can_still_sign: x.can_still_sign.iter().map(|l| clean(l)).collect(),
             publishable: x.publishable,
         }),
         _ => None,
@@ -72,7 +78,7 @@ pub fn load(s: &Settings, list_devices: bool) -> Result<Snapshot> {
             certificate: k.certificate,
             name: k.key.name,
             backend: k.key.backend,
-            attestation: k.key.attestation,
+            attestation: k.key.attestation.as_deref().map(clean),
         })
         .collect();
     let mut devices = Vec::new();
@@ -130,13 +136,10 @@ pub fn load(s: &Settings, list_devices: bool) -> Result<Snapshot> {
     }
     Ok(Snapshot {
         dir: s.dir.display().to_string(),
-        clock: crate::tuf::expiry::format_tuf_time(ctx.now),
-        air_gap: crate::guard::check(&s.sysfs)
-            .iter()
-            .map(|f| f.to_string())
-            .collect(),
+        clock: o.clock,
+        air_gap: o.air_gap,
         published: st.published.map(|p| (p.version, p.expires)),
-        warnings: st.warnings,
+        warnings: st.warnings.iter().map(|w| clean(w)).collect(),
         staged,
         keys,
         devices,
@@ -287,6 +290,7 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
                     &ctx,
                     Some(std::path::Path::new(&file)),
                     std::slice::from_ref(&key),
+                    None,
                     None,
                 )
                 .map(|r| {
@@ -491,7 +495,7 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
 
 fn with_notices(ctx: &Context, mut lines: Vec<String>) -> Vec<String> {
     lines.extend(ctx.take_notices().into_iter().map(|n| format!("note: {n}")));
-    lines
+    lines.iter().map(|l| clean(l)).collect()
 }
 
 fn key_msg(k: event::KeyEvent) -> Option<Msg> {

@@ -309,6 +309,22 @@ fn key_attest_uses_pinned_and_configured_roots() {
         serde_json::to_vec_pretty(&rec).unwrap(),
     )
     .unwrap();
+    // A record written by hand is refused until the workspace is re-anchored on purpose.
+    let mut c = rootcellar();
+    c.env("ROOTCELLAR_DIR", d.path())
+        .args(["key", "attest", "yk"]);
+    let r = run(c);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("registered by no command the transcript records"),
+        "{}",
+        r.stderr
+    );
+    let mut c = rootcellar();
+    c.env("ROOTCELLAR_DIR", d.path())
+        .args(["audit", "re-anchor", "--confirm", "re-anchor"]);
+    assert_eq!(run(c).code, 0);
     let roots = write(
         d.path(),
         "../roots.pem",

@@ -257,7 +257,10 @@ fn three_laptops_sign_one_request_apart_and_merge() {
     assert!(m["result"]["added"].as_array().unwrap().is_empty());
     let shown = hq.ok(&["root", "show", "--json"]).json();
     assert_eq!(shown["result"]["signatures"].as_array().unwrap().len(), 3);
-    hq.ok(&["publish"]);
+    let v1_digest = hq.ok(&["publish", "--json"]).json()["result"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(verify(&[hq.dir.path().join("metadata")], &[]).code, 0);
 
     // Version 2 staged: the old requests carry other signed bytes and are refused whole.
@@ -274,14 +277,14 @@ fn three_laptops_sign_one_request_apart_and_merge() {
     );
     // A request signed by a key outside both roots is refused whole.
     let r2 = xfer.path().join("request-2.json");
-    std::fs::copy(hq.dir.path().join("staged/root.json"), &r2).unwrap();
+    hq.ok(&["request", "export", "--out", r2.to_str().unwrap()]);
     let mut md: serde_json::Value = serde_json::from_slice(&std::fs::read(&r2).unwrap()).unwrap();
     let stranger = TestKey::ecdsa(99);
     let parsed = rootcellar::tuf::Metadata::<rootcellar::tuf::Root>::from_bytes(
-        &std::fs::read(&r2).unwrap(),
+        &std::fs::read(hq.dir.path().join("staged/root.json")).unwrap(),
     )
     .unwrap();
-    md["signatures"] = serde_json::json!([stranger.sign(&parsed)]);
+    md["request"]["signatures"] = serde_json::json!([stranger.sign(&parsed)]);
     std::fs::write(&r2, serde_json::to_vec(&md).unwrap()).unwrap();
     hq.refused(
         &["merge", r2.to_str().unwrap()],
@@ -289,9 +292,17 @@ fn three_laptops_sign_one_request_apart_and_merge() {
         "which is not a root key of version 2",
     );
     // A signature that does not verify is refused whole.
-    la.ok(&["sign", "--file", r2.to_str().unwrap(), "--key", "alice"]);
+    la.ok(&[
+        "sign",
+        "--file",
+        r2.to_str().unwrap(),
+        "--key",
+        "alice",
+        "--trust-root-digest",
+        &v1_digest,
+    ]);
     let mut md: serde_json::Value = serde_json::from_slice(&std::fs::read(&r2).unwrap()).unwrap();
-    let sigs = md["signatures"].as_array_mut().unwrap();
+    let sigs = md["request"]["signatures"].as_array_mut().unwrap();
     sigs.retain(|s| s["keyid"] != stranger.keyid());
     let bad = sigs[0]["sig"]
         .as_str()
@@ -425,35 +436,76 @@ fn a_request_bundle_lets_a_keyholder_who_is_rotated_out_sign_apart_and_see_the_d
     hq.ok(&["request", "export", "--out", req1.to_str().unwrap()]);
     l.ok(&["sign", "--file", req1.to_str().unwrap(), "--key", "old"]);
     hq.ok(&["merge", req1.to_str().unwrap()]);
-    hq.ok(&["publish"]);
+    // The room reads version 1's digest aloud; the away laptop holds only its key.
+    let v1_digest = hq.ok(&["publish", "--json"]).json()["result"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     // Version 2 rotates "old" out: it must still sign as one of version 1's keys.
     hq.ok(&["rotate", "root", "--old", "old", "--new", "hq2"]);
     hq.ok(&["sign", "--key", "hq1", "--key", "hq2"]);
     let plain = xfer.path().join("v2-plain.json");
     std::fs::copy(hq.dir.path().join("staged/root.json"), &plain).unwrap();
-    // Without the previous root the laptop cannot tell that "old" may sign.
+    // Without the previous root the laptop cannot review the change: it refuses to sign.
     let r = l.run(&["sign", "--file", plain.to_str().unwrap(), "--key", "old"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
-        r.stderr.contains("nor of the published version before it"),
+        r.stderr.contains("UNVERIFIED") && r.stderr.contains("--trust-root-digest"),
         "{}",
         r.stderr
     );
     let bundle = xfer.path().join("v2.json");
     hq.ok(&["request", "export", "--out", bundle.to_str().unwrap()]);
-    // The keyholder sees the same diff as the room.
+    let b = bundle.to_str().unwrap();
+    // Nothing in the laptop's workspace vouches for the bundle's version 1: the diff is marked,
+    // signing refuses, and a misheard digest is refused too.
+    let shown = l.ok(&["request", "show", b, "--json"]).json();
+    assert!(
+        shown["result"]["unverified"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("UNVERIFIED")),
+        "{shown}"
+    );
+    let r = l.run(&["sign", "--file", b, "--key", "old"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("UNVERIFIED"), "{}", r.stderr);
+    let wrong = format!("{}0", &v1_digest[..v1_digest.len() - 1]);
+    let wrong = if wrong == v1_digest {
+        format!("{}1", &v1_digest[..v1_digest.len() - 1])
+    } else {
+        wrong
+    };
+    let r = l.run(&["request", "show", b, "--trust-root-digest", &wrong]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    // The keyholder, given the digest read aloud, sees the same diff as the room.
     let shown = l
-        .ok(&["request", "show", bundle.to_str().unwrap(), "--json"])
+        .ok(&[
+            "request",
+            "show",
+            b,
+            "--trust-root-digest",
+            &v1_digest,
+            "--json",
+        ])
         .json();
+    assert!(shown["result"]["unverified"].is_null(), "{shown}");
     let in_room = hq.ok(&["root", "show", "--diff", "--json"]).json();
     assert_eq!(shown["result"]["digest"], in_room["result"]["digest"]);
     assert_eq!(
         shown["result"]["keys_removed"][0]["fingerprint"],
         in_room["result"]["keys_removed"][0]["fingerprint"]
     );
-    l.ok(&["sign", "--file", bundle.to_str().unwrap(), "--key", "old"]);
-    let m = hq.ok(&["merge", bundle.to_str().unwrap(), "--json"]).json();
+    l.ok(&[
+        "sign",
+        "--file",
+        b,
+        "--key",
+        "old",
+        "--trust-root-digest",
+        &v1_digest,
+    ]);
+    let m = hq.ok(&["merge", b, "--json"]).json();
     assert_eq!(m["result"]["added"][0], "old");
     assert_eq!(m["result"]["status"]["publishable"], true);
     hq.ok(&["publish"]);

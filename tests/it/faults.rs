@@ -223,5 +223,7 @@ fn publish_sign_refresh_and_export_survive_a_crash_at_every_write_step() {
     // Staging the next version.
     total += crash_everywhere(&w, &["refresh", "--expires", "2027-07-01"], None, &none);
     eprintln!("crashed at {total} write steps, every one recovered");
-    assert!(total >= 100, "only {total} crash points");
+    // A floor that shows the injection reaches every write (84 since the staged digest moved
+    // from staged/state.json into the transcript).
+    assert!(total >= 80, "only {total} crash points");
 }

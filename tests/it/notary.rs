@@ -1108,9 +1108,33 @@ fn a_dct_repository_hands_over_to_a_tuf_root_made_with_the_same_hardware_keys() 
 fn notary_keyholders_sign_apart_and_merge() {
     let gun = "docker.io/example/apart";
     let a = crate::cli::Ws::with_init(&["init", "--format", "notary", "--gun", gun]);
-    for k in ["a", "b", "c", "online"] {
+    for k in ["a", "c", "online"] {
         a.ok(&["key", "generate", "--name", k, "--algorithm", "ecdsa-p256"]);
     }
+    // b's key lives on b's own machine (a workspace of any format holding only b): the
+    // ceremony takes its certificate.
+    let d = TestDir::new();
+    let b = crate::cli::Ws::new();
+    b.ok(&[
+        "key",
+        "generate",
+        "--name",
+        "b",
+        "--algorithm",
+        "ecdsa-p256",
+    ]);
+    let bcrt = d.path().join("b.crt");
+    b.ok(&[
+        "notary",
+        "certificate",
+        "--key",
+        "b",
+        "--gun",
+        gun,
+        "--out",
+        bcrt.to_str().unwrap(),
+    ]);
+    a.ok(&["key", "import", bcrt.to_str().unwrap(), "--name", "b"]);
     a.ok(&[
         "notary",
         "root",
@@ -1127,13 +1151,15 @@ fn notary_keyholders_sign_apart_and_merge() {
         "--timestamp-key",
         "online",
     ]);
-    a.ok(&["sign", "--key", "a", "--key", "b"]);
-    a.ok(&["publish"]);
-    // b's key moves to b's own machine (a workspace of any format holding only b).
-    let b = crate::cli::Ws::new();
-    for f in ["b.json", "b.key.pem"] {
-        std::fs::copy(a.path().join("keys").join(f), b.path().join("keys").join(f)).unwrap();
-    }
+    a.ok(&["sign", "--key", "a"]);
+    let req1 = d.path().join("request-1.json");
+    a.ok(&["request", "export", "--out", req1.to_str().unwrap()]);
+    b.ok(&["sign", "--file", req1.to_str().unwrap(), "--key", "b"]);
+    a.ok(&["merge", req1.to_str().unwrap()]);
+    let v1_digest = json_of(&a.ok(&["publish", "--json"]))["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
     a.ok(&[
         "notary",
         "root",
@@ -1149,20 +1175,34 @@ fn notary_keyholders_sign_apart_and_merge() {
     assert_eq!(st["staged"]["by_previous"]["met"], false, "{st}");
     assert_eq!(st["staged"]["can_still_sign"], json!(["b"]), "{st}");
 
-    let d = TestDir::new();
     let req = d.path().join("request.json");
     a.ok(&["request", "export", "--out", req.to_str().unwrap()]);
+    // b's workspace has not published version 1: it takes the bundle's only with its digest.
+    b.refused(
+        &["sign", "--file", req.to_str().unwrap(), "--key", "b"],
+        1,
+        "UNVERIFIED",
+    );
     let r = b.ok(&[
         "sign",
         "--file",
         req.to_str().unwrap(),
         "--key",
         "b",
+        "--trust-root-digest",
+        &v1_digest,
         "--json",
     ]);
     assert_eq!(json_of(&r)["signed_by"], json!(["b"]));
     // The keyholder sees what the request changes before signing.
-    let shown = json_of(&b.ok(&["request", "show", req.to_str().unwrap(), "--json"]));
+    let shown = json_of(&b.ok(&[
+        "request",
+        "show",
+        req.to_str().unwrap(),
+        "--trust-root-digest",
+        &v1_digest,
+        "--json",
+    ]));
     assert_eq!(shown["to_version"], 2, "{shown}");
     assert_eq!(shown["roles"][0]["removed"], json!(["b"]), "{shown}");
     let det = d.path().join("b.sig.json");
@@ -1172,6 +1212,8 @@ fn notary_keyholders_sign_apart_and_merge() {
         req.to_str().unwrap(),
         "--key",
         "b",
+        "--trust-root-digest",
+        &v1_digest,
         "--detached",
         det.to_str().unwrap(),
     ]);
@@ -1217,7 +1259,10 @@ fn notary_keyholders_sign_apart_and_merge() {
     assert_eq!(m["added"], json!(["b"]), "{m}");
     assert_eq!(m["already"], json!(["a", "c"]), "{m}");
     assert_eq!(m["status"]["publishable"], true, "{m}");
-    a.ok(&["publish"]);
+    let v2_digest = json_of(&a.ok(&["publish", "--json"]))["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let meta = a.path().join("metadata");
     assert!(notary_says(
         gun,
@@ -1327,6 +1372,8 @@ fn notary_keyholders_sign_apart_and_merge() {
         req3.to_str().unwrap(),
         "--key",
         "d",
+        "--trust-root-digest",
+        &v2_digest,
         "--detached",
         det.to_str().unwrap(),
     ]);
@@ -1374,7 +1421,16 @@ fn notary_keyholders_sign_apart_and_merge() {
     a.ok(&["sign", "--key", "a"]);
     let req4 = d.path().join("request4.json");
     a.ok(&["request", "export", "--out", req4.to_str().unwrap()]);
-    b.ok(&["sign", "--file", req4.to_str().unwrap(), "--key", "d"]);
+    let v3_digest = p3["digest"].as_str().unwrap();
+    b.ok(&[
+        "sign",
+        "--file",
+        req4.to_str().unwrap(),
+        "--key",
+        "d",
+        "--trust-root-digest",
+        v3_digest,
+    ]);
     let m4 = json_of(&a.ok(&["merge", req4.to_str().unwrap(), "--json"]));
     assert_eq!(m4["added"], json!(["d"]), "{m4}");
     a.ok(&["publish"]);
