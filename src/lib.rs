@@ -4,6 +4,7 @@
 pub mod atomic;
 pub mod audit;
 pub mod cli;
+pub mod demo;
 pub mod dialect;
 pub mod error;
 #[doc(hidden)]
@@ -12,6 +13,7 @@ pub mod guard;
 pub mod ops;
 pub mod prompt;
 pub mod readpath;
+pub mod report;
 pub mod signer;
 pub mod text;
 pub mod transfer;

@@ -53,7 +53,17 @@ fn not_regular(t: std::fs::FileType) -> Option<&'static str> {
     } else if t.is_socket() {
         Some("a socket")
     } else {
-        Some("not a regular file")
+        Some("something other than a file")
+    }
+}
+
+/// A size as people read it: bytes, KiB, MiB or GiB.
+fn size(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / f64::from(1u32 << 30)),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / f64::from(1u32 << 20)),
+        n if n >= 1 << 10 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
     }
 }
 
@@ -71,7 +81,7 @@ pub fn read(path: &Path, kind: Kind) -> Result<Vec<u8>> {
     };
     let meta = std::fs::metadata(path).map_err(io)?;
     if let Some(what) = not_regular(meta.file_type()) {
-        return Err(bad(path, format!("is {what}, not a file")));
+        return Err(bad(path, format!("is {what}, not a regular file")));
     }
     // Non-blocking: a FIFO swapped in after the check above cannot stall the open.
     let file = std::fs::OpenOptions::new()
@@ -81,22 +91,23 @@ pub fn read(path: &Path, kind: Kind) -> Result<Vec<u8>> {
         .map_err(io)?;
     let meta = file.metadata().map_err(io)?;
     if let Some(what) = not_regular(meta.file_type()) {
-        return Err(bad(path, format!("is {what}, not a file")));
+        return Err(bad(path, format!("is {what}, not a regular file")));
     }
     let limit = kind.limit();
     if meta.len() > limit {
         return Err(bad(
             path,
             format!(
-                "is {} bytes, more than the {limit} a file of this kind may be",
-                meta.len()
+                "is {}, more than the {} a file of this kind may be",
+                size(meta.len()),
+                size(limit)
             ),
         ));
     }
     let mut out = Vec::with_capacity(meta.len() as usize);
     file.take(limit + 1).read_to_end(&mut out).map_err(io)?;
     if out.len() as u64 > limit {
-        return Err(bad(path, format!("holds more than {limit} bytes")));
+        return Err(bad(path, format!("holds more than {}", size(limit))));
     }
     Ok(out)
 }

@@ -121,7 +121,7 @@ impl Config {
     pub fn notary(gun: &str) -> Result<Config> {
         if gun.is_empty()
             || gun.contains([',', '=', '+', '"', '\\'])
-            || gun.chars().any(char::is_control)
+            || crate::text::is_unsafe_name(gun)
         {
             return Err(Error::bad_input(format!(
                 "a Notary workspace needs the repository name (GUN) its root certificates will carry; {gun:?} is not one"

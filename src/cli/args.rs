@@ -77,6 +77,10 @@ pub(super) enum Command {
         /// channel; only then is the request's own previous root trusted for the review.
         #[arg(long, value_name = "DIGEST", requires = "file")]
         trust_root_digest: Option<String>,
+        /// Sign only if the root to sign has this full digest (the one `root show` or
+        /// `request show` printed and the room read aloud); refused otherwise.
+        #[arg(long, value_name = "DIGEST")]
+        expect_digest: Option<String>,
     },
     /// Merge signed requests and detached signatures into the staged root (or --out FILE).
     Merge {

@@ -18,6 +18,7 @@ pub(super) fn run(cmd: &Command, ctx: &Context) -> Result<Output> {
             file,
             detached,
             trust_root_digest,
+            expect_digest,
         } => {
             if file.is_some() || detached.is_some() {
                 let r = ops::request::sign_request(
@@ -26,10 +27,11 @@ pub(super) fn run(cmd: &Command, ctx: &Context) -> Result<Output> {
                     keys,
                     detached.as_deref(),
                     trust_root_digest.as_deref(),
+                    expect_digest.as_deref(),
                 )?;
                 return out(&r, output::request_signed(&r));
             }
-            let r = ops::root::sign(ctx, keys)?;
+            let r = ops::root::sign(ctx, keys, expect_digest.as_deref())?;
             out(&r, output::sign_report(&r))
         }
         Command::Merge { files, out: dest } => {
@@ -164,14 +166,14 @@ pub(super) fn demo(cli: &Cli, ctx: &Context, software: bool) -> Result<Output> {
         }
         lines.push(l.to_string());
     };
-    match ops::demo::launch(ctx, cli.dir.as_deref(), software, json, &mut say)? {
-        ops::demo::Launched::Child(code) => Ok(Output {
+    match crate::demo::launch(ctx, cli.dir.as_deref(), software, json, &mut say)? {
+        crate::demo::Launched::Child(code) => Ok(Output {
             human: String::new(),
             value: serde_json::Value::Null,
             code,
             printed: true,
         }),
-        ops::demo::Launched::Here(dir) => out(
+        crate::demo::Launched::Here(dir) => out(
             &serde_json::json!({"dir": dir, "steps": lines}),
             String::new(),
         ),

@@ -126,12 +126,20 @@ pub fn root_view(v: &RootView) -> String {
     );
     let _ = writeln!(s, "Roles:");
     for r in &v.roles {
+        let distinct = if r.distinct_keys < r.keys.len() {
+            format!(
+                " distinct keys ({} key IDs: one key listed twice counts once)",
+                r.keys.len()
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             s,
-            "  {:<10} threshold {} of {}: {}",
-            r.role,
+            "  {:<10} threshold {} of {}{distinct}: {}",
+            f(&r.role),
             r.threshold,
-            r.keys.len(),
+            r.distinct_keys,
             fs(&r.keys, ", ")
         );
     }
@@ -139,16 +147,30 @@ pub fn root_view(v: &RootView) -> String {
     for k in &v.keys {
         let _ = writeln!(
             s,
-            "  {:<12} {}  {:<10} fingerprint {}  {}{}",
-            k.name.as_deref().unwrap_or("(unnamed)"),
+            "  {:<12} {}  {:<10} fingerprint {}  {}{}{}",
+            f(k.name.as_deref().unwrap_or("(unnamed)")),
             f(&k.keyid.chars().take(16).collect::<String>()),
             f(&k.algorithm),
             k.fingerprint,
-            k.roles.join(","),
+            fs(&k.roles, ","),
             k.backend
                 .as_deref()
                 .map(|b| format!("  [{b}]"))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            if k.aliases.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "  also listed as {}",
+                    fs(
+                        &k.aliases
+                            .iter()
+                            .map(|a| a.chars().take(16).collect())
+                            .collect::<Vec<String>>(),
+                        ", "
+                    )
+                )
+            }
         );
     }
     for k in &v.keys {
@@ -433,7 +455,7 @@ pub fn diff(d: &RootDiff) -> String {
             f(&k.name),
             f(&k.keyid.chars().take(16).collect::<String>()),
             k.fingerprint,
-            k.roles.join(", ")
+            fs(&k.roles, ", ")
         );
     }
     for k in &d.keys_removed {
@@ -443,7 +465,7 @@ pub fn diff(d: &RootDiff) -> String {
             f(&k.name),
             f(&k.keyid.chars().take(16).collect::<String>()),
             k.fingerprint,
-            k.roles.join(", ")
+            fs(&k.roles, ", ")
         );
     }
     for n in &d.renewed {
@@ -455,7 +477,7 @@ pub fn diff(d: &RootDiff) -> String {
             Some(b) => format!("threshold {b}"),
             None => format!("threshold {}", r.threshold_after),
         };
-        let _ = write!(s, "  role {}: {t}", r.role);
+        let _ = write!(s, "  role {}: {t}", f(&r.role));
         if !r.added.is_empty() {
             let _ = write!(s, "; adds {}", fs(&r.added, ", "));
         }

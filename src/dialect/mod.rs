@@ -694,6 +694,11 @@ impl Detached {
 pub struct Holders(Vec<(Vec<u8>, KeyRecord)>);
 
 impl Holders {
+    /// No workspace keys: every key goes by its key ID.
+    pub fn none() -> Holders {
+        Holders(Vec::new())
+    }
+
     pub fn of(ws: &Workspace) -> Result<Holders> {
         Ok(Holders(
             ws.keys()?
@@ -942,6 +947,15 @@ pub enum TargetsDoc {
 impl Dialect {
     /// What the dialect refuses in a delegation before anything is read.
     pub fn check_delegation(&self, d: &Delegation) -> Result<()> {
+        if crate::text::is_unsafe_name(&d.role)
+            || d.paths.iter().any(|p| crate::text::is_unsafe_name(p))
+        {
+            return Err(Error::bad_input(format!(
+                "the role name or a path holds control, bidirectional or invisible characters: {:?}",
+                crate::text::visible(&d.role)
+            ))
+            .hint("type the name and paths again in plain characters; such characters can make a screen show another name"));
+        }
         match self {
             Dialect::Tuf => tuf::check_delegation(d),
             Dialect::Notary { .. } => notary::check_delegation(d),

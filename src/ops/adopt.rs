@@ -4,9 +4,9 @@
 //! next version.
 
 use super::context::Context;
-use super::report::KeyInfo;
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
+use crate::report::KeyInfo;
 use crate::tuf::expiry::format_tuf_time;
 use crate::tuf::verify::verify_chain;
 use crate::tuf::{Metadata, Root};

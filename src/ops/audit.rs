@@ -320,7 +320,7 @@ pub fn print(ctx: &Context, out: &Path) -> Result<PathBuf> {
         .keys()?
         .iter()
         .map(|r| {
-            let info = super::report::KeyInfo::of(r);
+            let info = crate::report::KeyInfo::of(r);
             let place = match &r.yubikey {
                 Some(y) => format!("YubiKey {} slot {}", y.serial, y.slot),
                 None => info.backend,

@@ -8,10 +8,10 @@
 //! the published root (and, in Notary's dialect, verifies as Notary's client checks it).
 
 use super::context::Context;
-use super::report::{RoleSummary, TargetsReport};
 pub use crate::dialect::Delegation;
 use crate::dialect::{DelegationEdit, Dialect, Holders, identity_of};
 use crate::error::{Error, Result};
+use crate::report::{RoleSummary, TargetsReport};
 use crate::tuf::expiry::{format_tuf_time, parse_user_time, truncate};
 use crate::tuf::notary::NotaryPublicKey;
 use crate::workspace::{Backend, KeyRecord, Workspace, digest_hex};

@@ -1,11 +1,11 @@
 //! Key operations: generate, import, list.
 
 use super::context::Context;
-pub use super::report::KeyInfo;
 use crate::atomic::write_new_atomic;
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::prompt::SecretKind;
+pub use crate::report::KeyInfo;
 use crate::signer::Signer;
 use crate::signer::pkcs11::KeyAttributes;
 use crate::signer::software::SoftwareKey;

@@ -10,11 +10,9 @@ pub mod adopt;
 pub mod audit;
 pub mod context;
 pub mod delegate;
-pub mod demo;
 pub mod device;
 pub mod key;
 pub mod notary;
-pub mod report;
 pub mod request;
 pub mod review;
 pub mod root;
@@ -22,6 +20,7 @@ pub mod transfer;
 pub mod verify;
 pub mod yubikey;
 
+pub use crate::report;
 pub use context::{Context, GuardMode};
 
 use crate::error::Result;

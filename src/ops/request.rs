@@ -10,13 +10,13 @@
 //! merge with anything wrong in it writes nothing.
 
 use super::context::Context;
-use super::report::{MergeReport, RootDiff, SignRequestReport, read_aloud};
 use super::review::{announce, diff, refuse_changed_key_ids, status};
 use super::root::{sign_with, signing_ids};
 use crate::atomic::{write_new_public as write_new_atomic, write_public as write_atomic};
 use crate::dialect::{Detached, Dialect, Doc, Holders, Sig};
 use crate::error::{Error, Result};
 use crate::readpath::read_input;
+use crate::report::{MergeReport, RootDiff, SignRequestReport, read_aloud};
 use crate::tuf::json::parse_strict;
 use crate::tuf::notary::NotaryPublicKey;
 use crate::workspace::{Workspace, digest_hex};
@@ -305,6 +305,7 @@ pub fn sign_request(
     keys: &[String],
     detached: Option<&Path>,
     trust_digest: Option<&str>,
+    shown: Option<&str>,
 ) -> Result<SignRequestReport> {
     let ws = ctx.workspace()?;
     let here = Dialect::of(&ws);
@@ -333,6 +334,7 @@ pub fn sign_request(
             None,
         ),
     };
+    super::root::refuse_unshown(shown, &md)?;
     if detached.is_some() && keys.len() != 1 {
         return Err(
             Error::bad_input("a detached signature is made with one key")

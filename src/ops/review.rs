@@ -7,12 +7,12 @@
 //! and added.
 
 use super::context::Context;
-use super::report::{
+use crate::dialect::{Dialect, Doc, Holders};
+use crate::error::{Error, Result};
+use crate::report::{
     CeremonyStatus, KeyChange, KeyView, PublishedState, RoleChange, RoleView, RootDiff, RootView,
     SigView, Status, read_aloud,
 };
-use crate::dialect::{Dialect, Doc, Holders};
-use crate::error::{Error, Result};
 use crate::tuf::RoleKeys;
 use crate::tuf::expiry::parse_user_time;
 use crate::tuf::verify::ThresholdCheck;
@@ -156,22 +156,44 @@ pub fn view(
     source: &str,
 ) -> Result<RootView> {
     let holders = Holders::of(ws)?;
+    // One public key under several key IDs is one key: shown once, with its aliases.
+    let mut seen: Vec<Vec<u8>> = Vec::new();
     let keys = md
         .key_ids()
         .into_iter()
-        .map(|id| {
+        .filter_map(|id| {
+            let m = md.material(id);
+            if seen.contains(&m) {
+                return None;
+            }
+            seen.push(m.clone());
+            let aliases: Vec<String> = md
+                .key_ids()
+                .into_iter()
+                .filter(|o| *o != id && md.material(o) == m)
+                .cloned()
+                .collect();
+            let mut roles = md.roles_of_id(id);
+            for a in &aliases {
+                for r in md.roles_of_id(a) {
+                    if !roles.contains(&r) {
+                        roles.push(r);
+                    }
+                }
+            }
             let rec = holders.record(md, id);
-            KeyView {
+            Some(KeyView {
                 keyid: id.clone(),
                 name: rec.map(|r| r.name.clone()),
                 algorithm: md.algorithm(id),
                 fingerprint: md.fingerprint(id),
                 backend: rec.map(|r| r.backend.name().to_string()),
-                roles: md.roles_of_id(id),
+                roles,
+                aliases,
                 attestation: rec
                     .and_then(|r| r.attestation(ctx.now))
                     .map(|v| v.summary()),
-            }
+            })
         })
         .collect();
     let roles = ["root", "targets", "snapshot", "timestamp"]
@@ -181,6 +203,12 @@ pub fn view(
             role: n.to_string(),
             threshold: r.threshold,
             keys: r.keyids.iter().map(|id| holders.label(md, id)).collect(),
+            distinct_keys: {
+                let mut m: Vec<Vec<u8>> = r.keyids.iter().map(|id| md.material(id)).collect();
+                m.sort();
+                m.dedup();
+                m.len()
+            },
         })
         .collect();
     let prev = if source == "staged" {
@@ -309,6 +337,24 @@ pub fn diff(holders: &Holders, prev: Option<&Doc>, next: &Doc) -> RootDiff {
             });
         }
     }
+    // A role the next version no longer has.
+    for (p, (name, o)) in prev
+        .into_iter()
+        .flat_map(|p| p.roles().iter().map(move |r| (p, r)))
+    {
+        if next.role(name).is_none() {
+            roles.push(RoleChange {
+                role: name.clone(),
+                threshold_before: Some(o.threshold),
+                threshold_after: 0,
+                added: Vec::new(),
+                removed: members(p, o)
+                    .iter()
+                    .map(|(id, _)| holders.label(p, id))
+                    .collect(),
+            });
+        }
+    }
     let digest = next.digest();
     RootDiff {
         from_version: prev.map(|p| p.version()),
@@ -372,7 +418,7 @@ pub fn ceremony_status(ctx: &Context) -> Result<CeremonyStatus> {
 /// A registered key as the ceremony screen lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyRoles {
-    pub key: super::report::KeyInfo,
+    pub key: crate::report::KeyInfo,
     /// The roles it holds in the staged root (else the published one), matched by public key.
     pub roles: Vec<String>,
     /// A Notary root certificate is kept in its record (`notary certificate`).
@@ -416,7 +462,7 @@ pub fn overview(ctx: &Context) -> Result<Overview> {
             certificate: r.certificate.is_some(),
             key: super::yubikey::with_verdicts(ctx, std::slice::from_ref(&r))
                 .pop()
-                .unwrap_or_else(|| super::report::KeyInfo::of(&r)),
+                .unwrap_or_else(|| crate::report::KeyInfo::of(&r)),
         })
         .collect();
     Ok(Overview {

@@ -8,12 +8,12 @@
 //! nothing; publish writes only a root that verifies against the whole published history.
 
 use super::context::Context;
-use super::report::{DrillResult, PublishReport, SignReport, Staged};
 use super::review::{
     announce, diff, previous_of, refuse_changed_key_ids, staged_or_refuse, status, view,
 };
 use crate::dialect::{Base, Dialect, Doc, Holders, Staging, identity_of};
 use crate::error::{Error, Result};
+use crate::report::{DrillResult, PublishReport, SignReport, Staged};
 use crate::tuf::expiry::format_tuf_time;
 use crate::workspace::{Backend, KeyRecord, Workspace};
 
@@ -198,11 +198,18 @@ pub(super) fn sign_with(
 
 /// `rootcellar sign --key K…`: signs the staged root; each signature is verified before it is
 /// kept, and written at once so a later failure loses nothing.
-pub fn sign(ctx: &Context, keys: &[String]) -> Result<super::report::SignReport> {
+/// `shown`: the digest the keyholder was shown (the ceremony screen), refused if the staged
+/// root is no longer that one.
+pub fn sign(
+    ctx: &Context,
+    keys: &[String],
+    shown: Option<&str>,
+) -> Result<crate::report::SignReport> {
     let ws = ctx.workspace()?;
     let d = Dialect::of(&ws);
     let _lock = ws.lock()?;
     let mut md = staged_or_refuse(&d, &ws)?;
+    refuse_unshown(shown, &md)?;
     let prev = previous_of(&d, &ws, &md)?;
     refuse_changed_key_ids(&d.published(&ws)?, &md)?;
     let mut plan = Vec::new();
@@ -241,6 +248,25 @@ pub fn sign(ctx: &Context, keys: &[String]) -> Result<super::report::SignReport>
         signed_by,
         status: status(ctx, &d, &ws, &md)?,
     })
+}
+
+/// Refuses to sign `md` when the keyholder was shown another root (`shown`, its digest).
+pub(super) fn refuse_unshown(shown: Option<&str>, md: &Doc) -> Result<()> {
+    let shown = shown.map(|s| {
+        s.chars()
+            .filter(char::is_ascii_hexdigit)
+            .collect::<String>()
+            .to_ascii_lowercase()
+    });
+    match shown.as_deref() {
+        Some(s) if s != md.digest() => Err(Error::refused(format!(
+            "the root to sign changed since it was shown: its digest is {}, the one shown {}",
+            crate::report::read_aloud(&md.digest()),
+            crate::report::read_aloud(s)
+        ))
+        .hint("review it again before anyone signs; nothing was signed")),
+        _ => Ok(()),
+    }
 }
 
 /// Which key seals the transcript at publish.

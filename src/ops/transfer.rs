@@ -221,12 +221,34 @@ pub struct ImportReport {
     pub written: Vec<PathBuf>,
 }
 
+/// The first few of `items`, and how many more there are.
+fn some_of(items: &[String]) -> String {
+    const SHOWN: usize = 8;
+    let mut s = items
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if items.len() > SHOWN {
+        s.push_str(&format!("; and {} more", items.len() - SHOWN));
+    }
+    s
+}
+
 /// `rootcellar import qr FILE… [--out PATH]`: frames from text files (one frame per line) or
 /// images; the root is verified as a client would before it is written.
 pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result<ImportReport> {
     let here = ctx.lock_here()?;
     let (inputs, unreadable) = render::read_frames(files)?;
-    let a = qr::assemble(&inputs).map_err(|e| Error::refused(e).hint("scan the frames again"))?;
+    let a = qr::assemble(&inputs).map_err(|e| {
+        let e = if unreadable.is_empty() {
+            e
+        } else {
+            format!("{e} ({})", some_of(&unreadable))
+        };
+        Error::refused(e).hint("scan the frames again")
+    })?;
     let mut rejected = unreadable;
     rejected.extend(a.rejected.clone());
     if !a.missing.is_empty() {
@@ -239,7 +261,7 @@ pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result
             if rejected.is_empty() {
                 String::new()
             } else {
-                format!(" (not used: {})", rejected.join("; "))
+                format!(" (not used: {})", some_of(&rejected))
             }
         ))
         .hint(

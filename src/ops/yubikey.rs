@@ -2,9 +2,9 @@
 //! the PIN, PUK and management key.
 
 use super::context::Context;
-use super::report::KeyInfo;
 use crate::error::{Error, Result};
 use crate::prompt::SecretKind;
+use crate::report::KeyInfo;
 use crate::signer::attest::Verdict;
 use crate::signer::yubikey as y;
 use crate::tuf::Algorithm;

@@ -154,8 +154,9 @@ pub struct Assembly {
 /// with the most valid frames wins; frames of any other export are rejected by digest.
 pub fn assemble(inputs: &[(String, String)]) -> Result<Assembly, String> {
     type Key = ([u8; 32], u16, u32, u32);
+    // Linear in the number of inputs: frames are sets by export and index.
     let mut groups: BTreeMap<Key, BTreeMap<u16, Vec<u8>>> = BTreeMap::new();
-    let mut first_seen: Vec<Key> = Vec::new();
+    let mut first_seen: BTreeMap<Key, usize> = BTreeMap::new();
     let mut rejected = Vec::new();
     let mut duplicates = 0;
     let mut parsed: Vec<(String, Frame)> = Vec::new();
@@ -167,9 +168,8 @@ pub fn assemble(inputs: &[(String, String)]) -> Result<Assembly, String> {
     }
     for (_, f) in &parsed {
         let key = (f.sha256, f.count, f.compressed_len, f.uncompressed_len);
-        if !first_seen.contains(&key) {
-            first_seen.push(key);
-        }
+        let n = first_seen.len();
+        first_seen.entry(key).or_insert(n);
         let g = groups.entry(key).or_default();
         match g.entry(f.index) {
             std::collections::btree_map::Entry::Occupied(_) => duplicates += 1,
@@ -178,16 +178,34 @@ pub fn assemble(inputs: &[(String, String)]) -> Result<Assembly, String> {
             }
         }
     }
-    let Some(best) = first_seen.iter().max_by_key(|k| {
-        (
-            groups[*k].len(),
-            std::cmp::Reverse(first_seen.iter().position(|x| x == *k)),
-        )
-    }) else {
+    let Some(best) = first_seen
+        .iter()
+        .max_by_key(|(k, order)| {
+            (
+                groups.get(*k).map_or(0, BTreeMap::len),
+                std::cmp::Reverse(**order),
+            )
+        })
+        .map(|(k, _)| k)
+    else {
         return Err(if rejected.is_empty() {
             "no QR frames were given".to_string()
         } else {
-            format!("no usable QR frame: {}", rejected.join("; "))
+            let more = rejected.len().saturating_sub(8);
+            let shown: Vec<&String> = rejected.iter().take(8).collect();
+            format!(
+                "no usable QR frame: {}{}",
+                shown
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                if more > 0 {
+                    format!("; and {more} more")
+                } else {
+                    String::new()
+                }
+            )
         });
     };
     for (label, f) in &parsed {
@@ -201,7 +219,9 @@ pub fn assemble(inputs: &[(String, String)]) -> Result<Assembly, String> {
         }
     }
     let (sha256, count, compressed_len, uncompressed_len) = *best;
-    let have = &groups[best];
+    let Some(have) = groups.get(best) else {
+        return Err("no QR frames were given".to_string());
+    };
     let all: BTreeSet<u16> = (1..=count).collect();
     let missing: Vec<u16> = all
         .iter()

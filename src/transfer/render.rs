@@ -94,10 +94,20 @@ fn is_image(bytes: &[u8]) -> bool {
 pub fn read_frames(
     files: &[std::path::PathBuf],
 ) -> crate::error::Result<(Vec<(String, String)>, Vec<String>)> {
+    use crate::readpath::Kind;
     let mut inputs = Vec::new();
     let mut unreadable = Vec::new();
     for f in files {
-        let bytes = crate::readpath::read_input(f)?;
+        let bytes = crate::readpath::read(f, Kind::Image)?;
+        if !is_image(&bytes) && bytes.len() as u64 > Kind::Frames.limit() {
+            return Err(crate::error::Error::bad_input(format!(
+                "{} holds {} bytes of text: more than the {} MiB any QR export takes",
+                f.display(),
+                bytes.len(),
+                Kind::Frames.limit() >> 20
+            ))
+            .hint("give the file of frames `export --qr` wrote, or the photos of the codes"));
+        }
         if is_image(&bytes) {
             match decode_image(&bytes) {
                 Ok(texts) => inputs.extend(texts.into_iter().map(|t| (f.display().to_string(), t))),
@@ -115,8 +125,33 @@ pub fn read_frames(
     Ok((inputs, unreadable))
 }
 
+/// The largest image read, in pixels (a 48-megapixel photo; checked from the header, before
+/// anything is decoded).
+pub const MAX_IMAGE_PIXELS: u64 = 48_000_000;
+
 pub fn decode_image(bytes: &[u8]) -> Result<Vec<String>, String> {
-    let img = image::load_from_memory(bytes)
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| format!("not an image rootcellar reads: {e}"))?;
+    let (w, h) = reader
+        .into_dimensions()
+        .map_err(|e| format!("not an image rootcellar reads: {e}"))?;
+    if u64::from(w) * u64::from(h) > MAX_IMAGE_PIXELS {
+        return Err(format!(
+            "the image is {w}×{h} pixels, more than the {} megapixels rootcellar decodes: scale it down or crop it to the code",
+            MAX_IMAGE_PIXELS / 1_000_000
+        ));
+    }
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| format!("not an image rootcellar reads: {e}"))?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(w);
+    limits.max_image_height = Some(h);
+    limits.max_alloc = Some(MAX_IMAGE_PIXELS * 4);
+    reader.limits(limits);
+    let img = reader
+        .decode()
         .map_err(|e| format!("not an image rootcellar reads: {e}"))?
         .to_luma8();
     let mut prepared = rqrr::PreparedImage::prepare(img);

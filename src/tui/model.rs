@@ -51,6 +51,8 @@ pub struct RootPlan {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Staged {
     pub version: u64,
+    /// The full digest of its signed part: what a signature covers, checked again when signing.
+    pub digest: String,
     pub digest_aloud: String,
     pub diff: Vec<String>,
     /// (signatures counted, threshold) for the previous version's root keys.
@@ -58,6 +60,18 @@ pub struct Staged {
     pub by_self: (usize, u64),
     pub can_still_sign: Vec<String>,
     pub publishable: bool,
+}
+
+/// A request's review, computed against the workspace's published chain (or marked
+/// unverified), as the keyholder reads it before signing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestReview {
+    pub version: u64,
+    pub digest: String,
+    pub digest_aloud: String,
+    pub diff: Vec<String>,
+    /// Why nothing here vouches for the version the request follows: then it is not signed.
+    pub unverified: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -170,9 +184,12 @@ pub enum Flow {
     Delegate {
         role: String,
     },
-    /// Signing a request file (its path, once typed).
+    /// Signing a request file: its path (once typed), the digest of the root it follows when
+    /// the keyholder typed one read aloud, and its review (once computed).
     SignRequest {
         file: String,
+        trust: Option<String>,
+        review: Option<RequestReview>,
     },
     /// A new key: its name (once typed) and where it goes (once chosen).
     Generate {
@@ -194,6 +211,8 @@ pub enum Screen {
     Preflight,
     Choose,
     Review,
+    /// A request's review, before anything is asked for (`Flow::SignRequest` with its review).
+    RequestReview(Flow),
     /// A key for the flow.
     PickKey(Flow),
     /// A line of text for the flow: a role, a request file, a key name, a threshold.
@@ -218,9 +237,11 @@ pub enum Job {
     },
     Refresh,
     Revoke(String),
+    /// Sign the staged root, refused if its digest is no longer the one `shown`.
     Sign {
         key: String,
         secret: Option<SecretString>,
+        shown: Option<String>,
     },
     /// Publish; seal the transcript with `key` when one is given.
     Publish {
@@ -238,10 +259,18 @@ pub enum Job {
         key: String,
         secret: Option<SecretString>,
     },
+    /// Compute a request's review (with the digest of the root it follows, if typed).
+    ReviewRequest {
+        file: String,
+        trust: Option<String>,
+    },
+    /// Sign a request, refused if its digest is no longer the one `shown` in its review.
     SignFile {
         file: String,
         key: String,
         secret: Option<SecretString>,
+        trust: Option<String>,
+        shown: String,
     },
     Qr,
     AddKey(String),
@@ -277,6 +306,8 @@ pub enum Msg {
     Finished(Result<Vec<String>, (String, Option<String>)>),
     /// QR frames to show: (side in modules, dark modules row by row) per frame, and a caption.
     Frames(Result<(Vec<QrFrame>, String), (String, Option<String>)>),
+    /// A request's review.
+    Reviewed(Result<RequestReview, (String, Option<String>)>),
 }
 
 #[derive(Debug)]
@@ -477,7 +508,9 @@ pub fn update(m: &mut Model, msg: Msg) -> Effect {
             m.go(Screen::QuitConfirm);
             Effect::Nothing
         }
-        Msg::Tick | Msg::Loaded(_) | Msg::Finished(_) | Msg::Frames(_) => Effect::Nothing,
+        Msg::Tick | Msg::Loaded(_) | Msg::Finished(_) | Msg::Frames(_) | Msg::Reviewed(_) => {
+            Effect::Nothing
+        }
         Msg::Char(' ') | Msg::Down | Msg::Char('n') if matches!(m.screen, Screen::Qr(_)) => {
             if let Screen::Qr(q) = &mut m.screen
                 && !q.frames.is_empty()
@@ -611,7 +644,22 @@ fn finish(m: &mut Model, msg: Msg) -> Effect {
             });
             Effect::Nothing
         }
-        Msg::Frames(Err(e)) | Msg::Finished(Err(e)) => {
+        Msg::Reviewed(Ok(r)) => {
+            m.busy = None;
+            m.screen = match m.after.clone() {
+                Screen::RequestReview(Flow::SignRequest { file, trust, .. }) => {
+                    Screen::RequestReview(Flow::SignRequest {
+                        file,
+                        trust,
+                        review: Some(r),
+                    })
+                }
+                other => other,
+            };
+            m.cursor = 0;
+            Effect::Nothing
+        }
+        Msg::Frames(Err(e)) | Msg::Finished(Err(e)) | Msg::Reviewed(Err(e)) => {
             m.busy = None;
             m.error = Some(e);
             // Back to the screen the operation was started from.
@@ -633,6 +681,7 @@ fn enter(m: &mut Model) -> Effect {
             m.go(Screen::PickKey(Flow::Sign));
             Effect::Nothing
         }
+        Screen::RequestReview(flow) => enter_request_review(m, flow),
         Screen::PickKey(flow) => enter_pick(m, flow),
         Screen::PickTarget(Flow::Generate { name, .. }) => {
             let Some(t) = m.snap.gen_targets.get(m.cursor).cloned() else {
@@ -725,6 +774,8 @@ fn enter_choose(m: &mut Model) -> Effect {
             m,
             Flow::SignRequest {
                 file: String::new(),
+                trust: None,
+                review: None,
             },
         ),
         Action::GenerateKey => input(
@@ -901,11 +952,50 @@ fn enter_input(m: &mut Model, flow: Flow) -> Effect {
             target: None,
         }),
         Flow::Delegate { .. } => Screen::PickKey(Flow::Delegate { role: text }),
-        Flow::SignRequest { .. } => Screen::PickKey(Flow::SignRequest { file: text }),
+        // The path: its review comes first. Then, if nothing here vouches for the version it
+        // follows, that version's digest as read aloud.
+        Flow::SignRequest { file, .. } => {
+            let (file, trust) = if file.is_empty() {
+                (text, None)
+            } else {
+                (file, Some(text))
+            };
+            m.input.clear();
+            return m.start(
+                Job::ReviewRequest {
+                    file: file.clone(),
+                    trust: trust.clone(),
+                },
+                &format!("Reading {file} and comparing it with the published history…"),
+                Screen::RequestReview(Flow::SignRequest {
+                    file,
+                    trust,
+                    review: None,
+                }),
+            );
+        }
         _ => return Effect::Nothing,
     };
     m.input.clear();
     m.go(next);
+    Effect::Nothing
+}
+
+/// Enter on a request's review: an unverified one asks for the digest of the version it
+/// follows; a verified one goes on to the key.
+fn enter_request_review(m: &mut Model, flow: Flow) -> Effect {
+    let Flow::SignRequest {
+        review: Some(r), ..
+    } = &flow
+    else {
+        return Effect::Nothing;
+    };
+    if r.unverified.is_some() {
+        m.input.clear();
+        m.go(Screen::Input(flow));
+        return Effect::Nothing;
+    }
+    m.go(Screen::PickKey(flow));
     Effect::Nothing
 }
 
@@ -963,19 +1053,28 @@ fn enter_secret(m: &mut Model, flow: Flow, key: String) -> Effect {
             &format!("Making the root certificate of {key} on its device{touch}…"),
             Screen::Done,
         ),
-        Flow::SignRequest { file } => m.start(
+        Flow::SignRequest {
+            file,
+            trust,
+            review: Some(r),
+        } => m.start(
             Job::SignFile {
                 file: file.clone(),
                 key: key.clone(),
                 secret,
+                trust,
+                shown: r.digest,
             },
             &format!("Signing {file} with {key}{touch}…"),
             Screen::Done,
         ),
+        // A request is signed only after its review was shown.
+        Flow::SignRequest { .. } => Effect::Nothing,
         _ => m.start(
             Job::Sign {
                 key: key.clone(),
                 secret,
+                shown: m.snap.staged.as_ref().map(|s| s.digest.clone()),
             },
             &format!("Signing with {key}{touch}…"),
             Screen::Review,
@@ -1031,6 +1130,7 @@ mod tests {
     pub fn staged() -> Staged {
         Staged {
             version: 4,
+            digest: "65d0e8076408d282".to_string() + &"0".repeat(48),
             digest_aloud: "65d0 e807 6408 d282".into(),
             diff: vec!["expiry: 2027-06-01T00:00:00Z → 2027-12-01T00:00:00Z".into()],
             by_previous: Some((0, 2)),
@@ -1137,8 +1237,13 @@ mod tests {
         update(&mut m, Msg::Backspace);
         typed(&mut m, "6");
         match update(&mut m, Msg::Enter) {
-            Effect::Start(Job::Sign { key, secret }) => {
+            Effect::Start(Job::Sign { key, secret, shown }) => {
                 assert_eq!(key, "alice");
+                assert_eq!(
+                    shown,
+                    Some(staged().digest),
+                    "the digest on screen goes along"
+                );
                 use secrecy::ExposeSecret;
                 assert_eq!(secret.unwrap().expose_secret(), "1234q6");
             }
@@ -1242,6 +1347,7 @@ mod tests {
             Job::Sign {
                 key: "alice".into(),
                 secret: Some(SecretString::from("pin-4711-secret")),
+                shown: None,
             },
             Job::Publish {
                 key: Some("alice".into()),
@@ -1441,6 +1547,44 @@ mod tests {
         select(&mut m, Action::SignRequest);
         update(&mut m, Msg::Enter);
         typed(&mut m, "/media/usb/request.json");
+        // The review comes first: nothing is asked before it is on the screen.
+        match update(&mut m, Msg::Enter) {
+            Effect::Start(Job::ReviewRequest { file, trust }) => {
+                assert_eq!((file.as_str(), trust), ("/media/usb/request.json", None))
+            }
+            other => panic!("{other:?}"),
+        }
+        let review = |unverified: Option<&str>| RequestReview {
+            version: 2,
+            digest: "ab".repeat(32),
+            digest_aloud: "abab abab abab abab".into(),
+            diff: vec!["- key carol".into(), "root: threshold 2 → 1".into()],
+            unverified: unverified.map(str::to_string),
+        };
+        // Unverified: Enter asks for the digest of the version it follows, then reviews again.
+        update(
+            &mut m,
+            Msg::Reviewed(Ok(review(Some(
+                "UNVERIFIED: against the bundle's own previous",
+            )))),
+        );
+        assert!(
+            matches!(m.screen, Screen::RequestReview(_)),
+            "{:?}",
+            m.screen
+        );
+        update(&mut m, Msg::Enter);
+        assert!(matches!(m.screen, Screen::Input(_)), "{:?}", m.screen);
+        assert!(m.pick_list().is_empty());
+        typed(&mut m, &"cd".repeat(32));
+        match update(&mut m, Msg::Enter) {
+            Effect::Start(Job::ReviewRequest { trust, .. }) => {
+                assert_eq!(trust, Some("cd".repeat(32)))
+            }
+            other => panic!("{other:?}"),
+        }
+        update(&mut m, Msg::Reviewed(Ok(review(None))));
+        assert!(matches!(m.screen, Screen::RequestReview(_)));
         update(&mut m, Msg::Enter);
         assert_eq!(
             m.pick_list(),
@@ -1450,10 +1594,20 @@ mod tests {
         update(&mut m, Msg::Enter);
         typed(&mut m, "123456");
         match update(&mut m, Msg::Enter) {
-            Effect::Start(Job::SignFile { file, key, .. }) => assert_eq!(
-                (file.as_str(), key.as_str()),
-                ("/media/usb/request.json", "alice")
-            ),
+            Effect::Start(Job::SignFile {
+                file,
+                key,
+                trust,
+                shown,
+                ..
+            }) => {
+                assert_eq!(
+                    (file.as_str(), key.as_str()),
+                    ("/media/usb/request.json", "alice")
+                );
+                assert_eq!(trust, Some("cd".repeat(32)));
+                assert_eq!(shown, "ab".repeat(32), "signed only as reviewed");
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -1,7 +1,9 @@
 //! Connects the model to the terminal and to the operations. Operations run on a worker thread
 //! with a `Context` of their own, so device work (PIN, touch) never freezes the screen.
 
-use super::model::{Effect, GenTarget, Job, KeyRow, Model, Msg, Snapshot, Staged, update};
+use super::model::{
+    Effect, GenTarget, Job, KeyRow, Model, Msg, RequestReview, Snapshot, Staged, update,
+};
 use crate::error::{Error, Result};
 use crate::ops::{self, Context, GuardMode};
 use crate::prompt::{FixedPrompt, NoPrompt, Prompt};
@@ -60,6 +62,7 @@ pub fn load(s: &Settings, list_devices: bool) -> Result<Snapshot> {
     let staged = match (&st.staged, &o.diff) {
         (Some(x), Some(d)) => Some(Staged {
             version: x.version,
+            digest: d.digest.clone(),
             digest_aloud: d.read_aloud.clone(),
             diff: d.lines().iter().map(|l| clean(l)).collect(),
             by_previous: x.by_previous.as_ref().map(|c| (c.count(), c.threshold)),
@@ -203,11 +206,11 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
                 format!("without {k}"),
             )
         }
-        Job::Sign { key, secret } => {
+        Job::Sign { key, secret, shown } => {
             let prompt = secret_prompt(secret);
             let ctx = context(s, prompt.as_ref());
             Msg::Finished(
-                ops::root::sign(&ctx, std::slice::from_ref(&key))
+                ops::root::sign(&ctx, std::slice::from_ref(&key), shown.as_deref())
                     .map(|r| {
                         with_notices(
                             &ctx,
@@ -282,7 +285,27 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
                 .map_err(pair),
             )
         }
-        Job::SignFile { file, key, secret } => {
+        Job::ReviewRequest { file, trust } => {
+            let ctx = context(s, &NoPrompt);
+            Msg::Reviewed(
+                ops::request::show(&ctx, std::path::Path::new(&file), trust.as_deref())
+                    .map(|d| RequestReview {
+                        version: d.to_version,
+                        digest_aloud: d.read_aloud.clone(),
+                        diff: d.lines().iter().map(|l| clean(l)).collect(),
+                        unverified: d.unverified.as_deref().map(clean),
+                        digest: d.digest,
+                    })
+                    .map_err(pair),
+            )
+        }
+        Job::SignFile {
+            file,
+            key,
+            secret,
+            trust,
+            shown,
+        } => {
             let prompt = secret_prompt(secret);
             let ctx = context(s, prompt.as_ref());
             Msg::Finished(
@@ -291,7 +314,8 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
                     Some(std::path::Path::new(&file)),
                     std::slice::from_ref(&key),
                     None,
-                    None,
+                    trust.as_deref(),
+                    Some(&shown),
                 )
                 .map(|r| {
                     with_notices(

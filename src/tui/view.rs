@@ -24,7 +24,7 @@ fn step(screen: &Screen) -> &'static str {
         Screen::Preflight => "1 Preflight",
         Screen::Choose | Screen::Input(_) => "2 Choose",
         Screen::PickKey(_) | Screen::PickTarget(_) => "3 Keys",
-        Screen::Review => "4 Review",
+        Screen::Review | Screen::RequestReview(_) => "4 Review",
         Screen::Secret(..) => "5 Sign",
         Screen::ExportDir | Screen::Done | Screen::Qr(_) => "6 Publish and export",
         Screen::Busy => "Working",
@@ -39,6 +39,7 @@ fn keys(screen: &Screen) -> &'static str {
         Screen::Choose => "↑↓ choose · Enter select · q quit",
         Screen::PickKey(_) => "↑↓ choose · Enter select · Esc back · q quit",
         Screen::Review => "s sign · Esc back · q quit",
+        Screen::RequestReview(_) => "Enter continue · Esc back · q quit",
         Screen::Secret(..) => "type the secret · Enter sign · Esc back",
         Screen::ExportDir => "type the folder · Enter export · Esc back",
         Screen::Input(_) => "type · Enter continue · Esc back",
@@ -118,6 +119,7 @@ pub fn draw(f: &mut Frame, m: &Model) {
         }
         Screen::PickKey(flow) => pick_key(f, inner, m, flow),
         Screen::Review => review(f, inner, m),
+        Screen::RequestReview(flow) => request_review(f, inner, m, flow),
         Screen::Secret(flow, key) => secret(f, inner, m, flow, key),
         Screen::ExportDir => {
             let l = vec![
@@ -321,6 +323,67 @@ fn review(f: &mut Frame, inner: Rect, m: &Model) {
     f.render_widget(Paragraph::new(l).wrap(Wrap { trim: false }), inner);
 }
 
+/// A request's review, computed here: what changes, and the digest to compare with the one
+/// read aloud. Unverified: said in red, and Enter asks for the digest instead of a key.
+fn request_review(f: &mut Frame, inner: Rect, m: &Model, flow: &Flow) {
+    let Flow::SignRequest {
+        file,
+        review: Some(r),
+        ..
+    } = flow
+    else {
+        return;
+    };
+    let mut l = vec![Line::from(Span::styled(
+        format!(
+            "Request {}: root version {} — read aloud: {}",
+            crate::text::field(file),
+            r.version,
+            r.digest_aloud
+        ),
+        Style::default().add_modifier(Modifier::BOLD),
+    ))];
+    for d in &r.diff {
+        l.push(Line::from(d.clone()));
+    }
+    l.push(Line::from(""));
+    match &r.unverified {
+        Some(why) => {
+            l.push(Line::from(Span::styled(
+                format!("{why}: it cannot be signed as it is."),
+                style(m, Color::Red).add_modifier(Modifier::BOLD),
+            )));
+            l.push(Line::from(
+                "Enter: type the full digest of the version it follows, as the ceremony read it aloud or sent it on a second channel.",
+            ));
+        }
+        None => l.push(Line::from(Span::styled(
+            "Compare the digest with the one read aloud. Enter: choose your key; Esc: do not sign.",
+            style(m, Color::Green),
+        ))),
+    }
+    f.render_widget(Paragraph::new(l).wrap(Wrap { trim: false }), inner);
+}
+
+/// What a signature will cover, shown above the secret field: the version and digest.
+fn signing_what(m: &Model, flow: &Flow) -> Option<Line<'static>> {
+    let (v, aloud) = match flow {
+        Flow::SignRequest {
+            review: Some(r), ..
+        } => (r.version, r.digest_aloud.clone()),
+        Flow::Sign => m
+            .snap
+            .staged
+            .as_ref()
+            .map(|s| (s.version, s.digest_aloud.clone()))?,
+        _ => return None,
+    };
+    Some(Line::from(Span::styled(
+        format!("Signing root version {v} — read aloud: {aloud}"),
+        Style::default().add_modifier(Modifier::BOLD),
+    )))
+}
+
 fn secret(f: &mut Frame, inner: Rect, m: &Model, flow: &Flow, key: &str) {
     let dots = "•".repeat(m.secret_len());
     let l = match flow {
@@ -363,7 +426,8 @@ fn secret(f: &mut Frame, inner: Rect, m: &Model, flow: &Flow, key: &str) {
             } else {
                 "PIN"
             };
-            vec![
+            let mut l: Vec<Line> = signing_what(m, flow).into_iter().collect();
+            l.extend([
                 Line::from(format!(
                     "Keyholder of {key}: type the {what} ({backend} key)."
                 )),
@@ -376,7 +440,8 @@ fn secret(f: &mut Frame, inner: Rect, m: &Model, flow: &Flow, key: &str) {
                 } else {
                     ""
                 }),
-            ]
+            ]);
+            l
         }
     };
     f.render_widget(Paragraph::new(l), inner);
@@ -393,6 +458,9 @@ fn input(f: &mut Frame, inner: Rect, m: &Model, flow: &Flow) {
                 plan.root.len()
             );
             threshold_q.as_str()
+        }
+        Flow::SignRequest { file, .. } if !file.is_empty() => {
+            "Full digest of the root version the request follows (64 hex digits, as read aloud or received on a second channel):"
         }
         _ => "Path of the signing request brought on the USB stick:",
     };
@@ -485,6 +553,7 @@ mod tests {
         if staged {
             s.staged = Some(Staged {
                 version: 4,
+                digest: String::new(),
                 digest_aloud: "65d0 e807 6408 d282".into(),
                 diff: vec![
                     "expiry: 2027-06-01T00:00:00Z → 2027-12-01T00:00:00Z".into(),
@@ -598,6 +667,35 @@ mod tests {
         update(&mut m, Msg::Loaded(Ok(Box::new(snap(false)))));
         insta::assert_snapshot!("done", render(&m));
         insta::assert_snapshot!("quit", render(&at(&[Msg::Char('q')], false)));
+        // A request's review, unverified, with an escape sequence in what the file said.
+        let mut m = at(&[Msg::Enter], false);
+        let i = m
+            .menu()
+            .iter()
+            .position(|a| *a == crate::tui::model::Action::SignRequest)
+            .unwrap();
+        for _ in 0..i {
+            update(&mut m, Msg::Down);
+        }
+        update(&mut m, Msg::Enter);
+        for c in "/u/r.json".chars() {
+            update(&mut m, Msg::Char(c));
+        }
+        update(&mut m, Msg::Enter);
+        update(
+            &mut m,
+            Msg::Reviewed(Ok(crate::tui::model::RequestReview {
+                version: 4,
+                digest: "ab".repeat(32),
+                digest_aloud: "abab abab abab abab".into(),
+                diff: vec![
+                    "root: threshold 2 → 1".into(),
+                    crate::text::field("+ key \x1b[2K (7a8b:…)").into_owned(),
+                ],
+                unverified: Some("UNVERIFIED: against the bundle's own previous".into()),
+            })),
+        );
+        insta::assert_snapshot!("request_review_unverified", render(&m));
         insta::assert_snapshot!(
             "delegate_input",
             render(&at(

@@ -273,7 +273,7 @@ fn a_clock_that_runs_behind_the_workspace_is_refused_before_signing() {
     let behind = time::OffsetDateTime::now_utc() - time::Duration::days(3);
     let mut ctx = Context::new(w.path().to_path_buf(), &prompt, behind);
     ctx.sysfs = w.sys.path().to_path_buf();
-    let e = match rootcellar::ops::root::sign(&ctx, &["r1".into()]) {
+    let e = match rootcellar::ops::root::sign(&ctx, &["r1".into()], None) {
         Ok(_) => panic!("a clock three days behind the workspace signed"),
         Err(e) => e,
     };
@@ -301,7 +301,7 @@ fn a_clock_that_runs_behind_the_workspace_is_refused_before_signing() {
     // Another test's child process, forked in the instant the first call held the workspace
     // lock, may hold it until it execs: wait that out.
     let mut tries = 0;
-    while let Err(e) = rootcellar::ops::root::sign(&ctx, &["r1".into()]) {
+    while let Err(e) = rootcellar::ops::root::sign(&ctx, &["r1".into()], None) {
         tries += 1;
         assert!(
             e.message.contains("another rootcellar command") && tries < 50,

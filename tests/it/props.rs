@@ -130,3 +130,89 @@ proptest! {
         }
     }
 }
+
+/// A root over a pool of four keys, as `(role subsets as bit masks, thresholds)`, each key
+/// listed under key IDs of `names` (a second one: the same key twice). Key IDs are names here.
+type Spec = ([u8; 4], [u64; 4], u8);
+
+fn root_of(spec: &Spec, names: &[(String, Option<String>)]) -> rootcellar::dialect::Doc {
+    let pool: Vec<TestKey> = (0..4).map(|i| TestKey::ed25519(150 + i)).collect();
+    let ids = |k: usize| -> Vec<String> {
+        let (a, b) = &names[k];
+        let mut v = vec![format!("{k}{a}")];
+        if let Some(b) = b {
+            v.push(format!("{k}{b}x"));
+        }
+        v
+    };
+    let (masks, thresholds, extra) = spec;
+    let mut r = root(1, &[], 1, FUTURE);
+    r.keys.clear();
+    r.roles.clear();
+    for (i, role) in ["root", "targets", "snapshot", "timestamp"]
+        .iter()
+        .enumerate()
+    {
+        let mut listed = Vec::new();
+        for (k, key) in pool.iter().enumerate() {
+            if masks[i] & (1 << k) != 0 {
+                for id in ids(k) {
+                    r.keys.insert(id.clone(), key.key());
+                    listed.push(id);
+                }
+            }
+        }
+        r.roles.insert(
+            role.to_string(),
+            rootcellar::tuf::RoleKeys::new(listed, thresholds[i]),
+        );
+    }
+    // Keys listed in no role count too.
+    for (k, key) in pool.iter().enumerate() {
+        if extra & (1 << k) != 0 {
+            for id in ids(k) {
+                r.keys.insert(id, key.key());
+            }
+        }
+    }
+    rootcellar::dialect::Doc::Tuf(Metadata::new(r).unwrap())
+}
+
+/// What the review must compare: the public keys listed, and each role's keys and threshold.
+fn material(spec: &Spec) -> (u8, [u8; 4], [u64; 4]) {
+    let (masks, thresholds, extra) = spec;
+    (masks.iter().fold(*extra, |a, m| a | m), *masks, *thresholds)
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    (
+        prop::array::uniform4(0u8..16),
+        prop::array::uniform4(1u64..4),
+        0u8..16,
+    )
+}
+
+fn names() -> impl Strategy<Value = Vec<(String, Option<String>)>> {
+    prop::collection::vec(("[a-f0-9]{1,8}", prop::option::of("[a-f0-9]{1,8}")), 4)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// The review's list of changes is empty if and only if both roots list the same public
+    /// keys with the same thresholds, whatever key IDs they go by.
+    #[test]
+    fn the_review_sees_key_material_not_key_ids(
+        a in spec(),
+        other in spec(),
+        same in any::<bool>(),
+        na in names(),
+        nb in names(),
+    ) {
+        let b = if same { a } else { other };
+        let (ra, rb) = (root_of(&a, &na), root_of(&b, &nb));
+        let d = rootcellar::ops::review::diff(&rootcellar::dialect::Holders::none(), Some(&ra), &rb);
+        let no_change = d.keys_added.is_empty() && d.keys_removed.is_empty() && d.roles.is_empty();
+        prop_assert_eq!(no_change, material(&a) == material(&b), "{:?} vs {:?}: {:?}", a, b, d);
+    }
+}

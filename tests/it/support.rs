@@ -115,8 +115,13 @@ pub fn offline_sysfs() -> tempfile::TempDir {
 }
 
 /// The rootcellar binary with a clean environment for tests.
+/// `ROOTCELLAR_TEST_BIN` runs the tests against another build (an older one, to show that a
+/// test fails there).
 pub fn rootcellar() -> assert_cmd::Command {
-    let mut c = assert_cmd::Command::cargo_bin("rootcellar").unwrap();
+    let mut c = match std::env::var_os("ROOTCELLAR_TEST_BIN") {
+        Some(b) => assert_cmd::Command::new(b),
+        None => assert_cmd::Command::cargo_bin("rootcellar").unwrap(),
+    };
     c.env_remove("ROOTCELLAR_DIR")
         .env_remove("ROOTCELLAR_PASSPHRASE")
         .env_remove("ROOTCELLAR_PIN")

@@ -7,10 +7,10 @@ use crate::support::*;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-struct Tmux(String);
+pub(crate) struct Tmux(String);
 
 impl Tmux {
-    fn start(name: &str, cmd: &str) -> Tmux {
+    pub(crate) fn start(name: &str, cmd: &str) -> Tmux {
         // Each test has a tmux server of its own (-L): when one test's last session ends, its
         // server exits without taking another test's session down with it.
         let st = Command::new("tmux")
@@ -32,14 +32,14 @@ impl Tmux {
         assert!(st.success());
         Tmux(name.into())
     }
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         let o = Command::new("tmux")
             .args(["-L", &self.0, "capture-pane", "-p", "-t", &self.0])
             .output()
             .unwrap();
         String::from_utf8_lossy(&o.stdout).to_string()
     }
-    fn wait_for(&self, text: &str) -> String {
+    pub(crate) fn wait_for(&self, text: &str) -> String {
         let t = Instant::now();
         loop {
             let s = self.screen();
@@ -53,7 +53,7 @@ impl Tmux {
             std::thread::sleep(Duration::from_millis(150));
         }
     }
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         for k in keys {
             let st = Command::new("tmux")
                 .args(["-L", &self.0, "send-keys", "-t", &self.0, k])
@@ -63,7 +63,7 @@ impl Tmux {
             std::thread::sleep(Duration::from_millis(150));
         }
     }
-    fn type_text(&self, text: &str) {
+    pub(crate) fn type_text(&self, text: &str) {
         let st = Command::new("tmux")
             .args(["-L", &self.0, "send-keys", "-l", "-t", &self.0, text])
             .status()
@@ -75,7 +75,7 @@ impl Tmux {
 
 impl Tmux {
     /// Moves the list cursor to the line holding `text` (the highlighted line starts with "> ").
-    fn select(&self, text: &str) {
+    pub(crate) fn select(&self, text: &str) {
         for _ in 0..30 {
             let before = self.screen();
             if before.lines().any(|l| l.contains("> ") && l.contains(text)) {

@@ -41,6 +41,9 @@ pub struct KeyView {
     pub fingerprint: String,
     pub backend: Option<String>,
     pub roles: Vec<String>,
+    /// Other key IDs in this root that name the same public key: one key, shown once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     /// YubiKey keys: the attestation verdict.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attestation: Option<String>,
@@ -51,6 +54,9 @@ pub struct RoleView {
     pub role: String,
     pub threshold: u64,
     pub keys: Vec<String>,
+    /// How many distinct public keys the role lists (key IDs naming one key count once):
+    /// rootcellar counts signatures by distinct keys.
+    pub distinct_keys: usize,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -169,6 +175,22 @@ impl RootDiff {
                         .unwrap_or_else(|| "-".into()),
                     r.threshold_after
                 ));
+            }
+            // A key that moves between roles is no added or removed key: said per role.
+            let moved = |names: &[String], keys: &[KeyChange]| -> Vec<String> {
+                names
+                    .iter()
+                    .filter(|n| !keys.iter().any(|k| &k.name == *n))
+                    .cloned()
+                    .collect()
+            };
+            let added = moved(&r.added, &self.keys_added);
+            if r.threshold_before.is_some() && !added.is_empty() {
+                diff.push(format!("{} role adds {}", r.role, added.join(", ")));
+            }
+            let removed = moved(&r.removed, &self.keys_removed);
+            if !removed.is_empty() {
+                diff.push(format!("{} role removes {}", r.role, removed.join(", ")));
             }
         }
         if diff.is_empty() {

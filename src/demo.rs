@@ -4,11 +4,11 @@
 //! version 2 revokes one root key and adds another, is signed by a threshold of version 1's root
 //! keys and of its own, published, and the chain 1 → 2 verified as a client would.
 
-use super::context::{Context, GuardMode};
-use super::report::read_aloud;
-use super::root::{EditRoot, NewRoot};
 use crate::error::{Error, Result};
+use crate::ops::context::{Context, GuardMode};
+use crate::ops::root::{EditRoot, NewRoot};
 use crate::prompt::FixedPrompt;
+use crate::report::read_aloud;
 use crate::tuf::Algorithm;
 use crate::tuf::expiry::Timestamp;
 use crate::workspace::Config;
@@ -142,7 +142,7 @@ pub fn run(
         }
     };
 
-    super::init(&ctx, Config::new(Some("example.com/demo".into()), true))?;
+    crate::ops::init(&ctx, Config::new(Some("example.com/demo".into()), true))?;
     say(&format!("1. Workspace created in {}", dir.display()));
     if let Some(module) = softhsm {
         setup_softhsm(dir, module, &prompt.0)?;
@@ -157,16 +157,16 @@ pub fn run(
     } else {
         "2. Keys (software keys, encrypted with the demo passphrase; real roots use an HSM or a YubiKey):"
     });
-    let target = super::key::Pkcs11Target {
+    let target = crate::ops::key::Pkcs11Target {
         profile: Some("softhsm2".into()),
         token: Some(DEMO_TOKEN.into()),
     };
     let gen_key =
         |name: &str, alg: Algorithm, role: &str, say: &mut dyn FnMut(&str)| -> Result<()> {
             let k = if role == "root" && softhsm.is_some() {
-                super::key::generate_pkcs11(&ctx, name, alg, &target)?
+                crate::ops::key::generate_pkcs11(&ctx, name, alg, &target)?
             } else {
-                super::key::generate_software(&ctx, name, alg)?
+                crate::ops::key::generate_software(&ctx, name, alg)?
             };
             say(&format!(
                 "   {:<10} {:<10} {:<11} {:<9} {}",
@@ -186,7 +186,7 @@ pub fn run(
     gen_key("timestamp", Algorithm::Ed25519, "timestamp", say)?;
     flush(&ctx, say);
 
-    let v = super::root::new(
+    let v = crate::ops::root::new(
         &ctx,
         &NewRoot {
             root_keys: vec!["alice".into(), "bob".into(), "carol".into()],
@@ -207,21 +207,21 @@ pub fn run(
         read_aloud(&v.digest)
     ));
 
-    let s = super::root::sign(&ctx, &["alice".into()])?;
+    let s = crate::ops::root::sign(&ctx, &["alice".into()], None)?;
     say(&format!(
         "4. Signed by alice: {} of {} root signatures; publishable: {}",
         s.status.by_self.count(),
         s.status.by_self.threshold,
         s.status.publishable
     ));
-    let s = super::root::sign(&ctx, &["bob".into()])?;
+    let s = crate::ops::root::sign(&ctx, &["bob".into()], None)?;
     say(&format!(
         "   Signed by bob:   {} of {} root signatures; publishable: {}",
         s.status.by_self.count(),
         s.status.by_self.threshold,
         s.status.publishable
     ));
-    let p = super::root::publish(&ctx, &super::root::SealWith::Auto)?;
+    let p = crate::ops::root::publish(&ctx, &crate::ops::root::SealWith::Auto)?;
     say(&format!(
         "5. Published version {} → {}",
         p.version,
@@ -229,7 +229,7 @@ pub fn run(
     ));
 
     gen_key("dave", Algorithm::EcdsaP256, "root", say)?;
-    let v = super::root::edit_root(
+    let v = crate::ops::root::edit_root(
         &ctx,
         &EditRoot {
             add: vec![("root".into(), "dave".into())],
@@ -244,7 +244,7 @@ pub fn run(
         read_aloud(&v.digest)
     ));
 
-    let s = super::root::sign(&ctx, &["alice".into(), "dave".into()])?;
+    let s = crate::ops::root::sign(&ctx, &["alice".into(), "dave".into()], None)?;
     let prev = s
         .status
         .by_previous
@@ -259,10 +259,10 @@ pub fn run(
         s.status.by_self.threshold,
         s.status.publishable
     ));
-    if let Err(e) = super::root::publish(&ctx, &super::root::SealWith::Auto) {
+    if let Err(e) = crate::ops::root::publish(&ctx, &crate::ops::root::SealWith::Auto) {
         say(&format!("   publish refused, as it must be: {}", e.message));
     }
-    let s = super::root::sign(&ctx, &["bob".into()])?;
+    let s = crate::ops::root::sign(&ctx, &["bob".into()], None)?;
     let prev = s
         .status
         .by_previous
@@ -277,7 +277,7 @@ pub fn run(
         s.status.by_self.threshold,
         s.status.publishable
     ));
-    let p = super::root::publish(&ctx, &super::root::SealWith::Auto)?;
+    let p = crate::ops::root::publish(&ctx, &crate::ops::root::SealWith::Auto)?;
     say(&format!(
         "8. Published version {} → {}{}",
         p.version,
@@ -289,7 +289,7 @@ pub fn run(
     ));
 
     let meta = dir.join("metadata");
-    let r = super::verify::verify_files(None, std::slice::from_ref(&meta), now)?;
+    let r = crate::ops::verify::verify_files(None, std::slice::from_ref(&meta), now)?;
     if !r.valid {
         return Err(Error::refused(format!(
             "the demo's own chain does not verify: {}",
@@ -304,7 +304,7 @@ pub fn run(
             .map(|x| x.expires.clone())
             .unwrap_or_default()
     ));
-    let a = super::audit::verify(&ctx)?;
+    let a = crate::ops::audit::verify(&ctx)?;
     say(&format!(
         "10. Transcript audit.log: {} lines, chain intact, {} seal(s) valid (`rootcellar audit verify`)",
         a.lines,
