@@ -94,8 +94,14 @@ fn benches(c: &mut Criterion) {
     }
 
     let msg = vec![7u8; 3000];
-    for alg in [Algorithm::EcdsaP256, Algorithm::Ed25519] {
-        let k = SoftwareKey::generate(alg);
+    for alg in [
+        Algorithm::EcdsaP256,
+        Algorithm::EcdsaP384,
+        Algorithm::Ed25519,
+        Algorithm::Rsa2048,
+    ] {
+        let k = SoftwareKey::generate(alg, rootcellar::tuf::key::RsaScheme::DEFAULT)
+            .expect("generates");
         c.bench_function(&format!("software-key signing, {}", alg.name()), |b| {
             b.iter(|| k.sign(black_box(&msg)).expect("signs"))
         });

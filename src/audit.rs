@@ -187,7 +187,7 @@ impl Checked {
 }
 
 /// What the transcript says the workspace holds. The transcript is the authority; the files
-/// (`staged/state.json`, key records, published metadata) are checked against this.
+/// (the staged root, key records, published metadata) are checked against this.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Bindings {
     /// The transcript records what the workspace holds (an `init` line that says so, or an

@@ -11,6 +11,7 @@ use crate::prompt::FixedPrompt;
 use crate::report::read_aloud;
 use crate::tuf::Algorithm;
 use crate::tuf::expiry::Timestamp;
+use crate::tuf::key::RsaScheme;
 use crate::workspace::Config;
 use secrecy::SecretString;
 use std::path::{Path, PathBuf};
@@ -164,9 +165,9 @@ pub fn run(
     let gen_key =
         |name: &str, alg: Algorithm, role: &str, say: &mut dyn FnMut(&str)| -> Result<()> {
             let k = if role == "root" && softhsm.is_some() {
-                crate::ops::key::generate_pkcs11(&ctx, name, alg, &target)?
+                crate::ops::key::generate_pkcs11(&ctx, name, alg, RsaScheme::DEFAULT, &target)?
             } else {
-                crate::ops::key::generate_software(&ctx, name, alg)?
+                crate::ops::key::generate_software(&ctx, name, alg, RsaScheme::DEFAULT)?
             };
             say(&format!(
                 "   {:<10} {:<10} {:<11} {:<9} {}",

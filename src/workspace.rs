@@ -6,7 +6,6 @@
 //! keys/NAME.json           key record: key ID, public key, backend, reference (never a private key in clear)
 //! keys/NAME.key.pem        software keys only: encrypted PKCS#8
 //! staged/root.json         the version being signed, with the signatures so far
-//! staged/state.json        the canonical digest rootcellar last wrote (detects edits by hand)
 //! metadata/N.root.json     published roots;  metadata/root.json  the latest
 //! .lock                    held while a command writes
 //! ```
@@ -541,7 +540,9 @@ impl Workspace {
         };
         let v = crate::tuf::json::parse_strict(&read(path)?).map_err(|e| damaged(e.to_string()))?;
         let rec: KeyRecord = serde_json::from_value(v).map_err(|e| damaged(e.to_string()))?;
-        if rec.key.keyid() != rec.keyid {
+        // Keys rootcellar registers carry the hash of their key object as ID; a public key taken
+        // over from an adopted history keeps the label that history gave it.
+        if rec.key.keyid() != rec.keyid && rec.backend != Backend::Public {
             return Err(damaged(format!(
                 "its keyid {} is not the hash of its key",
                 rec.keyid
@@ -904,7 +905,7 @@ impl Workspace {
         Ok((keys, files))
     }
 
-    /// The staged root's bytes and the digest in `state.json`, unchecked (for `audit re-anchor`).
+    /// The staged root's bytes, unchecked (for `audit re-anchor`).
     pub fn staged_unchecked(&self) -> Result<Option<Vec<u8>>> {
         self.staged_files()
     }

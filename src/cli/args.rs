@@ -2,6 +2,7 @@
 //! commands do (`cli::*::run`).
 
 use crate::tuf::Algorithm;
+use crate::tuf::key::RsaScheme;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -158,6 +159,10 @@ pub(super) enum Command {
         /// Notary: the repository name (GUN) the root certificates must carry.
         #[arg(long)]
         gun: Option<String>,
+        /// Refuse a key ID that is not the SHA-256 of its key object, as tough-based clients
+        /// do (python-tuf and go-tuf take key IDs as labels).
+        #[arg(long)]
+        strict_keyids: bool,
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
@@ -494,8 +499,13 @@ pub(super) enum KeyCommand {
         /// Where the private key lives: software (trials), pkcs11 (an HSM token) or yubikey (PIV).
         #[arg(long, value_enum, default_value_t = BackendArg::Software)]
         backend: BackendArg,
+        /// ecdsa-p256, ecdsa-p384, ed25519, rsa-2048, rsa-3072 or rsa-4096.
         #[arg(long, default_value = "ecdsa-p256", value_parser = parse_alg)]
         algorithm: Algorithm,
+        /// The signature scheme of an RSA key: rsassa-pss-sha256 (default), rsa-pkcs1v15-sha256,
+        /// or the sha384/sha512 forms of either.
+        #[arg(long, value_parser = parse_scheme)]
+        scheme: Option<RsaScheme>,
         /// HSM profile (pkcs11), e.g. softhsm2, yubihsm2 (`rootcellar hsm profiles`).
         #[arg(long)]
         profile: Option<String>,
@@ -522,6 +532,9 @@ pub(super) enum KeyCommand {
         /// YubiKey PIV slot.
         #[arg(long, default_value = "9c")]
         slot: String,
+        /// The scheme an RSA key signs with (default rsassa-pss-sha256).
+        #[arg(long, value_parser = parse_scheme)]
+        scheme: Option<RsaScheme>,
     },
     /// Verify a YubiKey key's attestation chain up to a pinned Yubico root.
     Attest { key: String },
@@ -649,6 +662,12 @@ pub(super) enum DeviceBackend {
 
 fn parse_alg(s: &str) -> std::result::Result<Algorithm, String> {
     s.parse()
+}
+
+fn parse_scheme(s: &str) -> std::result::Result<RsaScheme, String> {
+    RsaScheme::parse(s).ok_or_else(|| {
+        format!("unknown RSA scheme {s:?}: use rsassa-pss-sha256, rsa-pkcs1v15-sha256 or their sha384/sha512 forms")
+    })
 }
 
 fn parse_role_key(s: &str) -> std::result::Result<(String, String), String> {

@@ -13,10 +13,16 @@ pub(super) fn key(c: &KeyCommand, ctx: &Context) -> Result<Output> {
             name,
             backend,
             algorithm,
+            scheme,
             profile,
             token,
             yk,
         } => {
+            if scheme.is_some() && algorithm.rsa_bits().is_none() {
+                return Err(Error::bad_input("--scheme goes with an RSA --algorithm")
+                    .hint("drop --scheme, or use --algorithm rsa-2048, rsa-3072 or rsa-4096"));
+            }
+            let scheme = scheme.unwrap_or(crate::tuf::key::RsaScheme::DEFAULT);
             let k = match backend {
                 BackendArg::Yubikey => {
                     let t = ops::yubikey::YubiKeyTarget {
@@ -26,14 +32,14 @@ pub(super) fn key(c: &KeyCommand, ctx: &Context) -> Result<Output> {
                         touch_policy: yk.touch_policy.clone(),
                         overwrite: yk.overwrite,
                     };
-                    ops::yubikey::generate(ctx, name, *algorithm, &t)?
+                    ops::yubikey::generate(ctx, name, *algorithm, scheme, &t)?
                 }
                 BackendArg::Pkcs11 => {
                     let target = ops::key::Pkcs11Target {
                         profile: profile.clone(),
                         token: token.clone(),
                     };
-                    ops::key::generate_pkcs11(ctx, name, *algorithm, &target)?
+                    ops::key::generate_pkcs11(ctx, name, *algorithm, scheme, &target)?
                 }
                 BackendArg::Software => {
                     if profile.is_some() || token.is_some() {
@@ -42,7 +48,7 @@ pub(super) fn key(c: &KeyCommand, ctx: &Context) -> Result<Output> {
                         )
                         .hint("add --backend pkcs11, or drop them"));
                     }
-                    ops::key::generate_software(ctx, name, *algorithm)?
+                    ops::key::generate_software(ctx, name, *algorithm, scheme)?
                 }
             };
             out(&k, output::key_line(&k))
@@ -54,15 +60,17 @@ pub(super) fn key(c: &KeyCommand, ctx: &Context) -> Result<Output> {
             profile,
             serial,
             slot,
+            scheme,
         } => {
+            let scheme = scheme.unwrap_or(crate::tuf::key::RsaScheme::DEFAULT);
             let k = match backend {
-                DeviceBackend::Yubikey => ops::yubikey::add(ctx, name, *serial, slot)?,
+                DeviceBackend::Yubikey => ops::yubikey::add(ctx, name, *serial, slot, scheme)?,
                 DeviceBackend::Pkcs11 => {
                     let uri = uri.as_deref().ok_or_else(|| {
                         Error::bad_input("--backend pkcs11 needs --uri")
                             .hint("`rootcellar device list` shows the keys and their URIs")
                     })?;
-                    ops::key::add_pkcs11(ctx, uri, name, profile.as_deref())?
+                    ops::key::add_pkcs11(ctx, uri, name, profile.as_deref(), scheme)?
                 }
             };
             out(&k, output::key_line(&k))

@@ -14,6 +14,7 @@ pub(super) fn run(cmd: &Command, ctx: &Context) -> Result<Output> {
             files,
             format,
             gun,
+            strict_keyids,
         } => {
             let dialect = match format {
                 VerifyFormat::Auto => None,
@@ -29,6 +30,7 @@ pub(super) fn run(cmd: &Command, ctx: &Context) -> Result<Output> {
                 at.as_deref(),
                 dialect,
                 gun.as_deref(),
+                *strict_keyids,
             )?;
             verdict(&r, output::verify_report(&r), r.valid)
         }

@@ -407,6 +407,14 @@ impl Doc {
         }
     }
 
+    /// Key IDs that are not the SHA-256 of their key object (TUF; tough refuses such roots).
+    pub fn keyid_mismatches(&self) -> Vec<(String, String)> {
+        match self {
+            Doc::Tuf(m) => crate::tuf::verify::keyid_mismatches(&m.signed),
+            Doc::Notary(_) => Vec::new(),
+        }
+    }
+
     /// The canonical bytes of `signed`: what signatures cover.
     pub fn canonical(&self) -> &[u8] {
         match self {
@@ -570,6 +578,9 @@ impl Doc {
                         Sig::Notary(_) => Err(wrong()),
                     })
                     .collect::<Result<_>>()?;
+                crate::tuf::metadata::refuse_duplicate_keyids(&out.signatures).map_err(|e| {
+                    Error::environment(format!("the root cannot be rewritten: {e}"))
+                })?;
                 Ok(Doc::Tuf(out))
             }
             Doc::Notary(m) => {

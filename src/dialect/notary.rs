@@ -643,6 +643,12 @@ fn no_role(other: &str) -> Error {
         .hint("root, targets, snapshot or timestamp")
 }
 
+/// Notary workspaces keep to ECDSA P-256 (and Ed25519 online keys): what Notary's clients read.
+fn notary_p256_only() -> Error {
+    Error::refused("a Notary workspace signs with ECDSA P-256 keys (Ed25519 for online keys) only")
+        .hint("use a P-256 key here; P-384 and RSA keys belong to TUF workspaces")
+}
+
 /// A Notary signature entry by `pk` from the signer's bytes: ECDSA as raw r‖s.
 pub fn signature(keyid: &str, pk: &PublicKey, raw: &[u8]) -> Result<NotarySignature> {
     let (method, bytes) = match pk {
@@ -652,6 +658,7 @@ pub fn signature(keyid: &str, pk: &PublicKey, raw: &[u8]) -> Result<NotarySignat
             ("ecdsa", sig.to_bytes().to_vec())
         }
         PublicKey::Ed25519(_) => ("eddsa", raw.to_vec()),
+        PublicKey::EcdsaP384(_) | PublicKey::Rsa(_) => return Err(notary_p256_only()),
     };
     Ok(NotarySignature {
         keyid: keyid.into(),
@@ -685,6 +692,7 @@ pub fn online_key(pk: &PublicKey) -> Result<NotaryKey> {
             ("ecdsa", der.as_bytes().to_vec())
         }
         PublicKey::Ed25519(vk) => ("ed25519", vk.to_bytes().to_vec()),
+        PublicKey::EcdsaP384(_) | PublicKey::Rsa(_) => return Err(notary_p256_only()),
     };
     Ok(NotaryKey {
         keytype: keytype.into(),

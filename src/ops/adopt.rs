@@ -39,7 +39,18 @@ fn key_name(owner: Option<&str>, role: &str, keyid: &str) -> String {
         .trim_matches(|c: char| !c.is_ascii_alphanumeric())
         .to_string();
     if clean.is_empty() {
-        format!("{role}-{}", keyid.chars().take(8).collect::<String>())
+        // A key ID is a label from the file: only its letters and digits go into a name.
+        let id: String = keyid
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect();
+        let role: String = role
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .take(32)
+            .collect();
+        format!("{role}-{}", if id.is_empty() { "key" } else { &id })
     } else {
         clean.chars().take(48).collect()
     }
@@ -125,8 +136,7 @@ pub fn adopt(ctx: &Context, dir: &Path, from: Option<u64>) -> Result<AdoptReport
         let mut taken: Vec<String> = ws.keys()?.into_iter().map(|r| r.name).collect();
         for (keyid, key) in &last.signed.keys {
             if &key.keyid() != keyid {
-                warnings.push(format!("key {} is listed under an ID that is not its hash: not registered (it counts for nothing)", keyid.chars().take(12).collect::<String>()));
-                continue;
+                warnings.push(format!("key {} is listed under an ID that is not its hash: registered under that ID, as the history lists it (python-tuf and go-tuf take key IDs as labels; clients built on tough refuse such a root)", keyid.chars().take(12).collect::<String>()));
             }
             let Ok(pk) = key.decode() else {
                 warnings.push(format!(

@@ -10,12 +10,18 @@ use crate::signer::Signer;
 use crate::signer::pkcs11::KeyAttributes;
 use crate::signer::software::SoftwareKey;
 use crate::tuf::expiry::format_tuf_time;
+use crate::tuf::key::RsaScheme;
 use crate::tuf::{Algorithm, Key};
 use crate::workspace::{Backend, KeyRecord, Workspace, check_name};
 use std::path::Path;
 
 /// `rootcellar key generate --backend software`.
-pub fn generate_software(ctx: &Context, name: &str, alg: Algorithm) -> Result<KeyInfo> {
+pub fn generate_software(
+    ctx: &Context,
+    name: &str,
+    alg: Algorithm,
+    scheme: RsaScheme,
+) -> Result<KeyInfo> {
     let ws = ctx.workspace()?;
     let _lock = ws.lock()?;
     check_name(name)?;
@@ -27,7 +33,7 @@ pub fn generate_software(ctx: &Context, name: &str, alg: Algorithm) -> Result<Ke
         );
     }
     ctx.air_gap("create a private key")?;
-    let key = SoftwareKey::generate(alg);
+    let key = SoftwareKey::generate(alg, scheme)?;
     let tuf_key = key.public_key().to_tuf_key();
     ws.check_new_key(name, &tuf_key)?;
     let pass = ctx
@@ -154,6 +160,7 @@ pub fn generate_pkcs11(
     ctx: &Context,
     name: &str,
     alg: Algorithm,
+    scheme: RsaScheme,
     target: &Pkcs11Target,
 ) -> Result<KeyInfo> {
     use cryptoki::session::UserType;
@@ -191,7 +198,7 @@ pub fn generate_pkcs11(
         let pin = ctx.unlock.token_pin(&ts.token, &profile, SecretKind::Pin)?;
         ts.login(UserType::User, pin.as_ref())?;
     }
-    let (pk, attrs, uri) = ts.generate(&profile, alg, name)?;
+    let (pk, attrs, uri) = ts.generate(&profile, alg, scheme, name)?;
     let key = pk.to_tuf_key();
     let rec = KeyRecord {
         profile: Some(profile.name.clone()),
@@ -219,7 +226,13 @@ pub fn generate_pkcs11(
 }
 
 /// `rootcellar key add --backend pkcs11 --uri URI --name NAME`: registers a key already on a token.
-pub fn add_pkcs11(ctx: &Context, uri: &str, name: &str, profile: Option<&str>) -> Result<KeyInfo> {
+pub fn add_pkcs11(
+    ctx: &Context,
+    uri: &str,
+    name: &str,
+    profile: Option<&str>,
+    scheme: RsaScheme,
+) -> Result<KeyInfo> {
     let ws = ctx.workspace()?;
     let _lock = ws.lock()?;
     check_name(name)?;
@@ -227,6 +240,7 @@ pub fn add_pkcs11(ctx: &Context, uri: &str, name: &str, profile: Option<&str>) -
     let profile = ctx.unlock.profile(profile)?;
     let (ts, _pin) = ctx.unlock.open_token(&uri, &profile, false)?;
     let (pk, attrs, _) = ts.read_key(&uri)?;
+    let pk = pk.with_rsa_scheme(scheme).unwrap_or(pk);
     let attrs = attrs.ok_or_else(|| {
         Error::refused(format!(
             "token {:?} shows the public key {uri} but no private key with it",

@@ -117,15 +117,20 @@ pub fn notary_stage(ctx: &Context, spec: &StageSpec) -> Result<Staged> {
 /// `rootcellar root discard`.
 pub fn discard(ctx: &Context) -> Result<Option<u64>> {
     let ws = ctx.workspace()?;
-    let _lock = ws.lock()?;
+    // Dropping a staged root needs no binding: it also clears one that a workspace made before
+    // transcripts bound files cannot re-anchor.
+    let _lock = ws.lock_only()?;
     // Read the version before dropping, even from a file edited by hand.
-    let version = std::fs::read(ws.dir.join("staged/root.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| {
-            v.pointer("/signed/version")
-                .and_then(serde_json::Value::as_u64)
-        });
+    let version = crate::readpath::read(
+        &ws.dir.join("staged/root.json"),
+        crate::readpath::Kind::Metadata,
+    )
+    .ok()
+    .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    .and_then(|v| {
+        v.pointer("/signed/version")
+            .and_then(serde_json::Value::as_u64)
+    });
     if ws.discard_staged()? {
         ctx.record(
             &ws,
@@ -366,6 +371,14 @@ pub fn publish(ctx: &Context, seal: &SealWith) -> Result<PublishReport> {
             md.version()
         ))
         .hint(hint));
+    }
+    for (id, actual) in md.keyid_mismatches() {
+        ctx.notice(format!(
+            "version {} carries key ID {} that is not the SHA-256 of its key object ({}), kept from the history it continues: python-tuf and go-tuf accept it, clients built on tough refuse this root",
+            md.version(),
+            id.chars().take(16).collect::<String>(),
+            actual.get(..16).unwrap_or(&actual)
+        ));
     }
     let digest = md.digest();
     let sealer = seal_key(&ws, &md, seal)?;

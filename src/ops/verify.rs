@@ -52,16 +52,18 @@ pub fn verify_files(
     files: &[PathBuf],
     at: Timestamp,
 ) -> Result<VerifyReport> {
-    verify_files_as(trusted, files, at, None, None)
+    verify_files_as(trusted, files, at, None, None, false)
 }
 
-/// As [`verify_files`], reading every file in `dialect` when it is given.
+/// As [`verify_files`], reading every file in `dialect` when it is given. With `strict_keyids`,
+/// a key ID that is not the SHA-256 of its key object fails the chain, as tough checks.
 pub fn verify_files_as(
     trusted: Option<&Path>,
     files: &[PathBuf],
     at: Timestamp,
     dialect: Option<Dialect>,
     gun: Option<&str>,
+    strict_keyids: bool,
 ) -> Result<VerifyReport> {
     let mut paths: Vec<PathBuf> = trusted.map(Path::to_path_buf).into_iter().collect();
     // A Notary trust folder (it holds `root.json`) as the last argument: its root ends the
@@ -76,7 +78,7 @@ pub fn verify_files_as(
         && last.is_dir()
         && last.join("root.json").is_file()
         && (dialect.is_some()
-            || std::fs::read(last.join("root.json"))
+            || crate::readpath::read(&last.join("root.json"), crate::readpath::Kind::Metadata)
                 .ok()
                 .and_then(|b| crate::tuf::json::parse_strict(&b).ok())
                 .is_some_and(|v| crate::dialect::is_notary_value(&v)))
@@ -149,6 +151,23 @@ pub fn verify_files_as(
             "{c}: a review that compares key IDs would not see this key change"
         ));
     }
+    for doc in &docs {
+        for (id, actual) in doc.keyid_mismatches() {
+            let what = format!(
+                "version {} lists key ID {} that is not the SHA-256 of its key object ({})",
+                doc.version(),
+                id.chars().take(16).collect::<String>(),
+                actual.get(..16).unwrap_or(&actual)
+            );
+            if strict_keyids && failure.is_none() {
+                failure = Some(format!("{what}: tough-based clients refuse this root"));
+            } else if !strict_keyids {
+                warnings.push(format!(
+                    "{what}: python-tuf and go-tuf take it as a label, tough-based clients refuse the root (--strict-keyids checks as tough does)"
+                ));
+            }
+        }
+    }
     Ok(VerifyReport {
         dialect: d.key().into(),
         files: names,
@@ -169,11 +188,12 @@ pub fn verify_at(
     at: Option<&str>,
     dialect: Option<Dialect>,
     gun: Option<&str>,
+    strict_keyids: bool,
 ) -> Result<VerifyReport> {
     let at = match at {
         Some(s) => crate::tuf::expiry::parse_user_time(s, ctx.now)
             .map_err(|e| Error::bad_input(e).hint("e.g. --at 2026-01-01"))?,
         None => ctx.now,
     };
-    verify_files_as(trusted, files, at, dialect, gun)
+    verify_files_as(trusted, files, at, dialect, gun, strict_keyids)
 }

@@ -40,7 +40,13 @@ fn firmware_notices(ctx: &Context, yk: &::yubikey::YubiKey) {
 }
 
 /// `rootcellar key generate --backend yubikey`.
-pub fn generate(ctx: &Context, name: &str, alg: Algorithm, t: &YubiKeyTarget) -> Result<KeyInfo> {
+pub fn generate(
+    ctx: &Context,
+    name: &str,
+    alg: Algorithm,
+    scheme: crate::tuf::key::RsaScheme,
+    t: &YubiKeyTarget,
+) -> Result<KeyInfo> {
     let ws = ctx.workspace()?;
     let _lock = ws.lock()?;
     check_name(name)?;
@@ -56,7 +62,9 @@ pub fn generate(ctx: &Context, name: &str, alg: Algorithm, t: &YubiKeyTarget) ->
     ctx.air_gap("create a private key")?;
     let mut yk = y::open(t.serial)?;
     let serial = yk.serial().0;
-    firmware_notices(ctx, &yk);
+    if matches!(alg, Algorithm::EcdsaP256 | Algorithm::EcdsaP384) {
+        firmware_notices(ctx, &yk);
+    }
     if y::slot_occupied(&mut yk, slot) && !t.overwrite {
         return Err(Error::refused(format!("slot {} of YubiKey {serial} already holds a key", y::slot_name(slot)))
             .hint("choose another --slot, register that key with `rootcellar key add --backend yubikey`, or pass --overwrite to replace it for good"));
@@ -67,7 +75,7 @@ pub fn generate(ctx: &Context, name: &str, alg: Algorithm, t: &YubiKeyTarget) ->
         &mut yk,
         &pin,
         slot,
-        alg,
+        (alg, scheme),
         (&t.pin_policy, pin_policy),
         (&t.touch_policy, touch_policy),
         name,
@@ -100,7 +108,13 @@ pub fn generate(ctx: &Context, name: &str, alg: Algorithm, t: &YubiKeyTarget) ->
 }
 
 /// `rootcellar key add --backend yubikey --serial N --slot 9c --name NAME`.
-pub fn add(ctx: &Context, name: &str, serial: Option<u32>, slot: &str) -> Result<KeyInfo> {
+pub fn add(
+    ctx: &Context,
+    name: &str,
+    serial: Option<u32>,
+    slot: &str,
+    scheme: crate::tuf::key::RsaScheme,
+) -> Result<KeyInfo> {
     let ws = ctx.workspace()?;
     let _lock = ws.lock()?;
     check_name(name)?;
@@ -109,6 +123,7 @@ pub fn add(ctx: &Context, name: &str, serial: Option<u32>, slot: &str) -> Result
     let serial = yk.serial().0;
     firmware_notices(ctx, &yk);
     let public = y::slot_public_key(&mut yk, slot)?;
+    let public = public.with_rsa_scheme(scheme).unwrap_or(public);
     let key = public.to_tuf_key();
     let (attestation, attestation_missing) = match y::read_attestation(&mut yk, slot) {
         Ok(p) => (Some(p), None),

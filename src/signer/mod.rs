@@ -4,6 +4,7 @@
 //! Ed25519), and callers verify each one against the public key before keeping it.
 
 pub mod attest;
+pub mod emsa;
 pub mod pkcs11;
 pub mod profiles;
 pub mod software;

@@ -28,6 +28,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 const P256_PARAMS: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+/// secp384r1 (1.3.132.0.34) as CKA_EC_PARAMS.
+const P384_PARAMS: [u8; 7] = [0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22];
 const ED25519_OID: [u8; 5] = [0x06, 0x03, 0x2b, 0x65, 0x70];
 /// PrintableString "edwards25519": the form some tokens want instead of the OID.
 const ED25519_NAME: [u8; 14] = [
@@ -471,6 +473,16 @@ fn ec_point_to_key(alg: Algorithm, point: &[u8]) -> Result<PublicKey> {
                 .map(PublicKey::EcdsaP256)
                 .map_err(|_| bad())
         }
+        Algorithm::EcdsaP384 => {
+            let raw = match point {
+                [0x04, 0x61, rest @ ..] if rest.len() == 97 => rest,
+                p if p.len() == 97 => p,
+                _ => return Err(bad()),
+            };
+            p384::ecdsa::VerifyingKey::from_sec1_bytes(raw)
+                .map(PublicKey::EcdsaP384)
+                .map_err(|_| bad())
+        }
         Algorithm::Ed25519 => {
             let raw = match point {
                 [0x04, 0x20, rest @ ..] if rest.len() == 32 => rest,
@@ -482,17 +494,39 @@ fn ec_point_to_key(alg: Algorithm, point: &[u8]) -> Result<PublicKey> {
                 .map(PublicKey::Ed25519)
                 .map_err(|_| bad())
         }
+        _ => Err(bad()),
     }
 }
 
-fn key_type_alg(kt: KeyType) -> Option<Algorithm> {
+/// The algorithm of a key object from its CKA_KEY_TYPE and, for EC keys, CKA_EC_PARAMS.
+fn key_type_alg(kt: KeyType, ec_params: Option<&[u8]>) -> Option<Algorithm> {
     if kt == KeyType::EC {
-        Some(Algorithm::EcdsaP256)
+        match ec_params {
+            Some(p) if p == P384_PARAMS => Some(Algorithm::EcdsaP384),
+            Some(p) if p == P256_PARAMS => Some(Algorithm::EcdsaP256),
+            _ => None,
+        }
     } else if kt == KeyType::EC_EDWARDS {
         Some(Algorithm::Ed25519)
+    } else if kt == KeyType::RSA {
+        Some(Algorithm::Rsa)
     } else {
         None
     }
+}
+
+/// An RSA public key from CKA_MODULUS and CKA_PUBLIC_EXPONENT, with the default scheme (the
+/// record names the one it signs with).
+fn rsa_public(modulus: &[u8], exponent: &[u8]) -> Result<PublicKey> {
+    let bad = |e: String| {
+        Error::environment(format!(
+            "the token returned an unusable RSA public key: {e}"
+        ))
+    };
+    let n = rsa::BoxedUint::from_be_slice_vartime(modulus);
+    let e = rsa::BoxedUint::from_be_slice_vartime(exponent);
+    let key = rsa::RsaPublicKey::new(n, e).map_err(|e| bad(e.to_string()))?;
+    PublicKey::from_rsa(key, crate::tuf::key::RsaScheme::DEFAULT).map_err(|e| bad(e.to_string()))
 }
 
 /// A key object on a token as `device list` shows it.
@@ -625,45 +659,78 @@ impl TokenSession {
                 .hint("the key was deleted or the device is another one; `rootcellar device list` shows the keys present")
         };
         let any = public.or(private).ok_or_else(missing)?;
-        let attrs = self
-            .session
-            .get_attributes(any, &[AttributeType::KeyType, AttributeType::EcPoint])
-            .map_err(ck("read the public key", &self.token.label))?;
-        let kt = attrs.iter().find_map(|a| {
-            if let Attribute::KeyType(k) = a {
-                Some(*k)
-            } else {
-                None
-            }
-        });
-        let alg = kt.and_then(key_type_alg).ok_or_else(|| {
-            Error::bad_input(format!(
-                "key {uri} on token {} is neither a P-256 nor an Ed25519 key",
-                self.name()
-            ))
-        })?;
-        let point = attrs
-            .iter()
-            .find_map(|a| {
-                if let Attribute::EcPoint(p) = a {
-                    Some(p.clone())
-                } else {
-                    None
-                }
-            })
-            .ok_or_else(|| {
-                Error::environment(format!(
-                    "token {} gives no CKA_EC_POINT for {uri}",
-                    self.name()
-                ))
-            })?;
-        let pk = ec_point_to_key(alg, &point)?;
+        let pk = self.public_of(any, uri)?;
         let priv_attrs = match private {
             Some(p) => Some(read_key_attributes(&self.session, p, &self.token.label)?),
             None if self.logged_in => return Err(missing()),
             None => None,
         };
         Ok((pk, priv_attrs, private.unwrap_or(any)))
+    }
+
+    /// The public key of the key object `h` (a public or private key object).
+    fn public_of(&self, h: ObjectHandle, uri: &Pkcs11Uri) -> Result<PublicKey> {
+        let label = &self.token.label;
+        let kt = self
+            .session
+            .get_attributes(h, &[AttributeType::KeyType])
+            .map_err(ck("read the public key", label))?
+            .into_iter()
+            .find_map(|a| match a {
+                Attribute::KeyType(k) => Some(k),
+                _ => None,
+            });
+        let unknown = || {
+            Error::bad_input(format!(
+                "key {uri} on token {} is not a P-256, P-384, Ed25519 or RSA key",
+                self.name()
+            ))
+        };
+        if kt == Some(KeyType::RSA) {
+            let mut n = None;
+            let mut e = None;
+            for a in self
+                .session
+                .get_attributes(h, &[AttributeType::Modulus, AttributeType::PublicExponent])
+                .map_err(ck("read the public key", label))?
+            {
+                match a {
+                    Attribute::Modulus(m) => n = Some(m),
+                    Attribute::PublicExponent(x) => e = Some(x),
+                    _ => {}
+                }
+            }
+            return match (n, e) {
+                (Some(n), Some(e)) => rsa_public(&n, &e),
+                _ => Err(Error::environment(format!(
+                    "token {} gives no modulus and exponent for {uri}",
+                    self.name()
+                ))),
+            };
+        }
+        let mut point = None;
+        let mut params = None;
+        for a in self
+            .session
+            .get_attributes(h, &[AttributeType::EcPoint, AttributeType::EcParams])
+            .map_err(ck("read the public key", label))?
+        {
+            match a {
+                Attribute::EcPoint(p) => point = Some(p),
+                Attribute::EcParams(p) => params = Some(p),
+                _ => {}
+            }
+        }
+        let alg = kt
+            .and_then(|k| key_type_alg(k, params.as_deref()))
+            .ok_or_else(unknown)?;
+        let point = point.ok_or_else(|| {
+            Error::environment(format!(
+                "token {} gives no CKA_EC_POINT for {uri}",
+                self.name()
+            ))
+        })?;
+        ec_point_to_key(alg, &point)
     }
 
     /// Public keys on the token (private objects are seen only after login).
@@ -682,20 +749,26 @@ impl TokenSession {
                         AttributeType::Label,
                         AttributeType::Id,
                         AttributeType::KeyType,
+                        AttributeType::EcParams,
                     ],
                 )
                 .map_err(ck("read a key", &self.token.label))?;
             let mut label = String::new();
             let mut id = Vec::new();
-            let mut alg = None;
+            let mut kt = None;
+            let mut params = None;
             for a in attrs {
                 match a {
                     Attribute::Label(l) => label = String::from_utf8_lossy(&l).to_string(),
                     Attribute::Id(i) => id = i,
-                    Attribute::KeyType(k) => alg = key_type_alg(k).map(|a| a.name().to_string()),
+                    Attribute::KeyType(k) => kt = Some(k),
+                    Attribute::EcParams(p) => params = Some(p),
                     _ => {}
                 }
             }
+            let alg = kt
+                .and_then(|k| key_type_alg(k, params.as_deref()))
+                .map(|a| a.name().to_string());
             let uri = Pkcs11Uri {
                 token: Some(self.token.label.clone()),
                 serial: Some(self.token.serial.clone()),
@@ -718,6 +791,7 @@ impl TokenSession {
         &self,
         profile: &Profile,
         alg: Algorithm,
+        scheme: crate::tuf::key::RsaScheme,
         label: &str,
     ) -> Result<(PublicKey, KeyAttributes, Pkcs11Uri)> {
         let name = self.name();
@@ -730,8 +804,15 @@ impl TokenSession {
             .hint("choose another --algorithm"));
         }
         let (gen_mech, sign_mech) = match alg {
-            Algorithm::EcdsaP256 => (Mechanism::EccKeyPairGen, "CKM_ECDSA"),
+            Algorithm::EcdsaP256 | Algorithm::EcdsaP384 => (Mechanism::EccKeyPairGen, "CKM_ECDSA"),
             Algorithm::Ed25519 => (Mechanism::EccEdwardsKeyPairGen, "CKM_EDDSA"),
+            Algorithm::Rsa2048 | Algorithm::Rsa3072 | Algorithm::Rsa4096 | Algorithm::Rsa => {
+                if scheme.pss {
+                    (Mechanism::RsaPkcsKeyPairGen, "CKM_RSA_PKCS_PSS")
+                } else {
+                    (Mechanism::RsaPkcsKeyPairGen, "CKM_RSA_PKCS")
+                }
+            }
         };
         let ctx = self.session_ctx();
         let slot = self
@@ -742,8 +823,12 @@ impl TokenSession {
             .get_mechanism_list(slot)
             .map_err(ck("list mechanisms", &self.token.label))?;
         let want_sign = match alg {
-            Algorithm::EcdsaP256 => cryptoki::mechanism::MechanismType::ECDSA,
+            Algorithm::EcdsaP256 | Algorithm::EcdsaP384 => {
+                cryptoki::mechanism::MechanismType::ECDSA
+            }
             Algorithm::Ed25519 => cryptoki::mechanism::MechanismType::EDDSA,
+            _ if scheme.pss => cryptoki::mechanism::MechanismType::RSA_PKCS_PSS,
+            _ => cryptoki::mechanism::MechanismType::RSA_PKCS,
         };
         if !mechs.contains(&gen_mech.mechanism_type()) || !mechs.contains(&want_sign) {
             return Err(Error::environment(format!(
@@ -779,14 +864,21 @@ impl TokenSession {
             ))
             .hint("run the command again"));
         }
+        // EC keys: the curve's parameters; RSA keys: the modulus size and exponent 65537.
         let attempt = |params: &[u8]| {
             let mut public = vec![
                 Attribute::Token(true),
                 Attribute::Private(false),
                 Attribute::Verify(true),
-                Attribute::EcParams(params.to_vec()),
                 Attribute::Id(id.clone()),
             ];
+            match alg.rsa_bits() {
+                Some(bits) => {
+                    public.push(Attribute::ModulusBits((bits as u64).into()));
+                    public.push(Attribute::PublicExponent(vec![0x01, 0x00, 0x01]));
+                }
+                None => public.push(Attribute::EcParams(params.to_vec())),
+            }
             let mut private = vec![
                 Attribute::Token(true),
                 Attribute::Private(true),
@@ -805,6 +897,10 @@ impl TokenSession {
         };
         let generated = match alg {
             Algorithm::EcdsaP256 => attempt(&P256_PARAMS),
+            Algorithm::EcdsaP384 => attempt(&P384_PARAMS),
+            Algorithm::Rsa2048 | Algorithm::Rsa3072 | Algorithm::Rsa4096 | Algorithm::Rsa => {
+                attempt(&[])
+            }
             Algorithm::Ed25519 => match attempt(&ED25519_OID) {
                 Err(CkError::Pkcs11(
                     RvError::CurveNotSupported
@@ -826,6 +922,7 @@ impl TokenSession {
             id: Some(id),
         };
         let (pk, attrs, _) = self.read_key(&uri)?;
+        let pk = pk.with_rsa_scheme(scheme).unwrap_or(pk);
         let attrs = attrs.unwrap_or(read_key_attributes(
             &self.session,
             priv_h,
@@ -886,11 +983,36 @@ impl Signer for Pkcs11Signer {
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
         let token = self.ts.token.label.clone();
-        let (mech, data): (Mechanism, Vec<u8>) = match self.public {
+        let (mech, data): (Mechanism, Vec<u8>) = match &self.public {
             PublicKey::EcdsaP256(_) => (Mechanism::Ecdsa, Sha256::digest(message).to_vec()),
+            PublicKey::EcdsaP384(_) => (Mechanism::Ecdsa, sha2::Sha384::digest(message).to_vec()),
             PublicKey::Ed25519(_) => (
                 Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure)),
                 message.to_vec(),
+            ),
+            // The hash is made here; the token pads (PKCS#1 v1.5 over the DigestInfo, or PSS
+            // with a salt as long as the digest) and signs.
+            PublicKey::Rsa(k) if k.scheme.pss => {
+                use crate::tuf::key::Sha2;
+                use cryptoki::mechanism::MechanismType;
+                use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
+                let (hash_alg, mgf) = match k.scheme.hash {
+                    Sha2::Sha224 => (MechanismType::SHA224, PkcsMgfType::MGF1_SHA224),
+                    Sha2::Sha256 => (MechanismType::SHA256, PkcsMgfType::MGF1_SHA256),
+                    Sha2::Sha384 => (MechanismType::SHA384, PkcsMgfType::MGF1_SHA384),
+                    Sha2::Sha512 => (MechanismType::SHA512, PkcsMgfType::MGF1_SHA512),
+                };
+                let digest = super::emsa::hash(k.scheme.hash, message);
+                let params = PkcsPssParams {
+                    hash_alg,
+                    mgf,
+                    s_len: (digest.len() as u64).into(),
+                };
+                (Mechanism::RsaPkcsPss(params), digest)
+            }
+            PublicKey::Rsa(k) => (
+                Mechanism::RsaPkcs,
+                super::emsa::digest_info(k.scheme.hash, message),
             ),
         };
         let s = &self.ts.session;
@@ -905,12 +1027,14 @@ impl Signer for Pkcs11Signer {
             s.sign(&mech, self.key, &data).map_err(ck("sign", &token))?
         };
         match self.public {
-            PublicKey::EcdsaP256(_) => ecdsa_raw_to_der(&raw).map_err(|e| {
-                Error::environment(format!(
-                    "token {token} returned an unusable ECDSA signature: {e}"
-                ))
-            }),
-            PublicKey::Ed25519(_) => Ok(raw),
+            PublicKey::EcdsaP256(_) | PublicKey::EcdsaP384(_) => {
+                ecdsa_raw_to_der(&raw).map_err(|e| {
+                    Error::environment(format!(
+                        "token {token} returned an unusable ECDSA signature: {e}"
+                    ))
+                })
+            }
+            PublicKey::Ed25519(_) | PublicKey::Rsa(_) => Ok(raw),
         }
     }
 }

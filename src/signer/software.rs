@@ -1,4 +1,4 @@
-//! The software key store: P-256 and Ed25519 keys kept in encrypted PKCS#8 PEM files
+//! The software key store: P-256, P-384, Ed25519 and RSA keys kept in encrypted PKCS#8 PEM files
 //! (scrypt + AES-256-CBC, which `openssl pkey` reads). For trials, tests and the demo: a root key
 //! belongs in hardware.
 //!
@@ -7,6 +7,7 @@
 
 use super::Signer;
 use crate::error::{Error, Result};
+use crate::tuf::key::{RsaKey, RsaScheme, Sha2};
 use crate::tuf::{Algorithm, PublicKey};
 use pkcs8::der::SecretDocument;
 use pkcs8::{
@@ -32,7 +33,9 @@ impl KdfCost {
 
 enum Secret {
     P256(p256::ecdsa::SigningKey),
+    P384(p384::ecdsa::SigningKey),
     Ed25519(ed25519_dalek::SigningKey),
+    Rsa(Box<rsa::RsaPrivateKey>),
 }
 
 /// An unlocked software key.
@@ -57,17 +60,23 @@ fn rng() -> UnwrapErr<getrandom::SysRng> {
 }
 
 impl SoftwareKey {
-    /// A new key from the operating system's CSPRNG.
-    pub fn generate(alg: Algorithm) -> SoftwareKey {
-        match alg {
+    /// A new key from the operating system's CSPRNG; RSA keys sign with `scheme`.
+    pub fn generate(alg: Algorithm, scheme: RsaScheme) -> Result<SoftwareKey> {
+        use p256::elliptic_curve::Generate;
+        Ok(match alg {
             Algorithm::EcdsaP256 => {
-                let sk =
-                    <p256::ecdsa::SigningKey as p256::elliptic_curve::Generate>::generate_from_rng(
-                        &mut rng(),
-                    );
+                let sk = p256::ecdsa::SigningKey::generate_from_rng(&mut rng());
                 let public = PublicKey::EcdsaP256(*sk.verifying_key());
                 SoftwareKey {
                     secret: Secret::P256(sk),
+                    public,
+                }
+            }
+            Algorithm::EcdsaP384 => {
+                let sk = p384::ecdsa::SigningKey::generate_from_rng(&mut rng());
+                let public = PublicKey::EcdsaP384(*sk.verifying_key());
+                SoftwareKey {
+                    secret: Secret::P384(sk),
                     public,
                 }
             }
@@ -79,7 +88,30 @@ impl SoftwareKey {
                     public,
                 }
             }
-        }
+            Algorithm::Rsa2048 | Algorithm::Rsa3072 | Algorithm::Rsa4096 | Algorithm::Rsa => {
+                let bits = alg.rsa_bits().unwrap_or(2048);
+                let sk = rsa::RsaPrivateKey::new(&mut rng(), bits).map_err(|e| {
+                    Error::environment(format!("cannot generate an RSA-{bits} key: {e}"))
+                })?;
+                let public = PublicKey::Rsa(Box::new(RsaKey {
+                    key: sk.to_public_key(),
+                    scheme,
+                }));
+                SoftwareKey {
+                    secret: Secret::Rsa(Box::new(sk)),
+                    public,
+                }
+            }
+        })
+    }
+
+    /// The key with the public key its record names (for RSA: the scheme it signs with),
+    /// refused when the record's key is another.
+    pub fn bound_to(mut self, public: PublicKey) -> Option<SoftwareKey> {
+        (public.identity() == self.public.identity()).then(|| {
+            self.public = public;
+            self
+        })
     }
 
     /// The key as encrypted PKCS#8 PEM (`-----BEGIN ENCRYPTED PRIVATE KEY-----`).
@@ -93,6 +125,8 @@ impl SoftwareKey {
         };
         let der = match &self.secret {
             Secret::P256(k) => k.to_pkcs8_der(),
+            Secret::P384(k) => k.to_pkcs8_der(),
+            Secret::Rsa(k) => k.to_pkcs8_der(),
             // PKCS#8 v1 (RFC 8410, private key only): OpenSSL 3.0 does not read the v2 form
             // that ed25519-dalek writes by default.
             Secret::Ed25519(k) => {
@@ -155,11 +189,29 @@ impl SoftwareKey {
         })?;
         let oid = info.algorithm.oid;
         if oid == p256::elliptic_curve::ALGORITHM_OID {
-            let sk = p256::ecdsa::SigningKey::from_pkcs8_der(plain.as_bytes())
-                .map_err(|e| corrupted(e.to_string()))?;
-            let public = PublicKey::EcdsaP256(*sk.verifying_key());
+            if let Ok(sk) = p256::ecdsa::SigningKey::from_pkcs8_der(plain.as_bytes()) {
+                let public = PublicKey::EcdsaP256(*sk.verifying_key());
+                return Ok(SoftwareKey {
+                    secret: Secret::P256(sk),
+                    public,
+                });
+            }
+            let sk = p384::ecdsa::SigningKey::from_pkcs8_der(plain.as_bytes())
+                .map_err(|e| corrupted(format!("not a P-256 or P-384 key ({e})")))?;
+            let public = PublicKey::EcdsaP384(*sk.verifying_key());
             Ok(SoftwareKey {
-                secret: Secret::P256(sk),
+                secret: Secret::P384(sk),
+                public,
+            })
+        } else if oid == rsa::pkcs1::ALGORITHM_OID {
+            let sk = rsa::RsaPrivateKey::from_pkcs8_der(plain.as_bytes())
+                .map_err(|e| corrupted(format!("not an RSA key ({e})")))?;
+            let public = PublicKey::Rsa(Box::new(RsaKey {
+                key: sk.to_public_key(),
+                scheme: RsaScheme::DEFAULT,
+            }));
+            Ok(SoftwareKey {
+                secret: Secret::Rsa(Box::new(sk)),
                 public,
             })
         } else {
@@ -186,9 +238,53 @@ impl Signer for SoftwareKey {
                 let sig: p256::ecdsa::Signature = k.sign(message);
                 sig.normalize_s().to_der().as_bytes().to_vec()
             }
+            Secret::P384(k) => {
+                let sig: p384::ecdsa::Signature = k.sign(message);
+                sig.normalize_s().to_der().as_bytes().to_vec()
+            }
             Secret::Ed25519(k) => k.sign(message).to_bytes().to_vec(),
+            Secret::Rsa(k) => {
+                let PublicKey::Rsa(p) = &self.public else {
+                    return Err(Error::environment("an RSA key without its scheme"));
+                };
+                rsa_sign(k, p.scheme, message)?
+            }
         })
     }
+}
+
+/// An RSA signature in `scheme` (PSS with a salt as long as the digest, as securesystemslib
+/// signs).
+fn rsa_sign(k: &rsa::RsaPrivateKey, scheme: RsaScheme, message: &[u8]) -> Result<Vec<u8>> {
+    use rsa::signature::{RandomizedSigner, SignatureEncoding, Signer as _};
+    let k = k.clone();
+    let sig = match (scheme.pss, scheme.hash) {
+        (true, Sha2::Sha224) => rsa::pss::BlindedSigningKey::<sha2::Sha224>::new(k)
+            .try_sign_with_rng(&mut rng(), message)
+            .map(|s| s.to_vec()),
+        (true, Sha2::Sha256) => rsa::pss::BlindedSigningKey::<sha2::Sha256>::new(k)
+            .try_sign_with_rng(&mut rng(), message)
+            .map(|s| s.to_vec()),
+        (true, Sha2::Sha384) => rsa::pss::BlindedSigningKey::<sha2::Sha384>::new(k)
+            .try_sign_with_rng(&mut rng(), message)
+            .map(|s| s.to_vec()),
+        (true, Sha2::Sha512) => rsa::pss::BlindedSigningKey::<sha2::Sha512>::new(k)
+            .try_sign_with_rng(&mut rng(), message)
+            .map(|s| s.to_vec()),
+        (false, Sha2::Sha224) => rsa::pkcs1v15::SigningKey::<sha2::Sha224>::new(k)
+            .try_sign(message)
+            .map(|s| s.to_vec()),
+        (false, Sha2::Sha256) => rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(k)
+            .try_sign(message)
+            .map(|s| s.to_vec()),
+        (false, Sha2::Sha384) => rsa::pkcs1v15::SigningKey::<sha2::Sha384>::new(k)
+            .try_sign(message)
+            .map(|s| s.to_vec()),
+        (false, Sha2::Sha512) => rsa::pkcs1v15::SigningKey::<sha2::Sha512>::new(k)
+            .try_sign(message)
+            .map(|s| s.to_vec()),
+    };
+    sig.map_err(|e| Error::environment(format!("RSA signing failed: {e}")))
 }
 
 #[cfg(test)]
@@ -198,8 +294,13 @@ mod tests {
 
     #[test]
     fn round_trip_sign_verify_and_wrong_passphrase() {
-        for alg in [Algorithm::EcdsaP256, Algorithm::Ed25519] {
-            let k = SoftwareKey::generate(alg);
+        for alg in [
+            Algorithm::EcdsaP256,
+            Algorithm::EcdsaP384,
+            Algorithm::Ed25519,
+            Algorithm::Rsa2048,
+        ] {
+            let k = SoftwareKey::generate(alg, RsaScheme::DEFAULT).unwrap();
             let pw = SecretString::from("correct horse");
             let pem = k.to_encrypted_pem(&pw, KdfCost::LIGHT).unwrap();
             assert!(pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"));
@@ -218,11 +319,17 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_private_key() {
-        for alg in [Algorithm::EcdsaP256, Algorithm::Ed25519] {
-            let k = SoftwareKey::generate(alg);
+        for alg in [
+            Algorithm::EcdsaP256,
+            Algorithm::EcdsaP384,
+            Algorithm::Ed25519,
+        ] {
+            let k = SoftwareKey::generate(alg, RsaScheme::DEFAULT).unwrap();
             let raw = match &k.secret {
                 Secret::P256(s) => s.to_bytes().to_vec(),
+                Secret::P384(s) => s.to_bytes().to_vec(),
                 Secret::Ed25519(s) => s.to_bytes().to_vec(),
+                Secret::Rsa(_) => unreachable!(),
             };
             let shown = format!("{k:?} {k:#?}");
             assert!(!shown.contains(&hex::encode(&raw)), "{shown}");

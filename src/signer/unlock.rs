@@ -247,7 +247,8 @@ impl<'a> Unlocker<'a> {
                     ))
                     .hint("the slot was overwritten, or this is another device; the workspace was not changed"));
                 }
-                Rc::new(y::YubiKeySigner::new(yk, r.slot, pk, pin))
+                // The record's key: for RSA, it names the scheme the key signs with.
+                Rc::new(y::YubiKeySigner::new(yk, r.slot, rec.public_key()?, pin))
             }
             Backend::Pkcs11 => {
                 let uri: Pkcs11Uri = rec.reference.as_deref().unwrap_or("").parse()?;
@@ -264,7 +265,7 @@ impl<'a> Unlocker<'a> {
                 Rc::new(Pkcs11Signer::new(
                     ts,
                     handle,
-                    pk,
+                    rec.public_key()?,
                     attrs.unwrap_or_default(),
                     pin,
                 ))
@@ -298,13 +299,12 @@ impl<'a> Unlocker<'a> {
                 Err(e) => return Err(e),
             }
         };
-        if key.public_key().identity() != rec.public_key()?.identity() {
-            return Err(Error::bad_input(format!(
+        key.bound_to(rec.public_key()?).ok_or_else(|| {
+            Error::bad_input(format!(
                 "the private key file of {} does not match its record's public key",
                 rec.name
             ))
-            .hint("restore the key's files from your backup"));
-        }
-        Ok(key)
+            .hint("restore the key's files from your backup")
+        })
     }
 }

@@ -106,6 +106,16 @@ pub fn supports_ed25519(major: u8, minor: u8) -> bool {
     (major, minor) >= (5, 7)
 }
 
+/// Whether the firmware can hold RSA-3072 and RSA-4096 keys (5.7 and later).
+pub fn supports_large_rsa(major: u8, minor: u8) -> bool {
+    (major, minor) >= (5, 7)
+}
+
+/// Firmware 4.2.6 to 4.3.4 generates weak RSA keys (ROCA, CVE-2017-15361, YSA-2017-01).
+pub fn roca(major: u8, minor: u8, patch: u8) -> bool {
+    ((4, 2, 6)..=(4, 3, 4)).contains(&(major, minor, patch))
+}
+
 fn firmware(yk: &YubiKey) -> (u8, u8, String) {
     let v = yk.version();
     (
@@ -426,6 +436,8 @@ pub fn parse_touch_policy(s: &str) -> Result<TouchPolicy> {
     }
 }
 
+/// The public key of a slot's SPKI; an RSA key with the default scheme (the record names the
+/// one it signs with).
 fn spki_to_key(spki: &x509_cert::spki::SubjectPublicKeyInfoOwned) -> Result<PublicKey> {
     use p256::pkcs8::DecodePublicKey;
     use x509_cert::der::Encode;
@@ -435,10 +447,17 @@ fn spki_to_key(spki: &x509_cert::spki::SubjectPublicKeyInfoOwned) -> Result<Publ
     if let Ok(k) = p256::ecdsa::VerifyingKey::from_public_key_der(&der) {
         return Ok(PublicKey::EcdsaP256(k));
     }
+    if let Ok(k) = p384::ecdsa::VerifyingKey::from_public_key_der(&der) {
+        return Ok(PublicKey::EcdsaP384(k));
+    }
+    if let Ok(k) = rsa::RsaPublicKey::from_public_key_der(&der) {
+        return PublicKey::from_rsa(k, crate::tuf::key::RsaScheme::DEFAULT)
+            .map_err(|e| Error::bad_input(format!("the slot's key: {e}")));
+    }
     ed25519_dalek::VerifyingKey::from_public_key_der(&der)
         .map(PublicKey::Ed25519)
         .map_err(|_| {
-            Error::bad_input("the slot holds a key that is neither P-256 nor Ed25519")
+            Error::bad_input("the slot holds a key that is not P-256, P-384, RSA or Ed25519")
                 .hint("choose another slot")
         })
 }
@@ -480,7 +499,7 @@ pub fn generate(
     yk: &mut YubiKey,
     pin: &SecretString,
     slot: SlotId,
-    alg: Algorithm,
+    (alg, scheme): (Algorithm, crate::tuf::key::RsaScheme),
     pin_policy: (&str, PinPolicy),
     touch_policy: (&str, TouchPolicy),
     name: &str,
@@ -490,16 +509,33 @@ pub fn generate(
     use x509_cert::time::Validity;
     let serial = yk.serial().0;
     let (maj, min, fw) = firmware(yk);
+    let patch = yk.version().patch;
     let algorithm = match alg {
         Algorithm::EcdsaP256 => AlgorithmId::EccP256,
+        Algorithm::EcdsaP384 => AlgorithmId::EccP384,
         Algorithm::Ed25519 if supports_ed25519(maj, min) => AlgorithmId::Ed25519,
         Algorithm::Ed25519 => {
             return Err(Error::bad_input(format!("YubiKey {serial} (firmware {fw}) cannot hold Ed25519 keys: that needs firmware 5.7 or later")).hint("use --algorithm ecdsa-p256"));
+        }
+        Algorithm::Rsa2048 | Algorithm::Rsa3072 | Algorithm::Rsa4096 if roca(maj, min, patch) => {
+            return Err(Error::refused(format!("YubiKey {serial} (firmware {fw}) generates weak RSA keys (ROCA, CVE-2017-15361): rootcellar does not make RSA keys on it")).hint("use --algorithm ecdsa-p256 or ecdsa-p384, or a YubiKey with firmware 4.3.5 or later"));
+        }
+        Algorithm::Rsa2048 => AlgorithmId::Rsa2048,
+        Algorithm::Rsa3072 if supports_large_rsa(maj, min) => AlgorithmId::Rsa3072,
+        Algorithm::Rsa4096 if supports_large_rsa(maj, min) => AlgorithmId::Rsa4096,
+        Algorithm::Rsa3072 | Algorithm::Rsa4096 => {
+            return Err(Error::bad_input(format!("YubiKey {serial} (firmware {fw}) cannot hold {} keys: that needs firmware 5.7 or later", alg.name())).hint("use --algorithm rsa-2048 or ecdsa-p384"));
+        }
+        Algorithm::Rsa => {
+            return Err(Error::bad_input(
+                "give the RSA key size: rsa-2048, rsa-3072 or rsa-4096",
+            ));
         }
     };
     let spki = piv::generate(yk, slot, algorithm, pin_policy.1, touch_policy.1)
         .map_err(|e| pcsc(e, Some(serial), "generate a key"))?;
     let public = spki_to_key(&spki)?;
+    let public = public.with_rsa_scheme(scheme).unwrap_or(public);
     let subject: Name = format!("CN=rootcellar {name}")
         .parse()
         .map_err(|_| Error::bad_input("the key name cannot be a certificate subject"))?;
@@ -511,19 +547,40 @@ pub fn generate(
         .map_err(|e| Error::environment(e.to_string()))?;
     // Slot 9c (and PIN policy "always") needs the PIN right before each signature.
     verify_pin(yk, pin)?;
-    let written =
-        match algorithm {
-            AlgorithmId::EccP256 => yubikey::certificate::Certificate::generate_self_signed::<
-                _,
-                p256::NistP256,
-            >(
-                yk, slot, serial_number, validity, subject, spki, |_| Ok(())
-            ),
-            _ => yubikey::certificate::Certificate::generate_self_signed::<
-                _,
-                ed25519_dalek::SigningKey,
-            >(yk, slot, serial_number, validity, subject, spki, |_| Ok(())),
-        };
+    use yubikey::certificate::{Certificate as C, yubikey_signer as ys};
+    let (sn, v, subj, k) = (serial_number, validity, subject, spki);
+    let written = match algorithm {
+        AlgorithmId::EccP256 => {
+            C::generate_self_signed::<_, p256::NistP256>(yk, slot, sn, v, subj, k, |_| Ok(()))
+        }
+        AlgorithmId::EccP384 => {
+            C::generate_self_signed::<_, p384::NistP384>(yk, slot, sn, v, subj, k, |_| Ok(()))
+        }
+        AlgorithmId::Rsa2048 => {
+            C::generate_self_signed::<_, ys::YubiRsa<ys::Rsa2048>>(yk, slot, sn, v, subj, k, |_| {
+                Ok(())
+            })
+        }
+        AlgorithmId::Rsa3072 => {
+            C::generate_self_signed::<_, ys::YubiRsa<ys::Rsa3072>>(yk, slot, sn, v, subj, k, |_| {
+                Ok(())
+            })
+        }
+        AlgorithmId::Rsa4096 => {
+            C::generate_self_signed::<_, ys::YubiRsa<ys::Rsa4096>>(yk, slot, sn, v, subj, k, |_| {
+                Ok(())
+            })
+        }
+        _ => C::generate_self_signed::<_, ed25519_dalek::SigningKey>(
+            yk,
+            slot,
+            sn,
+            v,
+            subj,
+            k,
+            |_| Ok(()),
+        ),
+    };
     written.map_err(|e| pcsc(e, Some(serial), "write the key's certificate into the slot"))?;
     let (attestation, attestation_missing) = match read_attestation(yk, slot) {
         Ok(pem) => (Some(pem), None),
@@ -585,20 +642,54 @@ impl Signer for YubiKeySigner {
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
-        use sha2::{Digest, Sha256};
+        use sha2::{Digest, Sha256, Sha384};
         let mut yk = self.yk.borrow_mut();
         let serial = yk.serial().0;
         // The PIN right before the signature (PIN policy "always" needs it for each one).
         verify_pin(&mut yk, &self.pin)?;
-        let sig = match self.public {
+        let sig = match &self.public {
             PublicKey::EcdsaP256(_) => piv::sign_data(
                 &mut yk,
                 &Sha256::digest(message),
                 AlgorithmId::EccP256,
                 self.slot,
             ),
+            PublicKey::EcdsaP384(_) => piv::sign_data(
+                &mut yk,
+                &Sha384::digest(message),
+                AlgorithmId::EccP384,
+                self.slot,
+            ),
             PublicKey::Ed25519(_) => {
                 piv::sign_data(&mut yk, message, AlgorithmId::Ed25519, self.slot)
+            }
+            PublicKey::Rsa(k) => {
+                // PIV applies the raw RSA operation to a block as long as the modulus: the
+                // encoding (PKCS#1 v1.5 or PSS) is built here.
+                use rsa::traits::PublicKeyParts;
+                let bits = k.key.n().bit_width() as usize;
+                let (algorithm, len) = match bits {
+                    2048 => (AlgorithmId::Rsa2048, 256),
+                    3072 => (AlgorithmId::Rsa3072, 384),
+                    4096 => (AlgorithmId::Rsa4096, 512),
+                    _ => {
+                        return Err(Error::bad_input(format!(
+                            "a YubiKey holds no {bits}-bit RSA key"
+                        )));
+                    }
+                };
+                let block = if k.scheme.pss {
+                    super::emsa::pss_random_salt(k.scheme.hash, message, bits)?
+                } else {
+                    super::emsa::pkcs1v15(k.scheme.hash, message, len)
+                        .map_err(|e| Error::bad_input(e.to_string()))?
+                };
+                piv::sign_data(&mut yk, &block, algorithm, self.slot).map(|raw| {
+                    // The card may drop leading zero bytes: TUF wants the modulus' length.
+                    let mut out = vec![0u8; len.saturating_sub(raw.len())];
+                    out.extend_from_slice(&raw);
+                    yubikey::Buffer::new(out)
+                })
             }
         };
         sig.map(|b| b.to_vec())
@@ -761,6 +852,9 @@ mod tests {
         assert!(!ysa_2024_03(5, 7));
         assert!(!supports_ed25519(5, 4));
         assert!(supports_ed25519(5, 7));
+        assert!(!supports_large_rsa(5, 4) && supports_large_rsa(5, 7));
+        assert!(!roca(4, 2, 5) && roca(4, 2, 6) && roca(4, 3, 4) && !roca(4, 3, 5));
+        assert!(!roca(5, 4, 3));
     }
 
     #[test]

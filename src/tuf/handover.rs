@@ -238,7 +238,9 @@ mod tests {
         let mut keys = serde_json::Map::new();
         let mut signers = Vec::new();
         for _ in 0..3 {
-            let k = SoftwareKey::generate(Algorithm::EcdsaP256);
+            let k =
+                SoftwareKey::generate(Algorithm::EcdsaP256, crate::tuf::key::RsaScheme::DEFAULT)
+                    .unwrap();
             let nk = certificate_key(&root_certificate(&k, GUN, from, to).unwrap());
             let id = nk.keyid();
             keys.insert(id.clone(), serde_json::to_value(&nk).unwrap());

@@ -1,9 +1,11 @@
 //! TUF public keys, their key IDs, and the public keys they decode to.
 //!
-//! Invariant: a key ID is the lowercase hex SHA-256 of the canonical JSON of the key object as it
-//! stands in the metadata, extra fields included (python-tuf does the same). Keys written by
-//! rootcellar use only the current forms: `ecdsa`/`ecdsa-sha2-nistp256` with a PEM SPKI (LF line
-//! endings, 64 columns, trailing newline) and `ed25519` with 64 hex digits.
+//! Invariant: a key is its public key material ([`PublicKey::identity`]); a key ID is a name.
+//! Keys written by rootcellar have no extra fields and the SHA-256 of their canonical key object
+//! as ID (securesystemslib's recipe and tough's agree on such keys), in the current forms:
+//! `ecdsa` with `ecdsa-sha2-nistp256`/`ecdsa-sha2-nistp384` and a PEM SPKI (LF line endings, 64
+//! columns, trailing newline), `ed25519` with 64 hex digits, `rsa` with a PEM SPKI and one of the
+//! `rsassa-pss-sha*`/`rsa-pkcs1v15-sha*` schemes. Keys read keep every field as they came.
 
 use super::canonical::to_canonical;
 use serde::{Deserialize, Serialize};
@@ -29,21 +31,58 @@ pub struct KeyVal {
     pub extra: BTreeMap<String, Value>,
 }
 
-/// The algorithm a key is used with. Chosen by the key, never by a signature.
+/// The kind of key rootcellar makes and signs with. Chosen by the key, never by a signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum Algorithm {
+    #[serde(rename = "ecdsa-p256")]
     EcdsaP256,
+    #[serde(rename = "ecdsa-p384")]
+    EcdsaP384,
+    #[serde(rename = "ed25519")]
     Ed25519,
+    #[serde(rename = "rsa-2048")]
+    Rsa2048,
+    #[serde(rename = "rsa-3072")]
+    Rsa3072,
+    #[serde(rename = "rsa-4096")]
+    Rsa4096,
+    /// An RSA key of another size, read from someone else's root (never made here).
+    #[serde(rename = "rsa")]
+    Rsa,
 }
 
 impl Algorithm {
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::EcdsaP256 => "ecdsa-p256",
+            Algorithm::EcdsaP384 => "ecdsa-p384",
             Algorithm::Ed25519 => "ed25519",
+            Algorithm::Rsa2048 => "rsa-2048",
+            Algorithm::Rsa3072 => "rsa-3072",
+            Algorithm::Rsa4096 => "rsa-4096",
+            Algorithm::Rsa => "rsa",
         }
     }
+
+    /// The modulus size of an RSA algorithm.
+    pub fn rsa_bits(self) -> Option<usize> {
+        match self {
+            Algorithm::Rsa2048 => Some(2048),
+            Algorithm::Rsa3072 => Some(3072),
+            Algorithm::Rsa4096 => Some(4096),
+            _ => None,
+        }
+    }
+
+    /// The algorithms `key generate` offers.
+    pub const GENERATED: [Algorithm; 6] = [
+        Algorithm::EcdsaP256,
+        Algorithm::EcdsaP384,
+        Algorithm::Ed25519,
+        Algorithm::Rsa2048,
+        Algorithm::Rsa3072,
+        Algorithm::Rsa4096,
+    ];
 }
 
 impl std::str::FromStr for Algorithm {
@@ -51,25 +90,94 @@ impl std::str::FromStr for Algorithm {
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "ecdsa-p256" | "ecdsa" | "p256" => Ok(Algorithm::EcdsaP256),
+            "ecdsa-p384" | "p384" => Ok(Algorithm::EcdsaP384),
             "ed25519" => Ok(Algorithm::Ed25519),
+            "rsa-2048" | "rsa2048" => Ok(Algorithm::Rsa2048),
+            "rsa-3072" | "rsa3072" => Ok(Algorithm::Rsa3072),
+            "rsa-4096" | "rsa4096" => Ok(Algorithm::Rsa4096),
             _ => Err(format!(
-                "unknown algorithm {s:?}: use ecdsa-p256 or ed25519"
+                "unknown algorithm {s:?}: use ecdsa-p256, ecdsa-p384, ed25519, rsa-2048, rsa-3072 or rsa-4096"
             )),
         }
     }
 }
 
+/// A hash of the SHA-2 family, as RSA schemes name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sha2 {
+    Sha224,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+/// An RSA signature scheme: its padding and hash (`rsassa-pss-sha256`, `rsa-pkcs1v15-sha384`, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RsaScheme {
+    pub pss: bool,
+    pub hash: Sha2,
+}
+
+impl RsaScheme {
+    /// What `key generate` uses unless told otherwise.
+    pub const DEFAULT: RsaScheme = RsaScheme {
+        pss: true,
+        hash: Sha2::Sha256,
+    };
+
+    pub fn name(self) -> &'static str {
+        match (self.pss, self.hash) {
+            (true, Sha2::Sha224) => "rsassa-pss-sha224",
+            (true, Sha2::Sha256) => "rsassa-pss-sha256",
+            (true, Sha2::Sha384) => "rsassa-pss-sha384",
+            (true, Sha2::Sha512) => "rsassa-pss-sha512",
+            (false, Sha2::Sha224) => "rsa-pkcs1v15-sha224",
+            (false, Sha2::Sha256) => "rsa-pkcs1v15-sha256",
+            (false, Sha2::Sha384) => "rsa-pkcs1v15-sha384",
+            (false, Sha2::Sha512) => "rsa-pkcs1v15-sha512",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RsaScheme> {
+        let (pss, hash) = if let Some(h) = s.strip_prefix("rsassa-pss-") {
+            (true, h)
+        } else {
+            (false, s.strip_prefix("rsa-pkcs1v15-")?)
+        };
+        let hash = match hash {
+            "sha224" => Sha2::Sha224,
+            "sha256" => Sha2::Sha256,
+            "sha384" => Sha2::Sha384,
+            "sha512" => Sha2::Sha512,
+            _ => return None,
+        };
+        Some(RsaScheme { pss, hash })
+    }
+}
+
+/// An RSA public key and the scheme its key object names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RsaKey {
+    pub key: rsa::RsaPublicKey,
+    pub scheme: RsaScheme,
+}
+
+/// RSA keys rootcellar counts: 2048 to 8192 bits (below 2048 is too weak to trust with a root).
+pub const RSA_MIN_BITS: usize = 2048;
+
 /// A decoded public key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PublicKey {
     EcdsaP256(p256::ecdsa::VerifyingKey),
+    EcdsaP384(p384::ecdsa::VerifyingKey),
     Ed25519(ed25519_dalek::VerifyingKey),
+    Rsa(Box<RsaKey>),
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KeyError {
     #[error(
-        "unsupported key type {keytype:?} with scheme {scheme:?} (rootcellar uses ecdsa-sha2-nistp256 and ed25519)"
+        "unsupported key type {keytype:?} with scheme {scheme:?} (rootcellar reads ecdsa with ecdsa-sha2-nistp256/384, ed25519, and rsa with rsassa-pss-sha* or rsa-pkcs1v15-sha*)"
     )]
     Unsupported { keytype: String, scheme: String },
     #[error("invalid {what} public key: {why}")]
@@ -80,31 +188,46 @@ impl PublicKey {
     pub fn algorithm(&self) -> Algorithm {
         match self {
             PublicKey::EcdsaP256(_) => Algorithm::EcdsaP256,
+            PublicKey::EcdsaP384(_) => Algorithm::EcdsaP384,
             PublicKey::Ed25519(_) => Algorithm::Ed25519,
+            PublicKey::Rsa(k) => {
+                use rsa::traits::PublicKeyParts;
+                match k.key.n().bit_width() {
+                    2048 => Algorithm::Rsa2048,
+                    3072 => Algorithm::Rsa3072,
+                    4096 => Algorithm::Rsa4096,
+                    _ => Algorithm::Rsa,
+                }
+            }
         }
     }
 
     /// Bytes that identify the public key whatever its encoding in JSON: thresholds count these.
+    /// An RSA key is its modulus and exponent, whatever scheme its key object names.
     pub fn identity(&self) -> Vec<u8> {
-        match self {
-            PublicKey::EcdsaP256(k) => {
-                let mut v = vec![1u8];
-                v.extend_from_slice(&k.to_sec1_bytes());
-                v
+        let (tag, bytes): (u8, Vec<u8>) = match self {
+            PublicKey::EcdsaP256(k) => (1, k.to_sec1_bytes().to_vec()),
+            PublicKey::Ed25519(k) => (2, k.as_bytes().to_vec()),
+            PublicKey::EcdsaP384(k) => (3, k.to_sec1_bytes().to_vec()),
+            PublicKey::Rsa(k) => {
+                use rsa::traits::PublicKeyParts;
+                let mut v = k.key.n_bytes().to_vec();
+                v.extend_from_slice(&k.key.e_bytes());
+                (4, v)
             }
-            PublicKey::Ed25519(k) => {
-                let mut v = vec![2u8];
-                v.extend_from_slice(k.as_bytes());
-                v
-            }
-        }
+        };
+        let mut v = vec![tag];
+        v.extend_from_slice(&bytes);
+        v
     }
 
     /// The key object rootcellar writes for this public key.
     pub fn to_tuf_key(&self) -> Key {
         let (keytype, scheme, public) = match self {
-            PublicKey::EcdsaP256(k) => ("ecdsa", "ecdsa-sha2-nistp256", ecdsa_pem(k)),
+            PublicKey::EcdsaP256(k) => ("ecdsa", "ecdsa-sha2-nistp256", spki_pem(k)),
+            PublicKey::EcdsaP384(k) => ("ecdsa", "ecdsa-sha2-nistp384", spki_pem(k)),
             PublicKey::Ed25519(k) => ("ed25519", "ed25519", hex::encode(k.as_bytes())),
+            PublicKey::Rsa(k) => ("rsa", k.scheme.name(), spki_pem(&k.key)),
         };
         Key {
             keytype: keytype.into(),
@@ -117,18 +240,41 @@ impl PublicKey {
         }
     }
 
-    /// A PEM SPKI public key (P-256 or Ed25519), as `openssl pkey -pubout` writes it.
+    /// A PEM SPKI public key (P-256, P-384, Ed25519 or RSA, as `openssl pkey -pubout` writes
+    /// it). An RSA key gets the default scheme.
     pub fn from_spki_pem(pem: &str) -> Result<PublicKey, KeyError> {
         use p256::pkcs8::DecodePublicKey;
         if let Ok(k) = p256::ecdsa::VerifyingKey::from_public_key_pem(pem) {
             return Ok(PublicKey::EcdsaP256(k));
         }
+        if let Ok(k) = p384::ecdsa::VerifyingKey::from_public_key_pem(pem) {
+            return Ok(PublicKey::EcdsaP384(k));
+        }
+        if let Ok(k) = rsa_from_pem(pem) {
+            return rsa_key(k, RsaScheme::DEFAULT);
+        }
         ed25519_dalek::VerifyingKey::from_public_key_pem(pem)
             .map(PublicKey::Ed25519)
             .map_err(|e| KeyError::Invalid {
                 what: "PEM",
-                why: format!("not a P-256 or Ed25519 SubjectPublicKeyInfo ({e})"),
+                why: format!("not a P-256, P-384, Ed25519 or RSA SubjectPublicKeyInfo ({e})"),
             })
+    }
+
+    /// An RSA key rootcellar counts (2048 to 8192 bits), signing with `scheme`.
+    pub fn from_rsa(key: rsa::RsaPublicKey, scheme: RsaScheme) -> Result<PublicKey, KeyError> {
+        rsa_key(key, scheme)
+    }
+
+    /// The same key under another RSA scheme (`None`: not an RSA key).
+    pub fn with_rsa_scheme(&self, scheme: RsaScheme) -> Option<PublicKey> {
+        match self {
+            PublicKey::Rsa(k) => Some(PublicKey::Rsa(Box::new(RsaKey {
+                key: k.key.clone(),
+                scheme,
+            }))),
+            _ => None,
+        }
     }
 
     /// Short human fingerprint: the first 16 hex digits of SHA-256 over the identity bytes.
@@ -139,10 +285,35 @@ impl PublicKey {
     }
 }
 
-fn ecdsa_pem(k: &p256::ecdsa::VerifyingKey) -> String {
-    use p256::pkcs8::{EncodePublicKey, LineEnding};
-    // Encoding a valid curve point cannot fail; keep a total function all the same.
+fn spki_pem(k: &impl p256::pkcs8::EncodePublicKey) -> String {
+    use p256::pkcs8::LineEnding;
+    // Encoding a valid public key cannot fail; keep a total function all the same.
     k.to_public_key_pem(LineEnding::LF).unwrap_or_default()
+}
+
+/// An RSA public key from PEM: SubjectPublicKeyInfo or PKCS#1 (`BEGIN RSA PUBLIC KEY`), as
+/// `cryptography`'s `load_pem_public_key` reads both.
+fn rsa_from_pem(pem: &str) -> Result<rsa::RsaPublicKey, String> {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    use rsa::pkcs8::DecodePublicKey;
+    rsa::RsaPublicKey::from_public_key_pem(pem)
+        .map_err(|e| e.to_string())
+        .or_else(|e| rsa::RsaPublicKey::from_pkcs1_pem(pem).map_err(|_| e))
+}
+
+/// An RSA key rootcellar counts (2048 to 8192 bits).
+fn rsa_key(key: rsa::RsaPublicKey, scheme: RsaScheme) -> Result<PublicKey, KeyError> {
+    use rsa::traits::PublicKeyParts;
+    let bits = key.n().bit_width() as usize;
+    if bits < RSA_MIN_BITS {
+        return Err(KeyError::Invalid {
+            what: "RSA",
+            why: format!(
+                "it has {bits} bits: rootcellar counts RSA keys of {RSA_MIN_BITS} bits and more"
+            ),
+        });
+    }
+    Ok(PublicKey::Rsa(Box::new(RsaKey { key, scheme })))
 }
 
 impl Key {
@@ -166,6 +337,22 @@ impl Key {
                         what: "ECDSA P-256",
                         why: format!("keyval.public is not a PEM P-256 SubjectPublicKeyInfo ({e})"),
                     })
+            }
+            ("ecdsa" | "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp384") => {
+                use p384::pkcs8::DecodePublicKey;
+                p384::ecdsa::VerifyingKey::from_public_key_pem(&self.keyval.public)
+                    .map(PublicKey::EcdsaP384)
+                    .map_err(|e| KeyError::Invalid {
+                        what: "ECDSA P-384",
+                        why: format!("keyval.public is not a PEM P-384 SubjectPublicKeyInfo ({e})"),
+                    })
+            }
+            ("rsa", sc) if RsaScheme::parse(sc).is_some() => {
+                let key = rsa_from_pem(&self.keyval.public).map_err(|e| KeyError::Invalid {
+                    what: "RSA",
+                    why: format!("keyval.public is not a PEM RSA public key ({e})"),
+                })?;
+                rsa_key(key, RsaScheme::parse(sc).unwrap_or(RsaScheme::DEFAULT))
             }
             ("ed25519", "ed25519") => {
                 let bytes = hex::decode(&self.keyval.public).map_err(|e| KeyError::Invalid {

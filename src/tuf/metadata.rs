@@ -298,6 +298,21 @@ pub struct Metadata<T> {
     canonical: Vec<u8>,
 }
 
+/// Two signature entries under one key ID: python-tuf refuses the whole file
+/// (`Metadata.from_dict`), and so does rootcellar.
+pub fn refuse_duplicate_keyids(signatures: &[Signature]) -> Result<(), MetadataError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for s in signatures {
+        if !seen.insert(s.keyid.as_str()) {
+            return Err(shape(format!(
+                "two signatures name key ID {}: python-tuf refuses such a file",
+                s.keyid.chars().take(16).collect::<String>()
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl<T: SignedBody> Metadata<T> {
     /// Reads a metadata file: strict JSON, then shape, then the typed view.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, MetadataError> {
@@ -324,6 +339,7 @@ impl<T: SignedBody> Metadata<T> {
         }
         let signatures: Vec<Signature> = serde_path_to_error::deserialize(sigs_value)
             .map_err(|e| shape(format!("signatures.{}: {}", e.path(), e.inner())))?;
+        refuse_duplicate_keyids(&signatures)?;
         let signed: T = serde_path_to_error::deserialize(&signed_value)
             .map_err(|e| shape(format!("signed.{}: {}", e.path(), e.inner())))?;
         signed.validate()?;

@@ -1,7 +1,9 @@
 //! Verification as a TUF client does it.
 //!
 //! Invariants: a threshold is met by distinct *public keys* (not key IDs, not signature entries)
-//! that are listed for the role and whose key ID is the hash of the key; a signature that is
+//! that are listed for the role, each under the key ID it is listed under (a key ID is a label,
+//! as python-tuf, go-tuf and tuf-js take it; one that is not the hash of its key object is noted,
+//! and refused only with [`keyid_mismatches`] by callers that check as tough does); a signature that is
 //! empty, malformed or wrong counts for nothing and does not fail the file by itself; root N+1
 //! needs a threshold of N's root keys and of its own, and versions go up by exactly one; expiry is
 //! checked on the last root of a chain only, as of a time passed in.
@@ -75,12 +77,7 @@ impl RoleKeySet {
             };
             let (actual, pk) = decoded(keyid, key);
             if &actual != keyid {
-                notes.push(format!(
-                    "key {} does not match its key ID (the key hashes to {}): it counts for nothing",
-                    short(keyid),
-                    short(&actual)
-                ));
-                continue;
+                notes.push(keyid_note(keyid, &actual));
             }
             match pk {
                 Ok(pk) => {
@@ -194,6 +191,26 @@ pub fn check_threshold(
 ) -> ThresholdCheck {
     let mut cache = vec![None; signatures.len()];
     RoleKeySet::new(keys, role).count(keys_of, canonical, signatures, false, &mut cache)
+}
+
+fn keyid_note(keyid: &str, actual: &str) -> String {
+    format!(
+        "key ID {} is not the SHA-256 of its key object ({}): a label here, as python-tuf and go-tuf take it, but tough-based clients refuse such a root",
+        short(keyid),
+        short(actual)
+    )
+}
+
+/// The key IDs of `root` that are not the SHA-256 of their key object's canonical JSON (the
+/// whole object, as tough computes it): `(key ID, the hash)`.
+pub fn keyid_mismatches(root: &Root) -> Vec<(String, String)> {
+    root.keys
+        .iter()
+        .filter_map(|(id, k)| {
+            let actual = k.keyid();
+            (&actual != id).then(|| (id.clone(), actual))
+        })
+        .collect()
 }
 
 fn short(keyid: &str) -> String {

@@ -405,11 +405,13 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
             let prompt = secret_prompt(secret);
             let ctx = context(s, prompt.as_ref());
             let alg = crate::tuf::Algorithm::EcdsaP256;
+            let scheme = crate::tuf::key::RsaScheme::DEFAULT;
             let made = match target.backend.as_str() {
                 "pkcs11" => ops::key::generate_pkcs11(
                     &ctx,
                     &name,
                     alg,
+                    scheme,
                     &ops::key::Pkcs11Target {
                         profile: target.profile.clone(),
                         token: target.token.clone(),
@@ -419,6 +421,7 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
                     &ctx,
                     &name,
                     alg,
+                    scheme,
                     &ops::yubikey::YubiKeyTarget {
                         serial: target.serial,
                         slot: "9c".into(),
@@ -427,7 +430,7 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
                         overwrite: false,
                     },
                 ),
-                _ => ops::key::generate_software(&ctx, &name, alg),
+                _ => ops::key::generate_software(&ctx, &name, alg, scheme),
             };
             Msg::Finished(
                 made.map(|k| {

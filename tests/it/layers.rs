@@ -392,7 +392,13 @@ fn operations_stay_small() {
             .sum()
     };
     let n = lines("ops") + lines("dialect");
-    assert!(n <= 7600, "src/ops and src/dialect hold {n} lines (at most 7600)");
-    let cli = std::fs::read_to_string(src.join("cli/mod.rs")).unwrap().lines().count();
+    assert!(
+        n <= 7600,
+        "src/ops and src/dialect hold {n} lines (at most 7600)"
+    );
+    let cli = std::fs::read_to_string(src.join("cli/mod.rs"))
+        .unwrap()
+        .lines()
+        .count();
     assert!(cli <= 400, "src/cli/mod.rs holds {cli} lines (at most 400)");
 }

@@ -8,8 +8,13 @@ use std::process::Command;
 
 #[test]
 fn openssl_reads_rootcellar_key_files() {
-    for alg in [Algorithm::EcdsaP256, Algorithm::Ed25519] {
-        let k = SoftwareKey::generate(alg);
+    for alg in [
+        Algorithm::EcdsaP256,
+        Algorithm::EcdsaP384,
+        Algorithm::Ed25519,
+        Algorithm::Rsa2048,
+    ] {
+        let k = SoftwareKey::generate(alg, rootcellar::tuf::key::RsaScheme::DEFAULT).unwrap();
         let pem = k
             .to_encrypted_pem(&SecretString::from("openssl check"), KdfCost::STANDARD)
             .unwrap();

@@ -18,7 +18,7 @@ fn refused_without_panic() {
     let v = verify(std::slice::from_ref(&f), &["--json"]);
     assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
     assert!(
-        v.stdout.contains("does not match its key ID"),
+        v.stdout.contains("is not the SHA-256 of its key object"),
         "{}",
         v.stdout
     );

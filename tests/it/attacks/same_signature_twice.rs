@@ -1,4 +1,6 @@
-//! One key's signature listed twice must count once (CVE-2020-6174, tough GHSA-5q2r-92f9-4m49).
+//! One key's signature listed twice must count once (CVE-2020-6174, tough GHSA-5q2r-92f9-4m49);
+//! python-tuf refuses a file that names one key ID twice in its signatures, and so does
+//! rootcellar.
 use crate::support::*;
 
 #[test]
@@ -8,7 +10,7 @@ fn refused() {
     md.signatures.push(md.signatures[0].clone());
     let d = tempfile::tempdir().unwrap();
     let f = write_md(d.path(), "1.root.json", &md);
-    assert_refused(&[f], "counts once");
+    assert_refused(&[f], "two signatures name key ID");
     // The same entry under a key ID in upper case is not the key's ID: it counts for nothing.
     let mut md2 = signed(root(1, &[&a, &b], 2, FUTURE), &[&a]);
     let mut upper = md2.signatures[0].clone();
