@@ -158,7 +158,7 @@ impl Profile {
         }
         for alg in self.algorithms.keys() {
             alg.parse::<Algorithm>()
-                .map_err(|_| format!("unknown algorithm {alg:?} (use ecdsa-p256, ed25519)"))?;
+                .map_err(|_| format!("unknown algorithm {alg:?} (use ecdsa-p256, ecdsa-p384, ed25519, rsa-2048, rsa-3072, rsa-4096)"))?;
         }
         if !self.algorithms.values().any(|v| *v) {
             return Err("no algorithm is supported".into());

@@ -292,6 +292,9 @@ impl SignedBody for Targets {
 pub struct Metadata<T> {
     pub signed: T,
     pub signatures: Vec<Signature>,
+    /// Fields beside `signed` and `signatures` (python-tuf keeps them as unrecognised fields):
+    /// kept as they came, never signed.
+    pub extra: Map<String, Value>,
     /// The canonical bytes of `signed` as it was read (or built). `signed` serialises back to
     /// exactly the value these bytes encode (checked when reading), so no copy of the JSON tree
     /// is kept.
@@ -329,11 +332,6 @@ impl<T: SignedBody> Metadata<T> {
         let sigs_value = top
             .remove("signatures")
             .ok_or_else(|| shape("no \"signatures\" list"))?;
-        if let Some(k) = top.keys().next() {
-            return Err(shape(format!(
-                "unexpected top-level field {k:?} beside \"signed\" and \"signatures\""
-            )));
-        }
         if !signed_value.is_object() {
             return Err(shape("\"signed\" is not an object"));
         }
@@ -353,6 +351,7 @@ impl<T: SignedBody> Metadata<T> {
         Ok(Metadata {
             signed,
             signatures,
+            extra: top,
             canonical,
         })
     }
@@ -365,6 +364,7 @@ impl<T: SignedBody> Metadata<T> {
         Ok(Metadata {
             signed,
             signatures: Vec::new(),
+            extra: Map::new(),
             canonical,
         })
     }
@@ -381,7 +381,7 @@ impl<T: SignedBody> Metadata<T> {
 
     /// The whole document as a JSON value.
     pub fn to_value(&self) -> Value {
-        let mut top = Map::new();
+        let mut top = self.extra.clone();
         top.insert(
             "signatures".into(),
             serde_json::to_value(&self.signatures).unwrap_or(Value::Array(vec![])),

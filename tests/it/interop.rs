@@ -39,6 +39,16 @@ enum Where {
 }
 
 fn rotation_is_accepted_by_python_tuf(alg: &str, py_alg: &str, place: Where) {
+    rotation_of_keys_is_accepted_by_python_tuf(&[(alg, None); 4], py_alg, place)
+}
+
+/// Root keys r1..r4 of the algorithms (and RSA schemes) given: r1-r3 sign version 1 (threshold
+/// 2), version 2 swaps r3 for r4; python-tuf's client walks 1 → 2 and downloads a target.
+fn rotation_of_keys_is_accepted_by_python_tuf(
+    algs: &[(&str, Option<&str>); 4],
+    py_alg: &str,
+    place: Where,
+) {
     let _cards = (place == Where::YubiKey).then(crate::yubikey::fresh_cards);
     let on_softhsm = place == Where::SoftHsm;
     let d = tempfile::tempdir().unwrap();
@@ -67,9 +77,23 @@ fn rotation_is_accepted_by_python_tuf(alg: &str, py_alg: &str, place: Where) {
     };
     rc(&["init"]);
     let serial = (place == Where::YubiKey).then(|| crate::yubikey::serials().0.to_string());
-    for (k, slot) in [("r1", "9a"), ("r2", "9c"), ("r3", "9d"), ("r4", "82")] {
+    for ((k, slot), (alg, scheme)) in [("r1", "9a"), ("r2", "9c"), ("r3", "9d"), ("r4", "82")]
+        .into_iter()
+        .zip(algs.iter().copied())
+    {
+        let scheme: Vec<&str> = scheme.map(|s| vec!["--scheme", s]).unwrap_or_default();
+        let with_scheme = |args: &[&str]| -> Vec<String> {
+            args.iter()
+                .chain(scheme.iter())
+                .map(|s| s.to_string())
+                .collect()
+        };
+        let rc_s = |args: &[&str]| {
+            let a = with_scheme(args);
+            rc(&a.iter().map(String::as_str).collect::<Vec<_>>())
+        };
         match place {
-            Where::SoftHsm => rc(&[
+            Where::SoftHsm => rc_s(&[
                 "key",
                 "generate",
                 "--backend",
@@ -83,7 +107,7 @@ fn rotation_is_accepted_by_python_tuf(alg: &str, py_alg: &str, place: Where) {
                 "--algorithm",
                 alg,
             ]),
-            Where::YubiKey => rc(&[
+            Where::YubiKey => rc_s(&[
                 "key",
                 "generate",
                 "--backend",
@@ -94,9 +118,11 @@ fn rotation_is_accepted_by_python_tuf(alg: &str, py_alg: &str, place: Where) {
                 slot,
                 "--name",
                 k,
+                "--algorithm",
+                alg,
                 "--default-management-key",
             ]),
-            Where::Software => rc(&["key", "generate", "--name", k, "--algorithm", alg]),
+            Where::Software => rc_s(&["key", "generate", "--name", k, "--algorithm", alg]),
         };
     }
     for k in ["targets", "snapshot", "timestamp"] {
@@ -201,6 +227,55 @@ fn python_tuf_accepts_a_rotation_signed_by_ed25519_keys_on_softhsm2() {
 #[test]
 fn python_tuf_accepts_a_rotation_signed_by_yubikey_piv_keys() {
     rotation_is_accepted_by_python_tuf("ecdsa-p256", "ecdsa", Where::YubiKey);
+}
+
+const PSS: Option<&str> = Some("rsassa-pss-sha256");
+const PKCS1: Option<&str> = Some("rsa-pkcs1v15-sha256");
+
+/// P-384 and RSA root keys (PSS and PKCS#1 v1.5) in one root role, in software.
+#[test]
+fn python_tuf_accepts_p384_and_rsa_root_keys_in_software() {
+    rotation_of_keys_is_accepted_by_python_tuf(
+        &[
+            ("ecdsa-p384", None),
+            ("rsa-2048", PSS),
+            ("rsa-2048", PKCS1),
+            ("rsa-3072", Some("rsassa-pss-sha384")),
+        ],
+        "ecdsa",
+        Where::Software,
+    );
+}
+
+/// The same on SoftHSM2: P-384 over CKM_ECDSA, RSA over CKM_RSA_PKCS_PSS and CKM_RSA_PKCS.
+#[test]
+fn python_tuf_accepts_p384_and_rsa_root_keys_on_softhsm2() {
+    rotation_of_keys_is_accepted_by_python_tuf(
+        &[
+            ("ecdsa-p384", None),
+            ("rsa-2048", PSS),
+            ("rsa-2048", PKCS1),
+            ("ecdsa-p384", None),
+        ],
+        "ecdsa",
+        Where::SoftHsm,
+    );
+}
+
+/// And on the virtual PIV card: P-384, and RSA-2048 signing raw blocks that rootcellar encodes
+/// (PKCS#1 v1.5 and PSS), as a YubiKey does.
+#[test]
+fn python_tuf_accepts_p384_and_rsa_2048_root_keys_on_yubikey_piv() {
+    rotation_of_keys_is_accepted_by_python_tuf(
+        &[
+            ("ecdsa-p384", None),
+            ("rsa-2048", PKCS1),
+            ("rsa-2048", PSS),
+            ("ecdsa-p384", None),
+        ],
+        "ecdsa",
+        Where::YubiKey,
+    );
 }
 
 /// Five root versions — rotation, revocation of a lost key, refresh, a new key with a higher
@@ -432,4 +507,137 @@ fn python_tuf_finds_a_target_through_a_delegation_signed_with_a_softhsm2_targets
             .contains("No delegated roles")
     );
     assert!(meta.join("3.targets.json").exists());
+}
+
+/// A history shaped as tuf-on-ci and RSTUF write them — `x-` fields in `signed`, in key objects
+/// and in roles, a field beside `signed`, a signature entry with a field of its own, key IDs made
+/// by three recipes (securesystemslib's older one hashing an implicit `keyid_hash_algorithms`,
+/// the whole object with its `x-` field, the object without it) — adopted and continued by two
+/// versions whose signatures the keyholders made with their own tools (here: the test, as
+/// securesystemslib would) and `merge` took. Every field stays as it was; python-tuf walks 1 → 4.
+#[test]
+fn an_adopted_tuf_on_ci_history_is_continued_with_its_fields_intact() {
+    use rootcellar::tuf::canonical::to_canonical;
+    let d = tempfile::tempdir().unwrap();
+    let online = d.path().join("online");
+    let o = py(&["keys", online.to_str().unwrap(), "ecdsa"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let sha = |v: &serde_json::Value| -> String {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(to_canonical(v).unwrap()))
+    };
+    let (k1, k2, k3) = (TestKey::ecdsa(31), TestKey::ecdsa(32), TestKey::ed25519(33));
+    let obj = |k: &TestKey, owner: &str| {
+        let mut v = serde_json::to_value(k.key()).unwrap();
+        v["x-tuf-on-ci-keyowner"] = owner.into();
+        v
+    };
+    let (o1, o2, o3) = (obj(&k1, "@alice"), obj(&k2, "@bob"), obj(&k3, "@carol"));
+    // Recipe 1: the hash of the object with keyid_hash_algorithms, which the file does not hold.
+    let mut hashed1 = o1.clone();
+    hashed1
+        .as_object_mut()
+        .unwrap()
+        .remove("x-tuf-on-ci-keyowner");
+    hashed1["keyid_hash_algorithms"] = serde_json::json!(["sha256", "sha512"]);
+    let id1 = sha(&hashed1);
+    // Recipe 2: the whole object, x- field included (tough's recipe).
+    let id2 = sha(&o2);
+    // Recipe 3: the object without its x- field (securesystemslib's keytype/scheme/keyval).
+    let id3 = sha(&serde_json::to_value(k3.key()).unwrap());
+    let mut keys = serde_json::json!({ id1.clone(): o1, id2.clone(): o2, id3.clone(): o3 });
+    let mut online_ids = serde_json::Map::new();
+    for role in ["targets", "snapshot", "timestamp"] {
+        let k: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(online.join(format!("{role}.pub.json"))).unwrap(),
+        )
+        .unwrap();
+        let id = sha(&k);
+        keys[&id] = k;
+        online_ids.insert(
+            role.into(),
+            serde_json::json!({"keyids": [id], "threshold": 1}),
+        );
+    }
+    let mut roles = serde_json::Value::Object(online_ids);
+    roles["root"] = serde_json::json!({
+        "keyids": [id1, id2, id3],
+        "threshold": 2,
+        "x-tuf-on-ci-expiry-period": 365,
+        "x-tuf-on-ci-signing-period": 60
+    });
+    let signed = |v: u64| {
+        serde_json::json!({
+            "_type": "root", "spec_version": "1.0.31", "version": v,
+            "expires": "2030-01-01T00:00:00Z", "consistent_snapshot": true,
+            "keys": keys.clone(), "roles": roles.clone(),
+            "x-rstuf-note": {"made-by": "an RSTUF-shaped test"}
+        })
+    };
+    let sign = |s: &serde_json::Value, by: &[(&TestKey, &str)]| -> serde_json::Value {
+        let c = to_canonical(s).unwrap();
+        let sigs: Vec<serde_json::Value> = by
+            .iter()
+            .map(|(k, id)| serde_json::json!({"keyid": id, "sig": hex::encode(k.sign_bytes(&c)), "x-sig-note": "kept"}))
+            .collect();
+        serde_json::json!({"signed": s, "signatures": sigs, "x-top-note": "beside signed"})
+    };
+    let hist = d.path().join("history");
+    std::fs::create_dir(&hist).unwrap();
+    for v in [1, 2] {
+        let md = sign(&signed(v), &[(&k1, &id1), (&k2, &id2)]);
+        std::fs::write(
+            hist.join(format!("{v}.root.json")),
+            serde_json::to_vec_pretty(&md).unwrap(),
+        )
+        .unwrap();
+    }
+
+    let w = crate::cli::Ws::new();
+    let a = w.ok(&["adopt", hist.to_str().unwrap(), "--json"]).json();
+    assert_eq!(a["result"]["last"], 2, "{a}");
+    for _ in 0..2 {
+        w.ok(&["refresh", "--expires", "300d"]);
+        let req = d.path().join("request.json");
+        let _ = std::fs::remove_file(&req);
+        w.ok(&["request", "export", "--out", req.to_str().unwrap()]);
+        // The keyholders sign the request's `signed` with their own tools.
+        let mut b: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&req).unwrap()).unwrap();
+        let c = to_canonical(&b["request"]["signed"]).unwrap();
+        b["request"]["signatures"] = serde_json::json!([
+            {"keyid": id1, "sig": hex::encode(k1.sign_bytes(&c))},
+            {"keyid": id3, "sig": hex::encode(k3.sign_bytes(&c))},
+        ]);
+        std::fs::write(&req, serde_json::to_vec(&b).unwrap()).unwrap();
+        let m = w.ok(&["merge", req.to_str().unwrap(), "--json"]).json();
+        assert_eq!(m["result"]["status"]["publishable"], true, "{m}");
+        w.ok(&["publish"]);
+    }
+    let four: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.metadata().join("4.root.json")).unwrap()).unwrap();
+    assert_eq!(
+        four["signed"]["keys"], keys,
+        "key objects and their IDs as they were"
+    );
+    assert_eq!(four["signed"]["roles"]["root"], roles["root"]);
+    assert_eq!(four["signed"]["x-rstuf-note"], signed(1)["x-rstuf-note"]);
+    // The adopted files are byte for byte what was given.
+    assert_eq!(
+        std::fs::read(w.metadata().join("1.root.json")).unwrap(),
+        std::fs::read(hist.join("1.root.json")).unwrap()
+    );
+    let o = py(&[
+        "refresh",
+        w.metadata().to_str().unwrap(),
+        online.to_str().unwrap(),
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "python-tuf refused: {out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["trusted_root_version"], 4);
 }
