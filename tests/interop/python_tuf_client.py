@@ -12,6 +12,12 @@
                          When ROOTS holds targets.json (signed by rootcellar with delegations),
                          it is used as is, and each delegated role whose key is "release" gets
                          its metadata here; the client then finds a target through that role.
+  keyholder OUTDIR NAME ALG
+                         a keyholder's own key made with securesystemslib (ALG: ecdsa-p384 or
+                         rsa-3072-pss): OUTDIR/NAME.pub.json and OUTDIR/NAME.priv.pem
+  sign REQUEST PRIV PUB  sign the root in a rootcellar request bundle (or a root file) with
+                         securesystemslib's CryptoSigner, appending the signature, as a
+                         keyholder who keeps their own tools does (docs/migrate-from-tuf-on-ci.md)
 Prints one JSON line with what the client ended up trusting; exits non-zero on any failure.
 """
 import http.server
@@ -25,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from securesystemslib.signer import CryptoSigner
 from tuf.api.metadata import MetaFile, Metadata, Root, Snapshot, TargetFile, Targets, Timestamp
 from tuf.api.serialization.json import JSONSerializer
@@ -42,6 +48,37 @@ def keys(outdir: Path, alg: str) -> None:
         (outdir / f"{name}.pub.json").write_text(json.dumps(signer.public_key.to_dict()))
         pem = priv.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
         (outdir / f"{name}.priv.pem").write_bytes(pem)
+
+
+def keyholder(outdir: Path, name: str, alg: str) -> None:
+    outdir.mkdir(parents=True, exist_ok=True)
+    if alg == "ecdsa-p384":
+        priv = ec.generate_private_key(ec.SECP384R1())
+        signer = CryptoSigner(priv)
+    elif alg == "rsa-3072-pss":
+        priv = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+        signer = CryptoSigner(priv)  # securesystemslib's default RSA scheme: rsassa-pss-sha256
+    else:
+        sys.exit(f"unknown algorithm {alg}")
+    (outdir / f"{name}.pub.json").write_text(json.dumps(signer.public_key.to_dict()))
+    pem = priv.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    (outdir / f"{name}.priv.pem").write_bytes(pem)
+
+
+def sign(request: Path, priv_path: Path, pub_path: Path) -> None:
+    doc = json.loads(request.read_text())
+    bundle = "rootcellar_request" in doc
+    md = Metadata.from_dict(doc["request"] if bundle else doc)
+    pub = json.loads(pub_path.read_text())
+    # The key as the root lists it: its key ID there, whatever recipe made it.
+    keyid = next(k for k, v in md.signed.keys.items() if v.keyval == pub["keyval"])
+    priv = serialization.load_pem_private_key(priv_path.read_bytes(), password=None)
+    md.sign(CryptoSigner(priv, md.signed.keys[keyid]), append=True)
+    if bundle:
+        doc["request"] = md.to_dict()
+    else:
+        doc = md.to_dict()
+    request.write_text(json.dumps(doc, indent=1))
 
 
 def refresh(roots: Path, keydir: Path) -> None:
@@ -166,6 +203,10 @@ if __name__ == "__main__":
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
     if cmd == "keys" and len(sys.argv) == 4:
         keys(Path(sys.argv[2]), sys.argv[3])
+    elif cmd == "keyholder" and len(sys.argv) == 5:
+        keyholder(Path(sys.argv[2]), sys.argv[3], sys.argv[4])
+    elif cmd == "sign" and len(sys.argv) == 5:
+        sign(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
     elif cmd == "refresh" and len(sys.argv) == 4:
         refresh(Path(sys.argv[2]), Path(sys.argv[3]))
     else:

@@ -641,3 +641,93 @@ fn an_adopted_tuf_on_ci_history_is_continued_with_its_fields_intact() {
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["trusted_root_version"], 4);
 }
+
+/// Keyholders who keep their own tools (tuf-on-ci's, securesystemslib signers) sign
+/// rootcellar's request with securesystemslib's `CryptoSigner` — a P-384 key and an RSA-3072
+/// PSS key made by securesystemslib — and `merge` takes their signatures; python-tuf walks the
+/// result (docs/migrate-from-tuf-on-ci.md).
+#[test]
+fn keyholders_signing_with_securesystemslib_are_merged() {
+    let d = tempfile::tempdir().unwrap();
+    let online = d.path().join("online");
+    let o = py(&["keys", online.to_str().unwrap(), "ecdsa"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let holders = d.path().join("holders");
+    for (name, alg) in [("kh1", "ecdsa-p384"), ("kh2", "rsa-3072-pss")] {
+        let o = py(&["keyholder", holders.to_str().unwrap(), name, alg]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let w = crate::cli::Ws::new();
+    w.ok(&[
+        "key",
+        "generate",
+        "--name",
+        "r0",
+        "--algorithm",
+        "ecdsa-p384",
+    ]);
+    for k in ["kh1", "kh2"] {
+        let f = holders.join(format!("{k}.pub.json"));
+        w.ok(&["key", "import", f.to_str().unwrap(), "--name", k]);
+    }
+    for k in ["targets", "snapshot", "timestamp"] {
+        let f = online.join(format!("{k}.pub.json"));
+        w.ok(&["key", "import", f.to_str().unwrap(), "--name", k]);
+    }
+    let sign_with = |req: &Path, who: &str| {
+        let o = py(&[
+            "sign",
+            req.to_str().unwrap(),
+            holders.join(format!("{who}.priv.pem")).to_str().unwrap(),
+            holders.join(format!("{who}.pub.json")).to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    w.ok(&[
+        "root",
+        "new",
+        "--root-key",
+        "r0",
+        "--root-key",
+        "kh1",
+        "--root-key",
+        "kh2",
+        "--threshold",
+        "2",
+        "--targets-key",
+        "targets",
+        "--snapshot-key",
+        "snapshot",
+        "--timestamp-key",
+        "timestamp",
+    ]);
+    w.ok(&["sign", "--key", "r0"]);
+    let req = d.path().join("request-1.json");
+    w.ok(&["request", "export", "--out", req.to_str().unwrap()]);
+    sign_with(&req, "kh1");
+    let m = w.ok(&["merge", req.to_str().unwrap(), "--json"]).json();
+    assert_eq!(m["result"]["added"], serde_json::json!(["kh1"]), "{m}");
+    w.ok(&["publish"]);
+    // Version 2 is signed by the two keyholders alone, in their own tools.
+    w.ok(&["refresh", "--expires", "300d"]);
+    let req = d.path().join("request-2.json");
+    w.ok(&["request", "export", "--out", req.to_str().unwrap()]);
+    sign_with(&req, "kh1");
+    sign_with(&req, "kh2");
+    let m = w.ok(&["merge", req.to_str().unwrap(), "--json"]).json();
+    assert_eq!(m["result"]["status"]["publishable"], true, "{m}");
+    w.ok(&["publish"]);
+    let o = py(&[
+        "refresh",
+        w.metadata().to_str().unwrap(),
+        online.to_str().unwrap(),
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "python-tuf refused: {out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["trusted_root_version"], 2);
+}
