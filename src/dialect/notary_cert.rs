@@ -114,9 +114,13 @@ pub fn check_root_keys(root_keys: &[String], threshold: u64, years: u32) -> Resu
 /// A certificate's validity: from `now` (whole seconds) for `years` years.
 pub fn validity(now: Timestamp, years: u32) -> (Timestamp, Timestamp) {
     let not_before = now.replace_nanosecond(0).unwrap_or(now);
+    // Checked: near the end of the calendar a certificate gets no validity rather than a panic
+    // (and is then refused where it is checked).
     let not_after = not_before
-        .replace_year(not_before.year() + years as i32)
-        .unwrap_or(not_before + time::Duration::days(365 * years as i64));
+        .replace_year(not_before.year().saturating_add(years as i32))
+        .ok()
+        .or_else(|| not_before.checked_add(time::Duration::days(365 * i64::from(years))))
+        .unwrap_or(not_before);
     (not_before, not_after)
 }
 

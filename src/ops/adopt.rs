@@ -103,7 +103,11 @@ pub fn adopt(ctx: &Context, dir: &Path, from: Option<u64>) -> Result<AdoptReport
     {
         // An expired history is what one adopts in order to refresh it: check the links as of
         // just before the last root expired, and say so.
-        chain = verify_chain(&mds[0], &mds[1..], exp - time::Duration::seconds(1));
+        chain = verify_chain(
+            &mds[0],
+            &mds[1..],
+            exp.checked_sub(time::Duration::seconds(1)).unwrap_or(exp),
+        );
         if chain.valid {
             warnings.push(format!(
                 "root version {} EXPIRED on {}: clients refuse it until a refreshed version is published (`rootcellar refresh`)",

@@ -37,11 +37,13 @@ pub fn format_tuf_time(t: Timestamp) -> String {
 /// A point in time given by a user: RFC 3339 (`2027-12-31T00:00:00Z`), a date (`2027-12-31`,
 /// midnight UTC), or a span from `now` (`365d`, `26w`, `12h`).
 pub fn parse_user_time(s: &str, now: Timestamp) -> Result<Timestamp, String> {
+    // Arithmetic is checked: a time past what metadata can hold is an error, never a panic.
+    let too_far = || format!("{s:?} is past the year 9999: give an earlier time");
     if let Some(span) = parse_span(s) {
-        return span.map(|d| now + d);
+        return span.and_then(|d| now.checked_add(d).ok_or_else(too_far));
     }
     if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
-        return Ok(t.to_offset(UtcOffset::UTC));
+        return t.checked_to_offset(UtcOffset::UTC).ok_or_else(too_far);
     }
     let date_fmt = format_description!("[year]-[month]-[day]");
     if let Ok(d) = time::Date::parse(s, &date_fmt) {
@@ -90,6 +92,23 @@ mod tests {
         assert_eq!(format_tuf_time(t), "2030-01-01T00:00:00Z");
         assert!(parse_tuf_time("2022-05-11T19:09:02.663975009Z").is_err());
         assert!(parse_tuf_time("2021-12-18T13:28:12-06:00").is_err());
+        // Past the year 9999: an error, not a panic.
+        let now = datetime!(2026-12-01 00:00 UTC);
+        assert!(parse_user_time("9000y", now).unwrap_err().contains("9999"));
+        assert!(parse_user_time("9999-12-31T23:59:59-23:59", now).is_err());
+    }
+
+    proptest::proptest! {
+        /// Any span or time at the edges of the range is a value or an error, never a panic.
+        #[test]
+        fn user_times_never_panic(n in 0u64..200_000, unit in proptest::sample::select(vec!['d', 'w', 'h', 'y']), year in 1u32..=9999, off in -23i32..=23) {
+            let now = OffsetDateTime::now_utc();
+            for edge in [now, datetime!(9999-12-31 23:59:59 UTC), datetime!(0001-01-01 00:00 UTC)] {
+                let _ = parse_user_time(&format!("{n}{unit}"), edge);
+                let _ = parse_user_time(&format!("{year:04}-12-31T23:59:59{}{:02}:59", if off < 0 { '-' } else { '+' }, off.abs()), edge);
+                let _ = parse_user_time(&format!("{year:04}-01-01"), edge);
+            }
+        }
     }
 
     #[test]
