@@ -195,9 +195,44 @@ impl SignedBody for Root {
                 "root names a role {other:?}: only root, targets, snapshot and timestamp belong in root"
             )));
         }
+        for (id, k) in &self.keys {
+            let scheme = k.scheme.as_deref().unwrap_or("");
+            if !KNOWN_KEY_TYPES.contains(&(k.keytype.as_str(), scheme)) {
+                return Err(shape(format!(
+                    "key {} has type {:?} with scheme {scheme:?}, which python-tuf does not read: it refuses such a root, and so does rootcellar",
+                    id.chars().take(16).collect::<String>(),
+                    k.keytype
+                )));
+            }
+        }
         Ok(())
     }
 }
+
+/// The key types and schemes a TUF client reads (securesystemslib's table, which python-tuf
+/// uses): a root listing any other key is refused whole. rootcellar verifies all of these but
+/// P-521, ML-DSA and the OpenPGP forms, which count for nothing here (docs/formats.md).
+pub const KNOWN_KEY_TYPES: [(&str, &str); 19] = [
+    ("ecdsa", "ecdsa-sha2-nistp256"),
+    ("ecdsa", "ecdsa-sha2-nistp384"),
+    ("ecdsa", "ecdsa-sha2-nistp521"),
+    ("ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256"),
+    ("ecdsa-sha2-nistp384", "ecdsa-sha2-nistp384"),
+    ("ecdsa-sha2-nistp521", "ecdsa-sha2-nistp521"),
+    ("ed25519", "ed25519"),
+    ("rsa", "rsassa-pss-sha256"),
+    ("rsa", "rsassa-pss-sha384"),
+    ("rsa", "rsassa-pss-sha512"),
+    ("rsa", "rsa-pkcs1v15-sha256"),
+    ("rsa", "rsa-pkcs1v15-sha384"),
+    ("rsa", "rsa-pkcs1v15-sha512"),
+    ("ml-dsa", "ml-dsa-44/1"),
+    ("ml-dsa", "ml-dsa-65/1"),
+    ("ml-dsa", "ml-dsa-87/1"),
+    ("dsa", "pgp+dsa-fips-180-2"),
+    ("eddsa", "pgp+eddsa-ed25519"),
+    ("rsa", "pgp+rsa-pkcsv1.5"),
+];
 
 /// Whether a delegated role name is safe to use anywhere, a file name included.
 pub fn check_role_name(name: &str) -> Result<(), String> {
