@@ -144,6 +144,31 @@ def main(out: Path):
         md.sign(CryptoSigner(s._private_key, md.signed.keys[kid]), append=True)
     case("keyids-are-labels", [json.dumps(md.to_dict(), indent=1).encode()])
 
+    # Key-ID recipes published roots carry: the hash of the object with keyid_hash_algorithms
+    # (not in the file), of the PEM without its trailing newline, of the whole object.
+    import hashlib
+    from securesystemslib.formats import encode_canonical
+
+    def recipe_id(key, how):
+        d = {"keytype": key["keytype"], "scheme": key["scheme"], "keyval": dict(key["keyval"])}
+        if how == "hash-algorithms":
+            d["keyid_hash_algorithms"] = ["sha256", "sha512"]
+        elif how == "pem-without-newline":
+            d["keyval"]["public"] = d["keyval"]["public"].rstrip("\n")
+        return hashlib.sha256(encode_canonical(d).encode()).hexdigest()
+
+    for how in ("hash-algorithms", "pem-without-newline"):
+        d = Metadata(root_with([a, b], 2)).to_dict()
+        ren = {k: recipe_id(v, how) for k, v in d["signed"]["keys"].items()}
+        d["signed"]["keys"] = {ren[k]: v for k, v in d["signed"]["keys"].items()}
+        for role in d["signed"]["roles"].values():
+            role["keyids"] = [ren[k] for k in role["keyids"]]
+        md = Metadata.from_dict(d)
+        for s in (a, b):
+            kid = next(k for k, v in md.signed.keys.items() if v.keyval == s.public_key.keyval)
+            md.sign(CryptoSigner(s._private_key, md.signed.keys[kid]), append=True)
+        case(f"keyid-recipe-{how}", [json.dumps(md.to_dict(), indent=1).encode()])
+
     # Unknown fields at every level.
     def xfields(d):
         d["x-top"] = {"note": 1}

@@ -779,3 +779,129 @@ fn verify_agrees_with_python_tuf_on_real_root_shapes() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// One history of five root versions whose root keys are P-384 and RSA on SoftHSM2 and P-384
+/// and RSA-2048 on the two virtual PIV cards — rotation to a card, revocation of a lost card,
+/// refresh, a new RSA-3072 key — walked by python-tuf's client from 1 to 5.
+#[test]
+fn python_tuf_walks_five_versions_of_p384_and_rsa_keys_on_softhsm2_and_piv_cards() {
+    let _cards = crate::yubikey::fresh_cards();
+    let d = tempfile::tempdir().unwrap();
+    let online = d.path().join("online");
+    let o = py(&["keys", online.to_str().unwrap(), "ecdsa"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let w = crate::hsm::HsmWs::new("mixed5");
+    let label = w.hsm.label.clone();
+    for (name, alg, scheme) in [
+        ("h1", "ecdsa-p384", None),
+        ("h2", "rsa-2048", Some("rsassa-pss-sha256")),
+        ("h3", "rsa-3072", Some("rsa-pkcs1v15-sha256")),
+    ] {
+        let mut args = vec![
+            "key",
+            "generate",
+            "--backend",
+            "pkcs11",
+            "--profile",
+            "softhsm2",
+            "--token",
+            &label,
+            "--name",
+            name,
+            "--algorithm",
+            alg,
+        ];
+        if let Some(s) = scheme {
+            args.extend(["--scheme", s]);
+        }
+        w.ok(&args);
+    }
+    let (s1, s2) = crate::yubikey::serials();
+    let (s1, s2) = (s1.to_string(), s2.to_string());
+    for (name, serial, alg, scheme) in [
+        ("y1", &s1, "ecdsa-p384", None),
+        ("y2", &s2, "rsa-2048", Some("rsa-pkcs1v15-sha256")),
+    ] {
+        let mut args = vec![
+            "key",
+            "generate",
+            "--backend",
+            "yubikey",
+            "--serial",
+            serial,
+            "--slot",
+            "9c",
+            "--name",
+            name,
+            "--algorithm",
+            alg,
+            "--default-management-key",
+        ];
+        if let Some(s) = scheme {
+            args.extend(["--scheme", s]);
+        }
+        w.ok(&args);
+    }
+    for k in ["targets", "snapshot", "timestamp"] {
+        let f = online.join(format!("{k}.pub.json"));
+        w.ok(&["key", "import", f.to_str().unwrap(), "--name", k]);
+    }
+    w.ok(&[
+        "root",
+        "new",
+        "--root-key",
+        "h1",
+        "--root-key",
+        "y1",
+        "--root-key",
+        "h2",
+        "--threshold",
+        "2",
+        "--targets-key",
+        "targets",
+        "--snapshot-key",
+        "snapshot",
+        "--timestamp-key",
+        "timestamp",
+    ]);
+    w.ok(&["sign", "--key", "h1", "--key", "y1"]);
+    w.ok(&["publish", "--seal-key", "h1"]);
+    // 2: h2 (SoftHSM2, RSA-PSS) rotated to y2 (card 2, RSA PKCS#1 v1.5).
+    w.ok(&["rotate", "root", "--old", "h2", "--new", "y2"]);
+    w.ok(&["sign", "--key", "h1", "--key", "y1", "--key", "y2"]);
+    w.ok(&["publish", "--seal-key", "h1"]);
+    // 3: card 1 is lost.
+    w.ok(&["revoke", "y1", "--reason", "lost"]);
+    w.ok(&["sign", "--key", "h1", "--key", "y2"]);
+    w.ok(&["publish", "--seal-key", "h1"]);
+    // 4: refresh.
+    w.ok(&["refresh", "--expires", "300d"]);
+    w.ok(&["sign", "--key", "h1", "--key", "y2"]);
+    w.ok(&["publish", "--seal-key", "h1"]);
+    // 5: a new RSA-3072 key on SoftHSM2.
+    w.ok(&["root", "edit", "--add-key", "root:h3"]);
+    w.ok(&["sign", "--key", "h1", "--key", "y2", "--key", "h3"]);
+    w.ok(&["publish", "--seal-key", "h1"]);
+    let meta = w.dir.path().join("metadata");
+    assert_eq!(verify(std::slice::from_ref(&meta), &[]).code, 0);
+    let five: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(meta.join("5.root.json")).unwrap()).unwrap();
+    let schemes: std::collections::BTreeSet<&str> = five["signed"]["keys"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|k| k["scheme"].as_str())
+        .collect();
+    for s in ["ecdsa-sha2-nistp384", "rsa-pkcs1v15-sha256"] {
+        assert!(schemes.contains(s), "{schemes:?}");
+    }
+    let o = py(&["refresh", meta.to_str().unwrap(), online.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "python-tuf refused: {out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["trusted_root_version"], 5);
+}

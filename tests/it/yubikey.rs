@@ -611,3 +611,67 @@ fn real_yubikey_5_7_generates_ed25519() {
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+/// RSA-3072 and RSA-4096 need firmware 5.7 (the virtual card does RSA-2048 only): generated in
+/// slots 82 and 83 (which must be empty or hold throwaway keys), each signing with PSS and
+/// PKCS#1 v1.5 blocks built on the host, the root verified.
+/// `YUBIKEY_SERIAL=N ROOTCELLAR_PIN=… cargo test -- --ignored real_yubikey_5_7_signs_with_rsa`.
+#[test]
+#[ignore]
+fn real_yubikey_5_7_signs_with_rsa_3072_and_4096() {
+    let serial = std::env::var("YUBIKEY_SERIAL").expect("YUBIKEY_SERIAL");
+    let w = YkWs::new();
+    for (name, slot, alg, scheme) in [
+        ("r3072", "82", "rsa-3072", "rsassa-pss-sha256"),
+        ("r4096", "83", "rsa-4096", "rsa-pkcs1v15-sha256"),
+    ] {
+        let mut c = w.cmd(&[
+            "key",
+            "generate",
+            "--backend",
+            "yubikey",
+            "--serial",
+            &serial,
+            "--slot",
+            slot,
+            "--name",
+            name,
+            "--algorithm",
+            alg,
+            "--scheme",
+            scheme,
+            "--overwrite",
+        ]);
+        c.env(
+            "ROOTCELLAR_PIN",
+            std::env::var("ROOTCELLAR_PIN").unwrap_or_default(),
+        );
+        let r = run(c);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    w.online_keys();
+    w.ok(&[
+        "root",
+        "new",
+        "--root-key",
+        "r3072",
+        "--root-key",
+        "r4096",
+        "--threshold",
+        "2",
+        "--targets-key",
+        "t",
+        "--snapshot-key",
+        "t",
+        "--timestamp-key",
+        "t",
+    ]);
+    let mut c = w.cmd(&["sign", "--key", "r3072", "--key", "r4096"]);
+    c.env(
+        "ROOTCELLAR_PIN",
+        std::env::var("ROOTCELLAR_PIN").unwrap_or_default(),
+    );
+    assert_eq!(run(c).code, 0);
+    w.ok(&["publish", "--no-seal"]);
+    assert_eq!(verify(&[w.path().join("metadata")], &[]).code, 0);
+}
