@@ -64,6 +64,18 @@ fn benches(c: &mut Criterion) {
         });
         g.finish();
     }
+    // The same shape with P-256, Ed25519, P-384 and RSA-2048 (PSS) keys in turn.
+    let files = chain::chain_mixed(200);
+    let mut g = c.benchmark_group("chain of 200 roots, P-256/Ed25519/P-384/RSA");
+    g.sample_size(10);
+    g.bench_function("parse and verify", |b| {
+        b.iter(|| {
+            let mds = parse_all(black_box(&files));
+            let r = verify_chain(&mds[0], &mds[1..], at);
+            assert!(r.valid);
+        })
+    });
+    g.finish();
 
     let four = chain::chain(1).remove(0);
     let mut n = 20;

@@ -1,5 +1,6 @@
-//! Writes the benchmark root chain: `cargo run --release --example make_chain -- N DIR` writes
-//! DIR/1.root.json … DIR/N.root.json (see benches/common/chain.rs for its shape).
+//! Writes the benchmark root chain: `cargo run --release --example make_chain -- N DIR [mixed]`
+//! writes DIR/1.root.json … DIR/N.root.json (see benches/common/chain.rs for its shape; `mixed`:
+//! P-256, Ed25519, P-384 and RSA-2048 keys in turn).
 
 #[path = "../benches/common/chain.rs"]
 mod chain;
@@ -16,7 +17,12 @@ fn main() -> std::process::ExitCode {
         eprintln!("cannot create {}: {e}", dir.display());
         return std::process::ExitCode::from(3);
     }
-    for (i, bytes) in chain::chain(n).into_iter().enumerate() {
+    let files = if args.get(3).map(String::as_str) == Some("mixed") {
+        chain::chain_mixed(n)
+    } else {
+        chain::chain(n)
+    };
+    for (i, bytes) in files.into_iter().enumerate() {
         let p = dir.join(format!("{}.root.json", i + 1));
         if let Err(e) = std::fs::write(&p, bytes) {
             eprintln!("cannot write {}: {e}", p.display());

@@ -3,6 +3,8 @@
 //! v-1, v, v+1, so one key is replaced per version; each version is signed by its own three keys
 //! and by the key it replaced (old and new keys); even-numbered keys are ECDSA P-256, odd ones
 //! Ed25519. Everything is derived from fixed seeds, so the files are the same on every run.
+//! [`chain_mixed`] is the same chain with key kinds in turn P-256, Ed25519, P-384 and RSA-2048
+//! (PSS), its RSA keys drawn from a pool of three made once per run.
 
 use rootcellar::tuf::edit::SPEC_VERSION;
 use rootcellar::tuf::{Key, Metadata, PublicKey, RoleKeys, Root, Signature};
@@ -12,6 +14,8 @@ use std::collections::BTreeMap;
 pub enum Sk {
     P256(p256::ecdsa::SigningKey),
     Ed(ed25519_dalek::SigningKey),
+    P384(p384::ecdsa::SigningKey),
+    Rsa(Box<rsa::RsaPrivateKey>),
 }
 
 pub struct K {
@@ -37,6 +41,39 @@ pub fn key(i: u64) -> K {
     K { sk, key, id }
 }
 
+/// Key number `i` of the mixed chain: P-256, Ed25519, P-384 or RSA-2048 (from `rsa_pool`).
+pub fn key_mixed(i: u64, rsa_pool: &[rsa::RsaPrivateKey]) -> K {
+    use rootcellar::tuf::key::{RsaKey, RsaScheme};
+    match i % 4 {
+        2 => {
+            let seed: [u8; 48] = sha2::Sha384::digest(format!("rootcellar bench key {i}")).into();
+            let sk = p384::ecdsa::SigningKey::from_slice(&seed).expect("a valid P-384 scalar");
+            let key = PublicKey::EcdsaP384(*sk.verifying_key()).to_tuf_key();
+            let id = key.keyid();
+            K {
+                sk: Sk::P384(sk),
+                key,
+                id,
+            }
+        }
+        3 => {
+            let sk = rsa_pool[(i / 4) as usize % rsa_pool.len()].clone();
+            let key = PublicKey::Rsa(Box::new(RsaKey {
+                key: sk.to_public_key(),
+                scheme: RsaScheme::DEFAULT,
+            }))
+            .to_tuf_key();
+            let id = key.keyid();
+            K {
+                sk: Sk::Rsa(Box::new(sk)),
+                key,
+                id,
+            }
+        }
+        _ => key(i),
+    }
+}
+
 pub fn sign(k: &K, msg: &[u8]) -> Signature {
     use p256::ecdsa::signature::Signer;
     let bytes = match &k.sk {
@@ -45,6 +82,17 @@ pub fn sign(k: &K, msg: &[u8]) -> Signature {
             sig.to_der().as_bytes().to_vec()
         }
         Sk::Ed(s) => s.sign(msg).to_bytes().to_vec(),
+        Sk::P384(s) => {
+            let sig: p384::ecdsa::Signature = s.sign(msg);
+            sig.to_der().as_bytes().to_vec()
+        }
+        Sk::Rsa(s) => {
+            use rsa::signature::{RandomizedSigner, SignatureEncoding};
+            let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+            rsa::pss::BlindedSigningKey::<sha2::Sha256>::new((**s).clone())
+                .sign_with_rng(&mut rng, msg)
+                .to_vec()
+        }
     };
     Signature::new(k.id.clone(), &bytes)
 }
@@ -88,12 +136,25 @@ pub fn signed(root: Root, signers: &[&K]) -> Metadata<Root> {
 
 /// Versions 1..=n of the chain, as the bytes of their files.
 pub fn chain(n: u64) -> Vec<Vec<u8>> {
+    chain_with(n, &key)
+}
+
+/// Versions 1..=n of the mixed chain (P-256, Ed25519, P-384, RSA-2048).
+pub fn chain_mixed(n: u64) -> Vec<Vec<u8>> {
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    let pool: Vec<rsa::RsaPrivateKey> = (0..3)
+        .map(|_| rsa::RsaPrivateKey::new(&mut rng, 2048).expect("an RSA key"))
+        .collect();
+    chain_with(n, &|i| key_mixed(i, &pool))
+}
+
+fn chain_with(n: u64, make: &dyn Fn(u64) -> K) -> Vec<Vec<u8>> {
     let online = key(1_000_000_001);
     let mut keys: BTreeMap<u64, K> = BTreeMap::new();
     let mut out = Vec::new();
     for v in 1..=n {
         for i in [v.saturating_sub(2), v - 1, v, v + 1] {
-            keys.entry(i).or_insert_with(|| key(i));
+            keys.entry(i).or_insert_with(|| make(i));
         }
         let own = [&keys[&(v - 1)], &keys[&v], &keys[&(v + 1)]];
         let mut signers: Vec<&K> = own.to_vec();
