@@ -407,6 +407,38 @@ impl Doc {
         }
     }
 
+    /// Whether `other` lists the very key object this root lists under `id`.
+    pub fn same_key_object(&self, id: &str, other: &Doc) -> bool {
+        match (self, other) {
+            (Doc::Tuf(a), Doc::Tuf(b)) => a.signed.keys.get(id) == b.signed.keys.get(id),
+            (Doc::Notary(a), Doc::Notary(b)) => a.signed.keys.get(id) == b.signed.keys.get(id),
+            _ => false,
+        }
+    }
+
+    /// As [`Doc::keyid_mismatches`], skipping key objects already in `checked` (by key ID and
+    /// canonical form) and adding the others.
+    pub fn keyid_mismatches_once(
+        &self,
+        checked: &mut std::collections::BTreeSet<(String, String)>,
+    ) -> Vec<(String, String)> {
+        let Doc::Tuf(m) = self else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (id, k) in &m.signed.keys {
+            let form = serde_json::to_string(k).unwrap_or_default();
+            if !checked.insert((id.clone(), form)) {
+                continue;
+            }
+            let actual = k.keyid();
+            if &actual != id {
+                out.push((id.clone(), actual));
+            }
+        }
+        out
+    }
+
     /// Key IDs that are not the SHA-256 of their key object (TUF; tough refuses such roots).
     pub fn keyid_mismatches(&self) -> Vec<(String, String)> {
         match self {
@@ -781,22 +813,27 @@ fn shown(doc: &Doc, id: &str) -> String {
 /// The key IDs of each root in `roots` (oldest first) that named other key material in an
 /// earlier root of `roots`: a review that compares key IDs would miss such a change.
 pub fn changed_key_ids(roots: &[&Doc]) -> Vec<KeyIdChange> {
-    let mut seen: BTreeMap<String, (Vec<u8>, u64, String)> = BTreeMap::new();
+    // Where a key ID was first seen. A key object listed again unchanged names the same key:
+    // only a different object is decoded and compared (a long chain repeats its keys).
+    let mut seen: BTreeMap<&str, &Doc> = BTreeMap::new();
     let mut out = Vec::new();
     for doc in roots {
         for id in doc.key_ids() {
-            let m = doc.material(id);
-            match seen.get(id) {
-                Some((before, v, fp)) if *before != m => out.push(KeyIdChange {
-                    keyid: id.clone(),
-                    version_before: *v,
-                    before: fp.clone(),
-                    version: doc.version(),
-                    after: shown(doc, id),
-                }),
+            match seen.get(id.as_str()) {
+                Some(first) if !first.same_key_object(id, doc) => {
+                    if first.material(id) != doc.material(id) {
+                        out.push(KeyIdChange {
+                            keyid: id.clone(),
+                            version_before: first.version(),
+                            before: shown(first, id),
+                            version: doc.version(),
+                            after: shown(doc, id),
+                        });
+                    }
+                }
                 Some(_) => {}
                 None => {
-                    seen.insert(id.clone(), (m, doc.version(), shown(doc, id)));
+                    seen.insert(id, doc);
                 }
             }
         }

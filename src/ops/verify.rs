@@ -151,11 +151,19 @@ pub fn verify_files_as(
             "{c}: a review that compares key IDs would not see this key change"
         ));
     }
+    // Each key object once: a chain lists the same keys version after version.
+    let mut checked: std::collections::BTreeSet<(String, String)> = Default::default();
+    let mut mismatches = Vec::new();
     for doc in &docs {
-        for (id, actual) in doc.keyid_mismatches() {
+        for (id, actual) in doc.keyid_mismatches_once(&mut checked) {
+            mismatches.push((doc.version(), id, actual));
+        }
+    }
+    for (version, id, actual) in mismatches {
+        {
             let what = format!(
                 "version {} lists key ID {} that is not the SHA-256 of its key object ({})",
-                doc.version(),
+                version,
                 id.chars().take(16).collect::<String>(),
                 actual.get(..16).unwrap_or(&actual)
             );
