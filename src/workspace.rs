@@ -313,7 +313,7 @@ pub fn attestation_anchors() -> Result<Vec<x509_cert::Certificate>> {
     let mut out = crate::signer::attest::builtin_anchors();
     if let Some(p) = std::env::var_os("ROOTCELLAR_ATTESTATION_ROOTS") {
         let p = std::path::PathBuf::from(p);
-        let bytes = std::fs::read(&p).map_err(|e| Error::io("read", &p, &e))?;
+        let bytes = readpath::read(&p, readpath::Kind::Small)?;
         out.extend(crate::signer::attest::parse_certs(&bytes).map_err(|e| {
             Error::bad_input(format!("{}: {e}", p.display()))
                 .hint("give a PEM file of root certificates")

@@ -462,7 +462,7 @@ fn input_digests(files: &[PathBuf]) -> Vec<Value> {
         .map(|f| {
             serde_json::json!({
                 "file": f.display().to_string(),
-                "sha256": std::fs::read(f).map(|b| digest_hex(&b)).unwrap_or_default(),
+                "sha256": crate::readpath::read_input(f).map(|b| digest_hex(&b)).unwrap_or_default(),
             })
         })
         .collect()

@@ -52,7 +52,7 @@ pub fn export_usb(ctx: &Context, dir: &Path, overwrite: bool) -> Result<Vec<usb:
     let (_, latest) = ws.published_paths(0);
     files.push((
         "root.json".into(),
-        std::fs::read(&latest).map_err(|e| Error::io("read", &latest, &e))?,
+        crate::readpath::read(&latest, crate::readpath::Kind::Metadata)?,
     ));
     let out = usb::export(dir, &files, overwrite)?;
     // What is on the stick verifies as a client would see it.

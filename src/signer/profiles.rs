@@ -211,7 +211,8 @@ pub fn load(extra_dir: Option<&Path>) -> Result<BTreeMap<String, Profile>> {
                 .file_stem()
                 .map(|s| s.to_string_lossy().to_string())
                 .unwrap_or_default();
-            let text = std::fs::read_to_string(&f).map_err(|e| Error::io("read", &f, &e))?;
+            let text = String::from_utf8(crate::readpath::read(&f, crate::readpath::Kind::Small)?)
+                .map_err(|_| Error::bad_input(format!("{} is not UTF-8 text", f.display())))?;
             let p = parse(&stem, &text, &f.display().to_string())?;
             if out.contains_key(&stem) {
                 return Err(Error::bad_input(format!(
