@@ -314,13 +314,13 @@ impl Dialect {
                 let (Doc::Tuf(t), Some(u)) = (trusted, tuf_docs(updates)) else {
                     return mixed(at);
                 };
-                crate::tuf::verify::verify_chain(t, &u, at)
+                crate::tuf::verify::verify_chain_of(t, &u, at)
             }
             Dialect::Notary { .. } => {
                 let (Doc::Notary(t), Some(u)) = (trusted, notary_docs(updates)) else {
                     return mixed(at);
                 };
-                crate::tuf::notary::verify_chain(t, &u, at, self.gun())
+                crate::tuf::notary::verify_chain_of(t, &u, at, self.gun())
             }
         }
     }
@@ -352,19 +352,19 @@ fn mixed(at: Timestamp) -> ChainCheck {
     }
 }
 
-fn tuf_docs(docs: &[Doc]) -> Option<Vec<Metadata<Root>>> {
+fn tuf_docs(docs: &[Doc]) -> Option<Vec<&Metadata<Root>>> {
     docs.iter()
         .map(|d| match d {
-            Doc::Tuf(m) => Some(m.clone()),
+            Doc::Tuf(m) => Some(m),
             Doc::Notary(_) => None,
         })
         .collect()
 }
 
-fn notary_docs(docs: &[Doc]) -> Option<Vec<NotaryMetadata>> {
+fn notary_docs(docs: &[Doc]) -> Option<Vec<&NotaryMetadata>> {
     docs.iter()
         .map(|d| match d {
-            Doc::Notary(m) => Some(m.clone()),
+            Doc::Notary(m) => Some(m),
             Doc::Tuf(_) => None,
         })
         .collect()

@@ -202,6 +202,16 @@ impl PublicKey {
         }
     }
 
+    /// The relative cost of checking one signature by this key (P-256, Ed25519 and RSA with
+    /// e = 65537 take about the same; P-384 about six times as long): a count that stops at its
+    /// threshold checks the cheapest signatures first.
+    pub fn verify_cost(&self) -> u8 {
+        match self {
+            PublicKey::EcdsaP256(_) | PublicKey::Ed25519(_) | PublicKey::Rsa(_) => 1,
+            PublicKey::EcdsaP384(_) => 6,
+        }
+    }
+
     /// Bytes that identify the public key whatever its encoding in JSON: thresholds count these.
     /// An RSA key is its modulus and exponent, whatever scheme its key object names.
     pub fn identity(&self) -> Vec<u8> {

@@ -561,8 +561,24 @@ pub fn verify_chain(
     at: Timestamp,
     gun: Option<&str>,
 ) -> ChainCheck {
+    verify_chain_of(trusted, updates, at, gun)
+}
+
+/// As [`verify_chain`], over owned roots or references to them.
+pub fn verify_chain_of<M: std::borrow::Borrow<NotaryMetadata>>(
+    trusted: &NotaryMetadata,
+    updates: &[M],
+    at: Timestamp,
+    gun: Option<&str>,
+) -> ChainCheck {
     let count = 1 + updates.len();
-    let get = |i: usize| if i == 0 { trusted } else { &updates[i - 1] };
+    let get = |i: usize| {
+        if i == 0 {
+            trusted
+        } else {
+            updates[i - 1].borrow()
+        }
+    };
     // Only the newest root's certificates must be valid now (Notary checks the same way).
     super::verify::walk_chain(
         count,

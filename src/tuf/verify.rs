@@ -40,10 +40,14 @@ impl ThresholdCheck {
 /// reused when the same root is checked again (as the previous version of the next root).
 #[derive(Clone, Debug)]
 pub struct RoleKeySet {
-    usable: BTreeMap<String, PublicKey>,
+    /// Key ID → the key and its identity ([`PublicKey::identity`]).
+    usable: BTreeMap<String, (PublicKey, Vec<u8>)>,
     threshold: u64,
     notes: Vec<String>,
 }
+
+/// A signature entry once checked: the signer's public-key identity and the result.
+pub type Checked = (Vec<u8>, Result<(), SigError>);
 
 /// A key object's hash (its true key ID) and its decoding.
 type Decoded = (String, Result<PublicKey, String>);
@@ -81,16 +85,17 @@ impl RoleKeySet {
             }
             match pk {
                 Ok(pk) => {
-                    if let Some(first) = by_identity.get(&pk.identity()) {
+                    let identity = pk.identity();
+                    if let Some(first) = by_identity.get(&identity) {
                         notes.push(format!(
                             "keys {} and {} are the same public key: it counts once",
                             short(first),
                             short(keyid)
                         ));
                     } else {
-                        by_identity.insert(pk.identity(), keyid.clone());
+                        by_identity.insert(identity.clone(), keyid.clone());
                     }
-                    usable.insert(keyid.clone(), pk);
+                    usable.insert(keyid.clone(), (pk, identity));
                 }
                 Err(e) => notes.push(format!("key {}: {e}: it counts for nothing", short(keyid))),
             }
@@ -103,30 +108,51 @@ impl RoleKeySet {
     }
 
     /// Counts the signatures of `canonical` by distinct keys of the set. With `until_met`, stops
-    /// once the threshold is met (the signatures after it are not checked). `cache` holds, per
-    /// signature entry, the result of checking it: a signature checked for one role is not
-    /// checked again for another role of the same root (same key ID, same key, same bytes).
+    /// once the threshold is met (the signatures after it are not checked), taking first the
+    /// signatures already checked, then the cheapest to check, among equals those that `shared`
+    /// (the other role checked over the same root) can count too; the verdict is the same in any order, only which signers are named
+    /// changes. `cache` holds, per signature entry, the signer's public-key identity and the
+    /// result: a signature checked for one role is not checked again for another role of the
+    /// same root when the key is the same (a key ID listed with another key is checked again).
     pub fn count(
         &self,
         keys_of: &str,
         canonical: &[u8],
         signatures: &[Signature],
         until_met: bool,
-        cache: &mut [Option<Result<(), SigError>>],
+        shared: Option<&RoleKeySet>,
+        cache: &mut [Option<Checked>],
     ) -> ThresholdCheck {
-        let checked = signatures.iter().enumerate().map(|(i, s)| {
-            let checked = self.usable.get(&s.keyid).map(|pk| {
-                let result = match cache.get(i).cloned().flatten() {
-                    Some(r) => r,
-                    None => {
+        let mut order: Vec<usize> = (0..signatures.len()).collect();
+        if until_met {
+            order.sort_by_cached_key(|&i| {
+                let keyid = &signatures[i].keyid;
+                match self.usable.get(keyid) {
+                    None => (u8::MAX, true),
+                    Some((pk, identity)) => {
+                        let known = matches!(cache.get(i), Some(Some((who, _))) if who == identity);
+                        let both = shared
+                            .and_then(|o| o.usable.get(keyid))
+                            .is_some_and(|(_, other)| other == identity);
+                        (if known { 0 } else { pk.verify_cost() }, !both)
+                    }
+                }
+            });
+        }
+        let checked = order.into_iter().map(|i| {
+            let s = &signatures[i];
+            let checked = self.usable.get(&s.keyid).map(|(pk, identity)| {
+                let result = match cache.get(i) {
+                    Some(Some((who, r))) if who == identity => r.clone(),
+                    _ => {
                         let r = verify(pk, canonical, &s.sig);
                         if let Some(slot) = cache.get_mut(i) {
-                            *slot = Some(r.clone());
+                            *slot = Some((identity.clone(), r.clone()));
                         }
                         r
                     }
                 };
-                result.map(|()| pk.identity()).map_err(|e| e.to_string())
+                result.map(|()| identity.clone()).map_err(|e| e.to_string())
             });
             (s.keyid.as_str(), checked)
         });
@@ -190,7 +216,7 @@ pub fn check_threshold(
     role: &RoleKeys,
 ) -> ThresholdCheck {
     let mut cache = vec![None; signatures.len()];
-    RoleKeySet::new(keys, role).count(keys_of, canonical, signatures, false, &mut cache)
+    RoleKeySet::new(keys, role).count(keys_of, canonical, signatures, false, None, &mut cache)
 }
 
 fn keyid_note(keyid: &str, actual: &str) -> String {
@@ -274,6 +300,7 @@ fn root_check(
             md.canonical_signed(),
             &md.signatures,
             true,
+            Some(own),
             &mut cache,
         );
         if !c.met {
@@ -291,6 +318,7 @@ fn root_check(
         md.canonical_signed(),
         &md.signatures,
         true,
+        previous.map(|(_, set)| set),
         &mut cache,
     );
     if !by_self.met {
@@ -320,8 +348,23 @@ pub fn verify_chain(
     updates: &[Metadata<Root>],
     at: Timestamp,
 ) -> ChainCheck {
+    verify_chain_of(trusted, updates, at)
+}
+
+/// As [`verify_chain`], over owned roots or references to them.
+pub fn verify_chain_of<M: std::borrow::Borrow<Metadata<Root>> + Sync>(
+    trusted: &Metadata<Root>,
+    updates: &[M],
+    at: Timestamp,
+) -> ChainCheck {
     use rayon::prelude::*;
-    let get = |i: usize| if i == 0 { trusted } else { &updates[i - 1] };
+    let get = |i: usize| {
+        if i == 0 {
+            trusted
+        } else {
+            updates[i - 1].borrow()
+        }
+    };
     let n = 1 + updates.len();
     // Consecutive roots share most keys: hash and decode each distinct key object once. Only
     // the very same key object (listed under the same ID) reuses a result.

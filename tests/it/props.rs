@@ -216,3 +216,44 @@ proptest! {
         prop_assert_eq!(no_change, material(&a) == material(&b), "{:?} vs {:?}: {:?}", a, b, d);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// The chain walk (which stops at a threshold, checks the cheapest signatures first and
+    /// checks a signature once for both roles) reaches the verdict of a plain count of every
+    /// signature against each root role — also when the new root lists a key ID of the old one
+    /// with a different key.
+    #[test]
+    fn chain_walk_agrees_with_counting_every_signature(
+        old in prop::collection::btree_set(0usize..5, 1..5),
+        new in prop::collection::btree_set(0usize..5, 1..5),
+        t_old in 1u64..4, t_new in 1u64..4,
+        signers in prop::collection::vec(0usize..5, 0..6),
+        swap in prop::option::of((0usize..5, 0usize..5)),
+        order in prop::collection::vec(0usize..8, 0..8),
+    ) {
+        use rootcellar::tuf::verify::verify_chain;
+        let keys = [TestKey::ecdsa(11), TestKey::ed25519(12), TestKey::ecdsa(13), TestKey::ed25519(14), TestKey::ecdsa(15)];
+        let pick = |s: &std::collections::BTreeSet<usize>| s.iter().map(|&i| &keys[i]).collect::<Vec<_>>();
+        let one = signed(root(1, &pick(&old), t_old, FUTURE), &pick(&old));
+        let mut r2 = root(2, &pick(&new), t_new, FUTURE);
+        // The new root lists key `a`'s ID (when it lists it) with key `b`'s key object.
+        if let Some((a, b)) = swap
+            && new.contains(&a) && a != b {
+            r2.keys.insert(keys[a].keyid(), keys[b].key());
+        }
+        let mut two = signed(r2, &[]);
+        let mut sigs: Vec<_> = signers.iter().map(|&i| keys[i].sign(&two)).collect();
+        for (n, &o) in order.iter().enumerate() {
+            let len = sigs.len();
+            if len > 1 { sigs.swap(n % len, o % len); }
+        }
+        two.signatures = sigs;
+        let at = rootcellar::tuf::expiry::parse_tuf_time("2030-01-01T00:00:00Z").unwrap();
+        let walk = verify_chain(&one, std::slice::from_ref(&two), at);
+        let every = |md: &Metadata<Root>| check_threshold("t", two.canonical_signed(), &two.signatures, &md.signed.keys, &md.signed.roles["root"]).met;
+        let anchor = check_threshold("t", one.canonical_signed(), &one.signatures, &one.signed.keys, &one.signed.roles["root"]).met;
+        prop_assert_eq!(walk.valid, anchor && every(&one) && every(&two), "{:?}", walk);
+    }
+}
