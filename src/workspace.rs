@@ -289,12 +289,15 @@ impl KeyRecord {
                 return Some(v);
             }
         };
+        // The certificates must have been in force when the key was generated (the record is
+        // bound by the transcript); a record without a readable time is checked as of now.
+        let at = crate::tuf::expiry::parse_tuf_time(&rec.created_at).unwrap_or(now);
         Some(crate::signer::attest::verify(
             &chain,
             &anchors,
             &pk,
             Some(yk.serial),
-            now,
+            at,
         ))
     }
 
@@ -308,16 +311,19 @@ impl KeyRecord {
     }
 }
 
-/// The pinned Yubico roots, plus those in the PEM file `ROOTCELLAR_ATTESTATION_ROOTS`.
-pub fn attestation_anchors() -> Result<Vec<x509_cert::Certificate>> {
+/// The pinned Yubico certificates, plus those in the PEM file `ROOTCELLAR_ATTESTATION_ROOTS`
+/// (pinned too; a chain through one is "not a Yubico root").
+pub fn attestation_anchors() -> Result<Vec<crate::signer::attest::Anchor>> {
     let mut out = crate::signer::attest::builtin_anchors();
     if let Some(p) = std::env::var_os("ROOTCELLAR_ATTESTATION_ROOTS") {
         let p = std::path::PathBuf::from(p);
         let bytes = readpath::read(&p, readpath::Kind::Small)?;
-        out.extend(crate::signer::attest::parse_certs(&bytes).map_err(|e| {
-            Error::bad_input(format!("{}: {e}", p.display()))
-                .hint("give a PEM file of root certificates")
-        })?);
+        out.extend(crate::signer::attest::user_anchors(
+            crate::signer::attest::parse_certs(&bytes).map_err(|e| {
+                Error::bad_input(format!("{}: {e}", p.display()))
+                    .hint("give a PEM file of root certificates")
+            })?,
+        ));
     }
     Ok(out)
 }

@@ -1,14 +1,20 @@
 //! YubiKey PIV attestation: is this key one a genuine YubiKey generated?
 //!
-//! A chain is `[key certificate, device certificate, intermediates…]`, each signed by the next,
-//! the last signed by a pinned root: "Yubico PIV Root CA Serial 263751" (built in) for older
-//! devices, or "Yubico Attestation Root 1" with intermediates for firmware 5.7.4+ (its
-//! certificate is added through `ROOTCELLAR_ATTESTATION_ROOTS` until it is pinned here; see
-//! docs/yubikey.md). Pure: no I/O; the time is passed in.
+//! A YubiKey signs a certificate for a key it generated (the slot certificate) with its factory
+//! key, whose certificate sits in slot f9; Yubico's CAs signed that. The chain has a fixed shape:
+//! the slot certificate, exactly one certificate that is not pinned (the f9, read from the card),
+//! then pinned certificates only, up to a pinned root. Both Yubico PIV hierarchies are pinned here
+//! by SHA-256 fingerprint: "Yubico PIV Root CA Serial 263751" (firmware before 5.7.4; it signs the
+//! f9 itself) and "Yubico Attestation Root 1" with Intermediate A 1 / B 1 and the PIV CAs A 1,
+//! B 1, B2 1 (firmware 5.7.4 and later; these are not on the card). Never Yubico's FIDO, OpenPGP,
+//! SD or HSM CAs. Links are found by signature, never by subject name (f9 subjects vary between
+//! batches). Certificates added by the user (`ROOTCELLAR_ATTESTATION_ROOTS`) are pinned too, and a
+//! verdict reached through one says "not a Yubico root". Pure: no I/O; the time is passed in.
 
 use crate::tuf::PublicKey;
 use crate::tuf::expiry::Timestamp;
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 use x509_cert::Certificate;
 use x509_cert::der::oid::ObjectIdentifier;
 use x509_cert::der::{Decode, DecodePem, Encode};
@@ -16,11 +22,120 @@ use x509_cert::der::{Decode, DecodePem, Encode};
 /// Yubico PIV Root CA Serial 263751.
 pub const YUBICO_PIV_ROOT_CA: &str = include_str!("anchors/yubico-piv-root-ca.pem");
 
+/// What a pinned certificate may sign.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A root (pinned, self-signed) that signs the f9 itself: 263751.
+    RootSigningDevices,
+    /// A root that signs intermediates only: Attestation Root 1.
+    Root,
+    /// Signs PIV CAs only: Intermediate A 1 / B 1.
+    Intermediate,
+    /// Signs f9 certificates: PIV Attestation A 1 / B 1 / B2 1.
+    PivCa,
+    /// Given by the user: may sign anything; a chain that uses one is "not a Yubico root".
+    User,
+}
+
+/// The pinned Yubico PIV certificates: (SHA-256 of the DER, PEM, role).
+const PINNED: &[(&str, &str, Role)] = &[
+    (
+        "63ece914e54dd87915f34033c85af4c0696ba1512f8add66ced738331207b546",
+        YUBICO_PIV_ROOT_CA,
+        Role::RootSigningDevices,
+    ),
+    (
+        "62760c6a6ef91679f454c8902b80fd009825b3f25da90f1fbace2ec6586cd5a8",
+        include_str!("anchors/yubico-attestation-root-1.pem"),
+        Role::Root,
+    ),
+    (
+        "4698a1d3389c3ec60016c216250f1d0439922832d65142327436376dc2942b55",
+        include_str!("anchors/yubico-attestation-intermediate-a-1.pem"),
+        Role::Intermediate,
+    ),
+    (
+        "d4cc3f456fdaf4e7812a21aab1dfe9d8e27d24e2fd2d6f21c9940109f0daa754",
+        include_str!("anchors/yubico-attestation-intermediate-b-1.pem"),
+        Role::Intermediate,
+    ),
+    (
+        "6de693f05376f5d8ca29069261e1c8626c75d503bd2edbfd75354cad1f722870",
+        include_str!("anchors/yubico-piv-attestation-a-1.pem"),
+        Role::PivCa,
+    ),
+    (
+        "2d55b7998f4e42569d6d8fa382b6dc77d1dacf07358b19701163892922b17052",
+        include_str!("anchors/yubico-piv-attestation-b-1.pem"),
+        Role::PivCa,
+    ),
+    (
+        "0c90b7d184a36edf50a35f9be935f0c5689bfdcfe5bdd073366cafb49061a440",
+        include_str!("anchors/yubico-piv-attestation-b2-1.pem"),
+        Role::PivCa,
+    ),
+];
+
+/// A pinned certificate.
+#[derive(Clone, Debug)]
+pub struct Anchor {
+    pub cert: Certificate,
+    /// SHA-256 of the DER encoding.
+    pub fingerprint: [u8; 32],
+    pub role: Role,
+}
+
+impl Anchor {
+    fn name(&self) -> String {
+        cn(self.cert.tbs_certificate().subject())
+    }
+    fn yubico(&self) -> bool {
+        self.role != Role::User
+    }
+    fn signs_devices(&self) -> bool {
+        matches!(
+            self.role,
+            Role::RootSigningDevices | Role::PivCa | Role::User
+        )
+    }
+    fn is_root(&self) -> bool {
+        match self.role {
+            Role::Root | Role::RootSigningDevices => true,
+            Role::User => {
+                let t = self.cert.tbs_certificate();
+                t.subject() == t.issuer()
+                    && signed_by(&self.cert, t.subject_public_key_info()).is_ok()
+            }
+            _ => false,
+        }
+    }
+    /// Whether `self` may have issued `child` in a pinned hierarchy.
+    fn may_sign(&self, child: &Anchor) -> bool {
+        matches!(
+            (self.role, child.role),
+            (Role::User, _) | (Role::Root, Role::Intermediate) | (Role::Intermediate, Role::PivCa)
+        )
+    }
+}
+
+/// A certificate with its fingerprint and `role`.
+pub fn anchor(cert: Certificate, role: Role) -> Option<Anchor> {
+    let der = cert.to_der().ok()?;
+    Some(Anchor {
+        fingerprint: sha2::Sha256::digest(&der).into(),
+        cert,
+        role,
+    })
+}
+
 const OID_FIRMWARE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.41482.3.3");
 const OID_SERIAL: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.41482.3.7");
 const OID_POLICY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.41482.3.8");
 const OID_FORM_FACTOR: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.41482.3.9");
+const OID_FIPS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.41482.3.10");
 const RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+const RSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
+const RSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
 const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
 
@@ -28,33 +143,76 @@ const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.100
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
     pub valid: bool,
-    /// The YubiKey serial the key certificate names.
+    /// The YubiKey serial the slot certificate names.
     pub serial: Option<u32>,
     pub firmware: Option<String>,
     pub pin_policy: Option<String>,
     pub touch_policy: Option<String>,
     pub form_factor: Option<String>,
+    /// The form factor's FIPS bit, or the f9's FIPS extension.
+    #[serde(default)]
+    pub fips: bool,
+    /// The form factor's CSPN bit.
+    #[serde(default)]
+    pub cspn: bool,
     /// Subject of the root the chain ends in.
     pub root: Option<String>,
+    /// Whether that root is one of Yubico's pinned roots (false: a root the user added).
+    #[serde(default)]
+    pub yubico_root: bool,
     /// Why the chain is refused; empty when valid.
     pub problems: Vec<String>,
+    /// What to know about a valid chain (e.g. YSA-2024-03).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Verdict {
     pub fn summary(&self) -> String {
         if self.valid {
-            format!(
-                "attested: YubiKey serial {}, firmware {}, PIN policy {}, touch policy {} (root: {})",
+            let mut s = format!(
+                "attested: YubiKey serial {}, firmware {}, PIN policy {}, touch policy {}",
                 self.serial
                     .map(|s| s.to_string())
                     .unwrap_or_else(|| "?".into()),
                 self.firmware.as_deref().unwrap_or("?"),
                 self.pin_policy.as_deref().unwrap_or("?"),
                 self.touch_policy.as_deref().unwrap_or("?"),
-                self.root.as_deref().unwrap_or("?")
-            )
+            );
+            if let Some(f) = &self.form_factor {
+                s.push_str(&format!(", {f}"));
+            }
+            if self.fips {
+                s.push_str(", FIPS");
+            }
+            if self.cspn {
+                s.push_str(", CSPN");
+            }
+            let root = self.root.as_deref().unwrap_or("?");
+            if self.yubico_root {
+                s.push_str(&format!(" (root: {root})"));
+            } else {
+                s.push_str(&format!(" (root: {root}: not a Yubico root)"));
+            }
+            for w in &self.warnings {
+                s.push_str(&format!("; {w}"));
+            }
+            s
         } else {
             format!("NOT attested: {}", self.problems.join("; "))
+        }
+    }
+
+    /// The firmware as (major, minor, patch).
+    pub fn firmware_version(&self) -> Option<(u8, u8, u8)> {
+        let mut it = self
+            .firmware
+            .as_deref()?
+            .split('.')
+            .map(|p| p.parse::<u8>());
+        match (it.next(), it.next(), it.next()) {
+            (Some(Ok(a)), Some(Ok(b)), Some(Ok(c))) => Some((a, b, c)),
+            _ => None,
         }
     }
 }
@@ -70,10 +228,23 @@ pub fn parse_certs(bytes: &[u8]) -> Result<Vec<Certificate>, String> {
     }
 }
 
-/// The built-in anchors.
-pub fn builtin_anchors() -> Vec<Certificate> {
-    Certificate::from_pem(YUBICO_PIV_ROOT_CA.as_bytes())
+/// The pinned Yubico certificates: each built-in PEM whose fingerprint is the pinned one.
+pub fn builtin_anchors() -> Vec<Anchor> {
+    PINNED
+        .iter()
+        .filter_map(|(fp, pem, role)| {
+            let a = anchor(Certificate::from_pem(pem.as_bytes()).ok()?, *role)?;
+            (hex::encode(a.fingerprint) == *fp).then_some(a)
+        })
+        .collect()
+}
+
+/// Certificates the user pins (`ROOTCELLAR_ATTESTATION_ROOTS`): a chain through one is
+/// labelled "not a Yubico root".
+pub fn user_anchors(certs: Vec<Certificate>) -> Vec<Anchor> {
+    certs
         .into_iter()
+        .filter_map(|c| anchor(c, Role::User))
         .collect()
 }
 
@@ -81,7 +252,8 @@ fn cn(name: &x509_cert::name::Name) -> String {
     name.to_string()
 }
 
-/// Verifies that `parent`'s key signed `child`.
+/// Verifies that `parent`'s key signed `child`: RSA PKCS#1 v1.5 with SHA-256/384/512 or ECDSA
+/// with SHA-256/384 (P-256 or P-384 keys), the algorithms Yubico and the virtual cards use.
 fn signed_by(
     child: &Certificate,
     parent_spki: &x509_cert::spki::SubjectPublicKeyInfoOwned,
@@ -96,18 +268,30 @@ fn signed_by(
         .ok_or("signature has unused bits")?;
     let alg = child.signature_algorithm().oid;
     let spki_der = parent_spki.to_der().map_err(|e| e.to_string())?;
-    if alg == RSA_SHA256 {
+    if alg == RSA_SHA256 || alg == RSA_SHA384 || alg == RSA_SHA512 {
         use rsa::pkcs8::DecodePublicKey;
-        use rsa::signature::Verifier;
         let key = rsa::RsaPublicKey::from_public_key_der(&spki_der)
-            .map_err(|_| "issuer key is not RSA".to_string())?;
-        let vk = rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key);
-        let s = rsa::pkcs1v15::Signature::try_from(sig).map_err(|e| e.to_string())?;
-        vk.verify(&tbs, &s)
+            .map_err(|_| "the issuer's key is not RSA".to_string())?;
+        let (scheme, digest) = if alg == RSA_SHA256 {
+            (
+                rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+                sha2::Sha256::digest(&tbs).to_vec(),
+            )
+        } else if alg == RSA_SHA384 {
+            (
+                rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
+                sha2::Sha384::digest(&tbs).to_vec(),
+            )
+        } else {
+            (
+                rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
+                sha2::Sha512::digest(&tbs).to_vec(),
+            )
+        };
+        key.verify(scheme, &digest, sig)
             .map_err(|_| "RSA signature does not verify".to_string())
     } else if alg == ECDSA_SHA256 || alg == ECDSA_SHA384 {
         use p256::pkcs8::DecodePublicKey;
-        use sha2::Digest;
         let digest: Vec<u8> = if alg == ECDSA_SHA256 {
             sha2::Sha256::digest(&tbs).to_vec()
         } else {
@@ -127,15 +311,10 @@ fn signed_by(
                 .verify_prehash(&digest, &s)
                 .map_err(|_| "ECDSA P-384 signature does not verify".to_string());
         }
-        Err("issuer key is neither P-256 nor P-384".into())
+        Err("the issuer's key is neither P-256 nor P-384".into())
     } else {
         Err(format!("signature algorithm {alg} is not one Yubico uses"))
     }
-}
-
-fn is_ca(cert: &Certificate) -> bool {
-    use x509_cert::ext::pkix::BasicConstraints;
-    matches!(cert.tbs_certificate().get_extension::<BasicConstraints>(), Ok(Some((_, bc))) if bc.ca)
 }
 
 fn extension(cert: &Certificate, oid: ObjectIdentifier) -> Option<&[u8]> {
@@ -163,66 +342,56 @@ fn policy_words(pin: u8, touch: u8) -> (String, String) {
 }
 
 fn spki_key(cert: &Certificate) -> Option<PublicKey> {
-    use p256::pkcs8::DecodePublicKey;
     let der = cert
         .tbs_certificate()
         .subject_public_key_info()
         .to_der()
         .ok()?;
-    if let Ok(k) = p256::ecdsa::VerifyingKey::from_public_key_der(&der) {
-        return Some(PublicKey::EcdsaP256(k));
-    }
-    ed25519_dalek::VerifyingKey::from_public_key_der(&der)
-        .ok()
-        .map(PublicKey::Ed25519)
+    let pem =
+        x509_cert::der::pem::encode_string("PUBLIC KEY", x509_cert::der::pem::LineEnding::LF, &der)
+            .ok()?;
+    PublicKey::from_spki_pem(&pem).ok()
 }
 
-/// Verifies `chain` (key certificate first) against `anchors`, and that it attests `expected`
-/// on the YubiKey with serial `expected_serial`, as of `now`.
-pub fn verify(
-    chain: &[Certificate],
-    anchors: &[Certificate],
-    expected: &PublicKey,
-    expected_serial: Option<u32>,
-    now: Timestamp,
-) -> Verdict {
-    let mut v = Verdict::default();
-    let Some(key_cert) = chain.first() else {
-        v.problems.push("no attestation certificates".into());
-        return v;
-    };
-    if chain.len() < 2 {
-        v.problems
-            .push("the chain has no device certificate".into());
-    }
-    // Facts from the key certificate's Yubico extensions.
-    if let Some(fw) = extension(key_cert, OID_FIRMWARE).filter(|b| b.len() == 3) {
+fn in_force(c: &Certificate, at: i64) -> bool {
+    let validity = c.tbs_certificate().validity();
+    let nb = validity.not_before.to_unix_duration().as_secs() as i64;
+    let na = validity.not_after.to_unix_duration().as_secs() as i64;
+    nb <= at && at <= na
+}
+
+/// The facts the slot certificate (and the f9) state about the device.
+fn read_facts(v: &mut Verdict, slot: &Certificate, f9: Option<&Certificate>) {
+    if let Some(fw) = extension(slot, OID_FIRMWARE).filter(|b| b.len() == 3) {
         v.firmware = Some(format!("{}.{}.{}", fw[0], fw[1], fw[2]));
     }
-    if let Some(raw) = extension(key_cert, OID_SERIAL) {
+    if let Some(raw) = extension(slot, OID_SERIAL) {
         match x509_cert::der::asn1::Uint::from_der(raw) {
-            Ok(u) => {
-                let b = u.as_bytes();
-                if b.len() <= 4 {
-                    v.serial = Some(b.iter().fold(0u32, |a, x| (a << 8) | u32::from(*x)));
-                } else {
-                    v.problems
-                        .push("the serial-number extension is too large".into());
-                }
+            Ok(u) if u.as_bytes().len() <= 4 => {
+                v.serial = Some(
+                    u.as_bytes()
+                        .iter()
+                        .fold(0u32, |a, x| (a << 8) | u32::from(*x)),
+                );
             }
+            Ok(_) => v
+                .problems
+                .push("the serial-number extension is too large".into()),
             Err(e) => v
                 .problems
                 .push(format!("the serial-number extension is malformed: {e}")),
         }
     }
-    if let Some(p) = extension(key_cert, OID_POLICY).filter(|b| b.len() >= 2) {
+    if let Some(p) = extension(slot, OID_POLICY).filter(|b| b.len() >= 2) {
         let (pin, touch) = policy_words(p[0], p[1]);
         v.pin_policy = Some(pin);
         v.touch_policy = Some(touch);
     }
-    if let Some(f) = extension(key_cert, OID_FORM_FACTOR).and_then(|b| b.first()) {
+    if let Some(f) = extension(slot, OID_FORM_FACTOR).and_then(|b| b.first()) {
+        v.fips |= f & 0x80 != 0;
+        v.cspn = f & 0x40 != 0;
         v.form_factor = Some(
-            match f & 0x7f {
+            match f & 0x3f {
                 1 => "USB-A keychain",
                 2 => "USB-A nano",
                 3 => "USB-C keychain",
@@ -230,20 +399,48 @@ pub fn verify(
                 5 => "USB-C Lightning",
                 6 => "USB-A biometric",
                 7 => "USB-C biometric",
-                _ => "unknown",
+                _ => "unknown form factor",
             }
             .into(),
         );
     }
-    // The attested key is the registered key.
-    match spki_key(key_cert) {
-        Some(k) if &k == expected => {}
+    if [Some(slot), f9]
+        .into_iter()
+        .flatten()
+        .any(|c| extension(c, OID_FIPS).is_some())
+    {
+        v.fips = true;
+    }
+}
+
+/// Verifies `chain` — the slot certificate, the device's f9 certificate, then (optionally)
+/// pinned certificates only — against `anchors`, and that it attests `expected` on the YubiKey
+/// with serial `expected_serial`; the certificates must be in force at `at` (when the key was
+/// generated).
+pub fn verify(
+    chain: &[Certificate],
+    anchors: &[Anchor],
+    expected: &PublicKey,
+    expected_serial: Option<u32>,
+    at: Timestamp,
+) -> Verdict {
+    let mut v = Verdict::default();
+    let Some(slot) = chain.first() else {
+        v.problems.push("no attestation certificates".into());
+        return v;
+    };
+    let f9 = chain.get(1);
+    read_facts(&mut v, slot, f9);
+    // The attested key is the registered key (its material, whatever its scheme).
+    let attested = spki_key(slot);
+    match &attested {
+        Some(k) if k.identity() == expected.identity() => {}
         Some(_) => v
             .problems
             .push("the attested public key is not this key".into()),
         None => v
             .problems
-            .push("the attested key is neither P-256 nor Ed25519".into()),
+            .push("the attested key is not a P-256, P-384, Ed25519 or RSA key".into()),
     }
     match (expected_serial, v.serial) {
         (Some(want), Some(got)) if want != got => v.problems.push(format!(
@@ -251,59 +448,99 @@ pub fn verify(
         )),
         (Some(_), None) => v
             .problems
-            .push("the key certificate carries no YubiKey serial".into()),
+            .push("the slot certificate carries no YubiKey serial".into()),
         _ => {}
     }
-    // Each certificate signed by the next, and in force now.
-    let now_unix = now.unix_timestamp();
-    for (i, c) in chain.iter().enumerate() {
-        let validity = c.tbs_certificate().validity();
-        let nb = validity.not_before.to_unix_duration().as_secs() as i64;
-        let na = validity.not_after.to_unix_duration().as_secs() as i64;
-        if now_unix < nb || now_unix > na {
+    let pinned_fp = |c: &Certificate| -> Option<[u8; 32]> {
+        let fp: [u8; 32] = sha2::Sha256::digest(c.to_der().ok()?).into();
+        anchors.iter().any(|a| a.fingerprint == fp).then_some(fp)
+    };
+    let Some(f9) = f9 else {
+        v.problems
+            .push("the chain has no device (f9) certificate after the slot certificate".into());
+        return v;
+    };
+    if pinned_fp(slot).is_some() || pinned_fp(f9).is_some() {
+        v.problems.push(
+            "the chain starts with a pinned CA certificate: it must hold the slot certificate, then the device's f9 certificate".into(),
+        );
+    }
+    for c in &chain[2..] {
+        if pinned_fp(c).is_none() {
             v.problems.push(format!(
-                "certificate {:?} is not valid now",
+                "certificate {:?} after the f9 is not pinned: a chain holds the slot certificate, the device's f9 certificate, then pinned certificates only",
                 cn(c.tbs_certificate().subject())
             ));
         }
-        if i > 0 && !is_ca(c) {
-            // Otherwise anyone with one attested key could "attest" any other key with it.
+    }
+    let at_unix = at.unix_timestamp();
+    let when = crate::tuf::expiry::format_tuf_time(at);
+    for c in [slot, f9] {
+        if !in_force(c, at_unix) {
             v.problems.push(format!(
-                "certificate {:?} signs another certificate but is not a CA certificate",
+                "certificate {:?} was not in force at {when}",
                 cn(c.tbs_certificate().subject())
             ));
         }
-        if let Some(parent) = chain.get(i + 1) {
-            if c.tbs_certificate().issuer() != parent.tbs_certificate().subject() {
-                v.problems.push(format!(
-                    "certificate {:?} was issued by {:?}, not by the next certificate {:?}",
-                    cn(c.tbs_certificate().subject()),
-                    cn(c.tbs_certificate().issuer()),
-                    cn(parent.tbs_certificate().subject())
-                ));
-            } else if let Err(e) = signed_by(c, parent.tbs_certificate().subject_public_key_info())
-            {
-                v.problems.push(format!(
-                    "certificate {:?}: {e}",
-                    cn(c.tbs_certificate().subject())
-                ));
+    }
+    if let Err(e) = signed_by(slot, f9.tbs_certificate().subject_public_key_info()) {
+        v.problems.push(format!(
+            "the slot certificate is not signed by the f9 certificate given with it: {e}"
+        ));
+    }
+    // Up from the f9, by signature, through pinned certificates only.
+    let issuer_of = |child: &Certificate, ok: &dyn Fn(&Anchor) -> bool| {
+        anchors.iter().find(|a| {
+            ok(a) && signed_by(child, a.cert.tbs_certificate().subject_public_key_info()).is_ok()
+        })
+    };
+    let Some(mut top) = issuer_of(f9, &|a| a.signs_devices()) else {
+        v.problems.push(format!(
+            "the f9 certificate (issuer named {:?}) is not signed by a pinned Yubico PIV CA",
+            cn(f9.tbs_certificate().issuer())
+        ));
+        return finish(v, &attested);
+    };
+    let mut path = vec![top];
+    while !top.is_root() {
+        let child = top;
+        match issuer_of(&child.cert, &|a| {
+            a.may_sign(child) && !path.iter().any(|p| p.fingerprint == a.fingerprint)
+        }) {
+            Some(a) if path.len() < 5 => {
+                path.push(a);
+                top = a;
+            }
+            _ => {
+                v.problems
+                    .push(format!("{:?} is not signed by a pinned root", child.name()));
+                return finish(v, &attested);
             }
         }
     }
-    // The last one is signed by a pinned root.
-    if let Some(last) = chain.last() {
-        let issuer = last.tbs_certificate().issuer();
-        let root = anchors.iter().find(|a| {
-            a.tbs_certificate().subject() == issuer
-                && signed_by(last, a.tbs_certificate().subject_public_key_info()).is_ok()
-        });
-        match root {
-            Some(r) => v.root = Some(cn(r.tbs_certificate().subject())),
-            None => v.problems.push(format!(
-                "the chain ends in {:?}, which is not signed by a pinned Yubico root",
-                cn(issuer)
-            )),
+    for a in &path {
+        if !in_force(&a.cert, at_unix) {
+            v.problems.push(format!(
+                "certificate {:?} was not in force at {when}",
+                a.name()
+            ));
         }
+    }
+    v.root = Some(top.name());
+    v.yubico_root = path.iter().all(|a| a.yubico());
+    finish(v, &attested)
+}
+
+/// YSA-2024-03 and validity.
+fn finish(mut v: Verdict, attested: &Option<PublicKey>) -> Verdict {
+    let ec = matches!(
+        attested,
+        Some(PublicKey::EcdsaP256(_) | PublicKey::EcdsaP384(_))
+    );
+    if ec && v.firmware_version().is_some_and(|f| f < (5, 7, 0)) {
+        v.warnings.push(
+            "YSA-2024-03: an ECDSA key on firmware below 5.7 can be recovered by an attacker who holds the card and has specialised equipment (EUCLEAK)".into(),
+        );
     }
     v.valid = v.problems.is_empty();
     v
@@ -328,6 +565,50 @@ mod tests {
         c
     }
 
+    /// Every pinned certificate loads under its fingerprint (those in the README of
+    /// tests/data/yubikey-attestation-2025), and only PIV ones are pinned.
+    #[test]
+    fn both_yubico_piv_hierarchies_are_pinned_and_nothing_else() {
+        let a = builtin_anchors();
+        assert_eq!(a.len(), PINNED.len());
+        let names: Vec<String> = a.iter().map(Anchor::name).collect();
+        for want in [
+            "Yubico PIV Root CA Serial 263751",
+            "Yubico Attestation Root 1",
+            "Yubico Attestation Intermediate A 1",
+            "Yubico Attestation Intermediate B 1",
+            "Yubico PIV Attestation A 1",
+            "Yubico PIV Attestation B 1",
+            "Yubico PIV Attestation B2 1",
+        ] {
+            assert!(
+                names.iter().any(|n| n.contains(want)),
+                "{want} in {names:?}"
+            );
+        }
+        for n in &names {
+            for other in ["FIDO", "OPGP", "SD ", "HSM"] {
+                assert!(!n.contains(other), "{n}");
+            }
+        }
+        // Each pinned link verifies: PIV CAs under the intermediates, those under Root 1.
+        for child in a
+            .iter()
+            .filter(|c| c.role != Role::Root && c.role != Role::RootSigningDevices)
+        {
+            assert!(
+                a.iter().any(|p| p.may_sign(child)
+                    && signed_by(
+                        &child.cert,
+                        p.cert.tbs_certificate().subject_public_key_info()
+                    )
+                    .is_ok()),
+                "{}",
+                child.name()
+            );
+        }
+    }
+
     #[test]
     fn the_real_chain_verifies_against_the_pinned_root() {
         let pk = PublicKey::from_spki_pem(PUBKEY).unwrap();
@@ -338,6 +619,7 @@ mod tests {
             v.root.as_deref(),
             Some("CN=Yubico PIV Root CA Serial 263751")
         );
+        assert!(v.yubico_root);
         assert!(
             v.firmware.is_some() && v.pin_policy.is_some() && v.touch_policy.is_some(),
             "{v:?}"
@@ -371,7 +653,7 @@ mod tests {
             !v.valid
                 && v.problems
                     .iter()
-                    .any(|p| p.contains("not signed by a pinned Yubico root")),
+                    .any(|p| p.contains("not signed by a pinned Yubico PIV CA")),
             "{v:?}"
         );
         // A key certificate whose signature was altered.

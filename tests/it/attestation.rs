@@ -1,10 +1,10 @@
-//! Attestation chains the tests make themselves (with x509-cert's builder): the newer
-//! "Yubico Attestation Root 1" form with an intermediate, and forgeries. No real chain of the
-//! newer form is at hand (docs/yubikey.md says so); the older form is tested on real data in
-//! `signer::attest`.
+//! Attestation: every real chain in `tests/data/yubikey-attestation-2025/` (firmware 5.7.4 under
+//! "Yubico Attestation Root 1", and firmware 4.3, 4.4 and 5.4.3 FIPS under 263751; source of each
+//! in its README), what must refuse them, and chains the tests make themselves (with
+//! x509-cert's builder): forgeries and look-alike hierarchies.
 
 use crate::support::*;
-use rootcellar::signer::attest::{builtin_anchors, parse_certs, verify};
+use rootcellar::signer::attest::{Anchor, builtin_anchors, parse_certs, user_anchors, verify};
 use rootcellar::tuf::PublicKey;
 use std::str::FromStr;
 use x509_cert::Certificate;
@@ -12,7 +12,7 @@ use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::builder::{Builder, CertificateBuilder};
 use x509_cert::der::asn1::OctetString;
 use x509_cert::der::oid::ObjectIdentifier;
-use x509_cert::der::{Encode, EncodePem, pem::LineEnding};
+use x509_cert::der::{Decode, Encode, EncodePem, pem::LineEnding};
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::BasicConstraints;
 use x509_cert::name::Name;
@@ -178,13 +178,9 @@ fn now() -> rootcellar::tuf::expiry::Timestamp {
 #[test]
 fn the_newer_chain_form_with_an_intermediate_verifies_against_its_root() {
     let h = newer_form(31337);
-    let v = verify(
-        &h.chain,
-        std::slice::from_ref(&h.root),
-        &h.key,
-        Some(31337),
-        now(),
-    );
+    // The user pins the test root and its intermediate; the chain is slot, f9.
+    let pinned = user_anchors(vec![h.root.clone(), h.chain[2].clone()]);
+    let v = verify(&h.chain[..2], &pinned, &h.key, Some(31337), now());
     assert!(v.valid, "{:?}", v.problems);
     assert_eq!(v.serial, Some(31337));
     assert_eq!(v.firmware.as_deref(), Some("5.7.4"));
@@ -192,19 +188,18 @@ fn the_newer_chain_form_with_an_intermediate_verifies_against_its_root() {
         (v.pin_policy.as_deref(), v.touch_policy.as_deref()),
         (Some("always"), Some("cached"))
     );
-    // Not against the built-in Yubico root: that is not its root.
+    assert!(!v.yubico_root && v.summary().contains("not a Yubico root"));
+    // A pinned certificate may follow the f9 in the chain.
+    assert!(verify(&h.chain, &pinned, &h.key, Some(31337), now()).valid);
+    // Not against the built-in Yubico roots: that is not its root.
     assert!(!verify(&h.chain, &builtin_anchors(), &h.key, Some(31337), now()).valid);
-    // Without the intermediate, the chain is broken.
-    let short = vec![h.chain[0].clone(), h.chain[1].clone()];
+    // Without the intermediate pinned, the chain is broken, even when the chain carries it.
+    let root_only = user_anchors(vec![h.root.clone()]);
+    let v = verify(&h.chain, &root_only, &h.key, Some(31337), now());
+    assert!(!v.valid, "{v:?}");
     assert!(
-        !verify(
-            &short,
-            std::slice::from_ref(&h.root),
-            &h.key,
-            Some(31337),
-            now()
-        )
-        .valid
+        v.problems.iter().any(|p| p.contains("is not pinned")),
+        "{v:?}"
     );
 }
 
@@ -229,9 +224,10 @@ fn an_attested_key_cannot_attest_another_key() {
     );
     let mut chain = vec![fake];
     chain.extend(h.chain.clone());
+    let pinned = user_anchors(vec![h.root.clone(), h.chain[2].clone()]);
     let v = verify(
         &chain,
-        std::slice::from_ref(&h.root),
+        &pinned,
         &PublicKey::EcdsaP256(*mallory.verifying_key()),
         Some(31337),
         now(),
@@ -240,10 +236,20 @@ fn an_attested_key_cannot_attest_another_key() {
     assert!(
         v.problems
             .iter()
-            .any(|p| p.contains("is not a CA certificate")),
+            .any(|p| p.contains("not signed by a pinned Yubico PIV CA")),
         "{:?}",
         v.problems
     );
+    // Given as slot certificate and "f9" only, the same: the attested key's certificate is not
+    // signed by a pinned CA.
+    let v = verify(
+        &chain[..2],
+        &pinned,
+        &PublicKey::EcdsaP256(*mallory.verifying_key()),
+        Some(31337),
+        now(),
+    );
+    assert!(!v.valid, "{v:?}");
 }
 
 #[test]
@@ -279,7 +285,7 @@ fn a_self_made_ca_with_yubicos_names_fails() {
     assert!(
         v.problems
             .iter()
-            .any(|p| p.contains("not signed by a pinned Yubico root")),
+            .any(|p| p.contains("not signed by a pinned Yubico PIV CA")),
         "{:?}",
         v.problems
     );
@@ -301,7 +307,7 @@ fn key_attest_uses_pinned_and_configured_roots() {
         .collect();
     let rec = serde_json::json!({
         "name": "yk", "keyid": key.keyid(), "algorithm": "ecdsa-p256", "key": key, "backend": "yubikey",
-        "reference": "yubikey:serial=424242;slot=9c", "created_at": "2026-11-28T00:00:00Z",
+        "reference": "yubikey:serial=424242;slot=9c", "created_at": rootcellar::tuf::expiry::format_tuf_time(now() + time::Duration::minutes(1)),
         "yubikey": {"serial": 424242, "slot": "9c", "firmware": "5.7.4", "pin_policy": "always", "touch_policy": "cached", "attestation": pem}
     });
     std::fs::write(
@@ -328,7 +334,12 @@ fn key_attest_uses_pinned_and_configured_roots() {
     let roots = write(
         d.path(),
         "../roots.pem",
-        h.root.to_pem(LineEnding::LF).unwrap().as_bytes(),
+        format!(
+            "{}{}",
+            h.root.to_pem(LineEnding::LF).unwrap(),
+            h.chain[2].to_pem(LineEnding::LF).unwrap()
+        )
+        .as_bytes(),
     );
     let attest = |roots: Option<&std::path::Path>| {
         let mut c = rootcellar();
@@ -343,13 +354,14 @@ fn key_attest_uses_pinned_and_configured_roots() {
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(
         r.stdout.contains("NOT attested")
-            && r.stdout.contains("not signed by a pinned Yubico root"),
+            && r.stdout.contains("not signed by a pinned Yubico PIV CA"),
         "{}",
         r.stdout
     );
     let r = attest(Some(&roots));
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("attested: YubiKey serial 424242, firmware 5.7.4, PIN policy always, touch policy cached"), "{}", r.stdout);
+    assert!(r.stdout.contains("not a Yubico root"), "{}", r.stdout);
     // key list shows the verdict too.
     let mut c = rootcellar();
     c.env("ROOTCELLAR_DIR", d.path())
@@ -357,4 +369,358 @@ fn key_attest_uses_pinned_and_configured_roots() {
         .args(["key", "list"]);
     assert!(run(c).stdout.contains("attested: YubiKey serial 424242"));
     assert!(parse_certs(pem.as_bytes()).unwrap().len() == 3);
+}
+
+struct Fixture {
+    dir: &'static str,
+    att: &'static str,
+    serial: u32,
+    firmware: &'static str,
+    pin: &'static str,
+    touch: &'static str,
+    form: Option<&'static str>,
+    fips: bool,
+    root: &'static str,
+}
+
+/// The README's table of real attestations.
+const FIXTURES: &[Fixture] = &[
+    Fixture {
+        dir: "32718477",
+        att: "att-9a.pem",
+        serial: 32718477,
+        firmware: "5.7.4",
+        pin: "always",
+        touch: "never",
+        form: Some("USB-C nano"),
+        fips: false,
+        root: "Yubico Attestation Root 1",
+    },
+    Fixture {
+        dir: "36345471",
+        att: "att-9a.pem",
+        serial: 36345471,
+        firmware: "5.7.4",
+        pin: "once",
+        touch: "never",
+        form: Some("USB-A keychain"),
+        fips: false,
+        root: "Yubico Attestation Root 1",
+    },
+    Fixture {
+        dir: "38906121",
+        att: "att-9c.pem",
+        serial: 38906121,
+        firmware: "5.7.4",
+        pin: "always",
+        touch: "always",
+        form: Some("USB-C keychain"),
+        fips: false,
+        root: "Yubico Attestation Root 1",
+    },
+    Fixture {
+        dir: "38906327",
+        att: "att-9c.pem",
+        serial: 38906327,
+        firmware: "5.7.4",
+        pin: "always",
+        touch: "always",
+        form: Some("USB-C keychain"),
+        fips: false,
+        root: "Yubico Attestation Root 1",
+    },
+    Fixture {
+        dir: "38906331",
+        att: "att-9c.pem",
+        serial: 38906331,
+        firmware: "5.7.4",
+        pin: "always",
+        touch: "always",
+        form: Some("USB-C keychain"),
+        fips: false,
+        root: "Yubico Attestation Root 1",
+    },
+    Fixture {
+        dir: "old-chain/5970478",
+        att: "att-9a.pem",
+        serial: 5970478,
+        firmware: "4.3.5",
+        pin: "always",
+        touch: "never",
+        form: None,
+        fips: false,
+        root: "Yubico PIV Root CA Serial 263751",
+    },
+    Fixture {
+        dir: "old-chain/10231423",
+        att: "att-9a.pem",
+        serial: 10231423,
+        firmware: "4.4.5",
+        pin: "once",
+        touch: "never",
+        form: None,
+        fips: false,
+        root: "Yubico PIV Root CA Serial 263751",
+    },
+    Fixture {
+        dir: "old-chain/25515003",
+        att: "att-9c.pem",
+        serial: 25515003,
+        firmware: "5.4.3",
+        pin: "always",
+        touch: "never",
+        form: Some("USB-C keychain"),
+        fips: true,
+        root: "Yubico PIV Root CA Serial 263751",
+    },
+];
+
+fn certs(rel: &str) -> Vec<Certificate> {
+    parse_certs(&std::fs::read(data(&format!("yubikey-attestation-2025/{rel}"))).unwrap()).unwrap()
+}
+
+fn fixture_chain(f: &Fixture) -> Vec<Certificate> {
+    let mut c = certs(&format!("{}/{}", f.dir, f.att));
+    c.extend(certs(&format!("{}/f9.pem", f.dir)));
+    c
+}
+
+fn attested_key(c: &Certificate) -> PublicKey {
+    let der = c
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .unwrap();
+    let pem = x509_cert::der::pem::encode_string("PUBLIC KEY", LineEnding::LF, &der).unwrap();
+    PublicKey::from_spki_pem(&pem).unwrap()
+}
+
+fn at(s: &str) -> rootcellar::tuf::expiry::Timestamp {
+    rootcellar::tuf::expiry::parse_tuf_time(s).unwrap()
+}
+
+#[test]
+fn every_real_attestation_verifies_with_its_facts() {
+    for f in FIXTURES {
+        let chain = fixture_chain(f);
+        let key = attested_key(&chain[0]);
+        let v = verify(
+            &chain,
+            &builtin_anchors(),
+            &key,
+            Some(f.serial),
+            at("2026-12-01T00:00:00Z"),
+        );
+        assert!(v.valid, "{}: {:?}", f.dir, v.problems);
+        assert_eq!(v.serial, Some(f.serial), "{}", f.dir);
+        assert_eq!(v.firmware.as_deref(), Some(f.firmware), "{}", f.dir);
+        assert_eq!(
+            (v.pin_policy.as_deref(), v.touch_policy.as_deref()),
+            (Some(f.pin), Some(f.touch)),
+            "{}",
+            f.dir
+        );
+        assert_eq!(v.form_factor.as_deref(), f.form, "{}", f.dir);
+        assert_eq!(v.fips, f.fips, "{}", f.dir);
+        assert!(
+            v.yubico_root && v.root.as_deref().is_some_and(|r| r.contains(f.root)),
+            "{}: {v:?}",
+            f.dir
+        );
+        // YSA-2024-03: EC keys below firmware 5.7, in every verdict.
+        let ec = matches!(key, PublicKey::EcdsaP256(_) | PublicKey::EcdsaP384(_));
+        let old = f.firmware < "5.7";
+        assert_eq!(
+            v.warnings.iter().any(|w| w.contains("YSA-2024-03")),
+            ec && old,
+            "{}: {v:?}",
+            f.dir
+        );
+        assert_eq!(v.summary().contains("YSA-2024-03"), ec && old);
+    }
+    // The key types the fixtures hold: RSA-2048, P-256 and P-384.
+    let kinds: std::collections::BTreeSet<&str> = FIXTURES
+        .iter()
+        .map(|f| match attested_key(&fixture_chain(f)[0]) {
+            PublicKey::EcdsaP256(_) => "p256",
+            PublicKey::EcdsaP384(_) => "p384",
+            PublicKey::Rsa(_) => "rsa",
+            PublicKey::Ed25519(_) => "ed25519",
+        })
+        .collect();
+    assert_eq!(kinds, ["p256", "p384", "rsa"].into_iter().collect());
+    // The attested key of 36345471 is the one regalia's test expects (spki.der).
+    let spki = std::fs::read(data("yubikey-attestation-2025/36345471/spki.der")).unwrap();
+    let c = &certs("36345471/att-9a.pem")[0];
+    assert_eq!(
+        c.tbs_certificate()
+            .subject_public_key_info()
+            .to_der()
+            .unwrap(),
+        spki
+    );
+}
+
+#[test]
+fn a_real_attestation_is_refused_when_anything_changes() {
+    let when = at("2026-12-01T00:00:00Z");
+    for f in FIXTURES {
+        let chain = fixture_chain(f);
+        let key = attested_key(&chain[0]);
+        // Its f9 swapped for another batch's.
+        for g in FIXTURES {
+            let other = certs(&format!("{}/f9.pem", g.dir));
+            if other[0] == chain[1] {
+                continue;
+            }
+            let swapped = vec![chain[0].clone(), other[0].clone()];
+            let v = verify(&swapped, &builtin_anchors(), &key, Some(f.serial), when);
+            assert!(
+                !v.valid
+                    && v.problems
+                        .iter()
+                        .any(|p| p.contains("not signed by the f9")),
+                "{} with {}'s f9: {v:?}",
+                f.dir,
+                g.dir
+            );
+        }
+        // One byte of a signature changed (the slot certificate's, then the f9's).
+        for i in 0..2 {
+            let mut der = chain[i].to_der().unwrap();
+            let last = der.len() - 1;
+            der[last] ^= 1;
+            let mut bad = chain.clone();
+            bad[i] = Certificate::from_der(&der).unwrap();
+            let v = verify(&bad, &builtin_anchors(), &key, Some(f.serial), when);
+            assert!(!v.valid, "{} byte in certificate {i}", f.dir);
+        }
+        // Another serial asked for.
+        let v = verify(&chain, &builtin_anchors(), &key, Some(f.serial + 1), when);
+        assert!(
+            !v.valid && v.problems.iter().any(|p| p.contains("the device is")),
+            "{}",
+            f.dir
+        );
+        // Another key.
+        let other = attested_key(
+            &fixture_chain(
+                &FIXTURES
+                    [(FIXTURES.iter().position(|g| g.dir == f.dir).unwrap() + 1) % FIXTURES.len()],
+            )[0],
+        );
+        assert!(!verify(&chain, &builtin_anchors(), &other, Some(f.serial), when).valid);
+        // Outside the certificates' validity (before 2016 / 2024).
+        assert!(
+            !verify(
+                &chain,
+                &builtin_anchors(),
+                &key,
+                Some(f.serial),
+                at("2015-01-01T00:00:00Z")
+            )
+            .valid
+        );
+        // A chain with a certificate after the f9 that is not pinned (Yubico's FIDO CA).
+        let fido = certs("intermediates.pem")
+            .into_iter()
+            .find(|c| {
+                c.tbs_certificate()
+                    .subject()
+                    .to_string()
+                    .contains("FIDO Attestation B 1")
+            })
+            .unwrap();
+        let mut long = chain.clone();
+        long.push(fido);
+        let v = verify(&long, &builtin_anchors(), &key, Some(f.serial), when);
+        assert!(
+            !v.valid && v.problems.iter().any(|p| p.contains("is not pinned")),
+            "{v:?}"
+        );
+    }
+}
+
+/// A hierarchy re-issued with Yubico's names and extensions under a root that only looks like
+/// "Yubico Attestation Root 1": refused by the pinned roots; accepted only when that root is
+/// given by the user, and then labelled "not a Yubico root".
+#[test]
+fn a_look_alike_yubico_hierarchy_is_refused() {
+    let real = certs("38906121/att-9c.pem").remove(0);
+    let real_f9 = certs("38906121/f9.pem").remove(0);
+    let key_sk = p256::ecdsa::SigningKey::from_slice(&[31u8; 32]).unwrap();
+    let key = PublicKey::EcdsaP256(*key_sk.verifying_key());
+    let root_k = Ca::P384(p384::ecdsa::SigningKey::from_slice(&[32u8; 48]).unwrap());
+    let inter_k = Ca::P384(p384::ecdsa::SigningKey::from_slice(&[33u8; 48]).unwrap());
+    let piv_k = Ca::P384(p384::ecdsa::SigningKey::from_slice(&[34u8; 48]).unwrap());
+    let f9_k = Ca::P256(p256::ecdsa::SigningKey::from_slice(&[35u8; 32]).unwrap());
+    let name = |c: &Certificate| c.tbs_certificate().subject().to_string();
+    let piv_b1 = builtin_anchors()
+        .into_iter()
+        .find(|a| name(&a.cert).contains("PIV Attestation B 1"))
+        .unwrap();
+    let inter_b1 = builtin_anchors()
+        .into_iter()
+        .find(|a| name(&a.cert).contains("Intermediate B 1"))
+        .unwrap();
+    let root1 = builtin_anchors()
+        .into_iter()
+        .find(|a| name(&a.cert).contains("Attestation Root 1"))
+        .unwrap();
+    let (rn, inn, pn, f9n) = (
+        name(&root1.cert),
+        name(&inter_b1.cert),
+        name(&piv_b1.cert),
+        name(&real_f9),
+    );
+    let exts = |c: &Certificate| {
+        c.tbs_certificate()
+            .extensions()
+            .map(|e| {
+                e.iter()
+                    .filter(|x| x.extn_id.to_string().starts_with("1.3.6.1.4.1.41482"))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let root = issue(&rn, &rn, ca_spki(&root_k), &root_k, true, vec![]);
+    let inter = issue(&inn, &rn, ca_spki(&inter_k), &root_k, true, vec![]);
+    let piv = issue(&pn, &inn, ca_spki(&piv_k), &inter_k, true, vec![]);
+    let f9 = issue(&f9n, &pn, ca_spki(&f9_k), &piv_k, true, exts(&real_f9));
+    let slot = issue(
+        &name(&real),
+        &f9n,
+        spki(
+            key_sk
+                .verifying_key()
+                .to_public_key_der()
+                .unwrap()
+                .into_vec(),
+        ),
+        &f9_k,
+        false,
+        exts(&real),
+    );
+    let chain = vec![slot, f9];
+    let when = now();
+    let v = verify(&chain, &builtin_anchors(), &key, Some(38906121), when);
+    assert!(
+        !v.valid
+            && v.problems
+                .iter()
+                .any(|p| p.contains("not signed by a pinned Yubico PIV CA")),
+        "{v:?}"
+    );
+    // With the look-alike's certificates pinned by the user, it verifies, and says so.
+    let mut anchors: Vec<Anchor> = builtin_anchors();
+    anchors.extend(user_anchors(vec![root, inter, piv]));
+    let v = verify(&chain, &anchors, &key, Some(38906121), when);
+    assert!(v.valid, "{v:?}");
+    assert!(
+        !v.yubico_root && v.summary().contains("not a Yubico root"),
+        "{}",
+        v.summary()
+    );
+    assert_eq!(v.serial, Some(38906121));
 }
