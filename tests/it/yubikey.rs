@@ -28,6 +28,7 @@ pub fn fresh_cards() -> MutexGuard<'static, ()> {
         .arg(hwsim())
         .arg("restart-card")
         .env("VPIV_CARDS", "2")
+        .env("VPIV_ATTEST", "1")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}; run scripts/test", hwsim().display()));
     assert!(
@@ -183,11 +184,15 @@ fn list_generate_in_9c_sign_and_verify_on_two_cards_told_apart_by_serial() {
         serde_json::from_slice(&std::fs::read(w.dir.path().join("keys/a.json")).unwrap()).unwrap();
     assert_eq!(rec["reference"], format!("yubikey:serial={s1};slot=9c"));
     assert_eq!(rec["yubikey"]["firmware"], "5.4.3");
-    assert!(
-        rec["yubikey"]["attestation_missing"]
+    // The card attested the key (VPIV_ATTEST=1): slot certificate and f9 are recorded.
+    assert!(rec["yubikey"]["attestation_missing"].is_null(), "{rec}");
+    assert_eq!(
+        rec["yubikey"]["attestation"]
             .as_str()
             .unwrap()
-            .contains("no attestation")
+            .matches("BEGIN CERTIFICATE")
+            .count(),
+        2
     );
     // The slot now shows a certificate other tools can read.
     let devs = w.devices();
@@ -241,15 +246,38 @@ fn list_generate_in_9c_sign_and_verify_on_two_cards_told_apart_by_serial() {
     );
     w.ok(&["publish"]);
     assert_eq!(verify(&[w.dir.path().join("metadata")], &[]).code, 0);
-    // root show and key list carry the attestation verdict.
+    // root show and key attest carry the attestation verdict: the virtual card's test root is
+    // not pinned, so the key is not attested until the user pins that root, and then the
+    // verdict says it is not a Yubico root.
     let show = w.ok(&["root", "show"]);
     assert!(
-        show.stdout.contains("a: NOT attested: no attestation"),
+        show.stdout
+            .contains("a: NOT attested: the f9 certificate (issuer named")
+            && show.stdout.contains("not signed by a pinned Yubico PIV CA"),
         "{}",
         show.stdout
     );
     let r = w.run(&["key", "attest", "a"]);
     assert_eq!(r.code, 1);
+    let test_root = std::env::var("HWSIM_PIV_ATTESTATION_ROOT").expect("hwsim env");
+    let mut c = w.cmd(&["root", "show"]);
+    c.env("ROOTCELLAR_ATTESTATION_ROOTS", &test_root);
+    let show = run(c);
+    assert!(
+        show.stdout.contains(&format!(
+            "a: attested: YubiKey serial {s1}, firmware 5.4.3, PIN policy always, touch policy always"
+        )) && show.stdout.contains("not a Yubico root")
+            && show.stdout.contains("YSA-2024-03"),
+        "{}",
+        show.stdout
+    );
+    let mut c = w.cmd(&["key", "attest", "b", "--json"]);
+    c.env("ROOTCELLAR_ATTESTATION_ROOTS", &test_root);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let j = r.json();
+    assert_eq!(j["result"]["verdict"]["serial"], s2, "{j}");
+    assert_eq!(j["result"]["verdict"]["yubico_root"], false);
 }
 
 #[test]
