@@ -2,9 +2,12 @@
 //! ceremony screen shows them. Fields that only one dialect fills are left out of the JSON when
 //! empty.
 
+use crate::dialect::{Doc, Holders};
+use crate::tuf::RoleKeys;
 use crate::tuf::verify::ThresholdCheck;
 use crate::workspace::KeyRecord;
 use serde::Serialize;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 pub use crate::dialect::RoleSummary;
@@ -315,5 +318,116 @@ impl KeyInfo {
             attestation: None,
             destroyed_at: rec.destroyed_at.clone(),
         }
+    }
+}
+
+/// What `next` changes from `prev`, keys compared by public key (pure; `holders` names the keys
+/// from the workspace). Keys and role members are listed in key-ID order.
+pub fn diff(holders: &Holders, prev: Option<&Doc>, next: &Doc) -> RootDiff {
+    let identities = |m: &Doc| -> Vec<(String, Vec<u8>)> {
+        m.key_ids()
+            .into_iter()
+            .map(|id| (id.clone(), m.material(id)))
+            .collect()
+    };
+    let now = identities(next);
+    let before = prev.map(identities).unwrap_or_default();
+    let has = |list: &[(String, Vec<u8>)], i: &[u8]| list.iter().any(|(_, x)| x == i);
+    let change = |m: &Doc, id: &str| KeyChange {
+        keyid: id.to_string(),
+        name: holders.label(m, id),
+        fingerprint: m.fingerprint(id),
+        roles: m.roles_of_id(id),
+    };
+    let keys_added = now
+        .iter()
+        .filter(|(_, i)| !has(&before, i))
+        .map(|(id, _)| change(next, id))
+        .collect();
+    let keys_removed = match prev {
+        Some(p) => before
+            .iter()
+            .filter(|(_, i)| !has(&now, i))
+            .map(|(id, _)| change(p, id))
+            .collect(),
+        None => Vec::new(),
+    };
+    // Keys under a new key ID, in the order the roles list them.
+    let mut renewed = Vec::new();
+    let listed = next.roles().values().flat_map(|r| r.keyids.iter());
+    for (id, i) in listed.filter_map(|id| now.iter().find(|(x, _)| x == id)) {
+        if before.iter().any(|(x, y)| y == i && x != id) {
+            let n = holders.label(next, id);
+            if !renewed.contains(&n) {
+                renewed.push(n);
+            }
+        }
+    }
+    let members = |m: &Doc, r: &RoleKeys| -> Vec<(String, Vec<u8>)> {
+        let ids: BTreeSet<&String> = r.keyids.iter().collect();
+        ids.into_iter()
+            .map(|id| (id.clone(), m.material(id)))
+            .collect()
+    };
+    let mut roles = Vec::new();
+    for (name, r) in next.roles() {
+        let old = prev.and_then(|p| p.role(name).map(|o| (p, o)));
+        let new_ids = members(next, r);
+        let old_ids = old.map(|(p, o)| members(p, o)).unwrap_or_default();
+        let added: Vec<String> = new_ids
+            .iter()
+            .filter(|(_, i)| !has(&old_ids, i))
+            .map(|(id, _)| holders.label(next, id))
+            .collect();
+        let removed: Vec<String> = match old {
+            Some((p, _)) => old_ids
+                .iter()
+                .filter(|(_, i)| !has(&new_ids, i))
+                .map(|(id, _)| holders.label(p, id))
+                .collect(),
+            None => Vec::new(),
+        };
+        let before_t = old.map(|(_, o)| o.threshold);
+        if before_t != Some(r.threshold) || !added.is_empty() || !removed.is_empty() {
+            roles.push(RoleChange {
+                role: name.clone(),
+                threshold_before: before_t,
+                threshold_after: r.threshold,
+                added,
+                removed,
+            });
+        }
+    }
+    // A role the next version no longer has.
+    for (p, (name, o)) in prev
+        .into_iter()
+        .flat_map(|p| p.roles().iter().map(move |r| (p, r)))
+    {
+        if next.role(name).is_none() {
+            roles.push(RoleChange {
+                role: name.clone(),
+                threshold_before: Some(o.threshold),
+                threshold_after: 0,
+                added: Vec::new(),
+                removed: members(p, o)
+                    .iter()
+                    .map(|(id, _)| holders.label(p, id))
+                    .collect(),
+            });
+        }
+    }
+    let digest = next.digest();
+    RootDiff {
+        from_version: prev.map(|p| p.version()),
+        to_version: next.version(),
+        expires_before: prev.map(|p| p.expires().to_string()),
+        expires_after: next.expires().to_string(),
+        keys_added,
+        keys_removed,
+        roles,
+        read_aloud: read_aloud(&digest),
+        digest,
+        renewed,
+        unverified: None,
     }
 }
