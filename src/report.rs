@@ -431,3 +431,28 @@ pub fn diff(holders: &Holders, prev: Option<&Doc>, next: &Doc) -> RootDiff {
         unverified: None,
     }
 }
+
+/// `key attest`, `key attestation add`: a key's attestation verdict.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct AttestReport {
+    pub name: String,
+    pub keyid: String,
+    pub verdict: crate::signer::attest::Verdict,
+}
+
+/// A YubiKey PIN, PUK or management-key operation, done.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct DeviceReport {
+    pub serial: u32,
+    pub done: String,
+}
+
+/// `yubikey set-management-key`.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct MgmReport {
+    pub serial: u32,
+    /// "pin-protected" (stored on the device, readable after the PIN) or "printed" (shown once).
+    pub stored: String,
+    /// The new key in hex, only when printed.
+    pub printed_key: Option<String>,
+}

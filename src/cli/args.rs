@@ -163,6 +163,25 @@ pub(super) enum Command {
         /// do (python-tuf and go-tuf take key IDs as labels).
         #[arg(long)]
         strict_keyids: bool,
+        /// A folder of YubiKey attestations (SERIAL/Slot9CAttestation.pem and
+        /// SlotF9Intermediate.pem, as `attest export` and yubico-piv-tool write): match each key
+        /// of the newest root to one by public key and check its chain to a pinned Yubico root.
+        #[arg(long, value_name = "DIR")]
+        attestations: Option<PathBuf>,
+        /// With --attestations: fail unless every key of these roles (comma-separated, e.g.
+        /// root,targets) is attested (and meets --policy).
+        #[arg(
+            long,
+            value_name = "ROLES",
+            value_delimiter = ',',
+            requires = "attestations"
+        )]
+        require_attested: Vec<String>,
+        /// With --attestations: minimums for the required roles' keys, e.g.
+        /// pin=always,touch=always,firmware>=5.7 (PIN never < once < always; touch never <
+        /// cached < always). Without --require-attested it applies to the root role.
+        #[arg(long, value_name = "POLICY", requires = "attestations")]
+        policy: Option<String>,
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
@@ -178,6 +197,9 @@ pub(super) enum Command {
     /// List PKCS#11 tokens and the keys on them.
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Hardware attestations of the root's keys, to publish beside it.
+    #[command(subcommand)]
+    Attest(AttestCommand),
     /// HSM profiles: list them, probe a module.
     #[command(subcommand)]
     Hsm(HsmCommand),
@@ -491,6 +513,31 @@ pub(super) enum HsmCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub(super) enum AttestCommand {
+    /// Write the attestation of every key of the published root (or the staged one) into DIR:
+    /// SERIAL/Slot<SLOT>Attestation.pem and SERIAL/SlotF9Intermediate.pem per YubiKey, and
+    /// attestations.json mapping key IDs to files (PKCS#11 keys: what the token said).
+    Export {
+        #[arg(value_name = "DIR")]
+        out: PathBuf,
+        /// The staged root's keys instead of the published root's.
+        #[arg(long)]
+        staged: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(super) enum KeyAttestationCommand {
+    /// Check a YubiKey attestation a keyholder brings for key K (the slot certificate and the
+    /// device's f9 certificate) and keep it in K's record.
+    Add {
+        key: String,
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub(super) enum KeyCommand {
     /// Generate a key pair.
     Generate {
@@ -538,6 +585,9 @@ pub(super) enum KeyCommand {
     },
     /// Verify a YubiKey key's attestation chain up to a pinned Yubico root.
     Attest { key: String },
+    /// Attestations keyholders bring for keys made elsewhere.
+    #[command(subcommand)]
+    Attestation(KeyAttestationCommand),
     /// Delete a retired key's private half, after typing its name.
     Destroy {
         /// Key name, key ID, or a unique key ID prefix.

@@ -1,7 +1,8 @@
 //! `key`, `device`, `hsm` and `yubikey`: keys and the devices they live on.
 
 use super::args::{
-    BackendArg, DeviceBackend, DeviceCommand, HsmCommand, KeyCommand, YubikeyCommand,
+    AttestCommand, BackendArg, DeviceBackend, DeviceCommand, HsmCommand, KeyAttestationCommand,
+    KeyCommand, YubikeyCommand,
 };
 use super::{Output, out, output, verdict};
 use crate::error::{Error, Result};
@@ -79,6 +80,10 @@ pub(super) fn key(c: &KeyCommand, ctx: &Context) -> Result<Output> {
             let r = ops::yubikey::attest_key(ctx, key)?;
             verdict(&r, output::attest(&r), r.verdict.valid)
         }
+        KeyCommand::Attestation(KeyAttestationCommand::Add { key, files }) => {
+            let r = ops::yubikey::add_attestation(ctx, key, files)?;
+            out(&r, output::attest(&r))
+        }
         KeyCommand::Destroy { key, confirm } => {
             let k = ops::key::destroy(ctx, key, confirm.as_deref())?;
             out(&k, output::destroyed(&k))
@@ -124,4 +129,13 @@ pub(super) fn yubikey(c: &YubikeyCommand, ctx: &Context) -> Result<Output> {
         }
     };
     out(&r, format!("YubiKey {}: {}.\n", r.serial, r.done))
+}
+
+pub(super) fn attest(c: &AttestCommand, ctx: &Context) -> Result<Output> {
+    match c {
+        AttestCommand::Export { out: dir, staged } => {
+            let r = ops::yubikey::export_attestations(ctx, dir, *staged)?;
+            out(&r, output::attestations_written(&r, dir))
+        }
+    }
 }

@@ -126,6 +126,7 @@ fn dispatch(cli: &Cli, ctx: &Context) -> Result<Output> {
         Command::Man { .. } | Command::Completions { .. } => docs::run(&cli.command),
         Command::Key(c) => keys::key(c, ctx),
         Command::Device(c) => keys::device(c, ctx),
+        Command::Attest(c) => keys::attest(c, ctx),
         Command::Hsm(c) => keys::hsm(c, ctx),
         Command::Yubikey(c) => keys::yubikey(c, ctx),
         Command::Notary(c) => notary::run(c, ctx),

@@ -282,6 +282,25 @@ pub fn verify_report(r: &VerifyReport) -> String {
             let _ = writeln!(s, "  REFUSED: {}", f(e));
         }
     }
+    if !r.attestations.is_empty() {
+        let _ = writeln!(s, "Attestations of the newest root's keys:");
+    }
+    for a in &r.attestations {
+        let what = match (&a.verdict, &a.file) {
+            (Some(v), Some(file)) => format!("{} ({})", v.summary(), file),
+            _ => "no attestation in the folder".into(),
+        };
+        let _ = writeln!(
+            s,
+            "  key {} ({}): {}",
+            a.keyid.chars().take(12).collect::<String>(),
+            a.roles.join(", "),
+            f(&what)
+        );
+        for b in &a.below_policy {
+            let _ = writeln!(s, "    below the policy: {}", f(b));
+        }
+    }
     match (&r.failure, &r.chain) {
         (None, Some(c)) => {
             let last = c.roots.last();
@@ -420,6 +439,25 @@ pub fn hsm_check(r: &CheckReport) -> String {
     }
     if r.problems.is_empty() {
         let _ = writeln!(s, "OK");
+    }
+    s
+}
+
+pub fn attestations_written(
+    r: &crate::transfer::attestations::Index,
+    dir: &std::path::Path,
+) -> String {
+    let mut s = format!(
+        "Attestations written to {}\n",
+        f(&dir.display().to_string())
+    );
+    for k in &r.keys {
+        let files = if k.files.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", k.files.join(", "))
+        };
+        let _ = writeln!(s, "  {}: {}{}", f(&k.name), f(&k.note), f(&files));
     }
     s
 }

@@ -15,6 +15,9 @@ pub(super) fn run(cmd: &Command, ctx: &Context) -> Result<Output> {
             format,
             gun,
             strict_keyids,
+            attestations,
+            require_attested,
+            policy,
         } => {
             let dialect = match format {
                 VerifyFormat::Auto => None,
@@ -23,15 +26,21 @@ pub(super) fn run(cmd: &Command, ctx: &Context) -> Result<Output> {
                     gun: gun.clone().unwrap_or_default(),
                 }),
             };
-            let r = ops::verify::verify_at(
-                ctx,
-                trusted.as_deref(),
-                files,
-                at.as_deref(),
+            let attestations = match attestations {
+                Some(dir) => Some(ops::verify::Attestations::of(
+                    dir,
+                    require_attested,
+                    policy.as_deref(),
+                )?),
+                None => None,
+            };
+            let o = ops::verify::Options {
                 dialect,
-                gun.as_deref(),
-                *strict_keyids,
-            )?;
+                gun: gun.clone(),
+                strict_keyids: *strict_keyids,
+                attestations,
+            };
+            let r = ops::verify::verify_at(ctx, trusted.as_deref(), files, at.as_deref(), &o)?;
             verdict(&r, output::verify_report(&r), r.valid)
         }
         Command::Adopt { source, from } => {

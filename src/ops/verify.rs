@@ -3,6 +3,7 @@
 pub use crate::dialect::Dialect;
 use crate::dialect::Doc;
 use crate::error::{Error, Result};
+pub use crate::transfer::attestations::Check as Attestations;
 use crate::tuf::expiry::{Timestamp, format_tuf_time};
 use crate::tuf::verify::ChainCheck;
 use serde::Serialize;
@@ -24,6 +25,9 @@ pub struct VerifyReport {
     /// Things to act on soon, e.g. root certificates that expire within 60 days.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// With `--attestations`: each key of the newest root and its attestation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<crate::transfer::attestations::KeyAttestation>,
 }
 
 fn load(
@@ -52,19 +56,30 @@ pub fn verify_files(
     files: &[PathBuf],
     at: Timestamp,
 ) -> Result<VerifyReport> {
-    verify_files_as(trusted, files, at, None, None, false)
+    verify_files_as(trusted, files, at, &Options::default())
 }
 
-/// As [`verify_files`], reading every file in `dialect` when it is given. With `strict_keyids`,
-/// a key ID that is not the SHA-256 of its key object fails the chain, as tough checks.
+/// How `verify` reads and what else it checks.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Read every file in this dialect (else each by its `_type`).
+    pub dialect: Option<Dialect>,
+    /// Notary: the GUN root certificates must carry.
+    pub gun: Option<String>,
+    /// A key ID that is not the SHA-256 of its key object fails the chain, as tough checks.
+    pub strict_keyids: bool,
+    /// Match the newest root's keys to a folder of attestations.
+    pub attestations: Option<Attestations>,
+}
+
+/// As [`verify_files`], with [`Options`].
 pub fn verify_files_as(
     trusted: Option<&Path>,
     files: &[PathBuf],
     at: Timestamp,
-    dialect: Option<Dialect>,
-    gun: Option<&str>,
-    strict_keyids: bool,
+    o: &Options,
 ) -> Result<VerifyReport> {
+    let (dialect, gun, strict_keyids) = (o.dialect.clone(), o.gun.as_deref(), o.strict_keyids);
     let mut paths: Vec<PathBuf> = trusted.map(Path::to_path_buf).into_iter().collect();
     // A Notary trust folder (it holds `root.json`) as the last argument: its root ends the
     // chain and its targets files are checked against it.
@@ -120,6 +135,7 @@ pub fn verify_files_as(
                     chain: None,
                     targets: Vec::new(),
                     warnings: Vec::new(),
+                    attestations: Vec::new(),
                 });
             }
         }
@@ -176,6 +192,20 @@ pub fn verify_files_as(
             }
         }
     }
+    let mut attestations = Vec::new();
+    if let (Some(a), Some(newest)) = (&o.attestations, docs.last()) {
+        let keys: Vec<_> = (newest.key_ids().into_iter())
+            .map(|id| (id.clone(), newest.roles_of_id(id), newest.material(id)))
+            .collect();
+        let found = crate::transfer::attestations::read(&a.dir)?;
+        let anchors = crate::workspace::attestation_anchors()?;
+        let fails;
+        (attestations, fails) =
+            crate::transfer::attestations::check(&found, &keys, &anchors, at, &a.req);
+        if failure.is_none() && !fails.is_empty() {
+            failure = Some(format!("attestations: {}", fails.join("; ")));
+        }
+    }
     Ok(VerifyReport {
         dialect: d.key().into(),
         files: names,
@@ -185,6 +215,7 @@ pub fn verify_files_as(
         chain: Some(chain),
         targets,
         warnings,
+        attestations,
     })
 }
 
@@ -194,14 +225,12 @@ pub fn verify_at(
     trusted: Option<&Path>,
     files: &[PathBuf],
     at: Option<&str>,
-    dialect: Option<Dialect>,
-    gun: Option<&str>,
-    strict_keyids: bool,
+    o: &Options,
 ) -> Result<VerifyReport> {
     let at = match at {
         Some(s) => crate::tuf::expiry::parse_user_time(s, ctx.now)
             .map_err(|e| Error::bad_input(e).hint("e.g. --at 2026-01-01"))?,
         None => ctx.now,
     };
-    verify_files_as(trusted, files, at, dialect, gun, strict_keyids)
+    verify_files_as(trusted, files, at, o)
 }

@@ -5,13 +5,12 @@ use super::context::Context;
 use crate::error::{Error, Result};
 use crate::prompt::SecretKind;
 use crate::report::KeyInfo;
-use crate::signer::attest::Verdict;
+pub use crate::report::{AttestReport, DeviceReport, MgmReport};
 use crate::signer::yubikey as y;
 use crate::tuf::Algorithm;
 use crate::tuf::expiry::{Timestamp, format_tuf_time};
 use crate::workspace::{Backend, KeyRecord, check_name};
 use secrecy::ExposeSecret;
-use serde::Serialize;
 
 fn info(rec: &KeyRecord, now: Timestamp) -> KeyInfo {
     let mut k = KeyInfo::of(rec);
@@ -176,13 +175,6 @@ pub fn add(
     Ok(out)
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct AttestReport {
-    pub name: String,
-    pub keyid: String,
-    pub verdict: Verdict,
-}
-
 /// `rootcellar key attest K`: verifies the recorded attestation chain of a YubiKey key.
 pub fn attest_key(ctx: &Context, k: &str) -> Result<AttestReport> {
     let ws = ctx.workspace()?;
@@ -202,15 +194,115 @@ pub fn attest_key(ctx: &Context, k: &str) -> Result<AttestReport> {
     })
 }
 
+/// `rootcellar attest export DIR [--staged]`: the attestation material of every key of the
+/// published (or staged) root that has a record here, in the layout other tools read.
+pub fn export_attestations(
+    ctx: &Context,
+    dir: &std::path::Path,
+    staged: bool,
+) -> Result<crate::transfer::attestations::Index> {
+    let ws = ctx.workspace()?;
+    let d = crate::dialect::Dialect::of(&ws);
+    let doc = match staged {
+        true => d
+            .staged(&ws)?
+            .ok_or_else(|| Error::refused("no root is staged"))?,
+        false => d.published(&ws)?.pop().ok_or_else(|| {
+            Error::refused("no root is published yet").hint("publish one, or pass --staged")
+        })?,
+    };
+    let holders = crate::dialect::Holders::of(&ws)?;
+    let keys: Vec<(String, &KeyRecord)> = (doc.key_ids().into_iter())
+        .filter_map(|id| holders.record(&doc, id).map(|r| (id.clone(), r)))
+        .collect();
+    crate::transfer::attestations::write(dir, &keys)
+}
+
+/// `rootcellar key attestation add K FILES`: a keyholder whose YubiKey key was made elsewhere
+/// brings its slot certificate and f9 certificate; they are checked (the attested key must be
+/// K's public key, the chain must reach a pinned root) and kept in K's record.
+pub fn add_attestation(
+    ctx: &Context,
+    k: &str,
+    files: &[std::path::PathBuf],
+) -> Result<AttestReport> {
+    use crate::signer::attest;
+    let ws = ctx.workspace()?;
+    let _lock = ws.lock()?;
+    let mut rec = ws.resolve_key(k)?;
+    if rec.backend == Backend::Yubikey {
+        return Err(Error::refused(format!(
+            "{} was registered from its YubiKey, which gave its attestation",
+            rec.name
+        ))
+        .hint(format!("rootcellar key attest {}", rec.name)));
+    }
+    let mut certs = Vec::new();
+    for f in files {
+        let bytes = crate::readpath::read(f, crate::readpath::Kind::Small)?;
+        certs.extend(attest::parse_certs(&bytes).map_err(|e| {
+            Error::bad_input(format!(
+                "{}: {e}",
+                crate::text::field(&f.display().to_string())
+            ))
+        })?);
+    }
+    let pk = rec.public_key()?;
+    let is_slot = |c: &x509_cert::Certificate| {
+        attest::attested_key(c).is_some_and(|a| a.identity() == pk.identity())
+    };
+    let Some(i) = certs.iter().position(is_slot) else {
+        return Err(Error::refused(format!("none of the certificates attests the public key of {}", rec.name))
+            .hint("give the slot's attestation (e.g. Slot9CAttestation.pem) and the device's SlotF9Intermediate.pem"));
+    };
+    let slot = certs.remove(i);
+    let slot_name = attest::slot_of(&slot).unwrap_or_else(|| "unknown".into());
+    certs.insert(0, slot);
+    let v = attest::verify(
+        &certs,
+        &crate::workspace::attestation_anchors()?,
+        &pk,
+        None,
+        ctx.now,
+    );
+    if !v.valid {
+        return Err(Error::refused(format!("{}: {}", rec.name, v.summary()))
+            .hint("nothing was kept; check the files with the keyholder"));
+    }
+    let mut pem = String::new();
+    for c in &certs {
+        use x509_cert::der::EncodePem;
+        pem.push_str(
+            &c.to_pem(x509_cert::der::pem::LineEnding::LF)
+                .map_err(|e| Error::bad_input(e.to_string()))?,
+        );
+    }
+    rec.yubikey = Some(y::YubiKeyRecord {
+        serial: v.serial.unwrap_or_default(),
+        slot: slot_name,
+        firmware: v.firmware.clone().unwrap_or_else(|| "unknown".into()),
+        pin_policy: v.pin_policy.clone().unwrap_or_else(|| "unknown".into()),
+        touch_policy: v.touch_policy.clone().unwrap_or_else(|| "unknown".into()),
+        attestation: Some(pem),
+        attestation_missing: None,
+    });
+    ws.update_key_record(&rec)?;
+    let summary = v.summary();
+    ctx.record(
+        &ws,
+        "key-attestation-added",
+        super::audit::key_detail(&rec, Some(&summary)),
+    )?;
+    Ok(AttestReport {
+        name: rec.name,
+        keyid: rec.keyid,
+        verdict: v,
+    })
+}
+
 /// Fills in attestation verdicts for `key list`.
 pub fn with_verdicts(ctx: &Context, recs: &[KeyRecord]) -> Vec<KeyInfo> {
     recs.iter().map(|r| info(r, ctx.now)).collect()
-}
-
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct DeviceReport {
-    pub serial: u32,
-    pub done: String,
 }
 
 /// `rootcellar yubikey change-pin`.
@@ -299,15 +391,6 @@ fn with_puk(
         serial,
         done: done.into(),
     })
-}
-
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct MgmReport {
-    pub serial: u32,
-    /// "pin-protected" (stored on the device, readable after the PIN) or "printed" (shown once).
-    pub stored: String,
-    /// The new key in hex, only when printed.
-    pub printed_key: Option<String>,
 }
 
 /// `rootcellar yubikey set-management-key`: a random management key, stored PIN-protected on

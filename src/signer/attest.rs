@@ -341,7 +341,8 @@ fn policy_words(pin: u8, touch: u8) -> (String, String) {
     (p.into(), t.into())
 }
 
-fn spki_key(cert: &Certificate) -> Option<PublicKey> {
+/// The public key a slot certificate attests (P-256, P-384, Ed25519 or RSA).
+pub fn attested_key(cert: &Certificate) -> Option<PublicKey> {
     let der = cert
         .tbs_certificate()
         .subject_public_key_info()
@@ -432,7 +433,7 @@ pub fn verify(
     let f9 = chain.get(1);
     read_facts(&mut v, slot, f9);
     // The attested key is the registered key (its material, whatever its scheme).
-    let attested = spki_key(slot);
+    let attested = attested_key(slot);
     match &attested {
         Some(k) if k.identity() == expected.identity() => {}
         Some(_) => v
@@ -544,6 +545,101 @@ fn finish(mut v: Verdict, attested: &Option<PublicKey>) -> Verdict {
     }
     v.valid = v.problems.is_empty();
     v
+}
+
+/// The slot a slot certificate names ("YubiKey PIV Attestation 9c" → "9c").
+pub fn slot_of(cert: &Certificate) -> Option<String> {
+    let subject = cert.tbs_certificate().subject().to_string();
+    let last = subject.rsplit(' ').next()?.to_ascii_lowercase();
+    (last.len() == 2 && last.chars().all(|c| c.is_ascii_hexdigit())).then_some(last)
+}
+
+/// Minimums an attested key must meet: `pin=always,touch=always,firmware>=5.7`. PIN policies
+/// rank never < once < always; touch policies never < cached < always.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    pub pin: Option<String>,
+    pub touch: Option<String>,
+    pub firmware: Option<(u8, u8, u8)>,
+}
+
+fn pin_rank(p: &str) -> Option<u8> {
+    ["never", "once", "always"]
+        .iter()
+        .position(|x| *x == p)
+        .map(|i| i as u8)
+}
+
+fn touch_rank(t: &str) -> Option<u8> {
+    ["never", "cached", "always"]
+        .iter()
+        .position(|x| *x == t)
+        .map(|i| i as u8)
+}
+
+impl Policy {
+    pub fn parse(spec: &str) -> Result<Policy, String> {
+        let mut p = Policy::default();
+        for part in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if let Some(v) = part.strip_prefix("pin=") {
+                pin_rank(v).ok_or(format!("PIN policy {v:?}: use never, once or always"))?;
+                p.pin = Some(v.into());
+            } else if let Some(v) = part.strip_prefix("touch=") {
+                touch_rank(v).ok_or(format!("touch policy {v:?}: use never, cached or always"))?;
+                p.touch = Some(v.into());
+            } else if let Some(v) = part.strip_prefix("firmware>=") {
+                let n: Vec<Option<u8>> = v.split('.').map(|x| x.parse().ok()).collect();
+                p.firmware = match n.as_slice() {
+                    [Some(a), Some(b)] => Some((*a, *b, 0)),
+                    [Some(a), Some(b), Some(c)] => Some((*a, *b, *c)),
+                    _ => return Err(format!("firmware {v:?}: write e.g. firmware>=5.7")),
+                };
+            } else {
+                return Err(format!(
+                    "{part:?}: a policy is pin=…, touch=… or firmware>=…, separated by commas"
+                ));
+            }
+        }
+        Ok(p)
+    }
+
+    /// Why `v` does not meet the policy (empty: it does).
+    pub fn shortfalls(&self, v: &Verdict) -> Vec<String> {
+        let mut out = Vec::new();
+        let below = |want: &str, got: Option<&str>, rank: fn(&str) -> Option<u8>| {
+            let ok = got
+                .and_then(rank)
+                .zip(rank(want))
+                .is_some_and(|(g, w)| g >= w);
+            (!ok).then(|| got.unwrap_or("unknown").to_string())
+        };
+        if let Some(want) = &self.pin
+            && let Some(got) = below(want, v.pin_policy.as_deref(), pin_rank)
+        {
+            out.push(format!(
+                "PIN policy {got}, the policy asks for at least {want}"
+            ));
+        }
+        if let Some(want) = &self.touch
+            && let Some(got) = below(want, v.touch_policy.as_deref(), touch_rank)
+        {
+            out.push(format!(
+                "touch policy {got}, the policy asks for at least {want}"
+            ));
+        }
+        if let Some(want) = self.firmware
+            && v.firmware_version().is_none_or(|f| f < want)
+        {
+            out.push(format!(
+                "firmware {}, the policy asks for at least {}.{}.{}",
+                v.firmware.as_deref().unwrap_or("unknown"),
+                want.0,
+                want.1,
+                want.2
+            ));
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -676,5 +772,27 @@ mod tests {
             now(),
         );
         assert!(!v.valid);
+    }
+
+    #[test]
+    fn policies_are_minimums() {
+        let p = Policy::parse("pin=once,touch=cached,firmware>=5.7").unwrap();
+        let v = |pin: &str, touch: &str, fw: &str| Verdict {
+            pin_policy: Some(pin.into()),
+            touch_policy: Some(touch.into()),
+            firmware: Some(fw.into()),
+            ..Verdict::default()
+        };
+        assert!(p.shortfalls(&v("always", "always", "5.7.4")).is_empty());
+        assert!(p.shortfalls(&v("once", "cached", "5.7.0")).is_empty());
+        assert_eq!(p.shortfalls(&v("never", "cached", "5.7.4")).len(), 1);
+        assert_eq!(p.shortfalls(&v("once", "never", "5.7.4")).len(), 1);
+        assert_eq!(p.shortfalls(&v("once", "cached", "5.4.3")).len(), 1);
+        assert_eq!(p.shortfalls(&v("default", "default", "x")).len(), 3);
+        assert_eq!(p.shortfalls(&Verdict::default()).len(), 3);
+        assert!(Policy::parse("pin=sometimes").is_err());
+        assert!(Policy::parse("colour=red").is_err());
+        assert!(Policy::parse("firmware>=5").is_err());
+        assert_eq!(Policy::parse("").unwrap(), Policy::default());
     }
 }

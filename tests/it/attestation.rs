@@ -724,3 +724,218 @@ fn a_look_alike_yubico_hierarchy_is_refused() {
     );
     assert_eq!(v.serial, Some(38906121));
 }
+
+/// A remote keyholder's YubiKey key (a real 5.7.4 fixture's key) is the targets key of a root
+/// made here with software keys: `key attestation add` keeps its attestation, `attest export`
+/// writes the folder other tools read, and `verify --attestations` matches keys by public key,
+/// applies --require-attested and --policy, works on a folder laid out by other tools, and
+/// refuses a swapped or tampered attestation.
+#[test]
+fn attestations_are_kept_exported_and_required_by_verify() {
+    let w = crate::cli::Ws::new();
+    w.keys(&[("r1", "ecdsa-p256")]);
+    let fx = "38906121";
+    let slot = data(&format!("yubikey-attestation-2025/{fx}/att-9c.pem"));
+    let f9 = data(&format!("yubikey-attestation-2025/{fx}/f9.pem"));
+    let key = attested_key(&certs(&format!("{fx}/att-9c.pem"))[0]);
+    let d = tempfile::tempdir().unwrap();
+    let kf = write(
+        d.path(),
+        "yk.json",
+        serde_json::to_string(&key.to_tuf_key()).unwrap().as_bytes(),
+    );
+    w.ok(&["key", "import", kf.to_str().unwrap(), "--name", "remote"]);
+    // The wrong files are refused and nothing is kept.
+    let other = data("yubikey-attestation-2025/36345471/att-9a.pem");
+    w.refused(
+        &[
+            "key",
+            "attestation",
+            "add",
+            "remote",
+            other.to_str().unwrap(),
+            f9.to_str().unwrap(),
+        ],
+        1,
+        "none of the certificates attests the public key of remote",
+    );
+    let other_f9 = data("yubikey-attestation-2025/32718477/f9.pem");
+    w.refused(
+        &[
+            "key",
+            "attestation",
+            "add",
+            "remote",
+            slot.to_str().unwrap(),
+            other_f9.to_str().unwrap(),
+        ],
+        1,
+        "NOT attested",
+    );
+    let r = w.ok(&[
+        "key",
+        "attestation",
+        "add",
+        "remote",
+        f9.to_str().unwrap(),
+        slot.to_str().unwrap(),
+    ]);
+    assert!(
+        r.stdout
+            .contains(&format!("attested: YubiKey serial {fx}, firmware 5.7.4")),
+        "{}",
+        r.stdout
+    );
+    w.ok(&["audit", "verify"]);
+    let r = w.ok(&["key", "attest", "remote"]);
+    assert!(r.stdout.contains("touch policy always"), "{}", r.stdout);
+    w.ok(&[
+        "root",
+        "new",
+        "--root-key",
+        "r1",
+        "--threshold",
+        "1",
+        "--targets-key",
+        "remote",
+        "--snapshot-key",
+        "r1",
+        "--timestamp-key",
+        "r1",
+    ]);
+    w.ok(&["sign", "--key", "r1"]);
+    w.ok(&["publish"]);
+    let out = d.path().join("att");
+    let r = w.ok(&["attest", "export", out.to_str().unwrap()]);
+    assert!(r.stdout.contains("remote"), "{}", r.stdout);
+    // The layout: SERIAL/Slot9CAttestation.pem, SERIAL/SlotF9Intermediate.pem, attestations.json.
+    let written = std::fs::read(out.join(fx).join("Slot9CAttestation.pem")).unwrap();
+    assert_eq!(
+        parse_certs(&written).unwrap(),
+        certs(&format!("{fx}/att-9c.pem"))
+    );
+    assert_eq!(
+        parse_certs(&std::fs::read(out.join(fx).join("SlotF9Intermediate.pem")).unwrap()).unwrap(),
+        certs(&format!("{fx}/f9.pem"))
+    );
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("attestations.json")).unwrap()).unwrap();
+    let entries = index["keys"].as_array().unwrap();
+    let remote = entries.iter().find(|e| e["name"] == "remote").unwrap();
+    assert_eq!(remote["keyid"], key.to_tuf_key().keyid());
+    assert_eq!(remote["files"][0], format!("{fx}/Slot9CAttestation.pem"));
+    assert!(
+        entries.iter().find(|e| e["name"] == "r1").unwrap()["note"]
+            .as_str()
+            .unwrap()
+            .contains("software")
+    );
+
+    let meta = w.path().join("metadata");
+    let verify_with = |dir: &std::path::Path, extra: &[&str]| {
+        let mut args = vec!["verify", "--attestations", dir.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.push(meta.to_str().unwrap());
+        let mut c = rootcellar();
+        c.args(&args);
+        run(c)
+    };
+    let r = verify_with(&out, &["--require-attested", "targets", "--json"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let j = r.json();
+    let a = j["result"]["attestations"].as_array().unwrap();
+    let t = a
+        .iter()
+        .find(|k| k["keyid"] == key.to_tuf_key().keyid())
+        .unwrap();
+    assert_eq!(t["attested"], true);
+    assert_eq!(t["verdict"]["serial"], 38906121);
+    assert_eq!(t["verdict"]["touch_policy"], "always");
+    // The root key is a software key: requiring attested root keys fails.
+    let r = verify_with(&out, &["--require-attested", "root,targets"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("INVALID: attestations:")
+            && r.stdout.contains("has no attestation in the folder"),
+        "{}",
+        r.stdout
+    );
+    // Policies are minimums.
+    let r = verify_with(
+        &out,
+        &[
+            "--require-attested",
+            "targets",
+            "--policy",
+            "pin=always,touch=always,firmware>=5.7",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = verify_with(
+        &out,
+        &["--require-attested", "targets", "--policy", "firmware>=5.8"],
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains(
+            "does not meet the policy: firmware 5.7.4, the policy asks for at least 5.8.0"
+        ),
+        "{}",
+        r.stdout
+    );
+    let r = verify_with(&out, &["--policy", "pin=sometimes"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    // A folder laid out by other tools (yubico-piv-tool's file names), no index.
+    let other_tools = d.path().join("theirs");
+    std::fs::create_dir_all(other_tools.join(fx)).unwrap();
+    std::fs::copy(&slot, other_tools.join(fx).join("Slot9CAttestation.pem")).unwrap();
+    std::fs::copy(&f9, other_tools.join(fx).join("SlotF9Intermediate.pem")).unwrap();
+    assert_eq!(
+        verify_with(&other_tools, &["--require-attested", "targets"]).code,
+        0
+    );
+    // Filed under another serial: the certificate names 38906121, refused.
+    std::fs::rename(other_tools.join(fx), other_tools.join("38906122")).unwrap();
+    let r = verify_with(&other_tools, &["--require-attested", "targets"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("the certificate names YubiKey serial 38906121, the device is 38906122"),
+        "{}",
+        r.stdout
+    );
+    std::fs::rename(other_tools.join("38906122"), other_tools.join(fx)).unwrap();
+    // Another batch's f9 beside it: refused.
+    std::fs::copy(
+        &other_f9,
+        other_tools.join(fx).join("SlotF9Intermediate.pem"),
+    )
+    .unwrap();
+    let r = verify_with(&other_tools, &["--require-attested", "targets"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("is not attested"), "{}", r.stdout);
+    // A byte of the slot certificate's signature changed: refused.
+    std::fs::copy(&f9, other_tools.join(fx).join("SlotF9Intermediate.pem")).unwrap();
+    let mut der = certs(&format!("{fx}/att-9c.pem"))[0].to_der().unwrap();
+    let n = der.len() - 1;
+    der[n] ^= 1;
+    std::fs::write(
+        other_tools.join(fx).join("Slot9CAttestation.pem"),
+        Certificate::from_der(&der)
+            .unwrap()
+            .to_pem(LineEnding::LF)
+            .unwrap(),
+    )
+    .unwrap();
+    let r = verify_with(&other_tools, &["--require-attested", "targets"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    // A slot certificate without the f9 beside it: a clear error.
+    std::fs::remove_file(other_tools.join(fx).join("SlotF9Intermediate.pem")).unwrap();
+    let r = verify_with(&other_tools, &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no SlotF9Intermediate.pem beside it"),
+        "{}",
+        r.stderr
+    );
+}

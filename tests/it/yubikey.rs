@@ -703,3 +703,186 @@ fn real_yubikey_5_7_signs_with_rsa_3072_and_4096() {
     w.ok(&["publish", "--no-seal"]);
     assert_eq!(verify(&[w.path().join("metadata")], &[]).code, 0);
 }
+
+/// Keys made on both virtual cards (P-256 and RSA-2048 on card 1, P-384 on card 2) are attested
+/// by the cards (VPIV_ATTEST=1); `attest export` writes the folder, and `verify --attestations`
+/// accepts it only with the cards' test root pinned by the user (labelled "not a Yubico root"),
+/// and refuses a swapped f9 and a tampered slot certificate.
+#[test]
+fn attestations_from_both_cards_are_exported_and_verified() {
+    let _g = fresh_cards();
+    let (s1, s2) = serials();
+    let w = YkWs::new();
+    let make = |name: &str, serial: u32, slot: &str, alg: &str| {
+        let s = serial.to_string();
+        w.ok(&[
+            "key",
+            "generate",
+            "--backend",
+            "yubikey",
+            "--serial",
+            &s,
+            "--slot",
+            slot,
+            "--name",
+            name,
+            "--algorithm",
+            alg,
+            "--default-management-key",
+        ]);
+    };
+    make("a", s1, "9c", "ecdsa-p256");
+    make("c", s1, "9a", "rsa-2048");
+    make("b", s2, "9d", "ecdsa-p384");
+    w.online_keys();
+    w.ok(&[
+        "root",
+        "new",
+        "--root-key",
+        "a",
+        "--root-key",
+        "b",
+        "--root-key",
+        "c",
+        "--threshold",
+        "2",
+        "--targets-key",
+        "t",
+        "--snapshot-key",
+        "t",
+        "--timestamp-key",
+        "t",
+    ]);
+    w.ok(&["sign", "--key", "a", "--key", "b"]);
+    w.ok(&["publish"]);
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("attestations");
+    w.ok(&["attest", "export", out.to_str().unwrap()]);
+    for (serial, files) in [
+        (
+            s1,
+            &[
+                "Slot9CAttestation.pem",
+                "Slot9AAttestation.pem",
+                "SlotF9Intermediate.pem",
+            ][..],
+        ),
+        (s2, &["Slot9DAttestation.pem", "SlotF9Intermediate.pem"][..]),
+    ] {
+        for f in files {
+            assert!(
+                out.join(serial.to_string()).join(f).is_file(),
+                "{serial}/{f}"
+            );
+        }
+    }
+    let test_root = std::env::var("HWSIM_PIV_ATTESTATION_ROOT").expect("hwsim env");
+    let meta = w.path().join("metadata");
+    let verify_with = |dir: &std::path::Path, pin_root: bool| {
+        let mut c = rootcellar();
+        c.args([
+            "verify",
+            "--json",
+            "--attestations",
+            dir.to_str().unwrap(),
+            "--require-attested",
+            "root",
+            meta.to_str().unwrap(),
+        ]);
+        if pin_root {
+            c.env("ROOTCELLAR_ATTESTATION_ROOTS", &test_root);
+        }
+        run(c)
+    };
+    // The test root is not Yubico's: not attested until the user pins it.
+    let r = verify_with(&out, false);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let r = verify_with(&out, true);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let j = r.json();
+    let keys = j["result"]["attestations"].as_array().unwrap();
+    let root_keys: Vec<_> = keys
+        .iter()
+        .filter(|k| k["roles"].as_array().unwrap().iter().any(|r| r == "root"))
+        .collect();
+    assert_eq!(root_keys.len(), 3);
+    let mut serials_seen: Vec<u64> = root_keys
+        .iter()
+        .map(|k| {
+            assert_eq!(k["attested"], true, "{k}");
+            assert_eq!(k["verdict"]["yubico_root"], false);
+            k["verdict"]["serial"].as_u64().unwrap()
+        })
+        .collect();
+    serials_seen.sort();
+    assert_eq!(
+        serials_seen,
+        vec![u64::from(s1), u64::from(s1), u64::from(s2)]
+    );
+    // Card 2's f9 beside card 1's slot certificates: refused.
+    let swapped = d.path().join("swapped");
+    std::fs::create_dir_all(swapped.join(s1.to_string())).unwrap();
+    std::fs::create_dir_all(swapped.join(s2.to_string())).unwrap();
+    for (from, to) in [
+        (
+            format!("{s1}/Slot9CAttestation.pem"),
+            format!("{s1}/Slot9CAttestation.pem"),
+        ),
+        (
+            format!("{s1}/Slot9AAttestation.pem"),
+            format!("{s1}/Slot9AAttestation.pem"),
+        ),
+        (
+            format!("{s2}/SlotF9Intermediate.pem"),
+            format!("{s1}/SlotF9Intermediate.pem"),
+        ),
+        (
+            format!("{s2}/Slot9DAttestation.pem"),
+            format!("{s2}/Slot9DAttestation.pem"),
+        ),
+        (
+            format!("{s2}/SlotF9Intermediate.pem"),
+            format!("{s2}/SlotF9Intermediate.pem"),
+        ),
+    ] {
+        std::fs::copy(out.join(from), swapped.join(to)).unwrap();
+    }
+    let r = verify_with(&swapped, true);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("is not attested"), "{}", r.stdout);
+    // One byte of a slot certificate changed: refused.
+    let p = out.join(s2.to_string()).join("Slot9DAttestation.pem");
+    let pem = std::fs::read_to_string(&p).unwrap();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let mut der = base64_decode(&body);
+    let n = der.len() - 1;
+    der[n] ^= 1;
+    std::fs::write(
+        &p,
+        format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            base64_encode(&der)
+        ),
+    )
+    .unwrap();
+    let r = verify_with(&out, true);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("is not attested"), "{}", r.stdout);
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+}
+
+/// Base64 in 64-column lines, as PEM wants it.
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine;
+    let s = base64::engine::general_purpose::STANDARD.encode(b);
+    let lines: Vec<&str> = s
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    lines.join("\n")
+}
