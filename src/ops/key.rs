@@ -349,7 +349,9 @@ pub fn destroy(ctx: &Context, k: &str, confirm: Option<&str>) -> Result<KeyInfo>
             let uri: crate::signer::pkcs11::Pkcs11Uri =
                 rec.reference.as_deref().unwrap_or("").parse()?;
             let profile = ctx.unlock.profile(rec.profile.as_deref())?;
-            let (ts, _) = ctx.unlock.open_token(&uri, &profile, true)?;
+            let (ts, _) =
+                ctx.unlock
+                    .open_token_holding(&uri, &profile, true, &rec.public_key()?)?;
             ts.destroy(&uri)?;
         }
         Backend::Yubikey => {

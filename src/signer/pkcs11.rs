@@ -295,21 +295,43 @@ pub fn tokens(ctx: &Pkcs11) -> Result<Vec<TokenInfo>> {
 
 /// The token with `label` (and `serial`, when given).
 pub fn find_token(ctx: &Pkcs11, label: Option<&str>, serial: Option<&str>) -> Result<TokenInfo> {
-    let all = tokens(ctx)?;
-    let hits: Vec<&TokenInfo> = all
-        .iter()
-        .filter(|t| label.is_none_or(|l| t.label == l) && serial.is_none_or(|s| t.serial == s))
-        .collect();
-    let want = match (label, serial) {
+    let hits = matching_tokens(ctx, label, serial)?;
+    match hits.as_slice() {
+        [one] => Ok(one.clone()),
+        many => Err(Error::bad_input(format!(
+            "{} tokens match {}",
+            many.len(),
+            wanted(label, serial)
+        ))
+        .hint("name the token with --token LABEL")),
+    }
+}
+
+fn wanted(label: Option<&str>, serial: Option<&str>) -> String {
+    match (label, serial) {
         (Some(l), Some(s)) => format!("label {l:?} and serial {s}"),
         (Some(l), None) => format!("label {l:?}"),
         (None, Some(s)) => format!("serial {s}"),
         (None, None) => "any label".into(),
-    };
-    match hits.as_slice() {
-        [one] => Ok((*one).clone()),
-        [] => Err(Error::environment(format!(
-            "no token with {want} is present{}",
+    }
+}
+
+/// Every present token with `label` (and `serial`, when given); at least one.
+pub fn matching_tokens(
+    ctx: &Pkcs11,
+    label: Option<&str>,
+    serial: Option<&str>,
+) -> Result<Vec<TokenInfo>> {
+    let all = tokens(ctx)?;
+    let hits: Vec<TokenInfo> = all
+        .iter()
+        .filter(|t| label.is_none_or(|l| t.label == l) && serial.is_none_or(|s| t.serial == s))
+        .cloned()
+        .collect();
+    if hits.is_empty() {
+        return Err(Error::environment(format!(
+            "no token with {} is present{}",
+            wanted(label, serial),
             if all.is_empty() {
                 String::new()
             } else {
@@ -324,12 +346,9 @@ pub fn find_token(ctx: &Pkcs11, label: Option<&str>, serial: Option<&str>) -> Re
         ))
         .hint(
             "plug in the device, or pick the token with --token LABEL (`rootcellar device list`)",
-        )),
-        many => Err(
-            Error::bad_input(format!("{} tokens match {want}", many.len()))
-                .hint("name the token with --token LABEL"),
-        ),
+        ));
     }
+    Ok(hits)
 }
 
 /// Initialises the module's free slot as a new token `label` with `so_pin` and user `pin`
@@ -565,7 +584,7 @@ impl TokenSession {
         })
     }
 
-    fn name(&self) -> String {
+    pub fn name(&self) -> String {
         format!("{:?} (serial {})", self.token.label, self.token.serial)
     }
 

@@ -9,7 +9,9 @@
 use crate::error::{Error, Result};
 use crate::prompt::{Prompt, SecretKind};
 use crate::signer::Signer;
-use crate::signer::pkcs11::{self, Pkcs11Signer, Pkcs11Uri, TokenInfo, TokenSession};
+use crate::signer::pkcs11::{
+    self, KeyAttributes, Pkcs11Signer, Pkcs11Uri, TokenInfo, TokenSession,
+};
 use crate::signer::profiles::{self, Profile};
 use crate::signer::software::{KdfCost, SoftwareKey};
 use crate::workspace::{Backend, KeyRecord, Workspace};
@@ -161,6 +163,44 @@ impl<'a> Unlocker<'a> {
         Ok((ts, pin))
     }
 
+    /// Opens the token that holds `expected` under `uri`, confirmed by its public key before any
+    /// PIN is sent: among the present tokens that match the URI's label (and serial), the one
+    /// whose public key object at `uri` is `expected`; then logs in. A token that holds another
+    /// key there never sees the PIN.
+    pub fn open_token_holding(
+        &self,
+        uri: &Pkcs11Uri,
+        profile: &Profile,
+        rw: bool,
+        expected: &crate::tuf::PublicKey,
+    ) -> Result<(TokenSession, Option<SecretString>)> {
+        let module = self.module_for(profile)?;
+        let ctx = pkcs11::context(&module)?;
+        let mut others = Vec::new();
+        for token in pkcs11::matching_tokens(&ctx, uri.token.as_deref(), uri.serial.as_deref())? {
+            let mut ts = TokenSession::open(&ctx, token, rw)?;
+            match ts.read_key(uri) {
+                Ok((pk, _, _)) if pk.identity() == expected.identity() => {
+                    let pin = self.token_pin(&ts.token, profile, SecretKind::Pin)?;
+                    ts.login(UserType::User, pin.as_ref())?;
+                    return Ok((ts, pin));
+                }
+                Ok((pk, _, _)) => others.push(format!(
+                    "{} holds another key there ({})",
+                    ts.name(),
+                    pk.fingerprint()
+                )),
+                Err(e) => others.push(e.message),
+            }
+        }
+        Err(Error::refused(format!(
+            "no token present holds the recorded key {uri} ({}): {}; no PIN was sent",
+            expected.fingerprint(),
+            others.join("; ")
+        ))
+        .hint("plug in the device that holds the key (a token whose public keys are hidden until login cannot be confirmed: give its serial in the key's URI)"))
+    }
+
     /// The PIN of YubiKey `yk`, after the retry gate, asked at most once per process and verified.
     pub fn yubikey_pin(&self, yk: &mut ::yubikey::YubiKey) -> Result<SecretString> {
         use crate::signer::yubikey as y;
@@ -253,7 +293,8 @@ impl<'a> Unlocker<'a> {
             Backend::Pkcs11 => {
                 let uri: Pkcs11Uri = rec.reference.as_deref().unwrap_or("").parse()?;
                 let profile = self.profile(rec.profile.as_deref())?;
-                let (ts, pin) = self.open_token(&uri, &profile, false)?;
+                let (ts, pin) =
+                    self.open_token_holding(&uri, &profile, false, &rec.public_key()?)?;
                 let (pk, attrs, handle) = ts.read_key(&uri)?;
                 if pk.identity() != rec.public_key()?.identity() {
                     return Err(Error::refused(format!(
@@ -261,6 +302,26 @@ impl<'a> Unlocker<'a> {
                         ts.token.label, rec.name
                     ))
                     .hint("plug in the right device; the workspace was not changed"));
+                }
+                // The token is the authority on what the key is: a record that says the key
+                // is fit for root when the token says otherwise was edited.
+                let token_says = attrs.as_ref().and_then(KeyAttributes::root_objection);
+                let record_says = rec
+                    .attributes
+                    .as_ref()
+                    .and_then(KeyAttributes::root_objection);
+                if let (Some(why), None) = (&token_says, &record_says) {
+                    if !self.force {
+                        return Err(Error::refused(format!(
+                            "token {:?} says of {}: {why}; its record says it is fit for a root key (the record does not match the token)",
+                            ts.token.label, rec.name
+                        ))
+                        .hint("use a key generated on the device; pass --force only if you accept this key for root"));
+                    }
+                    self.notice(format!(
+                        "{} signs because of --force although the token says: {why}",
+                        rec.name
+                    ));
                 }
                 Rc::new(Pkcs11Signer::new(
                     ts,

@@ -890,3 +890,313 @@ fn a_mechanism_the_token_lacks_is_a_clear_error() {
     );
     assert!(!ws.path().join("keys/x.json").exists());
 }
+
+/// A key made in software and written onto `w`'s token as `imp` (not local, extractable once).
+fn import_extractable(w: &HsmWs) {
+    let d = tempfile::tempdir().unwrap();
+    let sk = d.path().join("k.pem");
+    let pk = d.path().join("k.pub.pem");
+    let ok = |c: &mut Command| assert!(c.status().unwrap().success());
+    ok(Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+        ])
+        .arg(&sk));
+    ok(Command::new("openssl")
+        .args(["pkey", "-pubout", "-in"])
+        .arg(&sk)
+        .arg("-out")
+        .arg(&pk));
+    for (f, t) in [(&sk, "privkey"), (&pk, "pubkey")] {
+        w.hsm.pkcs11_tool(&[
+            "--write-object",
+            f.to_str().unwrap(),
+            "--type",
+            t,
+            "--label",
+            "imp",
+            "--id",
+            "0a0b",
+        ]);
+    }
+    w.ok(&[
+        "key",
+        "add",
+        "--backend",
+        "pkcs11",
+        "--profile",
+        "softhsm2",
+        "--uri",
+        &format!("pkcs11:token={};id=%0a%0b", w.hsm.label),
+        "--name",
+        "imp",
+    ]);
+}
+
+fn edit_record(w: &HsmWs, name: &str, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut rec = w.record(name);
+    edit(&mut rec);
+    std::fs::write(
+        w.path().join(format!("keys/{name}.json")),
+        serde_json::to_vec_pretty(&rec).unwrap(),
+    )
+    .unwrap();
+    // An operator re-anchors without noticing: the files are vouched for again, the token is not.
+    w.ok(&["audit", "re-anchor", "--confirm", "re-anchor"]);
+}
+
+/// Issue 23, item 7: whether a key may be a root key is what the token says at each use, never
+/// what an (edited) record says.
+#[test]
+fn root_eligibility_is_read_from_the_token_not_the_record() {
+    let w = HsmWs::new("eligible");
+    import_extractable(&w);
+    edit_record(&w, "imp", |r| {
+        r["attributes"] = serde_json::json!({"sensitive": true, "extractable": false,
+            "never_extractable": true, "local": true, "always_authenticate": false});
+    });
+    w.ok(&["key", "generate", "--name", "t", "--algorithm", "ed25519"]);
+    w.ok(&[
+        "root",
+        "new",
+        "--root-key",
+        "imp",
+        "--threshold",
+        "1",
+        "--targets-key",
+        "t",
+        "--snapshot-key",
+        "t",
+        "--timestamp-key",
+        "t",
+    ]);
+    w.refused(
+        &["sign", "--key", "imp"],
+        1,
+        "the record does not match the token",
+    );
+    let r = w.ok(&["sign", "--key", "imp", "--force"]);
+    assert!(
+        r.stderr
+            .contains("signs because of --force although the token says"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Issue 23, item 6: `key destroy` confirms the public key on the token before it deletes: a
+/// record pointed at another (live) key destroys nothing.
+#[test]
+fn key_destroy_confirms_the_public_key_on_the_token() {
+    let w = HsmWs::new("destroy-check");
+    w.generate("old", "ecdsa-p256");
+    w.generate("live", "ecdsa-p256");
+    let live_uri = w.record("live")["reference"].as_str().unwrap().to_string();
+    edit_record(&w, "old", |r| r["reference"] = serde_json::json!(live_uri));
+    w.refused(
+        &["key", "destroy", "old", "--confirm", "old"],
+        1,
+        "no token present holds the recorded key",
+    );
+    // The live key is still on the token and still signs.
+    let list = w
+        .ok(&["device", "list", "--profile", "softhsm2", "--json"])
+        .json();
+    assert_eq!(
+        list["result"]["pkcs11"][0]["tokens"][0]["keys"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "{list}"
+    );
+}
+
+/// Issue 23, item 8: a key whose URI names no serial is looked for by its public key on every
+/// token with the label, before any PIN is sent: the right token among two with the same label
+/// is found, and a token holding another key under that name never sees the PIN.
+#[test]
+fn the_pin_goes_only_to_the_token_that_holds_the_recorded_key() {
+    let w = HsmWs::new("twin-label");
+    w.generate("k", "ecdsa-p256");
+    let tokens = w.hsm.dir.path().join("tokens");
+    let dirs = |p: &Path| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(p)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        v.sort();
+        v
+    };
+    let token_a = dirs(&tokens);
+    assert_eq!(token_a.len(), 1);
+    // A second token with the same label and its own PIN, holding another key labelled "k".
+    let other_pin = "654321";
+    let o = Command::new("softhsm2-util")
+        .env("SOFTHSM2_CONF", w.hsm.conf())
+        .args([
+            "--init-token",
+            "--free",
+            "--label",
+            "twin-label",
+            "--pin",
+            other_pin,
+            "--so-pin",
+            SO_PIN,
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // B's key has A's key's label and id: the very URI of A's key names it on token B.
+    let id_hex: String = w.record("k")["reference"]
+        .as_str()
+        .unwrap()
+        .split("id=")
+        .nth(1)
+        .unwrap()
+        .replace('%', "");
+    // pkcs11-tool picks a token by label: token A is set aside while B gets its key.
+    let away = tempfile::tempdir().unwrap();
+    let moved = away.path().join("a");
+    std::fs::rename(&token_a[0], &moved).unwrap();
+    let o = Command::new("pkcs11-tool")
+        .env("SOFTHSM2_CONF", w.hsm.conf())
+        .args([
+            "--module",
+            SOFTHSM,
+            "--token-label",
+            "twin-label",
+            "--login",
+            "--pin",
+            other_pin,
+        ])
+        .args([
+            "--keypairgen",
+            "--key-type",
+            "EC:prime256v1",
+            "--label",
+            "k",
+            "--id",
+            &id_hex,
+        ])
+        .output()
+        .unwrap();
+    std::fs::rename(&moved, &token_a[0]).unwrap();
+    assert!(
+        o.status.success(),
+        "pkcs11-tool: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A second workspace registers the key by a URI without a serial.
+    let ws2 = tempfile::tempdir().unwrap();
+    w.ok_in(ws2.path(), &["init"]);
+    let add = [
+        "key",
+        "add",
+        "--backend",
+        "pkcs11",
+        "--profile",
+        "softhsm2",
+        "--uri",
+        "pkcs11:token=twin-label;object=k;type=private",
+        "--name",
+        "k",
+    ];
+    let r = w.run_in(ws2.path(), &add);
+    // Two tokens answer to the label: the one holding the public key of a registered key is
+    // chosen only when signing; registering needs the serial.
+    assert_ne!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let uri_a = w.record("k")["reference"].as_str().unwrap().to_string();
+    w.ok_in(
+        ws2.path(),
+        &[
+            "key",
+            "add",
+            "--backend",
+            "pkcs11",
+            "--profile",
+            "softhsm2",
+            "--uri",
+            &uri_a,
+            "--name",
+            "k",
+        ],
+    );
+    // Drop the serial from its URI, as a record written by hand or by an older tool would have it.
+    let rec_path = ws2.path().join("keys/k.json");
+    let mut rec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&rec_path).unwrap()).unwrap();
+    let no_serial = uri_a
+        .split(';')
+        .filter(|p| !p.starts_with("serial="))
+        .collect::<Vec<_>>()
+        .join(";");
+    rec["reference"] = serde_json::json!(no_serial);
+    std::fs::write(&rec_path, serde_json::to_vec_pretty(&rec).unwrap()).unwrap();
+    w.ok_in(
+        ws2.path(),
+        &["audit", "re-anchor", "--confirm", "re-anchor"],
+    );
+    w.ok_in(
+        ws2.path(),
+        &["key", "generate", "--name", "t", "--algorithm", "ed25519"],
+    );
+    w.ok_in(
+        ws2.path(),
+        &[
+            "root",
+            "new",
+            "--root-key",
+            "k",
+            "--threshold",
+            "1",
+            "--targets-key",
+            "t",
+            "--snapshot-key",
+            "t",
+            "--timestamp-key",
+            "t",
+        ],
+    );
+    // Both tokens present: the one that holds the key is found by its public key.
+    w.ok_in(ws2.path(), &["sign", "--key", "k"]);
+    w.ok_in(ws2.path(), &["root", "discard"]);
+    // Token A unplugged: token B has the label and a key named "k", but not this key. The
+    // PIN (token A's) is never sent to it.
+    std::fs::rename(&token_a[0], &moved).unwrap();
+    w.ok_in(
+        ws2.path(),
+        &[
+            "root",
+            "new",
+            "--root-key",
+            "k",
+            "--threshold",
+            "1",
+            "--targets-key",
+            "t",
+            "--snapshot-key",
+            "t",
+            "--timestamp-key",
+            "t",
+        ],
+    );
+    let r = w.run_in(ws2.path(), &["sign", "--key", "k"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("holds another key there") && r.stderr.contains("no PIN was sent"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.to_lowercase().contains("pin incorrect"),
+        "{}",
+        r.stderr
+    );
+    std::fs::rename(&moved, &token_a[0]).unwrap();
+}
