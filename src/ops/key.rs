@@ -345,15 +345,7 @@ pub fn destroy(ctx: &Context, k: &str, confirm: Option<&str>) -> Result<KeyInfo>
             let p = ws.software_key_path(rec.reference.as_deref().unwrap_or(""))?;
             std::fs::remove_file(&p).map_err(|e| Error::io("remove", &p, &e))?;
         }
-        Backend::Pkcs11 => {
-            let uri: crate::signer::pkcs11::Pkcs11Uri =
-                rec.reference.as_deref().unwrap_or("").parse()?;
-            let profile = ctx.unlock.profile(rec.profile.as_deref())?;
-            let (ts, _) =
-                ctx.unlock
-                    .open_token_holding(&uri, &profile, true, &rec.public_key()?)?;
-            ts.destroy(&uri)?;
-        }
+        Backend::Pkcs11 => ctx.unlock.destroy_pkcs11(&rec)?,
         Backend::Yubikey => {
             use crate::signer::yubikey as y;
             let r: y::YkRef = rec.reference.as_deref().unwrap_or("").parse()?;

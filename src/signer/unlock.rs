@@ -201,6 +201,14 @@ impl<'a> Unlocker<'a> {
         .hint("plug in the device that holds the key (a token whose public keys are hidden until login cannot be confirmed: give its serial in the key's URI)"))
     }
 
+    /// Deletes the PKCS#11 key pair of `rec`, on the token confirmed to hold its public key.
+    pub fn destroy_pkcs11(&self, rec: &KeyRecord) -> Result<()> {
+        let uri: Pkcs11Uri = rec.reference.as_deref().unwrap_or("").parse()?;
+        let profile = self.profile(rec.profile.as_deref())?;
+        let (ts, _) = self.open_token_holding(&uri, &profile, true, &rec.public_key()?)?;
+        ts.destroy(&uri)
+    }
+
     /// The PIN of YubiKey `yk`, after the retry gate, asked at most once per process and verified.
     pub fn yubikey_pin(&self, yk: &mut ::yubikey::YubiKey) -> Result<SecretString> {
         use crate::signer::yubikey as y;
