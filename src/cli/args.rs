@@ -233,6 +233,10 @@ pub(super) struct ExportArgs {
     /// Replace different files of the same name in DIR.
     #[arg(long)]
     pub(super) overwrite: bool,
+    /// With --to: also write the root keys' attestations into DIR/attestations (as
+    /// `attest export` does), to publish beside the root.
+    #[arg(long, requires = "to")]
+    pub(super) attestations: bool,
     /// Encode a file as QR frames (default: the published root.json).
     #[arg(long)]
     pub(super) qr: bool,

@@ -8,6 +8,12 @@ use crate::ops::{self, Context};
 pub(super) fn export(e: &ExportArgs, ctx: &Context, json: bool) -> Result<Output> {
     if let Some(dir) = &e.to {
         let r = ops::transfer::export_usb(ctx, dir, e.overwrite)?;
+        if e.attestations {
+            let att = dir.join("attestations");
+            let a = ops::yubikey::export_attestations(ctx, &att, false)?;
+            let text = output::exported(dir, &r) + &output::attestations_written(&a, &att);
+            return out(&serde_json::json!({"export": r, "attestations": a}), text);
+        }
         return out(&r, output::exported(dir, &r));
     }
     if !e.qr {

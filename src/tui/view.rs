@@ -1,7 +1,7 @@
 //! Drawing the model. Pure: the same model always draws the same screen (snapshot-tested at
 //! 80×24). Colour only when allowed (NO_COLOR unset); selection uses reverse video.
 
-use super::model::{Flow, Model, PlanStep, QrView, Screen};
+use super::model::{Flow, KeyRow, Model, PlanStep, QrView, Screen};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -303,6 +303,29 @@ fn review(f: &mut Frame, inner: Rect, m: &Model) {
                 l.push(Line::from(format!(
                     "Still to sign: {}",
                     st.can_still_sign.join(", ")
+                )));
+            }
+            // Each root key's hardware proof, or why there is none.
+            let root_keys: Vec<&KeyRow> = (m.snap.keys.iter())
+                .filter(|k| k.roles.iter().any(|r| r == "root"))
+                .collect();
+            if !root_keys.is_empty() {
+                l.push(Line::from("Root keys:"));
+            }
+            for k in root_keys {
+                let att = match (&k.attestation, k.backend.as_str()) {
+                    (Some(a), _) => a.clone(),
+                    (None, "pkcs11") => "PKCS#11 token key: no vendor attestation".into(),
+                    (None, b) => format!("no attestation ({b} key)"),
+                };
+                let colour = if att.starts_with("attested") {
+                    Color::Green
+                } else {
+                    Color::Yellow
+                };
+                l.push(Line::from(Span::styled(
+                    format!("  {}: {att}", k.name),
+                    style(m, colour),
                 )));
             }
             let (text, colour) = if st.publishable {

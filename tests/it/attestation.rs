@@ -831,6 +831,23 @@ fn attestations_are_kept_exported_and_required_by_verify() {
             .contains("software")
     );
 
+    // The same folder onto the stick, with the export, twice (the second finds it all there).
+    let stick = d.path().join("stick");
+    std::fs::create_dir(&stick).unwrap();
+    for _ in 0..2 {
+        let r = w.ok(&["export", "--to", stick.to_str().unwrap(), "--attestations"]);
+        assert!(r.stdout.contains("Attestations written"), "{}", r.stdout);
+    }
+    assert_eq!(
+        std::fs::read(
+            stick
+                .join("attestations")
+                .join(fx)
+                .join("Slot9CAttestation.pem")
+        )
+        .unwrap(),
+        written
+    );
     let meta = w.path().join("metadata");
     let verify_with = |dir: &std::path::Path, extra: &[&str]| {
         let mut args = vec!["verify", "--attestations", dir.to_str().unwrap()];
