@@ -370,11 +370,18 @@ impl<T: SignedBody> Metadata<T> {
         if !signed_value.is_object() {
             return Err(shape("\"signed\" is not an object"));
         }
-        let signatures: Vec<Signature> = serde_path_to_error::deserialize(sigs_value)
-            .map_err(|e| shape(format!("signatures.{}: {}", e.path(), e.inner())))?;
+        // The plain deserializer first; the one that tracks the path only to word an error.
+        let signatures: Vec<Signature> = match Vec::<Signature>::deserialize(&sigs_value) {
+            Ok(s) => s,
+            Err(_) => serde_path_to_error::deserialize(sigs_value)
+                .map_err(|e| shape(format!("signatures.{}: {}", e.path(), e.inner())))?,
+        };
         refuse_duplicate_keyids(&signatures)?;
-        let signed: T = serde_path_to_error::deserialize(&signed_value)
-            .map_err(|e| shape(format!("signed.{}: {}", e.path(), e.inner())))?;
+        let signed: T = match T::deserialize(&signed_value) {
+            Ok(t) => t,
+            Err(_) => serde_path_to_error::deserialize(&signed_value)
+                .map_err(|e| shape(format!("signed.{}: {}", e.path(), e.inner())))?,
+        };
         signed.validate()?;
         let back = serde_json::to_value(&signed).map_err(|e| shape(e.to_string()))?;
         if back != signed_value {
