@@ -68,6 +68,19 @@ impl Error {
         self.hint = Some(hint.into());
         self
     }
+
+    /// The error of a step that came after `kept` (e.g. the keys that signed before one
+    /// failed): the message says what was kept, so nobody takes the stop for a rollback.
+    pub fn after(mut self, kept: &[String], what: &str) -> Error {
+        if !kept.is_empty() {
+            self.message = format!(
+                "{} (kept before this: {what} {})",
+                self.message,
+                kept.join(", ")
+            );
+        }
+        self
+    }
     /// An I/O failure on `path`.
     pub fn io(action: &str, path: &Path, e: &std::io::Error) -> Error {
         let hint = match e.kind() {

@@ -341,6 +341,18 @@ pub struct WorkspaceLock {
     _file: File,
 }
 
+/// The environment variable that holds key `name`'s passphrase for scripts:
+/// `ROOTCELLAR_PASSPHRASE_<NAME>`, the name upper-cased, `.` and `-` as `_`.
+pub fn passphrase_var(name: &str) -> String {
+    let n: String = (name.chars())
+        .map(|c| match c {
+            '.' | '-' => '_',
+            c => c.to_ascii_uppercase(),
+        })
+        .collect();
+    format!("ROOTCELLAR_PASSPHRASE_{n}")
+}
+
 pub fn check_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
@@ -615,6 +627,14 @@ impl Workspace {
                     Error::refused(format!("a key named {name:?} exists already"))
                         .hint("choose another name"),
                 );
+            }
+            if passphrase_var(&r.name) == passphrase_var(name) {
+                return Err(Error::refused(format!(
+                    "key {name:?} would share {} with key {:?}",
+                    passphrase_var(name),
+                    r.name
+                ))
+                .hint("choose a name that differs from it in more than case, '.' or '-'"));
             }
             if r.public_key()?.identity() == pk.identity() {
                 return Err(Error::refused(format!(

@@ -13,25 +13,23 @@ use std::path::PathBuf;
     about = "Keeps the root of trust of a TUF / Docker Content Trust repository offline and in hardware"
 )]
 pub struct Cli {
-    /// The ceremony workspace.
-    #[arg(long, global = true, env = "ROOTCELLAR_DIR", value_name = "DIR")]
+    /// The ceremony workspace (else ROOTCELLAR_DIR, else the nearest folder at or above the
+    /// current one that holds rootcellar.toml, else the current folder).
+    #[arg(long, global = true, value_name = "DIR")]
     pub(super) dir: Option<PathBuf>,
     /// Print the result as JSON (shape in docs/cli.md).
     #[arg(long, global = true)]
     pub(super) json: bool,
-    /// Run even though the machine is online (a dry run: never for a real root).
-    #[arg(long, global = true, env = "ROOTCELLAR_ALLOW_ONLINE", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
-    pub(super) allow_online: bool,
-    /// Read the passphrase or PIN from the first line of FILE.
-    #[arg(long, global = true, value_name = "FILE")]
-    pub(super) pin_file: Option<PathBuf>,
-    /// PKCS#11 module to load instead of the profile's (a path).
-    #[arg(
-        long,
-        global = true,
-        env = "ROOTCELLAR_PKCS11_MODULE",
-        value_name = "PATH"
-    )]
+    /// Run even though the machine is online (a dry run: never for a real root); also
+    /// ROOTCELLAR_ALLOW_ONLINE=1.
+    #[arg(long, global = true, value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
+    pub(super) allow_online: Option<bool>,
+    /// Read the passphrase or PIN from the first line of FILE; K=FILE for key K only (its
+    /// name), or for the token labelled K or the YubiKey with serial K. Repeat for several.
+    #[arg(long, global = true, value_name = "[K=]FILE")]
+    pub(super) pin_file: Vec<String>,
+    /// PKCS#11 module to load instead of the profile's (a path; also ROOTCELLAR_PKCS11_MODULE).
+    #[arg(long, global = true, value_name = "PATH")]
     pub(super) module: Option<PathBuf>,
     /// Proceed where rootcellar refuses for safety: a PIN on its final try, or a root key its
     /// token does not vouch for (extractable, or not generated on the token).
@@ -182,7 +180,9 @@ pub(super) enum Command {
         /// cached < always). Without --require-attested it applies to the root role.
         #[arg(long, value_name = "POLICY", requires = "attestations")]
         policy: Option<String>,
-        #[arg(required = true, value_name = "FILE")]
+        /// Root files or folders of N.root.json, the trust anchor first (none: the workspace's
+        /// published history).
+        #[arg(value_name = "FILE")]
         files: Vec<PathBuf>,
     },
     /// Run a whole ceremony with software keys, no hardware, no prompts, in a new folder.

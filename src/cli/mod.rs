@@ -36,17 +36,40 @@ pub fn main() -> i32 {
     let json = cli.json;
     let now = time::OffsetDateTime::now_utc();
     let term = prompt::TermPrompt {
-        secret_file: cli.pin_file.clone(),
+        secret_files: cli
+            .pin_file
+            .iter()
+            .map(|a| prompt::parse_secret_file(a))
+            .collect(),
     };
-    let dir = cli.dir.clone().unwrap_or_else(|| PathBuf::from("."));
-    let mut ctx = Context::new(dir, &term, now);
-    if cli.allow_online {
+    // Settings from the environment: an empty variable counts as unset.
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    let (dir, found) = match (cli.dir.clone(), env("ROOTCELLAR_DIR")) {
+        (Some(d), _) => (d, false),
+        (None, Some(d)) => (PathBuf::from(d), false),
+        (None, None) if matches!(cli.command, Command::Init { .. }) => (PathBuf::from("."), false),
+        (None, None) => workspace_above(),
+    };
+    let mut ctx = Context::new(dir.clone(), &term, now);
+    if found {
+        ctx.notice(format!("workspace: {}", dir.display()));
+    }
+    let online_env = env("ROOTCELLAR_ALLOW_ONLINE").is_some_and(|v| {
+        matches!(
+            v.to_string_lossy().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    });
+    if cli.allow_online.unwrap_or(online_env) {
         ctx.guard = GuardMode::Warn;
     }
     if let Some(s) = std::env::var_os("ROOTCELLAR_SYSFS") {
         ctx.sysfs = PathBuf::from(s);
     }
-    ctx.unlock.module = cli.module.clone();
+    ctx.unlock.module = cli
+        .module
+        .clone()
+        .or_else(|| env("ROOTCELLAR_PKCS11_MODULE").map(PathBuf::from));
     ctx.unlock.force = cli.force;
     ctx.unlock.default_management_key = cli.default_management_key;
     let result = dispatch(&cli, &ctx);
@@ -82,6 +105,22 @@ pub fn main() -> i32 {
             }
             e.kind.exit_code()
         }
+    }
+}
+
+/// The nearest folder at or above the current one that holds a workspace (and whether one was
+/// found above the current folder); else the current folder.
+fn workspace_above() -> (PathBuf, bool) {
+    let here = PathBuf::from(".");
+    let Ok(cwd) = std::env::current_dir() else {
+        return (here, false);
+    };
+    match cwd
+        .ancestors()
+        .find(|d| d.join("rootcellar.toml").is_file())
+    {
+        Some(d) if d != cwd => (d.to_path_buf(), true),
+        _ => (here, false),
     }
 }
 

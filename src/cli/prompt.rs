@@ -19,12 +19,54 @@ fn env_var(kind: SecretKind) -> &'static str {
 }
 
 pub struct TermPrompt {
-    pub secret_file: Option<PathBuf>,
+    /// `--pin-file [K=]FILE`: a secret for key, token or YubiKey K, or (no K) for any.
+    pub secret_files: Vec<(Option<String>, PathBuf)>,
+}
+
+/// `--pin-file K=FILE` or `--pin-file FILE` (a path whose part before `=` holds a `/`, or
+/// that exists, is a path).
+pub fn parse_secret_file(arg: &str) -> (Option<String>, PathBuf) {
+    match arg.split_once('=') {
+        Some((k, f))
+            if !k.is_empty() && !k.contains('/') && !std::path::Path::new(arg).exists() =>
+        {
+            (Some(k.to_string()), PathBuf::from(f))
+        }
+        _ => (None, PathBuf::from(arg)),
+    }
+}
+
+/// Who a secret is asked for, from the question's label: the key's name ("key NAME"), the
+/// token's label and serial (`token "LABEL" (serial S)…`), the YubiKey's serial.
+fn subjects(label: &str) -> Vec<String> {
+    if let Some(name) = label.strip_prefix("key ") {
+        return vec![name.to_string()];
+    }
+    if let Some(rest) = label.strip_prefix("token \"") {
+        let mut out = Vec::new();
+        if let Some((l, tail)) = rest.split_once('"') {
+            out.push(l.to_string());
+            if let Some(s) = tail.split("serial ").nth(1) {
+                out.push(s.split(')').next().unwrap_or("").to_string());
+            }
+        }
+        return out;
+    }
+    if let Some(rest) = label.strip_prefix("YubiKey ") {
+        return vec![rest.split(' ').next().unwrap_or("").to_string()];
+    }
+    Vec::new()
 }
 
 impl TermPrompt {
-    fn read_secret_file(&self) -> Result<Option<SecretString>> {
-        let Some(p) = &self.secret_file else {
+    fn read_secret_file(&self, label: &str) -> Result<Option<SecretString>> {
+        let who = subjects(label);
+        let named = self
+            .secret_files
+            .iter()
+            .find(|(k, _)| k.as_ref().is_some_and(|k| who.contains(k)));
+        let Some((_, p)) = named.or_else(|| self.secret_files.iter().find(|(k, _)| k.is_none()))
+        else {
             return Ok(None);
         };
         // A regular file, or a pipe (`--pin-file <(pass show k)`): bounded, with a time limit.
@@ -42,11 +84,14 @@ impl TermPrompt {
         Ok(Some(SecretString::from(line.as_str())))
     }
 
-    fn from_env(kind: SecretKind) -> Option<SecretString> {
-        let var = env_var(kind);
-        std::env::var(var)
-            .ok()
-            .filter(|v| !v.is_empty())
+    fn from_env(kind: SecretKind, label: &str) -> Option<SecretString> {
+        let get = |var: &str| std::env::var(var).ok().filter(|v| !v.is_empty());
+        let per_key = match (kind, label.strip_prefix("key ")) {
+            (SecretKind::Passphrase, Some(name)) => get(&crate::workspace::passphrase_var(name)),
+            _ => None,
+        };
+        per_key
+            .or_else(|| get(env_var(kind)))
             .map(SecretString::from)
     }
 
@@ -75,11 +120,11 @@ impl TermPrompt {
 impl Prompt for TermPrompt {
     fn secret(&self, kind: SecretKind, label: &str) -> Result<SecretString> {
         if matches!(kind, SecretKind::Passphrase | SecretKind::Pin)
-            && let Some(s) = self.read_secret_file()?
+            && let Some(s) = self.read_secret_file(label)?
         {
             return Ok(s);
         }
-        if let Some(s) = Self::from_env(kind) {
+        if let Some(s) = Self::from_env(kind, label) {
             return Ok(s);
         }
         Self::ask(kind, label, &format!("{} for {label}: ", kind.word()))
@@ -98,11 +143,11 @@ impl Prompt for TermPrompt {
             }
         };
         if kind == SecretKind::Passphrase
-            && let Some(s) = self.read_secret_file()?
+            && let Some(s) = self.read_secret_file(label)?
         {
             return checked(s);
         }
-        if let Some(s) = Self::from_env(kind) {
+        if let Some(s) = Self::from_env(kind, label) {
             return checked(s);
         }
         let word = if kind == SecretKind::Passphrase {
@@ -110,13 +155,23 @@ impl Prompt for TermPrompt {
         } else {
             kind.word()
         };
-        let a = Self::ask(kind, label, &format!("{word} for {label}: "))?;
-        if kind == SecretKind::Passphrase && a.expose_secret().chars().count() < 8 {
-            return Err(Error::bad_input(format!(
-                "the {} must have at least 8 characters",
-                kind.word()
-            )));
-        }
+        // Too short: asked again (the rest of a long typing never lands in the shell).
+        let mut tries = 0;
+        let a = loop {
+            tries += 1;
+            let a = Self::ask(kind, label, &format!("{word} for {label}: "))?;
+            if kind != SecretKind::Passphrase || a.expose_secret().chars().count() >= 8 {
+                break a;
+            }
+            if tries == 3 {
+                return Err(Error::bad_input(format!(
+                    "the {} must have at least 8 characters",
+                    kind.word()
+                ))
+                .hint("run the command again with a longer one; nothing was created"));
+            }
+            eprintln!("at least 8 characters, please — try again");
+        };
         let b = Self::ask(kind, label, &format!("the same {} again: ", kind.word()))?;
         if a.expose_secret() != b.expose_secret() {
             return Err(Error::bad_input(format!("the two {}s differ", kind.word()))
@@ -142,7 +197,7 @@ impl Prompt for TermPrompt {
     }
 
     fn can_retry(&self) -> bool {
-        self.secret_file.is_none()
+        self.secret_files.is_empty()
             && std::io::stdin().is_terminal()
             && std::env::var_os("ROOTCELLAR_PASSPHRASE").is_none()
     }

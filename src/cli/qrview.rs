@@ -45,13 +45,25 @@ fn draw(r: &QrReport, i: usize, hint: &str) -> std::io::Result<()> {
 pub fn show(r: &QrReport, animate: Option<u64>, small: bool) -> Result<()> {
     let io = |e: std::io::Error| Error::environment(format!("terminal: {e}"));
     if !std::io::stdout().is_terminal() {
+        // Into a pipe: a reader that stops early (`| head`) ends the output, not the program.
+        let mut out = std::io::stdout().lock();
         for (i, c) in r.codes.iter().enumerate() {
-            for line in render::to_terminal(c) {
-                println!("{line}");
+            let mut text = render::to_terminal(c).join("\n");
+            text.push_str(&format!(
+                "\nframe {}/{}  sha256 {}\n",
+                i + 1,
+                r.frames,
+                r.sha256
+            ));
+            match out.write_all(text.as_bytes()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+                other => other.map_err(io)?,
             }
-            println!("frame {}/{}  sha256 {}", i + 1, r.frames, r.sha256);
         }
-        return Ok(());
+        return out.flush().or_else(|e| match e.kind() {
+            std::io::ErrorKind::BrokenPipe => Ok(()),
+            _ => Err(io(e)),
+        });
     }
     let enlarge = if small {
         "  (enlarge the terminal for fewer frames)"

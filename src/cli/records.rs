@@ -40,7 +40,11 @@ pub(super) fn run(cmd: &Command, ctx: &Context) -> Result<Output> {
                 strict_keyids: *strict_keyids,
                 attestations,
             };
-            let r = ops::verify::verify_at(ctx, trusted.as_deref(), files, at.as_deref(), &o)?;
+            let files = match files.as_slice() {
+                [] => vec![ctx.workspace()?.dir.join("metadata")],
+                f => f.to_vec(),
+            };
+            let r = ops::verify::verify_at(ctx, trusted.as_deref(), &files, at.as_deref(), &o)?;
             verdict(&r, output::verify_report(&r), r.valid)
         }
         Command::Adopt { source, from } => {

@@ -230,7 +230,8 @@ pub fn sign(
     announce(ctx, &diff(&Holders::of(&ws)?, prev.as_ref(), &md));
     let mut signed_by = Vec::new();
     for (r, ids) in &plan {
-        md = sign_with(ctx, &d, &ws, &md, r, ids, "sign")?;
+        md = sign_with(ctx, &d, &ws, &md, r, ids, "sign")
+            .map_err(|e| e.after(&signed_by, "the signatures of"))?;
         d.write_staged(&ws, &md)?;
         ctx.record(
             &ws,

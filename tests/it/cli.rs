@@ -755,3 +755,171 @@ fn man_pages_and_completions_come_from_the_command_definitions() {
     });
     assert_eq!(r.code, 2, "an unknown shell is bad usage");
 }
+
+/// Issue 21: what got in a tired operator's way on the command line.
+mod operator {
+    use super::*;
+
+    /// `export --qr | head` ends quietly (no panic on a closed pipe).
+    #[test]
+    fn a_pipe_closed_early_is_not_a_crash() {
+        let w = Ws::new();
+        let bin = std::env::var_os("ROOTCELLAR_TEST_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| assert_cmd::cargo::cargo_bin("rootcellar"));
+        let mut child = std::process::Command::new(bin)
+            .env("ROOTCELLAR_DIR", w.path())
+            .args([
+                "export",
+                "--qr",
+                "--file",
+                data("tuf/chain/1.root.json").to_str().unwrap(),
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read one line, then close the pipe.
+        {
+            use std::io::BufRead;
+            let out = child.stdout.take().unwrap();
+            let mut first = String::new();
+            std::io::BufReader::new(out).read_line(&mut first).unwrap();
+            assert!(!first.is_empty());
+        }
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"));
+    }
+
+    /// An empty ROOTCELLAR_DIR counts as unset; inside a workspace's subfolder the workspace
+    /// above is found and named; `verify` with no FILE verifies the published history.
+    #[test]
+    fn the_workspace_is_found_from_below_and_verify_needs_no_file() {
+        let w = Ws::new();
+        w.staged_v1();
+        w.ok(&["sign", "--key", "r1", "--key", "r2"]);
+        w.ok(&["publish"]);
+        let mut c = rootcellar();
+        c.current_dir(w.path().join("metadata"))
+            .env("ROOTCELLAR_DIR", "")
+            .env("ROOTCELLAR_SYSFS", w.sys.path())
+            .args(["verify"]);
+        let r = run(c);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("VALID: root version 1"), "{}", r.stdout);
+        assert!(
+            r.stderr
+                .contains(&format!("note: workspace: {}", w.path().display())),
+            "{}",
+            r.stderr
+        );
+        // Outside any workspace, `verify` with no FILE says what to do.
+        let d = tempfile::tempdir().unwrap();
+        let mut c = rootcellar();
+        c.current_dir(d.path())
+            .env_remove("ROOTCELLAR_DIR")
+            .arg("verify");
+        let r = run(c);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("not a rootcellar workspace") && r.stderr.contains("what to do"),
+            "{}",
+            r.stderr
+        );
+    }
+
+    /// A passphrase per key for scripts (`ROOTCELLAR_PASSPHRASE_<NAME>`, `--pin-file K=FILE`);
+    /// names that would share a variable are refused; a multi-key sign that stops says which
+    /// signatures it kept.
+    #[test]
+    fn each_key_can_have_its_own_passphrase_and_a_partial_sign_says_what_it_kept() {
+        let w = TestWs::new(vec![], &["init"]);
+        let make = |name: &str, pass: &str| {
+            let mut c = w.cmd(&["key", "generate", "--name", name, "--algorithm", "ed25519"]);
+            c.env("ROOTCELLAR_PASSPHRASE", pass);
+            let r = run(c);
+            assert_eq!(r.code, 0, "{}", r.stderr);
+        };
+        make("alice", "alice's passphrase");
+        make("bob-2", "bob's passphrase");
+        make("carol", "carol's passphrase");
+        let mut c = w.cmd(&[
+            "key",
+            "generate",
+            "--name",
+            "BOB.2",
+            "--algorithm",
+            "ed25519",
+        ]);
+        c.env("ROOTCELLAR_PASSPHRASE", "another passphrase");
+        w.refused_with(
+            c,
+            1,
+            "would share ROOTCELLAR_PASSPHRASE_BOB_2 with key \"bob-2\"",
+        );
+        let d = tempfile::tempdir().unwrap();
+        let online = TestKey::ed25519(70).key();
+        let f = write(
+            d.path(),
+            "o.json",
+            serde_json::to_string(&online).unwrap().as_bytes(),
+        );
+        w.ok(&["key", "import", f.to_str().unwrap(), "--name", "online"]);
+        w.ok(&[
+            "root",
+            "new",
+            "--root-key",
+            "alice",
+            "--root-key",
+            "bob-2",
+            "--root-key",
+            "carol",
+            "--threshold",
+            "3",
+            "--targets-key",
+            "online",
+            "--snapshot-key",
+            "online",
+            "--timestamp-key",
+            "online",
+        ]);
+        // alice by her variable, bob by a file named for him, carol's variable wrong.
+        let bob_file = write(d.path(), "bob.pass", b"bob's passphrase\n");
+        let mut c = w.cmd(&["sign", "--key", "alice", "--key", "bob-2", "--key", "carol"]);
+        c.env("ROOTCELLAR_PASSPHRASE_ALICE", "alice's passphrase")
+            .env("ROOTCELLAR_PASSPHRASE_CAROL", "not carol's")
+            .arg("--pin-file")
+            .arg(format!("bob-2={}", bob_file.display()));
+        let r = run(c);
+        assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("wrong passphrase")
+                && r.stderr
+                    .contains("kept before this: the signatures of alice, bob-2"),
+            "{}",
+            r.stderr
+        );
+        let st = w.ok(&["status", "--json"]).json();
+        assert_eq!(
+            st["result"]["staged"]["by_self"]["counted"]
+                .as_array()
+                .map(|a| a.len()),
+            Some(2),
+            "{st}"
+        );
+        assert_eq!(
+            st["result"]["staged"]["can_still_sign"],
+            serde_json::json!(["carol"])
+        );
+        // Carol's own variable finishes it.
+        let mut c = w.cmd(&["sign", "--key", "carol"]);
+        c.env("ROOTCELLAR_PASSPHRASE_CAROL", "carol's passphrase");
+        assert_eq!(run(c).code, 0);
+    }
+}
