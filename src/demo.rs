@@ -315,9 +315,13 @@ pub fn run(
         "Done. Files: {} (keys/, metadata/1.root.json, metadata/2.root.json, metadata/root.json, audit.log)",
         dir.display()
     ));
-    say(&format!(
-        "Try: rootcellar --dir {} root show",
-        dir.display()
-    ));
+    // The binary that runs now is the one that works (after `scripts/demo` it is not on PATH).
+    let me = std::env::current_exe()
+        .ok()
+        .filter(|p| p.is_file())
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "rootcellar".into());
+    say(&format!("Try: {me} --dir {} root show", dir.display()));
+    say("(`cargo install --path .` puts rootcellar on your PATH.)");
     Ok(dir.to_path_buf())
 }

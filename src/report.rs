@@ -456,3 +456,25 @@ pub struct MgmReport {
     /// The new key in hex, only when printed.
     pub printed_key: Option<String>,
 }
+
+/// `key export-public`: a key's public half in the forms online tools read.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PublicExport {
+    pub name: String,
+    pub keyid: String,
+    /// The TUF key object (python-tuf's `Key.from_dict`, securesystemslib's JSON).
+    pub key: crate::tuf::Key,
+    /// PEM SubjectPublicKeyInfo.
+    pub pem: String,
+}
+
+impl PublicExport {
+    pub fn of(rec: &KeyRecord) -> crate::error::Result<PublicExport> {
+        Ok(PublicExport {
+            name: rec.name.clone(),
+            keyid: rec.keyid.clone(),
+            key: rec.key.clone(),
+            pem: rec.public_key()?.to_spki_pem(),
+        })
+    }
+}

@@ -83,27 +83,35 @@ pub(super) enum Command {
     },
     /// Merge signed requests and detached signatures into the staged root (or --out FILE).
     Merge {
+        /// Signed requests (root files) and detached signatures brought back by keyholders.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+        /// Write the merged root to FILE instead of into the staged root.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
     /// Stage the next root with ROLE's key OLD replaced by NEW.
     Rotate {
+        /// The role whose key is replaced: root, targets, snapshot or timestamp.
         role: String,
+        /// The key leaving the role (name, key ID or unique prefix).
         #[arg(long, value_name = "K")]
         old: String,
+        /// The registered key taking its place.
         #[arg(long, value_name = "K")]
         new: String,
     },
     /// Stage the next root without key K in any role.
     Revoke {
+        /// The key to remove from every role (name, key ID or unique prefix).
         key: String,
+        /// Why (e.g. "lost", "compromised"); kept in the ceremony transcript.
         #[arg(long)]
         reason: Option<String>,
     },
     /// Stage the next root with the same keys and a new expiry.
     Refresh {
+        /// Expiry: a span (365d, 52w, 1y) or a time (2027-12-31, 2027-12-31T00:00:00Z). Default: the workspace's.
         #[arg(long)]
         expires: Option<String>,
     },
@@ -128,6 +136,7 @@ pub(super) enum Command {
     },
     /// Each keyholder proves their key still works by signing a challenge (nothing is written).
     Drill {
+        /// The keys to try (repeat; default: every root key held here).
         #[arg(long = "key", value_name = "K")]
         keys: Vec<String>,
     },
@@ -206,7 +215,7 @@ pub(super) enum Command {
     /// YubiKey PIN, PUK and management key.
     #[command(subcommand)]
     Yubikey(YubikeyCommand),
-    /// Notary v1 / Docker Content Trust metadata (partial: a first root).
+    /// Notary v1 / Docker Content Trust roots: certificates, roots, rotation, hand-over to TUF.
     #[command(subcommand)]
     Notary(NotaryCommand),
     /// Delegations for tagging keys (targets metadata signed with the targets key).
@@ -220,6 +229,7 @@ pub(super) enum Command {
     },
     /// A shell completion script on standard output (bash, zsh, fish, elvish, powershell).
     Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
@@ -270,6 +280,7 @@ pub(super) struct ExportArgs {
 pub(super) enum ImportCommand {
     /// Reassemble QR frames from text files (one frame per line, any order) or images.
     Qr {
+        /// The scanner's text files (one frame per line) or images of the frames (PNG, JPEG).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
         /// Write the root here (else into metadata/ when it chains onto what is published).
@@ -279,6 +290,7 @@ pub(super) enum ImportCommand {
     /// Start this Notary workspace's history from an existing repository's root.json (DIR
     /// holding it, or Docker's trust folder), so the next `notary root` rotates or renews it.
     Notary {
+        /// The folder holding root.json, or Docker's trust folder (~/.docker/trust/tuf/GUN).
         #[arg(value_name = "DIR")]
         folder: PathBuf,
     },
@@ -290,11 +302,13 @@ pub(super) enum AuditCommand {
     Verify,
     /// Show the transcript from line N on.
     Show {
+        /// The first line to show (1 is the workspace's creation).
         #[arg(long, value_name = "N", default_value_t = 1)]
         since: u64,
     },
     /// Write a printable ceremony record (HTML) for the witnesses to sign.
     Print {
+        /// The HTML file to write.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
@@ -312,6 +326,7 @@ pub(super) enum AuditCommand {
 pub(super) enum RequestCommand {
     /// Write the staged root and the version before it to FILE, for a keyholder signing apart.
     Export {
+        /// The request file to write (never overwritten).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
@@ -340,15 +355,19 @@ pub(super) struct SignWithArgs {
 pub(super) enum DelegateCommand {
     /// Delegate ROLE (e.g. targets/releases) to tagging keys.
     Add {
+        /// The delegated role, e.g. targets/releases.
         role: String,
+        /// Its tagging keys (registered; repeat).
         #[arg(long = "key", value_name = "K", required = true)]
         keys: Vec<String>,
+        /// How many of its keys must sign its metadata.
         #[arg(long, default_value_t = 1)]
         threshold: u64,
         /// Path patterns the role may sign for (default: *); in a Notary workspace, path
         /// prefixes (default: "", every path).
         #[arg(long = "paths", value_name = "PATTERN")]
         paths: Vec<String>,
+        /// Clients stop looking further for a path this role matches.
         #[arg(long)]
         terminating: bool,
         #[command(flatten)]
@@ -356,15 +375,19 @@ pub(super) enum DelegateCommand {
     },
     /// Remove the delegation to ROLE.
     Remove {
+        /// The delegated role to remove.
         role: String,
         #[command(flatten)]
         how: SignWithArgs,
     },
     /// Replace one of ROLE's keys.
     Rotate {
+        /// The delegated role.
         role: String,
+        /// The tagging key leaving the role.
         #[arg(long, value_name = "K")]
         old: String,
+        /// The registered key taking its place.
         #[arg(long, value_name = "K")]
         new: String,
         #[command(flatten)]
@@ -388,13 +411,16 @@ pub(super) enum NotaryCommand {
         /// A registered ECDSA P-256 root key (repeat for several keyholders).
         #[arg(long = "root-key", required = true)]
         root_keys: Vec<String>,
+        /// How many root keys must sign.
         #[arg(long, default_value_t = 1)]
         threshold: u64,
         /// Registered keys for the online roles (default for a next version: the published ones).
         #[arg(long)]
         targets_key: Option<String>,
+        /// The snapshot key (default for a next version: the published one).
         #[arg(long)]
         snapshot_key: Option<String>,
+        /// The timestamp key (default for a next version: the published one).
         #[arg(long)]
         timestamp_key: Option<String>,
         /// Lifetime of certificates made now, in years (the metadata expires with the first
@@ -441,11 +467,13 @@ pub(super) enum NotaryCommand {
     /// A keyholder who is not at the ceremony: the self-signed root certificate for KEY, made
     /// on its own device, to bring to the ceremony (`key import FILE` there).
     Certificate {
+        /// The root key (registered here, on its device).
         #[arg(long, value_name = "K")]
         key: String,
         /// Repository name (GUN); default: the workspace's.
         #[arg(long)]
         gun: Option<String>,
+        /// Lifetime of the certificate, in years.
         #[arg(long, default_value_t = 10)]
         years: u32,
         /// Write the PEM certificate here (never overwritten) for a ceremony elsewhere;
@@ -455,6 +483,7 @@ pub(super) enum NotaryCommand {
     },
     /// Check a hand-over statement as a client that trusts the Notary root would.
     CheckHandover {
+        /// The statement file (`notary handover` wrote it).
         #[arg(value_name = "STATEMENT")]
         statement: PathBuf,
         /// The Notary root.json the client trusts.
@@ -473,21 +502,25 @@ pub(super) enum NotaryCommand {
 pub(super) enum YubikeyCommand {
     /// Change the PIV PIN (current PIN, then the new one: ROOTCELLAR_PIN / ROOTCELLAR_NEW_PIN).
     ChangePin {
+        /// The YubiKey's serial (needed when several are connected).
         #[arg(long)]
         serial: Option<u32>,
     },
     /// Change the PUK (ROOTCELLAR_PUK / ROOTCELLAR_NEW_PUK).
     ChangePuk {
+        /// The YubiKey's serial (needed when several are connected).
         #[arg(long)]
         serial: Option<u32>,
     },
     /// Set a new PIN with the PUK after the PIN was locked.
     UnblockPin {
+        /// The YubiKey's serial (needed when several are connected).
         #[arg(long)]
         serial: Option<u32>,
     },
     /// Replace the management key with a random one, stored PIN-protected on the device.
     SetManagementKey {
+        /// The YubiKey's serial (needed when several are connected).
         #[arg(long)]
         serial: Option<u32>,
         /// Print the new key once instead of storing it on the device.
@@ -500,6 +533,7 @@ pub(super) enum YubikeyCommand {
 pub(super) enum DeviceCommand {
     /// Tokens (label, serial, PIN state) and their keys, for every profile whose module is here.
     List {
+        /// Only this HSM profile's module (`rootcellar hsm profiles`).
         #[arg(long)]
         profile: Option<String>,
     },
@@ -511,6 +545,7 @@ pub(super) enum HsmCommand {
     Profiles,
     /// Probe a module: it loads, its tokens, their mechanisms.
     Check {
+        /// The HSM profile whose module to probe (`rootcellar hsm profiles`).
         #[arg(long)]
         profile: Option<String>,
     },
@@ -522,6 +557,7 @@ pub(super) enum AttestCommand {
     /// SERIAL/Slot<SLOT>Attestation.pem and SERIAL/SlotF9Intermediate.pem per YubiKey, and
     /// attestations.json mapping key IDs to files (PKCS#11 keys: what the token said).
     Export {
+        /// The folder to write (created when missing).
         #[arg(value_name = "DIR")]
         out: PathBuf,
         /// The staged root's keys instead of the published root's.
@@ -535,7 +571,9 @@ pub(super) enum KeyAttestationCommand {
     /// Check a YubiKey attestation a keyholder brings for key K (the slot certificate and the
     /// device's f9 certificate) and keep it in K's record.
     Add {
+        /// The key (name, key ID or unique prefix).
         key: String,
+        /// The slot certificate (e.g. Slot9CAttestation.pem) and SlotF9Intermediate.pem.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
@@ -545,6 +583,7 @@ pub(super) enum KeyAttestationCommand {
 pub(super) enum KeyCommand {
     /// Generate a key pair.
     Generate {
+        /// The key's name here (letters, digits, '.', '-', '_'), e.g. alice.
         #[arg(long)]
         name: String,
         /// Where the private key lives: software (trials), pkcs11 (an HSM token) or yubikey (PIV).
@@ -568,13 +607,16 @@ pub(super) enum KeyCommand {
     },
     /// Register a key that already exists on a PKCS#11 token or in a YubiKey slot.
     Add {
+        /// Where the key is: pkcs11 (an HSM token) or yubikey (a PIV slot).
         #[arg(long, value_enum)]
         backend: DeviceBackend,
         /// RFC 7512 URI, e.g. pkcs11:token=LABEL;id=%01 (`rootcellar device list` shows them).
         #[arg(long)]
         uri: Option<String>,
+        /// The key's name here, e.g. alice.
         #[arg(long)]
         name: String,
+        /// HSM profile (pkcs11), e.g. softhsm2 (`rootcellar hsm profiles`).
         #[arg(long)]
         profile: Option<String>,
         /// YubiKey serial.
@@ -588,7 +630,10 @@ pub(super) enum KeyCommand {
         scheme: Option<RsaScheme>,
     },
     /// Verify a YubiKey key's attestation chain up to a pinned Yubico root.
-    Attest { key: String },
+    Attest {
+        /// The key (name, key ID or unique prefix).
+        key: String,
+    },
     /// Attestations keyholders bring for keys made elsewhere.
     #[command(subcommand)]
     Attestation(KeyAttestationCommand),
@@ -602,12 +647,23 @@ pub(super) enum KeyCommand {
     },
     /// Register a public key (TUF key JSON or PEM): how online keys come in.
     Import {
+        /// TUF key JSON (as python-tuf/securesystemslib write it), a PEM public key, or (Notary)
+        /// a PEM certificate.
         file: PathBuf,
+        /// The key's name here, e.g. online-targets.
         #[arg(long)]
         name: String,
     },
     /// List the registered keys.
     List,
+    /// Print a key's public half: TUF key JSON (python-tuf, securesystemslib) or PEM.
+    ExportPublic {
+        /// The key (name, key ID or unique prefix).
+        key: String,
+        /// The form to print.
+        #[arg(long, value_enum, default_value_t = KeyFormat::Tuf)]
+        format: KeyFormat,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -640,15 +696,19 @@ pub(super) struct NewArgs {
     /// Targets (tagging) keys (repeat).
     #[arg(long = "targets-key", value_name = "K", required = true)]
     pub(super) targets_keys: Vec<String>,
+    /// How many targets keys must sign.
     #[arg(long, default_value_t = 1)]
     pub(super) targets_threshold: u64,
+    /// The snapshot key (online).
     #[arg(long, value_name = "K")]
     pub(super) snapshot_key: String,
+    /// The timestamp key (online).
     #[arg(long, value_name = "K")]
     pub(super) timestamp_key: String,
     /// Expiry: a span (365d) or a time (2027-12-31T00:00:00Z). Default: the workspace's.
     #[arg(long)]
     pub(super) expires: Option<String>,
+    /// Whether clients fetch metadata and targets under their version or hash (true/false).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub(super) consistent_snapshot: bool,
 }
@@ -668,6 +728,7 @@ pub(super) enum RootCommand {
         /// ROLE:N (repeat).
         #[arg(long = "threshold", value_name = "ROLE:N", value_parser = parse_role_threshold)]
         thresholds: Vec<(String, u64)>,
+        /// Expiry: a span (365d, 52w, 1y) or a time (2027-12-31, 2027-12-31T00:00:00Z).
         #[arg(long)]
         expires: Option<String>,
         /// Edit a staged root that has signatures (they are dropped and must be made again).
@@ -687,30 +748,49 @@ pub(super) enum RootCommand {
 /// The dialect of a new workspace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(super) enum FormatArg {
+    /// TUF 1.0, as python-tuf, go-tuf and tough read it.
     Tuf,
+    /// Notary v1 / Docker Content Trust.
     Notary,
 }
 
 /// The dialect `verify` reads files in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(super) enum VerifyFormat {
+    /// Each file by its `_type`.
     Auto,
+    /// TUF 1.0.
     Tuf,
+    /// Notary v1 / Docker Content Trust.
     Notary,
 }
 
 /// Where `key generate` makes a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(super) enum BackendArg {
+    /// An encrypted key file in the workspace (trials, online keys).
     Software,
+    /// A PKCS#11 HSM token.
     Pkcs11,
+    /// A YubiKey PIV slot.
     Yubikey,
+}
+
+/// The form `key export-public` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(super) enum KeyFormat {
+    /// The TUF key object, as a root lists it (python-tuf's Key.from_dict reads it).
+    Tuf,
+    /// PEM SubjectPublicKeyInfo (openssl, cloud KMS tools).
+    Pem,
 }
 
 /// Where `key add` finds an existing key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(super) enum DeviceBackend {
+    /// A PKCS#11 HSM token.
     Pkcs11,
+    /// A YubiKey PIV slot.
     Yubikey,
 }
 
@@ -762,4 +842,52 @@ pub fn man_pages() -> std::result::Result<Vec<(String, Vec<u8>)>, std::io::Error
     let mut out = Vec::new();
     walk(&cmd, "rootcellar", &mut out)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every option and argument of every command says what it is (issue 21): `--help` is the
+    /// first manual an operator at a ceremony reads.
+    #[test]
+    fn every_option_of_every_command_has_help() {
+        fn walk(c: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            if c.get_about().is_none() && !path.is_empty() {
+                missing.push(format!("{path} (the command)"));
+            }
+            for a in c.get_arguments() {
+                let id = a.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                if a.get_help().is_none() && a.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+                // Flags (true/false) and the shells of `completions` name themselves.
+                let values = a.get_possible_values();
+                let boolish = values.iter().any(|v| v.get_name() == "true");
+                let named_elsewhere = !a.get_action().takes_values() || boolish || id == "shell";
+                for v in values.iter().filter(|_| !named_elsewhere) {
+                    if v.get_help().is_none() && !v.is_hide_set() {
+                        missing.push(format!("{path} {id}={}", v.get_name()));
+                    }
+                }
+            }
+            for s in c.get_subcommands() {
+                if s.get_name() == "help" {
+                    continue;
+                }
+                walk(s, &format!("{path} {}", s.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "{} without help:\n{}",
+            missing.len(),
+            missing.join("\n")
+        );
+    }
 }

@@ -2,7 +2,7 @@
 
 use super::args::{
     AttestCommand, BackendArg, DeviceBackend, DeviceCommand, HsmCommand, KeyAttestationCommand,
-    KeyCommand, YubikeyCommand,
+    KeyCommand, KeyFormat, YubikeyCommand,
 };
 use super::{Output, out, output, verdict};
 use crate::error::{Error, Result};
@@ -91,6 +91,14 @@ pub(super) fn key(c: &KeyCommand, ctx: &Context) -> Result<Output> {
         KeyCommand::Import { file, name } => {
             let k = ops::key::import(ctx, file, name)?;
             out(&k, output::key_line(&k))
+        }
+        KeyCommand::ExportPublic { key, format } => {
+            let r = ops::key::export_public(ctx, key)?;
+            let text = match format {
+                KeyFormat::Pem => r.pem.clone(),
+                KeyFormat::Tuf => serde_json::to_string_pretty(&r.key).unwrap_or_default() + "\n",
+            };
+            out(&r, text)
         }
         KeyCommand::List => {
             let ks = ops::key::list(ctx)?;

@@ -29,7 +29,13 @@ pub fn main() -> i32 {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
+            if code == 2 && std::env::args().any(|a| a == "--json") {
+                let err = Error::bad_input(e.kind().to_string())
+                    .hint(format!("{}", e.render()).trim().to_string());
+                output::print_json(None, Some(output::json_error(&err)), &[]);
+            } else {
+                let _ = e.print();
+            }
             return code;
         }
     };
@@ -78,7 +84,14 @@ pub fn main() -> i32 {
         Ok(out) if out.printed => out.code,
         Ok(out) => {
             if json {
-                output::print_json(true, &out.value, &notices);
+                // A check that does not hold is not ok: its error says why, its result stays.
+                let error = (out.code != 0).then(|| {
+                    let why = out.value["failure"]
+                        .as_str()
+                        .unwrap_or("the check does not hold");
+                    output::json_error(&Error::refused(why.to_string()))
+                });
+                output::print_json(Some(&out.value), error, &notices);
             } else {
                 for n in &notices {
                     eprintln!("note: {}", crate::text::field(n));
@@ -89,11 +102,7 @@ pub fn main() -> i32 {
         }
         Err(e) => {
             if json {
-                output::print_json(
-                    false,
-                    &serde_json::to_value(&e).unwrap_or_default(),
-                    &notices,
-                );
+                output::print_json(None, Some(output::json_error(&e)), &notices);
             } else {
                 for n in &notices {
                     eprintln!("note: {}", crate::text::field(n));

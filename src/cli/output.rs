@@ -15,11 +15,33 @@ use crate::tuf::verify::ThresholdCheck;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-pub fn print_json(ok: bool, value: &serde_json::Value, notices: &[String]) {
-    let field = if ok { "result" } else { "error" };
-    let v = serde_json::json!({"ok": ok, field: value, "notices": notices});
+/// The version of the JSON envelope (docs/cli.md): bumped when its shape changes.
+pub const JSON_SCHEMA: u32 = 2;
+
+/// The one JSON envelope of every command: `schema`, `ok`, the `result` (kept when a check
+/// fails), the `error` (kind, exit code, message, hint) when not ok, and the notices.
+pub fn print_json(
+    result: Option<&serde_json::Value>,
+    error: Option<serde_json::Value>,
+    notices: &[String],
+) {
+    let mut v =
+        serde_json::json!({"schema": JSON_SCHEMA, "ok": error.is_none(), "notices": notices});
+    if let Some(r) = result {
+        v["result"] = r.clone();
+    }
+    if let Some(e) = error {
+        v["error"] = e;
+    }
     let text = serde_json::to_string_pretty(&v).unwrap_or_default();
     emit(&format!("{}\n", crate::text::json(&text)));
+}
+
+/// An error as the envelope carries it: the error's fields and its exit code.
+pub fn json_error(e: &crate::error::Error) -> serde_json::Value {
+    let mut v = serde_json::to_value(e).unwrap_or_default();
+    v["exit_code"] = serde_json::json!(e.kind.exit_code());
+    v
 }
 
 pub fn key_line(k: &KeyInfo) -> String {

@@ -370,3 +370,8 @@ pub fn destroy(ctx: &Context, k: &str, confirm: Option<&str>) -> Result<KeyInfo>
     ctx.record(&ws, "key-destroyed", super::audit::key_detail(&rec, None))?;
     Ok(KeyInfo::of(&rec))
 }
+
+/// `rootcellar key export-public K`: K's public key as TUF key JSON and PEM.
+pub fn export_public(ctx: &Context, k: &str) -> Result<crate::report::PublicExport> {
+    crate::report::PublicExport::of(&ctx.workspace()?.resolve_key(k)?)
+}

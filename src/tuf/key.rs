@@ -287,6 +287,16 @@ impl PublicKey {
         }
     }
 
+    /// The public key as PEM SubjectPublicKeyInfo (what `openssl pkey -pubout` writes).
+    pub fn to_spki_pem(&self) -> String {
+        match self {
+            PublicKey::EcdsaP256(k) => spki_pem(k),
+            PublicKey::EcdsaP384(k) => spki_pem(k),
+            PublicKey::Ed25519(k) => spki_pem(k),
+            PublicKey::Rsa(k) => spki_pem(&k.key),
+        }
+    }
+
     /// Short human fingerprint: the first 16 hex digits of SHA-256 over the identity bytes.
     pub fn fingerprint(&self) -> String {
         let d = Sha256::digest(self.identity());

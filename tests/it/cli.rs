@@ -922,4 +922,88 @@ mod operator {
         c.env("ROOTCELLAR_PASSPHRASE_CAROL", "carol's passphrase");
         assert_eq!(run(c).code, 0);
     }
+
+    /// `key export-public` prints what `key import` (here, or in a workspace elsewhere) reads:
+    /// the TUF key object under the same key ID, and PEM of the same public key.
+    #[test]
+    fn a_public_key_goes_out_in_the_forms_online_tools_read() {
+        let w = Ws::new();
+        w.keys(&[("p", "ecdsa-p384"), ("e", "ed25519")]);
+        let other = Ws::new();
+        for name in ["p", "e"] {
+            let rec: serde_json::Value = serde_json::from_slice(
+                &std::fs::read(w.path().join(format!("keys/{name}.json"))).unwrap(),
+            )
+            .unwrap();
+            let tuf = w.ok(&["key", "export-public", name]).stdout;
+            let key: serde_json::Value = serde_json::from_str(&tuf).unwrap();
+            assert_eq!(key, rec["key"], "{tuf}");
+            let pem = w
+                .ok(&["key", "export-public", name, "--format", "pem"])
+                .stdout;
+            assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+            let d = tempfile::tempdir().unwrap();
+            let f = write(d.path(), "k.json", tuf.as_bytes());
+            let r = other
+                .ok(&[
+                    "key",
+                    "import",
+                    f.to_str().unwrap(),
+                    "--name",
+                    name,
+                    "--json",
+                ])
+                .json();
+            assert_eq!(r["result"]["keyid"], rec["keyid"]);
+            // The PEM is the same public key: importing it too is refused as a duplicate.
+            let f = write(d.path(), "k.pem", pem.as_bytes());
+            other.refused(
+                &[
+                    "key",
+                    "import",
+                    f.to_str().unwrap(),
+                    "--name",
+                    &format!("{name}2"),
+                ],
+                1,
+                "this public key is registered already",
+            );
+        }
+    }
+
+    /// One envelope for every command: a check that does not hold is `ok: false` with its
+    /// error and its result; usage errors with --json are JSON too.
+    #[test]
+    fn the_json_envelope_is_one_shape() {
+        let files = [data("tuf/chain/2.root.json"), data("tuf/chain/1.root.json")];
+        let r = verify(&files, &["--json"]);
+        assert_eq!(r.code, 1, "{}", r.stdout);
+        let j = r.json();
+        assert_eq!(
+            (j["schema"].as_u64(), j["ok"].as_bool()),
+            (Some(2), Some(false)),
+            "{j}"
+        );
+        assert_eq!(j["error"]["kind"], "refused");
+        assert_eq!(j["error"]["exit_code"], 1);
+        assert!(
+            j["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("exactly one"),
+            "{j}"
+        );
+        assert_eq!(j["result"]["valid"], false);
+        let mut c = rootcellar();
+        c.args(["--json", "verify", "--no-such-option"]);
+        let r = run(c);
+        assert_eq!(r.code, 2);
+        let j = r.json();
+        assert_eq!(
+            (j["ok"].as_bool(), j["error"]["exit_code"].as_i64()),
+            (Some(false), Some(2)),
+            "{j}"
+        );
+        assert_eq!(j["error"]["kind"], "bad-input");
+    }
 }
