@@ -49,6 +49,12 @@ pub trait Prompt {
     fn typed_confirmation(&self, _question: &str, _expected: &str) -> Result<bool> {
         Ok(false)
     }
+    /// Before the first secret of a signing session: the operators compare `now` (this
+    /// machine's clock, UTC) with a watch. Returns how it was confirmed, for the transcript
+    /// (`None`: this prompt cannot ask, e.g. the demo); an error when it was not.
+    fn confirm_clock(&self, _now: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
 }
 
 /// Gives the same secret every time: the demo, and tests.

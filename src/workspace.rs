@@ -474,6 +474,38 @@ impl Workspace {
         }
     }
 
+    /// Refuses a clock (`now`) that runs behind the newest time the workspace recorded (its
+    /// transcript's last line, its key records): metadata signed now would carry wrong dates.
+    pub fn refuse_clock_behind(&self, now: crate::tuf::expiry::Timestamp) -> Result<()> {
+        use crate::tuf::expiry::{format_tuf_time, parse_tuf_time};
+        let mut newest: Option<(crate::tuf::expiry::Timestamp, String)> = None;
+        let mut consider = |t: &str, what: String| {
+            if let Ok(t) = parse_tuf_time(t)
+                && newest.as_ref().is_none_or(|(n, _)| t > *n)
+            {
+                newest = Some((t, what));
+            }
+        };
+        if let Some(e) = self.transcript()?.entries.last() {
+            consider(
+                &e.time,
+                format!("line {} of the transcript ({})", e.seq, e.action),
+            );
+        }
+        for r in self.keys()? {
+            consider(&r.created_at, format!("the record of key {}", r.name));
+        }
+        match newest {
+            Some((t, what)) if now < t => Err(Error::environment(format!(
+                "this machine's clock says {}, but the workspace already recorded {} in {what}: the clock runs behind, and metadata signed now would carry wrong dates",
+                format_tuf_time(now),
+                format_tuf_time(t)
+            ))
+            .hint("set the clock to the right UTC time (compare with a watch or phone kept offline), then run the command again; nothing was signed")),
+            _ => Ok(()),
+        }
+    }
+
     pub fn transcript_path(&self) -> PathBuf {
         self.dir.join(crate::audit::FILE)
     }

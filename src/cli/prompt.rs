@@ -196,6 +196,37 @@ impl Prompt for TermPrompt {
         Ok(line.trim_end_matches(['\r', '\n']) == expected)
     }
 
+    fn confirm_clock(&self, now: &str) -> Result<Option<String>> {
+        if std::env::var("ROOTCELLAR_CLOCK_OK").is_ok_and(|v| v == "1") {
+            eprintln!(
+                "clock: this machine says it is {now} UTC (confirmed by ROOTCELLAR_CLOCK_OK=1)"
+            );
+            return Ok(Some("confirmed by ROOTCELLAR_CLOCK_OK=1".into()));
+        }
+        let not_confirmed = |why: &str| {
+            Error::bad_input(format!(
+                "{why}: this machine says it is {now} UTC, and metadata signed now carries dates from this clock"
+            ))
+            .hint("compare it with a watch; if it is right, answer y at a terminal, or set ROOTCELLAR_CLOCK_OK=1 for a script (the transcript records which); nothing was signed")
+        };
+        if !std::io::stdin().is_terminal() {
+            return Err(not_confirmed(
+                "the clock must be confirmed before a key signs",
+            ));
+        }
+        eprint!(
+            "clock: this machine says it is {now} UTC. Compare it with a watch. Is it right? [y/N] "
+        );
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| Error::environment(format!("cannot read the answer: {e}")))?;
+        match line.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => Ok(Some("confirmed at the terminal".into())),
+            _ => Err(not_confirmed("the clock was not confirmed")),
+        }
+    }
+
     fn can_retry(&self) -> bool {
         self.secret_files.is_empty()
             && std::io::stdin().is_terminal()

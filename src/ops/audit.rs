@@ -83,6 +83,9 @@ impl Context<'_> {
         if let Some(g) = self.guard_result() {
             m.insert("air_gap".into(), Value::String(g));
         }
+        if let Some(c) = self.clock_result() {
+            m.insert("clock".into(), Value::String(c));
+        }
         if self.unlock.force {
             m.insert("override_force".into(), Value::Bool(true));
         }

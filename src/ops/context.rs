@@ -10,7 +10,7 @@ use crate::guard;
 use crate::prompt::Prompt;
 use crate::signer::Signer;
 use crate::signer::unlock::Unlocker;
-use crate::tuf::expiry::{Timestamp, format_tuf_time, parse_tuf_time};
+use crate::tuf::expiry::{Timestamp, format_tuf_time};
 use crate::workspace::{KeyRecord, Workspace};
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -36,6 +36,8 @@ pub struct Context<'a> {
     pub unlock: Unlocker<'a>,
     guard_checked: RefCell<bool>,
     guard_result: RefCell<Option<String>>,
+    /// This command's clock check: the time and how it was confirmed.
+    clock_result: RefCell<Option<String>>,
     clock_checked: RefCell<bool>,
 }
 
@@ -49,6 +51,7 @@ impl<'a> Context<'a> {
             unlock: Unlocker::new(prompt),
             guard_checked: RefCell::new(false),
             guard_result: RefCell::new(None),
+            clock_result: RefCell::new(None),
             clock_checked: RefCell::new(false),
         }
     }
@@ -102,6 +105,10 @@ impl<'a> Context<'a> {
     }
 
     /// What the air-gap guard found, when this command ran it.
+    pub fn clock_result(&self) -> Option<String> {
+        self.clock_result.borrow().clone()
+    }
+
     pub fn guard_result(&self) -> Option<String> {
         self.guard_result.borrow().clone()
     }
@@ -113,38 +120,19 @@ impl<'a> Context<'a> {
         if *self.clock_checked.borrow() {
             return Ok(());
         }
-        let mut newest: Option<(Timestamp, String)> = None;
-        let mut consider = |t: &str, what: String| {
-            if let Ok(t) = parse_tuf_time(t)
-                && newest.as_ref().is_none_or(|(n, _)| t > *n)
-            {
-                newest = Some((t, what));
-            }
-        };
-        let transcript = ws.transcript()?;
-        if let Some(e) = transcript.entries.last() {
-            consider(
-                &e.time,
-                format!("line {} of the transcript ({})", e.seq, e.action),
-            );
-        }
-        for r in ws.keys()? {
-            consider(&r.created_at, format!("the record of key {}", r.name));
-        }
         let now = format_tuf_time(self.now);
-        if let Some((t, what)) = newest
-            && self.now < t
-        {
-            return Err(Error::environment(format!(
-                "this machine's clock says {now}, but the workspace already recorded {} in {what}: the clock runs behind, and metadata signed now would carry wrong dates",
-                format_tuf_time(t)
-            ))
-            .hint("set the clock to the right UTC time (compare with a watch or phone kept offline), then run the command again; nothing was signed"));
-        }
+        ws.refuse_clock_behind(self.now)?;
+        // Shown and confirmed before the first secret is asked for (ctx.signer opens the key
+        // after this); the transcript says how.
+        let how = self.prompt().confirm_clock(&now)?;
         *self.clock_checked.borrow_mut() = true;
-        self.notice(format!(
-            "clock: this machine says it is {now} UTC; compare it with a watch before the signatures are kept"
-        ));
+        let said = how.as_deref().unwrap_or("shown, not asked");
+        *self.clock_result.borrow_mut() = Some(format!("{now}: {said}"));
+        if how.is_none() {
+            self.notice(format!(
+                "clock: this machine says it is {now} UTC; compare it with a watch before the signatures are kept"
+            ));
+        }
         Ok(())
     }
 

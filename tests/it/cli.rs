@@ -1006,4 +1006,56 @@ mod operator {
         );
         assert_eq!(j["error"]["kind"], "bad-input");
     }
+
+    /// The clock is confirmed before the first secret of a signing session: at a terminal the
+    /// question comes before the passphrase prompt; a script says so with ROOTCELLAR_CLOCK_OK=1;
+    /// neither: refused, nothing signed; the transcript records how it was confirmed.
+    #[test]
+    fn the_clock_is_confirmed_before_the_first_secret() {
+        let w = Ws::new();
+        w.staged_v1();
+        let mut c = w.cmd(&["sign", "--key", "r1"]);
+        c.env_remove("ROOTCELLAR_CLOCK_OK");
+        w.refused_with(c, 2, "the clock must be confirmed before a key signs");
+        w.ok(&["sign", "--key", "r1"]);
+        let log = std::fs::read_to_string(w.path().join("audit.log")).unwrap();
+        let last = log
+            .lines()
+            .rev()
+            .find(|l| l.contains("signature-added"))
+            .unwrap();
+        assert!(
+            last.contains("confirmed by ROOTCELLAR_CLOCK_OK=1"),
+            "{last}"
+        );
+        // At a terminal: the time and the question first, the passphrase after a "y".
+        let bin = std::env::var_os("ROOTCELLAR_TEST_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| assert_cmd::cargo::cargo_bin("rootcellar"));
+        let cmd = format!(
+            "env -u ROOTCELLAR_CLOCK_OK -u ROOTCELLAR_PASSPHRASE ROOTCELLAR_DIR={} ROOTCELLAR_SYSFS={} {} sign --key r2; sleep 30",
+            w.path().display(),
+            w.sys.path().display(),
+            bin.display()
+        );
+        let tm = crate::tui::Tmux::start("clock-before-secret", &cmd);
+        let screen = tm.wait_for("Is it right? [y/N]");
+        assert!(!screen.contains("passphrase for"), "{screen}");
+        tm.type_text("y");
+        tm.keys(&["Enter"]);
+        tm.wait_for("passphrase for key r2");
+        tm.type_text(PASS);
+        tm.keys(&["Enter"]);
+        tm.wait_for("Signed root version 1 with r2");
+        let _ = std::process::Command::new("tmux")
+            .args(["-L", "clock-before-secret", "kill-server"])
+            .status();
+        let log = std::fs::read_to_string(w.path().join("audit.log")).unwrap();
+        let last = log
+            .lines()
+            .rev()
+            .find(|l| l.contains("signature-added"))
+            .unwrap();
+        assert!(last.contains("confirmed at the terminal"), "{last}");
+    }
 }

@@ -28,6 +28,7 @@ fn run(w: &Ws, ws: &Path, args: &[&str], crash_at: Option<u64>) -> std::process:
     c.env("ROOTCELLAR_DIR", ws)
         .env("ROOTCELLAR_SYSFS", w.sys.path())
         .env("ROOTCELLAR_PASSPHRASE", PASS)
+        .env("ROOTCELLAR_CLOCK_OK", "1")
         .env_remove("ROOTCELLAR_TEST_CRASH_AT")
         .current_dir(ws)
         .args(args);

@@ -20,6 +20,7 @@ fn modes_are_explicit() {
             .env("ROOTCELLAR_DIR", &ws)
             .env("ROOTCELLAR_SYSFS", sys.path())
             .env("ROOTCELLAR_PASSPHRASE", "test passphrase 1")
+            .env("ROOTCELLAR_CLOCK_OK", "1")
             .output()
             .unwrap();
         assert!(
