@@ -186,6 +186,10 @@ fn staged_lines(
 
 /// Carries out one job (on a worker thread).
 pub fn execute(s: &Settings, job: Job) -> Msg {
+    // Fault injection for the tests (as ROOTCELLAR_TEST_CRASH_AT): a job that fails anyhow.
+    if std::env::var_os("ROOTCELLAR_TEST_JOB_PANIC").is_some() {
+        panic!("ROOTCELLAR_TEST_JOB_PANIC is set");
+    }
     match job {
         Job::Load { devices } => Msg::Loaded(load(s, devices).map(Box::new).map_err(pair)),
         Job::Refresh => {
@@ -541,6 +545,33 @@ fn key_msg(k: event::KeyEvent) -> Option<Msg> {
     })
 }
 
+/// Which message a job answers with, so that a job that fails anyhow still answers.
+enum Reply {
+    Loaded,
+    Frames,
+    Reviewed,
+    Finished,
+}
+
+impl Reply {
+    fn of(job: &Job) -> Reply {
+        match job {
+            Job::Load { .. } => Reply::Loaded,
+            Job::Qr => Reply::Frames,
+            Job::ReviewRequest { .. } => Reply::Reviewed,
+            _ => Reply::Finished,
+        }
+    }
+    fn failed(self, e: (String, Option<String>)) -> Msg {
+        match self {
+            Reply::Loaded => Msg::Loaded(Err(e)),
+            Reply::Frames => Msg::Frames(Err(e)),
+            Reply::Reviewed => Msg::Reviewed(Err(e)),
+            Reply::Finished => Msg::Finished(Err(e)),
+        }
+    }
+}
+
 /// `rootcellar ceremony`: runs the screen until the operator quits.
 pub fn run(s: Settings) -> Result<()> {
     let color = std::env::var_os("NO_COLOR").is_none();
@@ -549,11 +580,33 @@ pub fn run(s: Settings) -> Result<()> {
     let mut terminal = ratatui::try_init().map_err(|e| {
         Error::environment(format!("cannot open the terminal: {e}")).hint("run it in a terminal")
     })?;
+    // ratatui's panic hook gives the terminal back; only the screen's own thread may do that.
+    // A job's thread that fails is caught below and its error shown on the screen, which goes
+    // on in raw mode.
+    let restore_and_report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some("main") {
+            restore_and_report(info);
+        }
+    }));
     let start = |job: Job, tx: &mpsc::Sender<Msg>| {
         let tx = tx.clone();
         let s = s.clone();
         std::thread::spawn(move || {
-            let _ = tx.send(execute(&s, job));
+            let reply = Reply::of(&job);
+            let msg = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| execute(&s, job)))
+                .unwrap_or_else(|p| {
+                    let what = p
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| p.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    reply.failed((
+                        format!("the operation stopped on an internal error: {}", clean(&what)),
+                        Some("nothing more was written; see `rootcellar status` and `rootcellar audit verify`, and report this".into()),
+                    ))
+                });
+            let _ = tx.send(msg);
         });
     };
     if let Effect::Start(job) = m.init() {

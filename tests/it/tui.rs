@@ -413,3 +413,38 @@ fn a_notary_root_entirely_on_the_screen() {
     assert_eq!(v["signed"]["_type"], "Root");
     assert_eq!(v["signed"]["roles"]["root"]["threshold"], 2);
 }
+
+/// Issue 23: a job that fails in a way its operation does not report (here a panic, injected)
+/// leaves the screen showing the error, not "working…", and after quitting the terminal is
+/// usable (canonical mode, echo on).
+#[test]
+fn a_failing_job_leaves_a_usable_terminal() {
+    let _g = crate::hsm::SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    let w = crate::cli::Ws::new();
+    let sys = offline_sysfs();
+    let bin = env!("CARGO_BIN_EXE_rootcellar");
+    let cmd = format!(
+        "env NO_COLOR=1 ROOTCELLAR_TEST_JOB_PANIC=1 ROOTCELLAR_DIR={} ROOTCELLAR_SYSFS={} {bin} ceremony; echo EXIT=$?; stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo END; sleep 30",
+        w.path().display(),
+        sys.path().display(),
+    );
+    let name = format!("rc-tuipanic-{}", std::process::id());
+    let tm = Tmux::start(&name, &cmd);
+    let s = tm.wait_for("internal error");
+    assert!(
+        s.contains("ROOTCELLAR_TEST_JOB_PANIC is set") && !s.contains("working"),
+        "{s}"
+    );
+    tm.keys(&["q"]);
+    tm.wait_for("Quit the ceremony screen? y/n");
+    tm.keys(&["y"]);
+    let s = tm.wait_for("END");
+    assert!(s.contains("EXIT=0"), "{s}");
+    assert!(
+        s.contains("icanon echo") && !s.contains("-icanon") && !s.contains("-echo "),
+        "{s}"
+    );
+    let _ = Command::new("tmux")
+        .args(["-L", &name, "kill-server"])
+        .status();
+}
