@@ -13,7 +13,7 @@
 //! Invariants: every write is atomic; a command that writes holds the lock; a refused command
 //! leaves every file as it was.
 
-use crate::atomic::{write_atomic, write_new_atomic};
+use crate::atomic::{write_atomic, write_new_atomic, write_new_public};
 use crate::error::{Error, Result};
 use crate::readpath;
 use crate::tuf::{Algorithm, Key, PublicKey};
@@ -334,6 +334,9 @@ pub struct Workspace {
     /// Whether the files hold to the transcript's bindings, checked once per command (before it
     /// writes: what it writes afterwards is its own).
     bound: std::cell::OnceCell<Result<()>>,
+    /// The interrupted operation this command finishes (`resume_interrupted`): the files its
+    /// transcript line binds may still be missing.
+    resuming: std::cell::Cell<bool>,
 }
 
 /// Held while a command writes; released on drop.
@@ -404,6 +407,7 @@ impl Workspace {
             dir: dir.to_path_buf(),
             config,
             bound: std::cell::OnceCell::new(),
+            resuming: std::cell::Cell::new(false),
         })
     }
 
@@ -433,6 +437,7 @@ impl Workspace {
             dir: dir.to_path_buf(),
             config,
             bound: std::cell::OnceCell::new(),
+            resuming: std::cell::Cell::new(false),
         })
     }
 
@@ -869,6 +874,16 @@ impl Workspace {
             ))
             .hint(redo));
         }
+        // An operation that recorded its intent and was interrupted before it wrote all it
+        // binds: only that operation, run again, may go on (it writes the rest).
+        let resuming = self.resuming.get();
+        if !resuming && let Some(d) = self.interrupted("adopt")? {
+            return Err(Error::refused(format!(
+                "the adopt of {} was interrupted: the transcript records it, but not all of its files and key records are written",
+                d.get("source").and_then(|v| v.as_str()).unwrap_or("?")
+            ))
+            .hint("run the same `rootcellar adopt SOURCE` again to finish it"));
+        }
         for r in self.keys_unchecked()? {
             match b.keys.get(&r.name) {
                 Some(id) if *id == r.keyid => {}
@@ -916,7 +931,7 @@ impl Workspace {
                     }
                 }
             }
-            for (r, v) in b.files.keys().filter(|(r, _)| r == role) {
+            for (r, v) in b.files.keys().filter(|(r, _)| r == role && !resuming) {
                 if !files.iter().any(|(x, _)| x == v) {
                     return Err(Error::refused(format!(
                         "metadata/{v}.{r}.json is missing: the transcript recorded its publication"
@@ -927,7 +942,7 @@ impl Workspace {
             let latest = self.metadata_dir().join(format!("{role}.json"));
             let newest: Vec<&Vec<u8>> = files.iter().rev().take(1).map(|(_, b)| b).collect();
             match readpath::read_existing(&latest, readpath::Kind::Metadata)? {
-                None if files.is_empty() => {}
+                None if files.is_empty() || resuming => {}
                 Some(l) if newest.first() == Some(&&l) => {}
                 // Written before N.root.json by an interrupted publish: the one before.
                 Some(l)
@@ -985,10 +1000,169 @@ impl Workspace {
     }
 
     /// Paths of the published files.
+    /// When the transcript's last line is `action` (an operation that records its intent before
+    /// it writes) and not every file and key record it binds is there: its detail. The
+    /// operation was interrupted.
+    pub fn interrupted(&self, action: &str) -> Result<Option<serde_json::Value>> {
+        let t = self.transcript()?;
+        let Some(e) = t.entries.last().filter(|e| e.action == action) else {
+            return Ok(None);
+        };
+        let d = &e.detail;
+        let list = |k: &str| {
+            d.get(k)
+                .and_then(|v| v.as_array())
+                .cloned()
+                .unwrap_or_default()
+        };
+        let file_missing = list("files").iter().any(|f| {
+            let role = f.get("role").and_then(|r| r.as_str()).unwrap_or("root");
+            f.get("version").and_then(|v| v.as_u64()).is_some_and(|v| {
+                !self
+                    .metadata_dir()
+                    .join(format!("{v}.{role}.json"))
+                    .exists()
+            })
+        });
+        let key_missing = list("key_names").iter().any(|k| {
+            k.get("key")
+                .and_then(|n| n.as_str())
+                .is_some_and(|n| !self.key_path(n).exists())
+        });
+        let latest_missing =
+            !list("files").is_empty() && !self.metadata_dir().join("root.json").exists();
+        Ok((file_missing || key_missing || latest_missing).then(|| d.clone()))
+    }
+
+    /// As [`Workspace::interrupted`], for the command that finishes it: from now on the files
+    /// that line binds may be missing (this command writes them).
+    pub fn resume_interrupted(&self, action: &str) -> Result<Option<serde_json::Value>> {
+        let d = self.interrupted(action)?;
+        self.resuming.set(d.is_some());
+        Ok(d)
+    }
+
+    /// The public-key records `adopt` makes for the keys of `root`: named after a tuf-on-ci
+    /// key owner, or role and key ID; a key already registered with the same key ID and key
+    /// object (e.g. by an adopt that was interrupted) keeps its record and name; one whose
+    /// public key is registered otherwise is left out.
+    pub fn adopted_key_records(
+        &self,
+        root: &crate::tuf::Root,
+        now: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<KeyRecord>> {
+        let existing = self.keys_unchecked()?;
+        let mut taken: Vec<String> = existing.iter().map(|r| r.name.clone()).collect();
+        let mut out = Vec::new();
+        for (keyid, key) in &root.keys {
+            let short: String = keyid.chars().take(12).collect();
+            if &key.keyid() != keyid {
+                warnings.push(format!("key {short} is listed under an ID that is not its hash: registered under that ID, as the history lists it (python-tuf and go-tuf take key IDs as labels; clients built on tough refuse such a root)"));
+            }
+            let Ok(pk) = key.decode() else {
+                warnings.push(format!("key {short}: unsupported type, not registered"));
+                continue;
+            };
+            if let Some(r) = existing.iter().find(|r| &r.keyid == keyid && &r.key == key) {
+                out.push(r.clone());
+                continue;
+            }
+            let role = (root.roles.iter())
+                .find(|(_, r)| r.keyids.contains(keyid))
+                .map_or("key", |(n, _)| n.as_str());
+            let owner = key
+                .extra
+                .get("x-tuf-on-ci-keyowner")
+                .and_then(|v| v.as_str());
+            let base = key_name(owner, role, keyid);
+            let mut name = base.clone();
+            let mut n = 2;
+            while taken.contains(&name) {
+                name = format!("{base}-{n}");
+                n += 1;
+            }
+            check_name(&name)?;
+            if existing
+                .iter()
+                .any(|r| r.public_key().is_ok_and(|p| p.identity() == pk.identity()))
+            {
+                continue;
+            }
+            // The record keeps the key exactly as the root lists it (extra fields included),
+            // so its key ID is the root's.
+            out.push(KeyRecord {
+                keyid: keyid.clone(),
+                ..KeyRecord::new(
+                    &name,
+                    key.clone(),
+                    pk.algorithm(),
+                    Backend::Public,
+                    None,
+                    now.into(),
+                )
+            });
+            taken.push(name);
+        }
+        Ok(out)
+    }
+
+    /// Writes key record `rec` unless a record of that name with that key ID is there already.
+    pub fn add_key_record_once(&self, rec: &KeyRecord) -> Result<()> {
+        let p = self.key_path(&rec.name);
+        if p.exists() && self.read_key_record(&p)?.keyid == rec.keyid {
+            return Ok(());
+        }
+        self.add_key_record(rec)
+    }
+
+    /// Writes `N.root.json` (never over another file), unless it holds `bytes` already.
+    pub fn write_published_once(&self, version: u64, bytes: &[u8]) -> Result<()> {
+        let (p, _) = self.published_paths(version);
+        match readpath::read_existing(&p, readpath::Kind::Metadata)? {
+            Some(b) if b == bytes => Ok(()),
+            _ => write_new_public(&p, bytes),
+        }
+    }
+
     pub fn published_paths(&self, version: u64) -> (PathBuf, PathBuf) {
         (
             self.metadata_dir().join(format!("{version}.root.json")),
             self.metadata_dir().join("root.json"),
         )
+    }
+}
+
+fn key_name(owner: Option<&str>, role: &str, keyid: &str) -> String {
+    let clean: String = owner
+        .unwrap_or("")
+        .trim_start_matches('@')
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let clean = clean
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string();
+    if clean.is_empty() {
+        // A key ID is a label from the file: only its letters and digits go into a name.
+        let id: String = keyid
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect();
+        let role: String = role
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .take(32)
+            .collect();
+        format!("{role}-{}", if id.is_empty() { "key" } else { &id })
+    } else {
+        clean.chars().take(48).collect()
     }
 }

@@ -10,7 +10,6 @@ use crate::report::KeyInfo;
 use crate::tuf::expiry::format_tuf_time;
 use crate::tuf::verify::verify_chain;
 use crate::tuf::{Metadata, Root};
-use crate::workspace::{Backend, KeyRecord, check_name};
 use serde::Serialize;
 use std::path::Path;
 
@@ -22,48 +21,25 @@ pub struct AdoptReport {
     pub warnings: Vec<String>,
 }
 
-fn key_name(owner: Option<&str>, role: &str, keyid: &str) -> String {
-    let clean: String = owner
-        .unwrap_or("")
-        .trim_start_matches('@')
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let clean = clean
-        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
-        .to_string();
-    if clean.is_empty() {
-        // A key ID is a label from the file: only its letters and digits go into a name.
-        let id: String = keyid
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(8)
-            .collect();
-        let role: String = role
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .take(32)
-            .collect();
-        format!("{role}-{}", if id.is_empty() { "key" } else { &id })
-    } else {
-        clean.chars().take(48).collect()
-    }
-}
-
 /// Adopts the `N.root.json` files of `dir` (from version `from` on, when given).
 pub fn adopt(ctx: &Context, dir: &Path, from: Option<u64>) -> Result<AdoptReport> {
     let ws = ctx.workspace()?;
     Dialect::of(&ws).tuf_only()?;
-    let _lock = ws.lock()?;
-    if !ws.published_files()?.is_empty() || ws.staged_raw()?.is_some() {
-        return Err(Error::refused("this workspace has a root history already")
-            .hint("adopt into a new workspace (`rootcellar init` in an empty folder)"));
+    let _lock = ws.lock_only()?;
+    // An adopt interrupted after its transcript line (its intent) is finished, not refused.
+    let resume = ws.resume_interrupted("adopt")?;
+    ws.check_bound()?;
+    let has_history = !ws.published_files()?.is_empty() || ws.staged_raw()?.is_some();
+    // Run again after it completed (a crash in its last step): the same adopt is done already.
+    let done = (ws.transcript()?.entries.last())
+        .filter(|e| e.action == "adopt" && has_history && resume.is_none())
+        .map(|e| e.detail.clone());
+    let history_already = || {
+        Error::refused("this workspace has a root history already")
+            .hint("adopt into a new workspace (`rootcellar init` in an empty folder)")
+    };
+    if resume.is_none() && has_history && done.is_none() {
+        return Err(history_already());
     }
     let mut files = crate::readpath::expand_roots(&[dir.to_path_buf()])?;
     let version_of = |p: &Path| {
@@ -132,99 +108,57 @@ pub fn adopt(ctx: &Context, dir: &Path, from: Option<u64>) -> Result<AdoptReport
             mds[0].signed.version, mds[0].signed.version
         ));
     }
-    // Everything below writes; on any failure, what was created is removed again.
-    let mut created: Vec<std::path::PathBuf> = Vec::new();
-    let result = (|| -> Result<Vec<KeyInfo>> {
-        // Register the public keys of the latest root.
-        let mut keys = Vec::new();
-        let mut taken: Vec<String> = ws.keys()?.into_iter().map(|r| r.name).collect();
-        for (keyid, key) in &last.signed.keys {
-            if &key.keyid() != keyid {
-                warnings.push(format!("key {} is listed under an ID that is not its hash: registered under that ID, as the history lists it (python-tuf and go-tuf take key IDs as labels; clients built on tough refuse such a root)", keyid.chars().take(12).collect::<String>()));
-            }
-            let Ok(pk) = key.decode() else {
-                warnings.push(format!(
-                    "key {}: unsupported type, not registered",
-                    keyid.chars().take(12).collect::<String>()
-                ));
-                continue;
-            };
-            let role = last
-                .signed
-                .roles
-                .iter()
-                .find(|(_, r)| r.keyids.contains(keyid))
-                .map(|(n, _)| n.as_str())
-                .unwrap_or("key");
-            let owner = key
-                .extra
-                .get("x-tuf-on-ci-keyowner")
-                .and_then(|v| v.as_str());
-            let base = key_name(owner, role, keyid);
-            let mut name = base.clone();
-            let mut n = 2;
-            while taken.contains(&name) {
-                name = format!("{base}-{n}");
-                n += 1;
-            }
-            check_name(&name)?;
-            if ws.check_new_key(&name, key).is_err() {
-                continue;
-            }
-            // The record keeps the key exactly as the root lists it (extra fields included), so
-            // its key ID is the root's.
-            let rec = KeyRecord {
-                keyid: keyid.clone(),
-                ..KeyRecord::new(
-                    &name,
-                    key.clone(),
-                    pk.algorithm(),
-                    Backend::Public,
-                    None,
-                    format_tuf_time(ctx.now),
-                )
-            };
-            ws.add_key_record(&rec)?;
-            created.push(ws.keys_dir().join(format!("{name}.json")));
-            taken.push(name);
-            keys.push(KeyInfo::of(&rec));
+    let recs = ws.adopted_key_records(&last.signed, &format_tuf_time(ctx.now), &mut warnings)?;
+    let keys: Vec<KeyInfo> = recs.iter().map(KeyInfo::of).collect();
+    let detail = serde_json::json!({
+        "source": dir.display().to_string(),
+        "first": mds[0].signed.version,
+        "last": last.signed.version,
+        "keys": keys.iter().map(|k| k.keyid.clone()).collect::<Vec<_>>(),
+        // What the transcript binds: each file adopted, each key registered.
+        "files": roots.iter().map(|(b, md)| serde_json::json!({
+            "role": "root", "version": md.signed.version, "sha256": crate::workspace::digest_hex(b),
+        })).collect::<Vec<_>>(),
+        "key_names": keys.iter().map(|k| serde_json::json!({"key": k.name, "keyid": k.keyid})).collect::<Vec<_>>(),
+    });
+    // The intent first: a crash below leaves files the transcript vouches for, and the next
+    // `adopt` of the same source writes the rest.
+    if let Some(d) = done {
+        if d["files"] != detail["files"] {
+            return Err(history_already());
         }
-        // The files, byte for byte: their signatures are over what they hold.
-        for (bytes, md) in &roots {
-            let (versioned, _) = ws.published_paths(md.signed.version);
-            crate::atomic::write_new_public(&versioned, bytes)?;
-            created.push(versioned);
+        warnings.push("this history was adopted already: nothing to do".into());
+        return Ok(AdoptReport {
+            first: mds[0].signed.version,
+            last: last.signed.version,
+            keys,
+            warnings,
+        });
+    }
+    match resume {
+        Some(d) if d["files"] != detail["files"] => {
+            return Err(
+                Error::refused("an adopt of another history was interrupted here").hint(format!(
+                    "finish it: rootcellar adopt {}",
+                    d["source"].as_str().unwrap_or("SOURCE")
+                )),
+            );
         }
-        let (_, latest) = ws.published_paths(last.signed.version);
-        crate::atomic::write_public(&latest, &roots[roots.len() - 1].0)?;
-        created.push(latest);
-
-        Ok(keys)
-    })();
-    let keys = match result {
-        Ok(k) => k,
-        Err(e) => {
-            for p in created.iter().rev() {
-                let _ = std::fs::remove_file(p);
-            }
-            return Err(e);
-        }
-    };
-    ctx.record(
-        &ws,
-        "adopt",
-        serde_json::json!({
-            "source": dir.display().to_string(),
-            "first": mds[0].signed.version,
-            "last": last.signed.version,
-            "keys": keys.iter().map(|k| k.keyid.clone()).collect::<Vec<_>>(),
-            // What the transcript binds: each file adopted, each key registered.
-            "files": roots.iter().map(|(b, md)| serde_json::json!({
-                "role": "root", "version": md.signed.version, "sha256": crate::workspace::digest_hex(b),
-            })).collect::<Vec<_>>(),
-            "key_names": keys.iter().map(|k| serde_json::json!({"key": k.name, "keyid": k.keyid})).collect::<Vec<_>>(),
-        }),
-    )?;
+        Some(d) => ctx.notice(format!(
+            "finishing the adopt of {} that was interrupted",
+            d["source"].as_str().unwrap_or("?")
+        )),
+        None => ctx.record(&ws, "adopt", detail)?,
+    }
+    for rec in &recs {
+        ws.add_key_record_once(rec)?;
+    }
+    // The files, byte for byte: their signatures are over what they hold.
+    for (bytes, md) in &roots {
+        ws.write_published_once(md.signed.version, bytes)?;
+    }
+    let (_, latest) = ws.published_paths(last.signed.version);
+    crate::atomic::write_public(&latest, &roots[roots.len() - 1].0)?;
     Ok(AdoptReport {
         first: mds[0].signed.version,
         last: last.signed.version,

@@ -260,3 +260,34 @@ fn adopt_survives_a_crash_at_every_write_step() {
     let n = crash_everywhere(&w, &["adopt", src.to_str().unwrap()], None, &none);
     assert!(n >= 20, "only {n} crash points");
 }
+
+/// Issue 23, item 1: after an adopt crashed midway, `status` and `audit verify` say it was
+/// interrupted (not a complete-looking shorter history), `refresh` cannot fork it, and the same
+/// adopt run again finishes it.
+#[test]
+fn an_interrupted_adopt_is_reported_and_finished_never_forked() {
+    let w = Ws::new();
+    let src = crate::support::data("tuf/chain");
+    let d = tempfile::tempdir().unwrap();
+    let ws = d.path().join("ws");
+    copy_dir(w.path(), &ws);
+    // Crash after the transcript line and some files (step 20: past the line and key records).
+    let o = run(&w, &ws, &["adopt", src.to_str().unwrap()], Some(20));
+    assert_eq!(o.status.signal(), Some(6));
+    assert!(ws.join("metadata/1.root.json").exists() || ws.join("keys").read_dir().unwrap().count() > 0);
+    assert!(!ws.join("metadata/root.json").exists());
+    for args in [&["status"][..], &["audit", "verify"], &["refresh"]] {
+        let o = run(&w, &ws, args, None);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("was interrupted") && err.contains("rootcellar adopt SOURCE"), "{args:?}: {err}");
+    }
+    assert!(!ws.join("staged/root.json").exists(), "refresh staged a fork");
+    let o = run(&w, &ws, &["adopt", src.to_str().unwrap()], None);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("finishing the adopt of"), "{err}");
+    assert!(run(&w, &ws, &["status"], None).status.success());
+    assert!(run(&w, &ws, &["audit", "verify"], None).status.success());
+    assert!(ws.join("metadata/3.root.json").exists() && ws.join("metadata/root.json").exists());
+}
