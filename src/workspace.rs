@@ -336,7 +336,7 @@ pub struct Workspace {
     bound: std::cell::OnceCell<Result<()>>,
     /// The interrupted operation this command finishes (`resume_interrupted`): the files its
     /// transcript line binds may still be missing.
-    resuming: std::cell::Cell<bool>,
+    resuming: std::cell::RefCell<Option<serde_json::Value>>,
 }
 
 /// Held while a command writes; released on drop.
@@ -407,7 +407,7 @@ impl Workspace {
             dir: dir.to_path_buf(),
             config,
             bound: std::cell::OnceCell::new(),
-            resuming: std::cell::Cell::new(false),
+            resuming: std::cell::RefCell::new(None),
         })
     }
 
@@ -437,7 +437,7 @@ impl Workspace {
             dir: dir.to_path_buf(),
             config,
             bound: std::cell::OnceCell::new(),
-            resuming: std::cell::Cell::new(false),
+            resuming: std::cell::RefCell::new(None),
         })
     }
 
@@ -876,13 +876,18 @@ impl Workspace {
         }
         // An operation that recorded its intent and was interrupted before it wrote all it
         // binds: only that operation, run again, may go on (it writes the rest).
-        let resuming = self.resuming.get();
-        if !resuming && let Some(d) = self.interrupted("adopt")? {
-            return Err(Error::refused(format!(
-                "the adopt of {} was interrupted: the transcript records it, but not all of its files and key records are written",
-                d.get("source").and_then(|v| v.as_str()).unwrap_or("?")
-            ))
-            .hint("run the same `rootcellar adopt SOURCE` again to finish it"));
+        let resuming = self.resuming.borrow().is_some();
+        for (action, again) in [
+            ("adopt", "`rootcellar adopt SOURCE`"),
+            ("import-qr", "`rootcellar import qr FILE…`"),
+        ] {
+            if !resuming && let Some(d) = self.interrupted(action)? {
+                return Err(Error::refused(format!(
+                    "the {action} of {} was interrupted: the transcript records it, but not all of its files are written",
+                    d.get("source").and_then(|v| v.as_str()).unwrap_or("?")
+                ))
+                .hint(format!("run the same {again} again to finish it")));
+            }
         }
         for r in self.keys_unchecked()? {
             match b.keys.get(&r.name) {
@@ -948,6 +953,8 @@ impl Workspace {
                 Some(l)
                     if interrupted.is_some()
                         && files.iter().rev().nth(1).is_some_and(|(_, b)| *b == l) => {}
+                // The interrupted operation this command finishes writes it.
+                _ if resuming => {}
                 _ => {
                     return Err(Error::refused(format!(
                         "metadata/{role}.json is not the newest published version ({}.{role}.json)",
@@ -1029,17 +1036,34 @@ impl Workspace {
                 .and_then(|n| n.as_str())
                 .is_some_and(|n| !self.key_path(n).exists())
         });
-        let latest_missing =
-            !list("files").is_empty() && !self.metadata_dir().join("root.json").exists();
-        Ok((file_missing || key_missing || latest_missing).then(|| d.clone()))
+        // metadata/root.json must hold the newest file the line binds.
+        let newest = (list("files").iter())
+            .filter_map(|f| f.get("version")?.as_u64())
+            .max();
+        let read = |name: String| {
+            readpath::read_existing(&self.metadata_dir().join(name), readpath::Kind::Metadata)
+        };
+        let latest_stale = match newest {
+            Some(v) => {
+                let latest = read("root.json".into())?;
+                latest.is_none() || latest != read(format!("{v}.root.json"))?
+            }
+            None => false,
+        };
+        Ok((file_missing || key_missing || latest_stale).then(|| d.clone()))
     }
 
     /// As [`Workspace::interrupted`], for the command that finishes it: from now on the files
     /// that line binds may be missing (this command writes them).
     pub fn resume_interrupted(&self, action: &str) -> Result<Option<serde_json::Value>> {
         let d = self.interrupted(action)?;
-        self.resuming.set(d.is_some());
+        self.resuming.replace(d.clone());
         Ok(d)
+    }
+
+    /// The interrupted operation this command resumes (see `resume_interrupted`).
+    pub fn resuming(&self) -> Option<serde_json::Value> {
+        self.resuming.borrow().clone()
     }
 
     /// The public-key records `adopt` makes for the keys of `root`: named after a tuf-on-ci

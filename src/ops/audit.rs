@@ -46,10 +46,19 @@ impl Context<'_> {
     /// The workspace in `ctx.dir`, locked, when there is one. Commands that also run outside a
     /// workspace (export, import qr) take it before they write anything, so their transcript
     /// line can never be refused after their files are written.
-    pub fn lock_here(&self) -> Result<Option<(Workspace, crate::workspace::WorkspaceLock)>> {
+    /// The workspace here (if any), locked; with `resumable`, an interrupted operation of that
+    /// name is resumed (`Workspace::resume_interrupted`) instead of refused.
+    pub fn lock_here(
+        &self,
+        resumable: Option<&str>,
+    ) -> Result<Option<(Workspace, crate::workspace::WorkspaceLock)>> {
         match Workspace::open(&self.dir) {
             Ok(ws) => {
-                let lock = ws.lock()?;
+                let lock = ws.lock_only()?;
+                if let Some(a) = resumable {
+                    ws.resume_interrupted(a)?;
+                }
+                ws.check_bound()?;
                 Ok(Some((ws, lock)))
             }
             Err(_) => Ok(None),

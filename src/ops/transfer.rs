@@ -120,7 +120,7 @@ pub fn export_qr(
     ec_name: &str,
     outputs: &QrOutputs,
 ) -> Result<QrReport> {
-    let here = ctx.lock_here()?;
+    let here = ctx.lock_here(None)?;
     let path = match file {
         Some(f) => f.to_path_buf(),
         None => {
@@ -239,7 +239,7 @@ fn some_of(items: &[String]) -> String {
 /// `rootcellar import qr FILE… [--out PATH]`: frames from text files (one frame per line) or
 /// images; the root is verified as a client would before it is written.
 pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result<ImportReport> {
-    let here = ctx.lock_here()?;
+    let here = ctx.lock_here(Some("import-qr"))?;
     let (inputs, unreadable) = render::read_frames(files)?;
     let a = qr::assemble(&inputs).map_err(|e| {
         let e = if unreadable.is_empty() {
@@ -302,8 +302,34 @@ pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result
         }
         None => {
             // Held locked since the start (`here`).
-            let ws = ctx.workspace()?;
-            let here = Dialect::of(&ws);
+            let Some((ws, _)) = &here else {
+                return Err(ctx
+                    .workspace()
+                    .err()
+                    .unwrap_or_else(|| Error::refused("no workspace")));
+            };
+            let resume = ws.resuming();
+            let intent = serde_json::json!({"version": version, "sha256": a.sha256, "published": true,
+                "files": [{"role": "root", "version": version, "sha256": a.sha256}]});
+            if let Some(d) = &resume {
+                if d["files"] != intent["files"] {
+                    return Err(Error::refused("another QR import was interrupted here")
+                        .hint("run that import again (the same frames) to finish it"));
+                }
+                ctx.notice(format!(
+                    "finishing the import of version {version} that was interrupted"
+                ));
+                let (versioned, latest) = ws.publish_raw(version, &file)?;
+                return Ok(ImportReport {
+                    version,
+                    sha256: a.sha256,
+                    frames: a.frames,
+                    duplicates: a.duplicates,
+                    rejected,
+                    written: vec![versioned, latest],
+                });
+            }
+            let here = Dialect::of(ws);
             if !here.accepts(&doc) {
                 return Err(Error::refused(format!(
                     "the frames carry {} metadata, and this workspace keeps {}",
@@ -344,8 +370,20 @@ pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result
                 ))
                 .hint("give --out FILE to keep it elsewhere; nothing was written"));
             }
+            // The intent first: a crash below leaves a file the transcript vouches for, and the
+            // same import run again finishes it.
+            let mut intent = intent;
+            intent["frames"] = a.frames.into();
+            ctx.record(ws, "import-qr", intent)?;
             let (versioned, latest) = ws.publish_raw(version, &file)?;
-            vec![versioned, latest]
+            return Ok(ImportReport {
+                version,
+                sha256: a.sha256,
+                frames: a.frames,
+                duplicates: a.duplicates,
+                rejected,
+                written: vec![versioned, latest],
+            });
         }
     };
     ctx.record_here(
@@ -356,7 +394,7 @@ pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result
             "sha256": a.sha256,
             "frames": a.frames,
             "written": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-            "published": out.is_none(),
+            "published": false,
         }),
     )?;
     Ok(ImportReport {

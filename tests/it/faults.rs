@@ -274,15 +274,23 @@ fn an_interrupted_adopt_is_reported_and_finished_never_forked() {
     // Crash after the transcript line and some files (step 20: past the line and key records).
     let o = run(&w, &ws, &["adopt", src.to_str().unwrap()], Some(20));
     assert_eq!(o.status.signal(), Some(6));
-    assert!(ws.join("metadata/1.root.json").exists() || ws.join("keys").read_dir().unwrap().count() > 0);
+    assert!(
+        ws.join("metadata/1.root.json").exists() || ws.join("keys").read_dir().unwrap().count() > 0
+    );
     assert!(!ws.join("metadata/root.json").exists());
     for args in [&["status"][..], &["audit", "verify"], &["refresh"]] {
         let o = run(&w, &ws, args, None);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
-        assert!(err.contains("was interrupted") && err.contains("rootcellar adopt SOURCE"), "{args:?}: {err}");
+        assert!(
+            err.contains("was interrupted") && err.contains("rootcellar adopt SOURCE"),
+            "{args:?}: {err}"
+        );
     }
-    assert!(!ws.join("staged/root.json").exists(), "refresh staged a fork");
+    assert!(
+        !ws.join("staged/root.json").exists(),
+        "refresh staged a fork"
+    );
     let o = run(&w, &ws, &["adopt", src.to_str().unwrap()], None);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
@@ -290,4 +298,28 @@ fn an_interrupted_adopt_is_reported_and_finished_never_forked() {
     assert!(run(&w, &ws, &["status"], None).status.success());
     assert!(run(&w, &ws, &["audit", "verify"], None).status.success());
     assert!(ws.join("metadata/3.root.json").exists() && ws.join("metadata/root.json").exists());
+}
+
+/// Issue 23, item 2: `import qr` of the next version, crashed at any write step, is finished
+/// by the same import run again (never "nothing to write" with root.json left behind).
+#[test]
+fn import_qr_survives_a_crash_at_every_write_step() {
+    let w = Ws::new();
+    w.published_v1();
+    let template = Ws::new();
+    copy_dir(w.path(), template.path());
+    w.ok(&["refresh", "--expires", "2027-06-01"]);
+    w.ok(&["sign", "--key", "r1", "--key", "r2"]);
+    w.ok(&["publish"]);
+    let d = tempfile::tempdir().unwrap();
+    let frames = d.path().join("frames.txt");
+    w.ok(&["export", "--qr", "--text", frames.to_str().unwrap()]);
+    let none = |_: &Path, _: &[u8]| false;
+    let n = crash_everywhere(
+        &template,
+        &["import", "qr", frames.to_str().unwrap()],
+        None,
+        &none,
+    );
+    assert!(n >= 10, "only {n} crash points");
 }
