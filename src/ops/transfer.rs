@@ -361,7 +361,7 @@ pub fn import_qr(ctx: &Context, files: &[PathBuf], out: Option<&Path>) -> Result
                 ))
                 .hint("give --out FILE to keep it elsewhere"));
             }
-            super::review::refuse_changed_key_ids(&here.published(&ws)?, &doc)?;
+            super::review::refuse_changed_key_ids(&here.published(ws)?, &doc)?;
             let mut chain: Vec<Vec<u8>> = published.into_iter().map(|(_, b)| b).collect();
             chain.push(file.clone());
             if let Some(f) = history_failure(&here, &chain, ctx.now) {
