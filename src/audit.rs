@@ -291,6 +291,12 @@ pub fn bindings(c: &Checked) -> Bindings {
                 file(&mut b, "root", version, text(d, "sha256"));
             }
             "targets-published" => file(&mut b, "targets", version, text(d, "file_sha256")),
+            // An interrupted publication whose file was never written: bound no more.
+            "targets-rolled-back" => {
+                if let Some(v) = version {
+                    b.files.remove(&("targets".to_string(), v));
+                }
+            }
             "adopt" | "notary-import" => {
                 for f in d
                     .get("files")

@@ -880,6 +880,10 @@ impl Workspace {
         for (action, again) in [
             ("adopt", "`rootcellar adopt SOURCE`"),
             ("import-qr", "`rootcellar import qr FILE…`"),
+            (
+                "targets-published",
+                "`rootcellar delegate …` (any delegate command)",
+            ),
         ] {
             if !resuming && let Some(d) = self.interrupted(action)? {
                 return Err(Error::refused(format!(
@@ -1036,20 +1040,21 @@ impl Workspace {
                 .and_then(|n| n.as_str())
                 .is_some_and(|n| !self.key_path(n).exists())
         });
-        // metadata/root.json must hold the newest file the line binds.
-        let newest = (list("files").iter())
-            .filter_map(|f| f.get("version")?.as_u64())
-            .max();
+        // metadata/ROLE.json must hold the newest file of that role the line binds.
         let read = |name: String| {
             readpath::read_existing(&self.metadata_dir().join(name), readpath::Kind::Metadata)
         };
-        let latest_stale = match newest {
-            Some(v) => {
-                let latest = read("root.json".into())?;
-                latest.is_none() || latest != read(format!("{v}.root.json"))?
+        let mut latest_stale = false;
+        for role in ["root", "targets"] {
+            let newest = (list("files").iter())
+                .filter(|f| f.get("role").and_then(|r| r.as_str()).unwrap_or("root") == role)
+                .filter_map(|f| f.get("version")?.as_u64())
+                .max();
+            if let Some(v) = newest {
+                let latest = read(format!("{role}.json"))?;
+                latest_stale |= latest.is_none() || latest != read(format!("{v}.{role}.json"))?;
             }
-            None => false,
-        };
+        }
         Ok((file_missing || key_missing || latest_stale).then(|| d.clone()))
     }
 
@@ -1138,6 +1143,15 @@ impl Workspace {
             return Ok(());
         }
         self.add_key_record(rec)
+    }
+
+    /// The bytes of `metadata/N.ROLE.json`, if it is there (unchecked: for finishing an
+    /// interrupted publication).
+    pub fn metadata_file(&self, role: &str, version: u64) -> Result<Option<Vec<u8>>> {
+        readpath::read_existing(
+            &self.metadata_dir().join(format!("{version}.{role}.json")),
+            readpath::Kind::Metadata,
+        )
     }
 
     /// Writes `N.root.json` (never over another file), unless it holds `bytes` already.

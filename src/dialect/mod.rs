@@ -6,13 +6,12 @@
 //! name: one key may stand under several IDs, as a renewed Notary certificate does), counts and
 //! verifies through the dialect, and never asks which dialect a workspace keeps. The one `match`
 //! on the workspace format is [`Dialect::of`]; the dialects' own code is in `tuf.rs`,
-//! `notary.rs` (and `notary_cert.rs`, the certificates a key's device makes).
+//! `notary.rs` (the certificates a key's device makes are in `signer::notary_cert`).
 //!
 //! Invariant: a [`Doc`] keeps the canonical bytes it was read or built with; a signature is
 //! added only as an entry of the same dialect over those very bytes.
 
 pub mod notary;
-pub mod notary_cert;
 pub mod tuf;
 
 use crate::error::{Error, Result};

@@ -3,9 +3,9 @@
 //! the certificate and expiry warnings, signatures in Notary's encoding, and Docker-style
 //! delegations (`targets/NAME`, path prefixes).
 
-use super::notary_cert::{check_root_keys, root_certificate, validity};
 use super::{Base, Doc, EditRoot, NewRoot, Staging};
 use crate::error::{Error, Result};
+use crate::signer::notary_cert::{check_root_keys, root_certificate, validity};
 use crate::tuf::PublicKey;
 use crate::tuf::RoleKeys;
 use crate::tuf::expiry::{Timestamp, format_tuf_time, parse_user_time};

@@ -45,7 +45,42 @@ fn targets_expiry(ctx: &Context, ws: &Workspace, how: &SignWith) -> Result<Strin
 fn update(ctx: &Context, how: &SignWith, edit: DelegationEdit) -> Result<TargetsReport> {
     let ws = ctx.workspace()?;
     let d = Dialect::of(&ws);
-    let _lock = ws.lock()?;
+    let _lock = ws.lock_only()?;
+    // A targets publication interrupted after its transcript line: finished when its file was
+    // written (then this command stops there), rolled back otherwise.
+    let resume = ws.resume_interrupted("targets-published")?;
+    ws.check_bound()?;
+    let v = resume
+        .as_ref()
+        .and_then(|r| r["version"].as_u64())
+        .unwrap_or(0);
+    match (&resume, ws.metadata_file("targets", v)?) {
+        (Some(r), Some(bytes)) => {
+            let (a, b) = ws.publish_role_raw("targets", v, &bytes)?;
+            ctx.notice(format!("finished publishing targets version {v}, which was interrupted; nothing else was done: run the command again if it was another change"));
+            let done = d.current_targets(&ws)?.unwrap_or_else(|| d.empty_targets());
+            let signed_by = (r["signed_by"].as_array().into_iter().flatten())
+                .filter_map(|x| x.as_str().map(str::to_string));
+            return Ok(TargetsReport {
+                version: v,
+                expires: done.expires().to_string(),
+                roles: done.summaries(&Holders::of(&ws)?),
+                signed_by: signed_by.collect(),
+                files: vec![a, b],
+            });
+        }
+        (Some(_), None) => {
+            ctx.record(
+                &ws,
+                "targets-rolled-back",
+                serde_json::json!({"version": v}),
+            )?;
+            ctx.notice(format!(
+                "targets version {v} was interrupted before its file was written: rolled back"
+            ));
+        }
+        (None, _) => {}
+    }
     let root = d.published(&ws)?.pop().ok_or_else(|| {
         Error::refused("no root is published yet")
             .hint("publish version 1 first: its targets role names the keys that sign delegations")
@@ -122,7 +157,7 @@ fn update(ctx: &Context, how: &SignWith, edit: DelegationEdit) -> Result<Targets
         ))
         .hint("sign with more targets keys (--sign-with K); nothing was written"));
     }
-    let (a, b) = ws.publish_role_raw("targets", version, &bytes)?;
+    // The intent first: a crash below leaves a file the transcript vouches for (or none).
     ctx.record(
         &ws,
         "targets-published",
@@ -131,11 +166,13 @@ fn update(ctx: &Context, how: &SignWith, edit: DelegationEdit) -> Result<Targets
                 "version": version,
                 "signed_sha256": digest_hex(&message),
                 "file_sha256": digest_hex(&bytes),
+                "files": [{"role": "targets", "version": version, "sha256": digest_hex(&bytes)}],
                 "signed_by": signers.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
             }),
             true,
         ),
     )?;
+    let (a, b) = ws.publish_role_raw("targets", version, &bytes)?;
     Ok(TargetsReport {
         version,
         expires: next.expires().to_string(),

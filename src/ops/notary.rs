@@ -7,11 +7,11 @@
 use super::context::Context;
 use super::root::{StageSpec, sign_with, signing_ids};
 use crate::dialect::notary::{certificate_key, signature};
-use crate::dialect::notary_cert::{check_root_keys, root_certificate, validity};
 use crate::dialect::{Base, Dialect, Doc, Holders, identity_of};
 use crate::error::{Error, Result};
 use crate::readpath::read_input;
 use crate::signer::Signer;
+use crate::signer::notary_cert::{check_root_keys, root_certificate, validity};
 use crate::tuf::expiry::{Timestamp, format_tuf_time, parse_user_time};
 pub use crate::tuf::notary::{ImportedDelegation, ImportedKey};
 use crate::tuf::notary::{NotaryMetadata, NotarySignature};

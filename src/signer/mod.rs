@@ -5,6 +5,7 @@
 
 pub mod attest;
 pub mod emsa;
+pub mod notary_cert;
 pub mod pkcs11;
 pub mod profiles;
 pub mod software;

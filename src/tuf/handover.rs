@@ -217,8 +217,8 @@ pub fn check(
 mod tests {
     use super::*;
     use crate::dialect::notary::{certificate_key, signature};
-    use crate::dialect::notary_cert::root_certificate;
     use crate::signer::Signer;
+    use crate::signer::notary_cert::root_certificate;
     use crate::signer::software::SoftwareKey;
     use crate::tuf::Algorithm;
     use crate::tuf::expiry::parse_tuf_time;
