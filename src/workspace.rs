@@ -1136,6 +1136,31 @@ impl Workspace {
         Ok(out)
     }
 
+    /// Moves `path` (a private key file) to `path.interrupted-<unix time>` when no key record
+    /// refers to it; returns where. A crashed `key generate` leaves such a file.
+    pub fn set_aside_orphan(&self, path: &Path) -> Result<Option<PathBuf>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let used = self
+            .keys_unchecked()?
+            .iter()
+            .any(|r| r.reference.as_deref() == Some(&format!("software:{name}")));
+        if used {
+            return Ok(None);
+        }
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let aside = path.with_file_name(format!("{name}.interrupted-{secs}"));
+        fs::rename(path, &aside).map_err(|e| Error::io("set aside", path, &e))?;
+        Ok(Some(aside))
+    }
+
     /// Writes key record `rec` unless a record of that name with that key ID is there already.
     pub fn add_key_record_once(&self, rec: &KeyRecord) -> Result<()> {
         let p = self.key_path(&rec.name);

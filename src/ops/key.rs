@@ -43,7 +43,6 @@ pub fn generate_software(
     let file = format!("{name}.key.pem");
     let reference = format!("software:{file}");
     let pem_path = ws.software_key_path(&reference)?;
-    write_new_atomic(&pem_path, pem.as_bytes())?;
     let rec = KeyRecord::new(
         name,
         tuf_key,
@@ -52,16 +51,24 @@ pub fn generate_software(
         Some(reference),
         format_tuf_time(ctx.now),
     );
-    if let Err(e) = ws.add_key_record(&rec) {
-        // Leave no private key file without its record.
-        let _ = std::fs::remove_file(&pem_path);
-        return Err(e);
+    // A key file without a record is what a crash left of an earlier `key generate`: never
+    // registered, it is set aside (kept), not overwritten.
+    if let Some(aside) = ws.set_aside_orphan(&pem_path)? {
+        ctx.notice(format!(
+            "{} held a private key no record registers (an interrupted key generate): kept as {}",
+            pem_path.display(),
+            aside.display()
+        ));
     }
+    // The intent first (the name bound to this key ID), then the key file, then its record: a
+    // crash leaves no record the transcript does not vouch for.
+    ctx.record(&ws, "key-generated", super::audit::key_detail(&rec, None))?;
+    write_new_atomic(&pem_path, pem.as_bytes())?;
+    ws.add_key_record(&rec)?;
     ctx.notice(format!(
         "{name} is a software key, kept encrypted in {}: fine for trials, but a root key belongs in an HSM or a YubiKey",
         pem_path.display()
     ));
-    ctx.record(&ws, "key-generated", super::audit::key_detail(&rec, None))?;
     Ok(KeyInfo::of(&rec))
 }
 
