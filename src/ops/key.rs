@@ -350,7 +350,13 @@ pub fn destroy(ctx: &Context, k: &str, confirm: Option<&str>) -> Result<KeyInfo>
         }
         Backend::Software => {
             let p = ws.software_key_path(rec.reference.as_deref().unwrap_or(""))?;
-            std::fs::remove_file(&p).map_err(|e| Error::io("remove", &p, &e))?;
+            // Gone already: a destroy interrupted after it removed the file is finished.
+            match std::fs::remove_file(&p) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(Error::io("remove", &p, &e))?
+                }
+                _ => {}
+            }
         }
         Backend::Pkcs11 => ctx.unlock.destroy_pkcs11(&rec)?,
         Backend::Yubikey => {

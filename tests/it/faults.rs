@@ -38,15 +38,15 @@ fn run(w: &Ws, ws: &Path, args: &[&str], crash_at: Option<u64>) -> std::process:
     c.output().unwrap()
 }
 
-/// A key record without its `created_at` line: a rerun after a crash registers the key at
-/// another second.
+/// A key record without its `created_at` and `destroyed_at` lines: a rerun after a crash
+/// registers (or destroys) the key at another second.
 fn without_times(rel: &Path, bytes: Vec<u8>) -> Vec<u8> {
     if !rel.starts_with("ws/keys") {
         return bytes;
     }
     String::from_utf8_lossy(&bytes)
         .lines()
-        .filter(|l| !l.contains("\"created_at\""))
+        .filter(|l| !l.contains("\"created_at\"") && !l.contains("\"destroyed_at\""))
         .collect::<Vec<_>>()
         .join("\n")
         .into_bytes()
@@ -450,4 +450,19 @@ fn key_generate_survives_a_crash_at_every_write_step() {
         );
     }
     assert!(crashes >= 8, "only {crashes} crash points");
+}
+
+/// Issue 23, item 5: `key destroy` (software) crashed at any write step: a rerun finishes it.
+#[test]
+fn key_destroy_survives_a_crash_at_every_write_step() {
+    let w = Ws::new();
+    w.keys(&[("old", "ed25519")]);
+    let none = |_: &Path, _: &[u8]| false;
+    let n = crash_everywhere(
+        &w,
+        &["key", "destroy", "old", "--confirm", "old"],
+        None,
+        &none,
+    );
+    assert!(n >= 5, "only {n} crash points");
 }
