@@ -880,6 +880,7 @@ impl Workspace {
         for (action, again) in [
             ("adopt", "`rootcellar adopt SOURCE`"),
             ("import-qr", "`rootcellar import qr FILE…`"),
+            ("notary-import", "`rootcellar import notary DIR`"),
             (
                 "targets-published",
                 "`rootcellar delegate …` (any delegate command)",

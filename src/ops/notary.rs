@@ -315,8 +315,11 @@ fn find_root(dir: &Path, gun: &str) -> Result<PathBuf> {
 pub fn import(ctx: &Context, dir: &Path) -> Result<ImportReport> {
     let ws = ctx.workspace()?;
     let gun = gun_of(&ws)?;
-    let _lock = ws.lock()?;
-    if !ws.published_files()?.is_empty() || ws.staged_raw()?.is_some() {
+    let _lock = ws.lock_only()?;
+    // An import interrupted after its transcript line (its intent) is finished, not refused.
+    let resume = ws.resume_interrupted("notary-import")?;
+    ws.check_bound()?;
+    if resume.is_none() && (!ws.published_files()?.is_empty() || ws.staged_raw()?.is_some()) {
         return Err(Error::refused(
             "this workspace already has a root history; import starts a new one",
         )
@@ -362,30 +365,38 @@ pub fn import(ctx: &Context, dir: &Path) -> Result<ImportReport> {
         .filter(|_| found.targets_kept)
         .zip(found.targets_version)
         .map(|(b, v)| (v, b));
+    let detail = serde_json::json!({
+        "gun": gun,
+        "source": path.display().to_string(),
+        "version": md.signed.version,
+        "sha256": digest_hex(&bytes),
+        "signed_sha256": digest_hex(md.canonical_signed()),
+        "root_keyids": found.root_keys_ids,
+        "delegations": delegations.iter().map(|d| d.role.clone()).collect::<Vec<_>>(),
+        "targets_sha256": targets_file.as_ref().map(|(_, b)| digest_hex(b)),
+        // What the transcript binds: the files imported.
+        "files": std::iter::once(serde_json::json!({"role": "root", "version": md.signed.version, "sha256": digest_hex(&bytes)}))
+            .chain(targets_file.as_ref().map(|(v, b)| serde_json::json!({"role": "targets", "version": v, "sha256": digest_hex(b)})))
+            .collect::<Vec<_>>(),
+    });
+    // The intent first: a crash below leaves files the transcript vouches for, and the same
+    // import run again writes the rest.
+    match resume {
+        Some(d) if d["files"] != detail["files"] => {
+            return Err(
+                Error::refused("an import of another root was interrupted here")
+                    .hint("run that import again (the same folder) to finish it"),
+            );
+        }
+        Some(_) => ctx.notice("finishing the import that was interrupted".to_string()),
+        None => ctx.record(&ws, "notary-import", detail)?,
+    }
     let (a, b) = ws.publish_raw(md.signed.version, &bytes)?;
     let mut files = vec![a, b];
     if let Some((v, tb)) = &targets_file {
         let (c, d) = ws.publish_role_raw("targets", *v, tb)?;
         files.extend([c, d]);
     }
-    ctx.record(
-        &ws,
-        "notary-import",
-        serde_json::json!({
-            "gun": gun,
-            "source": path.display().to_string(),
-            "version": md.signed.version,
-            "sha256": digest_hex(&bytes),
-            "signed_sha256": digest_hex(md.canonical_signed()),
-            "root_keyids": found.root_keys_ids,
-            "delegations": delegations.iter().map(|d| d.role.clone()).collect::<Vec<_>>(),
-            "targets_sha256": targets_file.as_ref().map(|(_, b)| digest_hex(b)),
-            // What the transcript binds: the files imported.
-            "files": std::iter::once(serde_json::json!({"role": "root", "version": md.signed.version, "sha256": digest_hex(&bytes)}))
-                .chain(targets_file.as_ref().map(|(v, b)| serde_json::json!({"role": "targets", "version": v, "sha256": digest_hex(b)})))
-                .collect::<Vec<_>>(),
-        }),
-    )?;
     Ok(ImportReport {
         gun,
         source: path,

@@ -466,3 +466,26 @@ fn key_destroy_survives_a_crash_at_every_write_step() {
     );
     assert!(n >= 5, "only {n} crash points");
 }
+
+/// Issue 23, item 4: `import notary` crashed at any write step never leaves the root without
+/// its targets (a later delegation would roll the repository's delegations back): the same
+/// import run again finishes it.
+#[test]
+fn import_notary_survives_a_crash_at_every_write_step() {
+    let w = Ws::with_init(&[
+        "init",
+        "--format",
+        "notary",
+        "--gun",
+        "docker.com/notary0.3/tst",
+    ]);
+    let src = crate::support::data("notary/notary0.3");
+    let none = |_: &Path, _: &[u8]| false;
+    let n = crash_everywhere(
+        &w,
+        &["import", "notary", src.to_str().unwrap()],
+        None,
+        &none,
+    );
+    assert!(n >= 10, "only {n} crash points");
+}
