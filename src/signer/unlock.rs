@@ -283,8 +283,8 @@ impl<'a> Unlocker<'a> {
             Backend::Yubikey => {
                 use crate::signer::yubikey as y;
                 let r: y::YkRef = rec.reference.as_deref().unwrap_or("").parse()?;
+                // The device by its serial, the key by its public key, and only then the PIN.
                 let mut yk = y::open(Some(r.serial))?;
-                let pin = self.yubikey_pin(&mut yk)?;
                 let pk = y::slot_public_key(&mut yk, r.slot)?;
                 if pk.identity() != rec.public_key()?.identity() {
                     return Err(Error::refused(format!(
@@ -293,8 +293,9 @@ impl<'a> Unlocker<'a> {
                         r.serial,
                         rec.name
                     ))
-                    .hint("the slot was overwritten, or this is another device; the workspace was not changed"));
+                    .hint("the slot was overwritten, or this is another device; the workspace was not changed; no PIN was sent"));
                 }
+                let pin = self.yubikey_pin(&mut yk)?;
                 // The record's key: for RSA, it names the scheme the key signs with.
                 Rc::new(y::YubiKeySigner::new(yk, r.slot, rec.public_key()?, pin))
             }

@@ -886,3 +886,53 @@ fn base64_encode(b: &[u8]) -> String {
         .collect();
     lines.join("\n")
 }
+
+/// Issue 23, item 8 (YubiKey): the slot's public key is compared with the record before the PIN
+/// is sent: a slot that now holds another key costs no PIN try, whatever PIN is given.
+#[test]
+fn a_slot_holding_another_key_never_sees_the_pin() {
+    let _g = fresh_cards();
+    let (s1, _) = serials();
+    let w = YkWs::new();
+    w.generate("a", s1, "9c");
+    w.online_keys();
+    w.ok(&[
+        "root",
+        "new",
+        "--root-key",
+        "a",
+        "--threshold",
+        "1",
+        "--targets-key",
+        "t",
+        "--snapshot-key",
+        "t",
+        "--timestamp-key",
+        "t",
+    ]);
+    // The slot is overwritten with another key (here by rootcellar itself, on purpose).
+    let s = s1.to_string();
+    w.ok(&[
+        "key",
+        "generate",
+        "--backend",
+        "yubikey",
+        "--serial",
+        &s,
+        "--slot",
+        "9c",
+        "--name",
+        "b",
+        "--default-management-key",
+        "--overwrite",
+    ]);
+    let mut c = w.cmd(&["sign", "--key", "a"]);
+    c.env("ROOTCELLAR_PIN", "654321");
+    let r = w.refused_with(c, 1, "holds another key than the one recorded as a");
+    // Before the change the wrong PIN went to the card first ("wrong PIN … tries left").
+    assert!(
+        r.stderr.contains("no PIN was sent") && !r.stderr.contains("wrong PIN"),
+        "{}",
+        r.stderr
+    );
+}
