@@ -585,7 +585,8 @@ pub fn run(s: Settings) -> Result<()> {
     // on in raw mode.
     let restore_and_report = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if std::thread::current().name() == Some("main") {
+        // A build that aborts on panic cannot show the error: it gives the terminal back.
+        if cfg!(panic = "abort") || std::thread::current().name() == Some("main") {
             restore_and_report(info);
         }
     }));
