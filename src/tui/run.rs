@@ -575,6 +575,9 @@ impl Reply {
 /// `rootcellar ceremony`: runs the screen until the operator quits.
 pub fn run(s: Settings) -> Result<()> {
     let color = std::env::var_os("NO_COLOR").is_none();
+    // NO_COLOR is honoured by the screen itself (`color`); crossterm must still send the
+    // explicit black and white of the QR codes, or with NO_COLOR they would not show at all.
+    crossterm::style::force_color_output(true);
     let (tx, rx) = mpsc::channel::<Msg>();
     let mut m = Model::new(color);
     let mut terminal = ratatui::try_init().map_err(|e| {

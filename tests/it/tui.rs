@@ -39,6 +39,14 @@ impl Tmux {
             .unwrap();
         String::from_utf8_lossy(&o.stdout).to_string()
     }
+    /// The screen with its colours (tmux's escape sequences).
+    pub(crate) fn screen_with_colours(&self) -> String {
+        let o = Command::new("tmux")
+            .args(["-L", &self.0, "capture-pane", "-e", "-p", "-t", &self.0])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).to_string()
+    }
     pub(crate) fn wait_for(&self, text: &str) -> String {
         let t = Instant::now();
         loop {
@@ -249,6 +257,22 @@ fn a_whole_ceremony_through_the_screen_on_software_and_softhsm2_keys() {
     tm.keys(&["Down", "Down", "Down", "Down", "Down", "Down", "Enter"]);
     let s = tm.wait_for("frame 1/");
     assert!(s.contains("\u{2580}"), "{s}");
+    // Drawn in explicit black on white although NO_COLOR is set (issue 21): without colours a
+    // QR code does not show at all.
+    let c = tm.screen_with_colours();
+    let black = ["[40m", ";40m", "48;5;0m", "[30m", ";30m", "38;5;0m"]
+        .iter()
+        .any(|x| c.contains(x));
+    let white = [
+        "[47m", ";47m", "[107m", ";107m", "48;5;15m", "48;5;7m", "[37m", ";37m", "[97m", ";97m",
+    ]
+    .iter()
+    .any(|x| c.contains(x));
+    assert!(
+        black && white,
+        "no black and white in the QR view:\n{}",
+        c.escape_debug()
+    );
     tm.keys(&["Enter"]);
     tm.wait_for("Export the published roots");
     tm.keys(&["Down", "Down", "Down", "Down", "Down", "Enter"]);
