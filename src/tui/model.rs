@@ -325,6 +325,8 @@ pub struct Model {
     /// The line being typed (Input, ExportDir).
     pub input: String,
     secret: Zeroizing<String>,
+    /// A new passphrase typed once, waiting to be typed again.
+    first_secret: Option<Zeroizing<String>>,
     pub error: Option<(String, Option<String>)>,
     pub busy: Option<String>,
     pub spinner: usize,
@@ -345,6 +347,7 @@ impl Model {
             cursor: 0,
             input: String::new(),
             secret: Zeroizing::new(String::new()),
+            first_secret: None,
             error: None,
             busy: Some("Reading the workspace and the devices…".into()),
             spinner: 0,
@@ -476,6 +479,11 @@ impl Model {
             .unwrap_or_default()
     }
 
+    /// Whether a new passphrase was typed once and is asked again.
+    pub fn asking_again(&self) -> bool {
+        self.first_secret.is_some()
+    }
+
     fn refuse(&mut self, msg: impl Into<String>, hint: impl Into<String>) -> Effect {
         self.error = Some((msg.into(), Some(hint.into())));
         Effect::Nothing
@@ -533,6 +541,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Effect {
         }
         Msg::Esc => {
             m.secret.clear();
+            m.first_secret = None;
             m.input.clear();
             m.error = None;
             if let Some(prev) = m.back.pop() {
@@ -947,10 +956,19 @@ fn enter_input(m: &mut Model, flow: Flow) -> Effect {
                 step: PlanStep::Targets,
             })
         }
-        Flow::Generate { .. } => Screen::PickTarget(Flow::Generate {
-            name: text,
-            target: None,
-        }),
+        Flow::Generate { .. } => {
+            // A taken name is refused here, before anything is asked.
+            if m.snap.keys.iter().any(|k| k.name == text) {
+                return m.refuse(
+                    format!("a key named {text:?} exists already"),
+                    "type another name",
+                );
+            }
+            Screen::PickTarget(Flow::Generate {
+                name: text,
+                target: None,
+            })
+        }
         Flow::Delegate { .. } => Screen::PickKey(Flow::Delegate { role: text }),
         // The path: its review comes first. Then, if nothing here vouches for the version it
         // follows, that version's digest as read aloud.
@@ -1001,6 +1019,35 @@ fn enter_request_review(m: &mut Model, flow: Flow) -> Effect {
 
 /// Enter on the masked field: the secret leaves the model with the one job that uses it.
 fn enter_secret(m: &mut Model, flow: Flow, key: String) -> Effect {
+    // A new key file's passphrase: at least 8 characters, typed twice.
+    if let Flow::Generate {
+        target: Some(t), ..
+    } = &flow
+        && t.backend == "software"
+    {
+        match m.first_secret.take() {
+            None if m.secret.chars().count() < 8 => {
+                m.secret.clear();
+                return m.refuse(
+                    "a new passphrase needs at least 8 characters",
+                    "type a longer one",
+                );
+            }
+            None => {
+                m.first_secret = Some(std::mem::take(&mut m.secret));
+                m.error = None;
+                return Effect::Nothing;
+            }
+            Some(first) if *first != *m.secret => {
+                m.secret.clear();
+                return m.refuse(
+                    "the two passphrases differ",
+                    "type the new passphrase again",
+                );
+            }
+            Some(_) => {}
+        }
+    }
     let secret = if m.secret.is_empty() {
         None
     } else {
@@ -1684,6 +1731,16 @@ mod tests {
         );
         update(&mut m, Msg::Enter);
         assert!(matches!(m.screen, Screen::Input(_)));
+        // Esc goes back to the ticked keys (issue 21), never forward; Enter comes back here.
+        typed(&mut m, "9");
+        update(&mut m, Msg::Esc);
+        assert!(
+            matches!(&m.screen, Screen::PickKey(Flow::NewRoot { step: PlanStep::RootKeys, ticked, .. }) if *ticked == ["alice", "bob"]),
+            "{:?}",
+            m.screen
+        );
+        update(&mut m, Msg::Enter);
+        assert!(matches!(m.screen, Screen::Input(_)) && m.input.is_empty());
         typed(&mut m, "3");
         update(&mut m, Msg::Enter);
         assert!(m.error.as_ref().unwrap().0.contains("from 1 to 2"));

@@ -412,10 +412,10 @@ fn secret(f: &mut Frame, inner: Rect, m: &Model, flow: &Flow, key: &str) {
     let l = match flow {
         Flow::Generate { name, target } => {
             let t = target.clone().unwrap_or_default();
-            let what = if t.backend == "software" {
-                "a new passphrase (at least 8 characters) for the key file"
-            } else {
-                "the device's PIN"
+            let what = match (t.backend == "software", m.asking_again()) {
+                (true, false) => "a new passphrase (at least 8 characters) for the key file",
+                (true, true) => "the same passphrase again",
+                (false, _) => "the device's PIN",
             };
             vec![
                 Line::from(format!("New key {} on {}.", name.trim(), t.label)),

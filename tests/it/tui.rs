@@ -333,12 +333,30 @@ fn version_1_from_an_empty_workspace_entirely_on_the_screen() {
         tm.select("Generate a key");
         tm.keys(&["Enter"]);
         tm.wait_for("Name of the new key");
+        if name == "hsm" {
+            // A taken name is refused before anything is asked.
+            tm.type_text("alice");
+            tm.keys(&["Enter"]);
+            tm.wait_for("a key named \"alice\" exists already");
+            for _ in 0.."alice".len() {
+                tm.keys(&["BSpace"]);
+            }
+        }
         tm.type_text(name);
         tm.keys(&["Enter"]);
         tm.wait_for("choose where");
         tm.select(place);
         tm.keys(&["Enter"]);
         tm.wait_for(&format!("New key {name} on"));
+        if name == "alice" {
+            // A new passphrase: too short is refused, then it is typed twice (issue 21).
+            tm.type_text("short");
+            tm.keys(&["Enter"]);
+            tm.wait_for("at least 8 characters");
+            tm.type_text(secret);
+            tm.keys(&["Enter"]);
+            tm.wait_for("the same passphrase again");
+        }
         tm.type_text(secret);
         tm.keys(&["Enter"]);
         tm.wait_for(&format!("Generated {name} on"));
