@@ -60,6 +60,9 @@ pub struct Staged {
     pub by_self: (usize, u64),
     pub can_still_sign: Vec<String>,
     pub publishable: bool,
+    /// When it expires (as written), and in how many days from the snapshot's time.
+    pub expires: String,
+    pub expires_in_days: Option<i64>,
 }
 
 /// A request's review, computed against the workspace's published chain (or marked
@@ -1184,6 +1187,8 @@ mod tests {
             by_self: (0, 2),
             can_still_sign: vec!["alice".into(), "bob".into(), "carol".into()],
             publishable: false,
+            expires: "2027-12-01T00:00:00Z".into(),
+            expires_in_days: Some(365),
         }
     }
 

@@ -69,6 +69,10 @@ pub fn load(s: &Settings, list_devices: bool) -> Result<Snapshot> {
             by_self: (x.by_self.count(), x.by_self.threshold),
             can_still_sign: x.can_still_sign.iter().map(|l| clean(l)).collect(),
             publishable: x.publishable,
+            expires: clean(&d.expires_after),
+            expires_in_days: crate::tuf::expiry::parse_tuf_time(&d.expires_after)
+                .ok()
+                .map(|t| (t - ctx.now).whole_days()),
         }),
         _ => None,
     };

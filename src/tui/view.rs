@@ -283,6 +283,19 @@ fn review(f: &mut Frame, inner: Rect, m: &Model) {
             for d in &st.diff {
                 l.push(Line::from(d.clone()));
             }
+            // The expiry on every review, version 1's included; inside the warning window in
+            // colour (and in words, for NO_COLOR).
+            match st.expires_in_days {
+                Some(n) if n < 60 => l.push(Line::from(Span::styled(
+                    format!(
+                        "Expires: {} (in {n} days — inside the 60-day warning window)",
+                        st.expires
+                    ),
+                    style(m, Color::Yellow),
+                ))),
+                Some(n) => l.push(Line::from(format!("Expires: {} (in {n} days)", st.expires))),
+                None => l.push(Line::from(format!("Expires: {}", st.expires))),
+            }
             if let Some((n, t)) = st.by_previous {
                 l.push(Line::from(format!(
                     "Previous version's root keys: {n} of {t}{}",
@@ -586,6 +599,8 @@ mod tests {
                 by_self: (1, 2),
                 can_still_sign: vec!["alice".into(), "bob".into()],
                 publishable: false,
+                expires: "2027-12-01T00:00:00Z".into(),
+                expires_in_days: Some(40),
             });
         }
         s

@@ -125,6 +125,8 @@ fn version_1_of_alice_and_hsm(tm: &Tmux, tick: impl Fn(&str)) -> String {
         s.contains("Root version 1") && s.contains("Still to sign: alice, hsm"),
         "{s}"
     );
+    // Version 1's review shows its expiry, with the days left (issue 21).
+    assert!(s.contains("Expires: ") && s.contains(" days)"), "{s}");
     for (name, secret) in [("alice", "software passphrase"), ("hsm", PIN)] {
         tm.keys(&["s"]);
         tm.wait_for("3 Keys");
