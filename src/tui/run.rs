@@ -122,17 +122,31 @@ pub fn load(s: &Settings, list_devices: bool) -> Result<Snapshot> {
                 });
             }
         }
+        // One line per card: a YubiKey's PIV application, which the ykcs11 and OpenSC modules
+        // show as tokens too, is named once, with the firmware advisory when it applies.
+        let piv_view = |profile: &str| {
+            let p = profile.to_ascii_lowercase();
+            p.contains("ykcs11") || p.contains("opensc")
+        };
+        let cards = !d.yubikeys.is_empty();
         for y in d.yubikeys {
-            devices.push(format!(
+            let mut line = format!(
                 "YubiKey {} (firmware {}, PIN tries left {})",
                 y.serial,
                 y.firmware,
                 y.pin_retries
                     .map(|r| r.to_string())
                     .unwrap_or_else(|| "?".into())
-            ));
+            );
+            for w in &y.warnings {
+                line.push_str(&format!(" — {}", clean(w)));
+            }
+            devices.push(line);
         }
         for mr in d.pkcs11 {
+            if cards && piv_view(&mr.profile) {
+                continue;
+            }
             for t in mr.tokens {
                 devices.push(format!(
                     "{} token {:?} serial {} ({})",

@@ -214,6 +214,21 @@ fn a_whole_ceremony_through_the_screen_on_software_and_softhsm2_keys() {
         "{s}"
     );
     assert!(s.contains("softhsm2 token \"screen\""), "{s}");
+    // Each virtual card once (not again as its ykcs11 and OpenSC tokens), with the firmware
+    // advisory (issue 21).
+    if let Ok(serial) = std::env::var("HWSIM_PIV_SERIAL") {
+        let all = tm.screen();
+        assert_eq!(
+            all.lines().filter(|l| l.contains(&serial)).count(),
+            1,
+            "{all}"
+        );
+        assert!(all.contains(&format!("YubiKey {serial}")), "{all}");
+        assert!(
+            all.contains("YSA-2024-03") || all.contains("EC key-cloning"),
+            "{all}"
+        );
+    }
     tm.keys(&["Enter"]);
     tm.wait_for("Refresh the expiry");
     tm.keys(&["Enter"]);
