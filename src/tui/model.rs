@@ -24,6 +24,8 @@ pub struct Snapshot {
     pub gen_targets: Vec<GenTarget>,
     /// Whether the devices were listed for this snapshot (they are not after each operation).
     pub devices_read: bool,
+    /// Started with --allow-online: an online machine is a dry run, not a stop.
+    pub online_allowed: bool,
     /// A Notary v1 / DCT workspace: its GUN (root keys are named by certificates).
     pub notary: Option<String>,
 }
@@ -685,6 +687,13 @@ fn finish(m: &mut Model, msg: Msg) -> Effect {
 fn enter(m: &mut Model) -> Effect {
     match m.screen.clone() {
         Screen::Preflight => {
+            // A red air-gap line stops here, before any key or secret is asked for.
+            if !m.snap.air_gap.is_empty() && !m.snap.online_allowed {
+                return m.refuse(
+                    "this machine is online: no private key may be made or used here",
+                    "take it off the network (unplug the cable, `rfkill block all`) and start the screen again; for a dry run, start it with --allow-online",
+                );
+            }
             m.go(Screen::Choose);
             Effect::Nothing
         }
@@ -1173,6 +1182,7 @@ mod tests {
             devices: vec!["YubiKey 5437251 (firmware 5.7.4, PIN tries left 3)".into()],
             gen_targets: vec![],
             devices_read: true,
+            online_allowed: false,
             notary: None,
         }
     }

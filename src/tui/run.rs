@@ -166,6 +166,7 @@ pub fn load(s: &Settings, list_devices: bool) -> Result<Snapshot> {
         devices,
         gen_targets,
         devices_read: list_devices,
+        online_allowed: s.allow_online,
         notary: o.gun,
     })
 }

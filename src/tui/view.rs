@@ -584,6 +584,7 @@ mod tests {
             devices: vec!["YubiKey 5437251 (firmware 5.7.4, PIN tries left 3)".into(), "softhsm2 token \"ceremony\" serial 8bf1 (PIN ok)".into()],
             gen_targets: vec![],
             devices_read: true,
+            online_allowed: false,
             notary: None,
         };
         if staged {
@@ -629,8 +630,17 @@ mod tests {
         let mut online = Model::new(false);
         let mut s = snap(false);
         s.air_gap = vec!["network interface eth0 (up, state up)".into()];
-        update(&mut online, Msg::Loaded(Ok(Box::new(s))));
+        update(&mut online, Msg::Loaded(Ok(Box::new(s.clone()))));
         insta::assert_snapshot!("preflight_online", render(&online));
+        // Online: Enter stops at preflight, saying why (issue 21); a dry run goes on.
+        update(&mut online, Msg::Enter);
+        assert_eq!(online.screen, Screen::Preflight);
+        assert!(online.error.as_ref().is_some_and(|e| e.0.contains("this machine is online")));
+        let mut dry = Model::new(false);
+        s.online_allowed = true;
+        update(&mut dry, Msg::Loaded(Ok(Box::new(s))));
+        update(&mut dry, Msg::Enter);
+        assert_eq!(dry.screen, Screen::Choose);
         insta::assert_snapshot!("preflight", render(&at(&[], false)));
         insta::assert_snapshot!("choose", render(&at(&[Msg::Enter], false)));
         insta::assert_snapshot!("review", render(&at(&[Msg::Enter, Msg::Enter], true)));
