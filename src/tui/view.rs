@@ -25,6 +25,8 @@ fn step(screen: &Screen) -> &'static str {
         Screen::Choose | Screen::Input(_) => "2 Choose",
         Screen::PickKey(_) | Screen::PickTarget(_) => "3 Keys",
         Screen::Review | Screen::RequestReview(_) => "4 Review",
+        // A new key's passphrase or PIN belongs to the keys step, not to signing.
+        Screen::Secret(Flow::Generate { .. }, _) => "3 Keys: new key",
         Screen::Secret(..) => "5 Sign",
         Screen::ExportDir | Screen::Done | Screen::Qr(_) => "6 Publish and export",
         Screen::Busy => "Working",
@@ -40,6 +42,7 @@ fn keys(screen: &Screen) -> &'static str {
         Screen::PickKey(_) => "↑↓ choose · Enter select · Esc back · q quit",
         Screen::Review => "s sign · Esc back · q quit",
         Screen::RequestReview(_) => "Enter continue · Esc back · q quit",
+        Screen::Secret(Flow::Generate { .. }, _) => "type the secret · Enter continue · Esc back",
         Screen::Secret(..) => "type the secret · Enter sign · Esc back",
         Screen::ExportDir => "type the folder · Enter export · Esc back",
         Screen::Input(_) => "type · Enter continue · Esc back",
@@ -635,7 +638,12 @@ mod tests {
         // Online: Enter stops at preflight, saying why (issue 21); a dry run goes on.
         update(&mut online, Msg::Enter);
         assert_eq!(online.screen, Screen::Preflight);
-        assert!(online.error.as_ref().is_some_and(|e| e.0.contains("this machine is online")));
+        assert!(
+            online
+                .error
+                .as_ref()
+                .is_some_and(|e| e.0.contains("this machine is online"))
+        );
         let mut dry = Model::new(false);
         s.online_allowed = true;
         update(&mut dry, Msg::Loaded(Ok(Box::new(s))));

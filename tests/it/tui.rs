@@ -364,7 +364,12 @@ fn version_1_from_an_empty_workspace_entirely_on_the_screen() {
         tm.wait_for("choose where");
         tm.select(place);
         tm.keys(&["Enter"]);
-        tm.wait_for(&format!("New key {name} on"));
+        let s = tm.wait_for(&format!("New key {name} on"));
+        // Under the keys step, not "5 Sign" (issue 21).
+        assert!(
+            s.contains("3 Keys: new key") && !s.contains("5 Sign"),
+            "{s}"
+        );
         if name == "alice" {
             // A new passphrase: too short is refused, then it is typed twice (issue 21).
             tm.type_text("short");
