@@ -455,6 +455,16 @@ impl Model {
         self.back.push(std::mem::replace(&mut self.screen, s));
         self.cursor = 0;
         self.error = None;
+        // Choosing an online key for version 1: start on the first key that is not one of
+        // its root keys, not on a root key.
+        if let Screen::PickKey(Flow::NewRoot { plan, step, .. }) = &self.screen
+            && *step != PlanStep::RootKeys
+        {
+            let root = plan.root.clone();
+            self.cursor = (self.pick_list().iter())
+                .position(|k| !root.contains(k))
+                .unwrap_or(0);
+        }
     }
 
     fn start(&mut self, job: Job, what: &str, after: Screen) -> Effect {
@@ -1763,6 +1773,9 @@ mod tests {
         typed(&mut m, "2");
         update(&mut m, Msg::Enter);
         assert!(matches!(m.screen, Screen::PickKey(_)));
+        // The targets key's picker does not start on a root key (issue 21).
+        let first = m.pick_list()[m.cursor].clone();
+        assert!(first != "alice" && first != "bob", "starts on {first}");
         for _ in 0..3 {
             update(&mut m, Msg::Down);
         }
