@@ -96,6 +96,8 @@ pub enum Action {
     Review,
     Sign,
     Publish,
+    /// Drop the staged root (after typing "discard").
+    Discard,
     Refresh,
     Revoke,
     RotateRoot,
@@ -118,6 +120,7 @@ impl Action {
             Action::Review => "Review the staged root",
             Action::Sign => "Sign the staged root (one keyholder at a time)",
             Action::Publish => "Publish the staged root",
+            Action::Discard => "Discard the staged root (its signatures are lost)",
             Action::Refresh => {
                 "Refresh the expiry (next version, same keys; Notary: new certificates)"
             }
@@ -201,6 +204,8 @@ pub enum Flow {
         name: String,
         target: Option<GenTarget>,
     },
+    /// Dropping the staged root: "discard" typed to confirm.
+    Discard,
 }
 
 /// QR frames, full screen, and the frame shown.
@@ -241,6 +246,7 @@ pub enum Job {
         devices: bool,
     },
     Refresh,
+    Discard,
     Revoke(String),
     /// Sign the staged root, refused if its digest is no longer the one `shown`.
     Sign {
@@ -405,6 +411,9 @@ impl Model {
         if self.snap.notary.is_some() {
             m.push(Action::Certificate);
         }
+        if self.snap.staged.is_some() {
+            m.push(Action::Discard);
+        }
         m.push(Action::Quit);
         m
     }
@@ -439,7 +448,7 @@ impl Model {
             Flow::SignRequest { .. } | Flow::Certificate => names(&|k| k.backend != "public"),
             Flow::AddKey => names(&|k| !k.in_root),
             Flow::NewRoot { .. } => names(&|_| true),
-            Flow::Generate { .. } => Vec::new(),
+            Flow::Generate { .. } | Flow::Discard => Vec::new(),
         }
     }
 
@@ -769,6 +778,7 @@ fn enter_choose(m: &mut Model) -> Effect {
             m.go(Screen::Review);
             Effect::Nothing
         }
+        Action::Discard => input(m, Flow::Discard),
         Action::Sign => pick(m, Flow::Sign),
         Action::Revoke => pick(m, Flow::Revoke),
         Action::AddKey => pick(m, Flow::AddKey),
@@ -992,6 +1002,16 @@ fn enter_input(m: &mut Model, flow: Flow) -> Effect {
             })
         }
         Flow::Delegate { .. } => Screen::PickKey(Flow::Delegate { role: text }),
+        Flow::Discard if text == "discard" => {
+            m.input.clear();
+            return m.start(Job::Discard, "Dropping the staged root…", Screen::Done);
+        }
+        Flow::Discard => {
+            return m.refuse(
+                "not confirmed: nothing was dropped",
+                "type discard, or Esc to go back",
+            );
+        }
         // The path: its review comes first. Then, if nothing here vouches for the version it
         // follows, that version's digest as read aloud.
         Flow::SignRequest { file, .. } => {
@@ -1287,6 +1307,7 @@ mod tests {
                 Action::SignRequest,
                 Action::AddKey,
                 Action::GenerateKey,
+                Action::Discard,
                 Action::Quit
             ]
         );
@@ -1802,6 +1823,30 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A staged root can be dropped from the screen, after "discard" is typed (issue 21).
+    #[test]
+    fn a_staged_root_is_discarded_only_when_confirmed() {
+        let mut s = sample();
+        s.staged = Some(staged());
+        let mut m = loaded(s);
+        m.go(Screen::Choose);
+        let at = m.menu().iter().position(|a| *a == Action::Discard).unwrap();
+        m.cursor = at;
+        update(&mut m, Msg::Enter);
+        assert!(matches!(m.screen, Screen::Input(Flow::Discard)));
+        typed(&mut m, "yes");
+        assert!(matches!(update(&mut m, Msg::Enter), Effect::Nothing));
+        assert!(m.error.as_ref().unwrap().0.contains("not confirmed"));
+        for _ in 0..3 {
+            update(&mut m, Msg::Backspace);
+        }
+        typed(&mut m, "discard");
+        assert!(matches!(
+            update(&mut m, Msg::Enter),
+            Effect::Start(Job::Discard)
+        ));
     }
 
     #[test]

@@ -220,6 +220,17 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
                 "same keys, new certificates".into(),
             )
         }
+        Job::Discard => {
+            let ctx = context(s, &NoPrompt);
+            Msg::Finished(
+                ops::root::discard(&ctx)
+                    .map(|v| match v {
+                        Some(v) => vec![format!("Dropped the staged root version {v}.")],
+                        None => vec!["Nothing was staged.".into()],
+                    })
+                    .map_err(pair),
+            )
+        }
         Job::Revoke(k) => {
             let ctx = context(s, &NoPrompt);
             staged_lines(

@@ -491,6 +491,7 @@ fn input(f: &mut Frame, inner: Rect, m: &Model, flow: &Flow) {
     let what = match flow {
         Flow::Delegate { .. } => "Name of the tagging role to delegate (e.g. targets/releases):",
         Flow::Generate { .. } => "Name of the new key (e.g. the keyholder's name):",
+        Flow::Discard => "Type discard to drop the staged root and its signatures (Esc keeps it):",
         Flow::NewRoot { plan, .. } => {
             threshold_q = format!(
                 "Root threshold: how many of the {} root keys must sign each version?",
