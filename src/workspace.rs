@@ -344,6 +344,24 @@ pub struct WorkspaceLock {
     _file: File,
 }
 
+/// The number of single-character insertions, deletions and substitutions from `a` to `b`.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
 /// The environment variable that holds key `name`'s passphrase for scripts:
 /// `ROOTCELLAR_PASSPHRASE_<NAME>`, the name upper-cased, `.` and `-` as `_`.
 pub fn passphrase_var(name: &str) -> String {
@@ -641,10 +659,17 @@ impl Workspace {
                 }
             }
         }
+        // A name a keystroke or two away: "did you mean bob?".
+        let near = (keys.iter())
+            .map(|r| (edit_distance(&r.name.to_lowercase(), &lower), &r.name))
+            .filter(|(d, _)| *d <= 2)
+            .min();
         Err(Error::bad_input(format!(
-            "no key named {k:?}{} in {}",
+            "no key named {k:?}{} in {}{}",
             if is_hex { " or with that key ID" } else { "" },
-            self.dir.display()
+            self.dir.display(),
+            near.map(|(_, n)| format!(": did you mean {n}?"))
+                .unwrap_or_default()
         ))
         .hint("`rootcellar key list` shows the keys; a key ID prefix needs at least 8 hex digits"))
     }
@@ -1228,5 +1253,20 @@ fn key_name(owner: Option<&str>, role: &str, keyid: &str) -> String {
         format!("{role}-{}", if id.is_empty() { "key" } else { &id })
     } else {
         clean.chars().take(48).collect()
+    }
+}
+
+#[cfg(test)]
+mod near_names {
+    use super::edit_distance;
+
+    #[test]
+    fn edit_distance_counts_single_character_edits() {
+        assert_eq!(edit_distance("bob", "bob"), 0);
+        assert_eq!(edit_distance("bop", "bob"), 1);
+        assert_eq!(edit_distance("bo", "bob"), 1);
+        assert_eq!(edit_distance("alcie", "alice"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

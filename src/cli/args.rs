@@ -100,6 +100,10 @@ pub(super) enum Command {
         /// The registered key taking its place.
         #[arg(long, value_name = "K")]
         new: String,
+        /// Expiry of the next version: a span (365d, 52w, 1y) or a time (2027-12-31). Default:
+        /// the workspace's, from now.
+        #[arg(long)]
+        expires: Option<String>,
     },
     /// Stage the next root without key K in any role.
     Revoke {

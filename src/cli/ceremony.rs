@@ -38,8 +38,13 @@ pub(super) fn run(cmd: &Command, ctx: &Context) -> Result<Output> {
             let r = ops::request::merge(ctx, files, dest.as_deref())?;
             out(&r, output::merge(&r))
         }
-        Command::Rotate { role, old, new } => {
-            let s = ops::root::rotate(ctx, role, old, new)?;
+        Command::Rotate {
+            role,
+            old,
+            new,
+            expires,
+        } => {
+            let s = ops::root::rotate(ctx, role, old, new, expires.as_deref())?;
             out(&s, output::staged(&s))
         }
         Command::Revoke { key, reason } => {

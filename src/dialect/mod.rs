@@ -902,16 +902,32 @@ impl Dialect {
     }
 
     /// `rotate ROLE --old K --new K`: the same place in ROLE, another key.
-    pub fn stage_rotate(&self, b: &Base, role: &str, old: &str, new: &str) -> Result<Staging> {
+    pub fn stage_rotate(
+        &self,
+        b: &Base,
+        role: &str,
+        old: &str,
+        new: &str,
+        expires: Option<&str>,
+    ) -> Result<Staging> {
         match self {
+            Dialect::Tuf if !crate::tuf::metadata::TOP_LEVEL_ROLES.contains(&role) => Err(
+                Error::bad_input(format!("{role:?} is not a role of a root"))
+                    .hint("rotate root, targets, snapshot or timestamp"),
+            ),
             Dialect::Tuf => tuf::edit(
                 b,
                 &EditRoot {
                     add: vec![(role.into(), new.into())],
                     remove: vec![(role.into(), old.into())],
+                    expires: expires.map(String::from),
                     ..EditRoot::default()
                 },
             ),
+            Dialect::Notary { .. } if expires.is_some() => Err(Error::bad_input(
+                "a Notary root expires with its root certificates: --expires does not apply",
+            )
+            .hint("leave --expires out (`notary root --years N` sets the certificates' lifetime)")),
             Dialect::Notary { gun } => notary::rotate(b, gun, role, old, new),
         }
     }

@@ -90,8 +90,14 @@ fn staged(ctx: &Context, (ws, d, s): (Workspace, Dialect, Staging)) -> Result<St
 
 /// `rootcellar rotate ROLE --old K --new K`: the same place in ROLE, another key (one
 /// keyholder's new key included).
-pub fn rotate(ctx: &Context, role: &str, old: &str, new: &str) -> Result<Staged> {
-    let done = stage(ctx, |d, b| d.stage_rotate(b, role, old, new))?;
+pub fn rotate(
+    ctx: &Context,
+    role: &str,
+    old: &str,
+    new: &str,
+    expires: Option<&str>,
+) -> Result<Staged> {
+    let done = stage(ctx, |d, b| d.stage_rotate(b, role, old, new, expires))?;
     staged(ctx, done)
 }
 

@@ -287,7 +287,7 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
             let ctx = context(s, &NoPrompt);
             staged_lines(
                 &ctx,
-                ops::root::rotate(&ctx, &role, &old, &new),
+                ops::root::rotate(&ctx, &role, &old, &new, None),
                 |v, _| format!("Staged root version {v}: {role} key {old} replaced by {new}."),
                 format!("{role} key {old} replaced by {new}"),
             )

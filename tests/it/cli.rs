@@ -1058,4 +1058,38 @@ mod operator {
             .unwrap();
         assert!(last.contains("confirmed at the terminal"), "{last}");
     }
+
+    /// `rotate` with --expires; an unknown role is bad input (exit 2); a mistyped key name
+    /// gets a "did you mean".
+    #[test]
+    fn rotate_takes_an_expiry_and_names_mistakes() {
+        let w = Ws::new();
+        w.published_v1();
+        w.keys(&[("r4", "ecdsa-p256")]);
+        w.refused(
+            &["rotate", "rooot", "--old", "r3", "--new", "r4"],
+            2,
+            "\"rooot\" is not a role of a root",
+        );
+        let r = w.refused(
+            &["rotate", "root", "--old", "r33", "--new", "r4"],
+            2,
+            "no key named \"r33\"",
+        );
+        assert!(r.stderr.contains("did you mean r3?"), "{}", r.stderr);
+        let r = w
+            .ok(&[
+                "rotate",
+                "root",
+                "--old",
+                "r3",
+                "--new",
+                "r4",
+                "--expires",
+                "2028-03-01",
+                "--json",
+            ])
+            .json();
+        assert_eq!(r["result"]["expires"], "2028-03-01T00:00:00Z", "{r}");
+    }
 }
