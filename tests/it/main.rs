@@ -12,6 +12,7 @@ mod interop;
 mod layers;
 mod notary;
 mod props;
+mod readme;
 mod software_keys;
 mod support;
 mod transfer;
