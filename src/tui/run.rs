@@ -648,6 +648,8 @@ pub fn run(s: Settings) -> Result<()> {
     }
     let result = (|| -> Result<()> {
         loop {
+            // The header's clock is live (the operators compare it with a watch).
+            m.snap.clock = crate::tuf::expiry::format_tuf_time(time::OffsetDateTime::now_utc());
             terminal
                 .draw(|f| super::view::draw(f, &m))
                 .map_err(|e| Error::environment(format!("terminal: {e}")))?;

@@ -512,3 +512,27 @@ fn a_failing_job_leaves_a_usable_terminal() {
         .args(["-L", &name, "kill-server"])
         .status();
 }
+
+/// Issue 21: the header's clock is live, not the time the screen was read at.
+#[test]
+fn the_header_clock_is_live() {
+    let _g = crate::hsm::SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    let w = crate::cli::Ws::new();
+    let sys = offline_sysfs();
+    let bin = env!("CARGO_BIN_EXE_rootcellar");
+    let cmd = format!(
+        "env NO_COLOR=1 ROOTCELLAR_DIR={} ROOTCELLAR_SYSFS={} {bin} ceremony; sleep 30",
+        w.path().display(),
+        sys.path().display(),
+    );
+    let name = format!("rc-tuiclock-{}", std::process::id());
+    let tm = Tmux::start(&name, &cmd);
+    let header = |s: &str| s.lines().next().unwrap_or("").to_string();
+    let first = header(&tm.wait_for("1 Preflight"));
+    std::thread::sleep(Duration::from_millis(2300));
+    let second = header(&tm.screen());
+    assert_ne!(first, second, "the clock did not move");
+    let _ = Command::new("tmux")
+        .args(["-L", &name, "kill-server"])
+        .status();
+}
