@@ -266,14 +266,14 @@ pub fn verify_report(r: &VerifyReport) -> String {
                         &format!("{}'s root keys", p.keys_of.replace("root v", "version ")),
                         p
                     ),
-                    short_ids(&p.counted)
+                    named_ids(&p.counted, &r.names)
                 );
             }
             let _ = writeln!(
                 s,
                 "  {} — signed by {}",
                 threshold_line("own root keys", &root.by_self),
-                short_ids(&root.by_self.counted)
+                named_ids(&root.by_self.counted, &r.names)
             );
             let mut notes: Vec<&String> = root.by_self.notes.iter().collect();
             if let Some(p) = &root.by_previous {
@@ -345,11 +345,22 @@ pub fn verify_report(r: &VerifyReport) -> String {
 }
 
 fn short_ids(ids: &[String]) -> String {
+    named_ids(ids, &Default::default())
+}
+
+/// Key IDs as names where `names` knows them (`alice (3a7b564f5e1c)`), else shortened.
+fn named_ids(ids: &[String], names: &std::collections::BTreeMap<String, String>) -> String {
     if ids.is_empty() {
         return "no key".into();
     }
     ids.iter()
-        .map(|i| f(&i.chars().take(12).collect::<String>()).into_owned())
+        .map(|i| {
+            let short: String = i.chars().take(12).collect();
+            match names.get(i) {
+                Some(n) => format!("{} ({})", f(n), f(&short)),
+                None => f(&short).into_owned(),
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -25,6 +25,9 @@ pub struct VerifyReport {
     /// Things to act on soon, e.g. root certificates that expire within 60 days.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Run in a workspace: the names its key records give the key IDs (key ID → name).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub names: std::collections::BTreeMap<String, String>,
     /// With `--attestations`: each key of the newest root and its attestation.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attestations: Vec<crate::transfer::attestations::KeyAttestation>,
@@ -135,6 +138,7 @@ pub fn verify_files_as(
                     chain: None,
                     targets: Vec::new(),
                     warnings: Vec::new(),
+                    names: Default::default(),
                     attestations: Vec::new(),
                 });
             }
@@ -215,6 +219,7 @@ pub fn verify_files_as(
         chain: Some(chain),
         targets,
         warnings,
+        names: Default::default(),
         attestations,
     })
 }
@@ -232,5 +237,10 @@ pub fn verify_at(
             .map_err(|e| Error::bad_input(e).hint("e.g. --at 2026-01-01"))?,
         None => ctx.now,
     };
-    verify_files_as(trusted, files, at, o)
+    let mut r = verify_files_as(trusted, files, at, o)?;
+    // Signers by name where this workspace knows them.
+    if let Ok(keys) = ctx.workspace().and_then(|ws| ws.keys()) {
+        r.names = keys.into_iter().map(|k| (k.keyid, k.name)).collect();
+    }
+    Ok(r)
 }

@@ -813,6 +813,12 @@ mod operator {
         let r = run(c);
         assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
         assert!(r.stdout.contains("VALID: root version 1"), "{}", r.stdout);
+        // Signers by name where the workspace knows them.
+        assert!(
+            r.stdout.contains("signed by r1 (") || r.stdout.contains("signed by r2 ("),
+            "{}",
+            r.stdout
+        );
         assert!(
             r.stderr
                 .contains(&format!("note: workspace: {}", w.path().display())),
