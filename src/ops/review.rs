@@ -113,7 +113,11 @@ pub fn status(ctx: &Context, d: &Dialect, ws: &Workspace, md: &Doc) -> Result<St
         by_previous,
         by_self,
         can_still_sign,
-        problems: chain.failure.iter().cloned().collect(),
+        // One problem per entry (the chain's failure joins them).
+        problems: match chain.roots.last().filter(|r| !r.errors.is_empty()) {
+            Some(r) => r.errors.clone(),
+            None => chain.failure.iter().cloned().collect(),
+        },
         publishable: chain.valid,
     })
 }

@@ -1097,5 +1097,12 @@ mod operator {
             ])
             .json();
         assert_eq!(r["result"]["expires"], "2028-03-01T00:00:00Z", "{r}");
+        // Problems one per entry, not joined (issue 21).
+        let problems = r["result"]["status"]["problems"].as_array().unwrap();
+        assert_eq!(problems.len(), 2, "{r}");
+        assert!(
+            problems.iter().all(|p| !p.as_str().unwrap().contains("; ")),
+            "{r}"
+        );
     }
 }
