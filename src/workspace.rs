@@ -890,7 +890,8 @@ impl Workspace {
     }
 
     fn compute_bound(&self) -> Result<()> {
-        let b = self.bindings()?;
+        let t = self.transcript()?;
+        let b = t.bindings();
         let redo = "check the workspace (`rootcellar audit verify`, `rootcellar verify`), restore what was changed from your backup or export; if every file is as it should be, record it with `rootcellar audit re-anchor`";
         if !b.binding {
             return Err(Error::refused(format!(
@@ -911,7 +912,7 @@ impl Workspace {
                 "`rootcellar delegate …` (any delegate command)",
             ),
         ] {
-            if !resuming && let Some(d) = self.interrupted(action)? {
+            if !resuming && let Some(d) = self.interrupted_in(&t, action)? {
                 return Err(Error::refused(format!(
                     "the {action} of {} was interrupted: the transcript records it, but not all of its files are written",
                     d.get("source").and_then(|v| v.as_str()).unwrap_or("?")
@@ -1041,7 +1042,15 @@ impl Workspace {
     /// it writes) and not every file and key record it binds is there: its detail. The
     /// operation was interrupted.
     pub fn interrupted(&self, action: &str) -> Result<Option<serde_json::Value>> {
-        let t = self.transcript()?;
+        self.interrupted_in(&self.transcript()?, action)
+    }
+
+    /// As [`Workspace::interrupted`], in the transcript `t` already read.
+    fn interrupted_in(
+        &self,
+        t: &crate::audit::Checked,
+        action: &str,
+    ) -> Result<Option<serde_json::Value>> {
         let Some(e) = t.entries.last().filter(|e| e.action == action) else {
             return Ok(None);
         };
