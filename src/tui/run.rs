@@ -26,9 +26,36 @@ pub struct Settings {
 /// The prompt of a job: the secret typed on the screen, or none (the operation then says that
 /// it needs one).
 fn secret_prompt(secret: Option<secrecy::SecretString>) -> Box<dyn Prompt> {
-    match secret {
+    Box::new(ScreenPrompt(match secret {
         Some(sec) => Box::new(FixedPrompt(sec)),
         None => Box::new(NoPrompt),
+    }))
+}
+
+/// The screen's prompt: the secret typed on it; the clock was confirmed on preflight, where
+/// Enter means "the clock is right" and comes before any key or secret (the transcript says so).
+struct ScreenPrompt(Box<dyn Prompt>);
+
+impl Prompt for ScreenPrompt {
+    fn secret(
+        &self,
+        kind: crate::prompt::SecretKind,
+        label: &str,
+    ) -> Result<secrecy::SecretString> {
+        self.0.secret(kind, label)
+    }
+    fn new_secret(
+        &self,
+        kind: crate::prompt::SecretKind,
+        label: &str,
+    ) -> Result<secrecy::SecretString> {
+        self.0.new_secret(kind, label)
+    }
+    fn can_retry(&self) -> bool {
+        self.0.can_retry()
+    }
+    fn confirm_clock(&self, _now: &str) -> Result<Option<String>> {
+        Ok(Some("confirmed on the ceremony screen's preflight".into()))
     }
 }
 

@@ -302,6 +302,17 @@ fn a_whole_ceremony_through_the_screen_on_software_and_softhsm2_keys() {
     tm.keys(&["y"]);
     // The files: version 2 published, verified, exported with checksums.
     let meta = w.dir.path().join("metadata");
+    // The signatures were made after the clock was confirmed on preflight (issue 21).
+    let log = std::fs::read_to_string(w.dir.path().join("audit.log")).unwrap();
+    let sig = log
+        .lines()
+        .rev()
+        .find(|l| l.contains("signature-added"))
+        .unwrap();
+    assert!(
+        sig.contains("confirmed on the ceremony screen's preflight"),
+        "{sig}"
+    );
     assert!(meta.join("2.root.json").exists());
     assert_eq!(verify(std::slice::from_ref(&meta), &[]).code, 0);
     assert_eq!(
