@@ -89,6 +89,21 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io("create", dir, &e))
 }
 
+/// Creates folder `dir` (and its parents) if it does not exist; a folder it creates is mode
+/// 0755 whatever the umask: for what is published (an attestation folder).
+pub fn create_public_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(dir)
+        .and_then(|()| std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)))
+        .map_err(|e| Error::io("create", dir, &e))
+}
+
 fn write(path: &Path, bytes: &[u8], replace: bool, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     // A rename would replace a device, a FIFO or a socket with a plain file (`--text /dev/null`

@@ -70,7 +70,7 @@ fn split_chain(pem: &str) -> Result<(String, String)> {
 /// `dir`: per YubiKey serial a folder with the slot certificates and the f9 certificate, and
 /// `attestations.json` for every key. Files are written atomically, mode 0644.
 pub fn write(dir: &Path, keys: &[(String, &KeyRecord)]) -> Result<Index> {
-    crate::atomic::create_private_dir(dir)?;
+    crate::atomic::create_public_dir(dir)?;
     let mut index = Index {
         format: FORMAT.into(),
         keys: Vec::new(),
@@ -103,7 +103,7 @@ pub fn write(dir: &Path, keys: &[(String, &KeyRecord)]) -> Result<Index> {
                         }
                         f9s.insert(yk.serial, f9);
                         let sub = dir.join(yk.serial.to_string());
-                        crate::atomic::create_private_dir(&sub)?;
+                        crate::atomic::create_public_dir(&sub)?;
                         let name = format!("Slot{}Attestation.pem", yk.slot.to_ascii_uppercase());
                         crate::atomic::write_public(&sub.join(&name), slot.as_bytes())?;
                         e.files = vec![

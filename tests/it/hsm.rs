@@ -1017,6 +1017,22 @@ fn key_destroy_confirms_the_public_key_on_the_token() {
     );
 }
 
+/// Version 1 with root key `k` and online key `t`.
+const STAGE_K: [&str; 12] = [
+    "root",
+    "new",
+    "--root-key",
+    "k",
+    "--threshold",
+    "1",
+    "--targets-key",
+    "t",
+    "--snapshot-key",
+    "t",
+    "--timestamp-key",
+    "t",
+];
+
 /// Issue 23, item 8: a key whose URI names no serial is looked for by its public key on every
 /// token with the label, before any PIN is sent: the right token among two with the same label
 /// is found, and a token holding another key under that name never sees the PIN.
@@ -1146,46 +1162,14 @@ fn the_pin_goes_only_to_the_token_that_holds_the_recorded_key() {
         ws2.path(),
         &["key", "generate", "--name", "t", "--algorithm", "ed25519"],
     );
-    w.ok_in(
-        ws2.path(),
-        &[
-            "root",
-            "new",
-            "--root-key",
-            "k",
-            "--threshold",
-            "1",
-            "--targets-key",
-            "t",
-            "--snapshot-key",
-            "t",
-            "--timestamp-key",
-            "t",
-        ],
-    );
+    w.ok_in(ws2.path(), &STAGE_K);
     // Both tokens present: the one that holds the key is found by its public key.
     w.ok_in(ws2.path(), &["sign", "--key", "k"]);
     w.ok_in(ws2.path(), &["root", "discard"]);
     // Token A unplugged: token B has the label and a key named "k", but not this key. The
     // PIN (token A's) is never sent to it.
     std::fs::rename(&token_a[0], &moved).unwrap();
-    w.ok_in(
-        ws2.path(),
-        &[
-            "root",
-            "new",
-            "--root-key",
-            "k",
-            "--threshold",
-            "1",
-            "--targets-key",
-            "t",
-            "--snapshot-key",
-            "t",
-            "--timestamp-key",
-            "t",
-        ],
-    );
+    w.ok_in(ws2.path(), &STAGE_K);
     let r = w.run_in(ws2.path(), &["sign", "--key", "k"]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(
