@@ -32,6 +32,11 @@ pub struct Status {
     pub by_self: ThresholdCheck,
     /// Root keys (by name where known) that have not signed and could still help.
     pub can_still_sign: Vec<String>,
+    /// The same keys by key ID, in the same order.
+    pub can_still_sign_keyids: Vec<String>,
+    /// Key ID → keyholder name, for every key ID above whose key this workspace has a record
+    /// of (matched by public key).
+    pub names: std::collections::BTreeMap<String, String>,
     pub problems: Vec<String>,
     pub publishable: bool,
 }

@@ -174,6 +174,10 @@ pub(super) enum Command {
         /// do (python-tuf and go-tuf take key IDs as labels).
         #[arg(long)]
         strict_keyids: bool,
+        /// Check every signature and name every valid signer (by default each count stops
+        /// once its threshold is met, as a client does, and names the signers it counted).
+        #[arg(long)]
+        all_signatures: bool,
         /// A folder of YubiKey attestations (SERIAL/Slot9CAttestation.pem and
         /// SlotF9Intermediate.pem, as `attest export` and yubico-piv-tool write): match each key
         /// of the newest root to one by public key and check its chain to a pinned Yubico root.

@@ -40,6 +40,7 @@ pub fn main() -> i32 {
         }
     };
     let json = cli.json;
+    JSON.store(json, std::sync::atomic::Ordering::Relaxed);
     let now = time::OffsetDateTime::now_utc();
     let term = prompt::TermPrompt {
         secret_files: cli
@@ -142,11 +143,20 @@ pub struct Output {
     pub printed: bool,
 }
 
-/// A command's result: its value (as JSON) and its text.
+/// Whether this run prints JSON (`--json`, set once in [`main`]): only then is a result's JSON
+/// value built (a long history's report is large).
+static JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A command's result: its value (as JSON, with `--json`) and its text.
 fn out<T: Serialize>(v: &T, human: String) -> Result<Output> {
+    let value = if JSON.load(std::sync::atomic::Ordering::Relaxed) {
+        serde_json::to_value(v).map_err(|e| Error::environment(e.to_string()))?
+    } else {
+        serde_json::Value::Null
+    };
     Ok(Output {
         human,
-        value: serde_json::to_value(v).map_err(|e| Error::environment(e.to_string()))?,
+        value,
         code: 0,
         printed: false,
     })

@@ -87,6 +87,20 @@ pub fn key_list(ks: &[KeyInfo]) -> String {
     s
 }
 
+/// The signers a count named, and how many it left unchecked once its threshold was met.
+fn signers(c: &ThresholdCheck, names: &std::collections::BTreeMap<String, String>) -> String {
+    let mut s = named_ids(&c.counted, names);
+    if c.unchecked > 0 {
+        let _ = write!(
+            s,
+            " (+{} signature{} not checked: --all-signatures names every signer)",
+            c.unchecked,
+            if c.unchecked == 1 { "" } else { "s" }
+        );
+    }
+    s
+}
+
 fn threshold_line(label: &str, c: &ThresholdCheck) -> String {
     format!(
         "{label}: {} of {} needed{}",
@@ -266,14 +280,14 @@ pub fn verify_report(r: &VerifyReport) -> String {
                         &format!("{}'s root keys", p.keys_of.replace("root v", "version ")),
                         p
                     ),
-                    named_ids(&p.counted, &r.names)
+                    signers(p, &r.names)
                 );
             }
             let _ = writeln!(
                 s,
                 "  {} — signed by {}",
                 threshold_line("own root keys", &root.by_self),
-                named_ids(&root.by_self.counted, &r.names)
+                signers(&root.by_self, &r.names)
             );
             let mut notes: Vec<&String> = root.by_self.notes.iter().collect();
             if let Some(p) = &root.by_previous {

@@ -15,6 +15,7 @@ pub(super) fn run(cmd: &Command, ctx: &Context) -> Result<Output> {
             format,
             gun,
             strict_keyids,
+            all_signatures,
             attestations,
             require_attested,
             policy,
@@ -39,6 +40,7 @@ pub(super) fn run(cmd: &Command, ctx: &Context) -> Result<Output> {
                 gun: gun.clone(),
                 strict_keyids: *strict_keyids,
                 attestations,
+                all_signatures: *all_signatures,
             };
             let files = match files.as_slice() {
                 [] => vec![ctx.workspace()?.dir.join("metadata")],

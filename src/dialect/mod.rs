@@ -308,12 +308,24 @@ impl Dialect {
     /// Verifies `trusted`, then each of `updates`, as a client of this dialect does, as of `at`.
     /// A document of the other dialect fails the chain.
     pub fn verify_chain(&self, trusted: &Doc, updates: &[Doc], at: Timestamp) -> ChainCheck {
+        self.verify_chain_naming(trusted, updates, at, false)
+    }
+
+    /// As [`Dialect::verify_chain`]; with `every`, every signature is checked so that the report
+    /// names every valid signer (Notary counts always check every signature).
+    pub fn verify_chain_naming(
+        &self,
+        trusted: &Doc,
+        updates: &[Doc],
+        at: Timestamp,
+        every: bool,
+    ) -> ChainCheck {
         match self {
             Dialect::Tuf => {
                 let (Doc::Tuf(t), Some(u)) = (trusted, tuf_docs(updates)) else {
                     return mixed(at);
                 };
-                crate::tuf::verify::verify_chain_of(t, &u, at)
+                crate::tuf::verify::verify_chain_of(t, &u, at, every)
             }
             Dialect::Notary { .. } => {
                 let (Doc::Notary(t), Some(u)) = (trusted, notary_docs(updates)) else {
@@ -414,30 +426,6 @@ impl Doc {
             _ => false,
         }
     }
-
-    /// As [`Doc::keyid_mismatches`], skipping key objects already in `checked` (by key ID and
-    /// canonical form) and adding the others.
-    pub fn keyid_mismatches_once(
-        &self,
-        checked: &mut std::collections::BTreeSet<(String, String)>,
-    ) -> Vec<(String, String)> {
-        let Doc::Tuf(m) = self else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for (id, k) in &m.signed.keys {
-            let form = serde_json::to_string(k).unwrap_or_default();
-            if !checked.insert((id.clone(), form)) {
-                continue;
-            }
-            let actual = k.keyid();
-            if &actual != id {
-                out.push((id.clone(), actual));
-            }
-        }
-        out
-    }
-
     /// Key IDs that are not the SHA-256 of their key object (TUF; tough refuses such roots).
     pub fn keyid_mismatches(&self) -> Vec<(String, String)> {
         match self {
@@ -811,6 +799,32 @@ fn shown(doc: &Doc, id: &str) -> String {
 
 /// The key IDs of each root in `roots` (oldest first) that named other key material in an
 /// earlier root of `roots`: a review that compares key IDs would miss such a change.
+/// Over a history, each key ID that is not the SHA-256 of its key object (TUF; tough refuses
+/// such roots), once per key object: `(version first listing it, key ID, the hash)`. A chain
+/// lists the same key objects version after version; each distinct one is hashed once.
+pub fn keyid_mismatches_in(roots: &[Doc]) -> Vec<(u64, String, String)> {
+    use rayon::prelude::*;
+    let mut seen: BTreeMap<&str, Vec<&crate::tuf::Key>> = BTreeMap::new();
+    let mut first = Vec::new();
+    for doc in roots {
+        let Doc::Tuf(m) = doc else { continue };
+        for (id, k) in &m.signed.keys {
+            let objects = seen.entry(id.as_str()).or_default();
+            if !objects.contains(&k) {
+                objects.push(k);
+                first.push((m.signed.version, id, k));
+            }
+        }
+    }
+    first
+        .par_iter()
+        .filter_map(|(v, id, k)| {
+            let actual = k.keyid();
+            (&actual != *id).then(|| (*v, (*id).clone(), actual))
+        })
+        .collect()
+}
+
 pub fn changed_key_ids(roots: &[&Doc]) -> Vec<KeyIdChange> {
     // Where a key ID was first seen. A key object listed again unchanged names the same key:
     // only a different object is decoded and compared (a long chain repeats its keys).

@@ -83,6 +83,7 @@ pub fn status(ctx: &Context, d: &Dialect, ws: &Workspace, md: &Doc) -> Result<St
         counted: Vec::new(),
         notes: Vec::new(),
         met: false,
+        unchecked: 0,
     };
     let by_self = last
         .as_ref()
@@ -93,14 +94,25 @@ pub fn status(ctx: &Context, d: &Dialect, ws: &Workspace, md: &Doc) -> Result<St
         .and_then(|_| last.as_ref().and_then(|r| r.by_previous.clone()));
     let holders = Holders::of(ws)?;
     let mut can_still_sign = Vec::new();
+    let mut can_still_sign_keyids = Vec::new();
+    let mut names = std::collections::BTreeMap::new();
     let mut consider = |m: &Doc, check: &ThresholdCheck| {
+        for id in &check.counted {
+            if let Some(r) = holders.record(m, id) {
+                names.insert(id.clone(), r.name.clone());
+            }
+        }
         if check.met {
             return;
         }
         for id in m.role("root").map(|r| r.keyids.as_slice()).unwrap_or(&[]) {
             let label = holders.label(m, id);
             if !check.counted.contains(id) && !can_still_sign.contains(&label) {
+                if let Some(r) = holders.record(m, id) {
+                    names.insert(id.clone(), r.name.clone());
+                }
                 can_still_sign.push(label);
+                can_still_sign_keyids.push(id.clone());
             }
         }
     };
@@ -113,6 +125,8 @@ pub fn status(ctx: &Context, d: &Dialect, ws: &Workspace, md: &Doc) -> Result<St
         by_previous,
         by_self,
         can_still_sign,
+        can_still_sign_keyids,
+        names,
         // One problem per entry (the chain's failure joins them).
         problems: match chain.roots.last().filter(|r| !r.errors.is_empty()) {
             Some(r) => r.errors.clone(),

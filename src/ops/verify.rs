@@ -73,6 +73,9 @@ pub struct Options {
     pub strict_keyids: bool,
     /// Match the newest root's keys to a folder of attestations.
     pub attestations: Option<Attestations>,
+    /// Check every signature and name every valid signer (else each count stops at its
+    /// threshold, the fewest checks a client makes).
+    pub all_signatures: bool,
 }
 
 /// As [`verify_files`], with [`Options`].
@@ -154,7 +157,17 @@ pub fn verify_files_as(
                 .hint("verify one history at a time"),
         );
     };
-    let chain = d.verify_chain(&docs[0], &docs[1..], at);
+    // The chain, and beside it (on the same threads) what the notes need: key IDs that change
+    // key material and key IDs that are not the hash of their key object.
+    let (chain, (changed, mismatches)) = rayon::join(
+        || d.verify_chain_naming(&docs[0], &docs[1..], at, o.all_signatures),
+        || {
+            (
+                crate::dialect::changed_key_ids(&docs.iter().collect::<Vec<_>>()),
+                crate::dialect::keyid_mismatches_in(&docs),
+            )
+        },
+    );
     let mut failure = chain.failure.clone();
     let mut targets = Vec::new();
     if let (Some(dir), Some(root)) = (&notary_dir, docs.last())
@@ -166,34 +179,24 @@ pub fn verify_files_as(
         (None, Some(newest)) => d.verify_warnings(newest, at),
         _ => Vec::new(),
     };
-    for c in crate::dialect::changed_key_ids(&docs.iter().collect::<Vec<_>>()) {
+    for c in changed {
         warnings.push(format!(
             "{c}: a review that compares key IDs would not see this key change"
         ));
     }
-    // Each key object once: a chain lists the same keys version after version.
-    let mut checked: std::collections::BTreeSet<(String, String)> = Default::default();
-    let mut mismatches = Vec::new();
-    for doc in &docs {
-        for (id, actual) in doc.keyid_mismatches_once(&mut checked) {
-            mismatches.push((doc.version(), id, actual));
-        }
-    }
     for (version, id, actual) in mismatches {
-        {
-            let what = format!(
-                "version {} lists key ID {} that is not the SHA-256 of its key object ({})",
-                version,
-                id.chars().take(16).collect::<String>(),
-                actual.get(..16).unwrap_or(&actual)
-            );
-            if strict_keyids && failure.is_none() {
-                failure = Some(format!("{what}: tough-based clients refuse this root"));
-            } else if !strict_keyids {
-                warnings.push(format!(
-                    "{what}: python-tuf and go-tuf take it as a label, tough-based clients refuse the root (--strict-keyids checks as tough does)"
-                ));
-            }
+        let what = format!(
+            "version {} lists key ID {} that is not the SHA-256 of its key object ({})",
+            version,
+            id.chars().take(16).collect::<String>(),
+            actual.get(..16).unwrap_or(&actual)
+        );
+        if strict_keyids && failure.is_none() {
+            failure = Some(format!("{what}: tough-based clients refuse this root"));
+        } else if !strict_keyids {
+            warnings.push(format!(
+                "{what}: python-tuf and go-tuf take it as a label, tough-based clients refuse the root (--strict-keyids checks as tough does)"
+            ));
         }
     }
     let mut attestations = Vec::new();
@@ -210,6 +213,9 @@ pub fn verify_files_as(
             failure = Some(format!("attestations: {}", fails.join("; ")));
         }
     }
+    // A long history is a great many small allocations: they are freed on a worker thread while
+    // the report is written.
+    rayon::spawn(move || drop(docs));
     Ok(VerifyReport {
         dialect: d.key().into(),
         files: names,

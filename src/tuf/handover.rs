@@ -122,6 +122,7 @@ pub fn check(
         counted: Vec::new(),
         notes: Vec::new(),
         met: false,
+        unchecked: 0,
     };
     if h.from.format != "notary" || h.to.format != "tuf" {
         errors.push(format!(

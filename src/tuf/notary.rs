@@ -493,6 +493,7 @@ pub fn check_threshold(
         counted,
         notes,
         met,
+        unchecked: 0,
     }
 }
 
@@ -723,6 +724,7 @@ pub fn verify_targets(
                                 counted: vec![],
                                 notes: vec![],
                                 met: false,
+                                unchecked: 0,
                             },
                             errors,
                         });

@@ -27,6 +27,14 @@ pub struct ThresholdCheck {
     /// Why other signatures or keys counted for nothing.
     pub notes: Vec<String>,
     pub met: bool,
+    /// Signatures by usable keys left unchecked because the count stopped at its threshold
+    /// (`verify --all-signatures` checks them all).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unchecked: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl ThresholdCheck {
@@ -139,8 +147,16 @@ impl RoleKeySet {
                 }
             });
         }
+        let usable = signatures
+            .iter()
+            .filter(|s| self.usable.contains_key(&s.keyid))
+            .count();
+        let seen = std::cell::Cell::new(0usize);
         let checked = order.into_iter().map(|i| {
             let s = &signatures[i];
+            if self.usable.contains_key(&s.keyid) {
+                seen.set(seen.get() + 1);
+            }
             let checked = self.usable.get(&s.keyid).map(|(pk, identity)| {
                 let result = match cache.get(i) {
                     Some(Some((who, r))) if who == identity => r.clone(),
@@ -164,6 +180,7 @@ impl RoleKeySet {
             counted,
             notes,
             met,
+            unchecked: usable.saturating_sub(seen.get()),
         }
     }
 }
@@ -284,6 +301,7 @@ fn root_check(
     md: &Metadata<Root>,
     own: &RoleKeySet,
     previous: Option<(&Metadata<Root>, &RoleKeySet)>,
+    every: bool,
 ) -> RootCheck {
     let v = md.signed.version;
     let mut errors = Vec::new();
@@ -299,7 +317,7 @@ fn root_check(
             &format!("root v{}", prev.signed.version),
             md.canonical_signed(),
             &md.signatures,
-            true,
+            !every,
             Some(own),
             &mut cache,
         );
@@ -317,7 +335,7 @@ fn root_check(
         &format!("root v{v}"),
         md.canonical_signed(),
         &md.signatures,
-        true,
+        !every,
         previous.map(|(_, set)| set),
         &mut cache,
     );
@@ -348,14 +366,17 @@ pub fn verify_chain(
     updates: &[Metadata<Root>],
     at: Timestamp,
 ) -> ChainCheck {
-    verify_chain_of(trusted, updates, at)
+    verify_chain_of(trusted, updates, at, false)
 }
 
-/// As [`verify_chain`], over owned roots or references to them.
+/// As [`verify_chain`], over owned roots or references to them. With `every`, each count
+/// checks every signature (so that a report names every valid signer) instead of stopping at
+/// its threshold; the verdict is the same.
 pub fn verify_chain_of<M: std::borrow::Borrow<Metadata<Root>> + Sync>(
     trusted: &Metadata<Root>,
     updates: &[M],
     at: Timestamp,
+    every: bool,
 ) -> ChainCheck {
     use rayon::prelude::*;
     let get = |i: usize| {
@@ -411,6 +432,7 @@ pub fn verify_chain_of<M: std::borrow::Borrow<Metadata<Root>> + Sync>(
                 get(i),
                 &sets[i],
                 i.checked_sub(1).map(|p| (get(p), &sets[p])),
+                every,
             ))
         })
         .collect();
@@ -419,7 +441,7 @@ pub fn verify_chain_of<M: std::borrow::Borrow<Metadata<Root>> + Sync>(
         at,
         |i, prev| match checks.get_mut(i).and_then(Option::take) {
             Some(c) if prev == i.checked_sub(1) => c,
-            _ => root_check(get(i), &sets[i], prev.map(|p| (get(p), &sets[p]))),
+            _ => root_check(get(i), &sets[i], prev.map(|p| (get(p), &sets[p])), every),
         },
         |i| {
             let md = get(i);

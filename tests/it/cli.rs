@@ -134,6 +134,24 @@ fn a_whole_ceremony_from_the_command_line() {
         1
     );
     assert_eq!(s["result"]["status"]["publishable"], false);
+    // Names and key IDs side by side: what was counted and who can still sign.
+    let st = &s["result"]["status"];
+    let counted = st["by_self"]["counted"][0].as_str().unwrap();
+    assert_eq!(st["names"][counted], "r1", "{st}");
+    assert_eq!(
+        st["can_still_sign"],
+        serde_json::json!(["r2", "r3"]),
+        "{st}"
+    );
+    let still: Vec<&str> = st["can_still_sign_keyids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(still.len(), 2);
+    assert_eq!(st["names"][still[0]], "r2", "{st}");
+    assert_eq!(st["names"][still[1]], "r3", "{st}");
     assert!(s["notices"].to_string().contains("software key"), "{s}");
     // A key prefix of 8+ hex digits works as K.
     let r2 = list["result"]
@@ -795,6 +813,40 @@ mod operator {
             String::from_utf8_lossy(&o.stderr)
         );
         assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"));
+    }
+
+    /// `verify` stops each count at its threshold and says how many signatures it left
+    /// unchecked; `--all-signatures` checks them all and names every signer, same verdict.
+    #[test]
+    fn verify_names_every_signer_only_when_asked() {
+        let w = Ws::new();
+        w.staged_v1();
+        w.ok(&["sign", "--key", "r1", "--key", "r2", "--key", "r3"]);
+        w.ok(&["publish"]);
+        let quick = w.ok(&["verify"]);
+        assert!(
+            quick
+                .stdout
+                .contains("(+1 signature not checked: --all-signatures"),
+            "{}",
+            quick.stdout
+        );
+        let all = w.ok(&["verify", "--all-signatures"]);
+        assert!(all.stdout.contains("signed by r1 ("), "{}", all.stdout);
+        assert!(all.stdout.contains(", r2 ("), "{}", all.stdout);
+        assert!(all.stdout.contains(", r3 ("), "{}", all.stdout);
+        assert!(!all.stdout.contains("not checked"), "{}", all.stdout);
+        let count = |args: &[&str]| {
+            let j = w.ok(args).json();
+            let by_self = j["result"]["chain"]["roots"][0]["by_self"].clone();
+            assert_eq!(j["result"]["valid"], true, "{j}");
+            (
+                by_self["counted"].as_array().unwrap().len(),
+                by_self["unchecked"].as_u64(),
+            )
+        };
+        assert_eq!(count(&["verify", "--json"]), (2, Some(1)));
+        assert_eq!(count(&["verify", "--all-signatures", "--json"]), (3, None));
     }
 
     /// An empty ROOTCELLAR_DIR counts as unset; inside a workspace's subfolder the workspace
