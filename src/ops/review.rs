@@ -342,6 +342,9 @@ pub struct Overview {
     pub diff: Option<RootDiff>,
     pub keys: Vec<KeyRoles>,
     pub gun: Option<String>,
+    /// The workspace's default expiry for a new root, and its warning window.
+    pub root_expiry: String,
+    pub expiry_warning: String,
 }
 
 pub fn overview(ctx: &Context) -> Result<Overview> {
@@ -381,5 +384,7 @@ pub fn overview(ctx: &Context) -> Result<Overview> {
         diff,
         keys,
         gun: d.gun().map(str::to_string),
+        root_expiry: ws.config.root_expiry.clone(),
+        expiry_warning: ws.config.expiry_warning.clone(),
     })
 }

@@ -28,6 +28,10 @@ pub struct Snapshot {
     pub online_allowed: bool,
     /// A Notary v1 / DCT workspace: its GUN (root keys are named by certificates).
     pub notary: Option<String>,
+    /// The workspace's default expiry for a new root (e.g. "365d"), offered when one is asked.
+    pub root_expiry: String,
+    /// How close an expiry may come before it is warned about (e.g. "60d").
+    pub expiry_warning: String,
 }
 
 /// A place to generate a key: software, a PKCS#11 token, a YubiKey.
@@ -48,6 +52,8 @@ pub struct RootPlan {
     pub targets: String,
     pub snapshot: String,
     pub timestamp: String,
+    /// The expiry as confirmed on the screen (RFC 3339; empty: not asked, a Notary root).
+    pub expires: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -165,6 +171,8 @@ pub enum PlanStep {
     Targets,
     Snapshot,
     Timestamp,
+    /// When version 1 expires.
+    Expires,
 }
 
 /// What the operator is doing, with what its steps gathered so far. The screens of a flow carry
@@ -206,6 +214,8 @@ pub enum Flow {
     },
     /// Dropping the staged root: "discard" typed to confirm.
     Discard,
+    /// The next version with the same keys: its expiry, once typed.
+    Refresh,
 }
 
 /// QR frames, full screen, and the frame shown.
@@ -245,7 +255,8 @@ pub enum Job {
     Load {
         devices: bool,
     },
-    Refresh,
+    /// The next version with the same keys, expiring then (RFC 3339; none: a Notary root).
+    Refresh(Option<String>),
     Discard,
     Revoke(String),
     /// Sign the staged root, refused if its digest is no longer the one `shown`.
@@ -347,6 +358,40 @@ pub struct Model {
     /// A job finished: once the workspace is read again, Esc leads back to the menu.
     reset_nav: bool,
     pub color: bool,
+    /// An expiry inside the warning window, shown once: Enter on the same text keeps it.
+    expiry_warned: Option<String>,
+}
+
+/// An expiry typed on the screen, read as `rootcellar --expires` reads it, as of the header's
+/// clock: the time (RFC 3339, whole seconds), the days left, and whether it falls inside the
+/// workspace's warning window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpiryPreview {
+    pub expires: String,
+    pub days: i64,
+    pub inside_window: bool,
+}
+
+impl Snapshot {
+    /// Reads `text` as an expiry, as of the header's clock.
+    pub fn expiry(&self, text: &str) -> Result<ExpiryPreview, String> {
+        use crate::tuf::expiry::{format_tuf_time, parse_tuf_time, parse_user_time, truncate};
+        let now = parse_tuf_time(&self.clock)?;
+        let t = truncate(parse_user_time(text.trim(), now)?);
+        if t <= now {
+            return Err(format!(
+                "{} is not in the future (the clock says {})",
+                format_tuf_time(t),
+                self.clock
+            ));
+        }
+        let window = parse_user_time(&self.expiry_warning, now).unwrap_or(now);
+        Ok(ExpiryPreview {
+            expires: format_tuf_time(t),
+            days: (t - now).whole_days(),
+            inside_window: t <= window,
+        })
+    }
 }
 
 impl Model {
@@ -366,6 +411,7 @@ impl Model {
             after: Screen::Preflight,
             reset_nav: false,
             color,
+            expiry_warned: None,
         }
     }
 
@@ -448,7 +494,7 @@ impl Model {
             Flow::SignRequest { .. } | Flow::Certificate => names(&|k| k.backend != "public"),
             Flow::AddKey => names(&|k| !k.in_root),
             Flow::NewRoot { .. } => names(&|_| true),
-            Flow::Generate { .. } | Flow::Discard => Vec::new(),
+            Flow::Generate { .. } | Flow::Discard | Flow::Refresh => Vec::new(),
         }
     }
 
@@ -840,7 +886,19 @@ fn enter_choose(m: &mut Model) -> Effect {
             }
             pick(m, Flow::Publish)
         }
-        Action::Refresh => m.start(Job::Refresh, "Staging the next version…", Screen::Review),
+        // TUF: the expiry is asked for, the workspace's default offered. A Notary root expires
+        // with its new certificates.
+        Action::Refresh if m.snap.notary.is_none() => {
+            m.input = m.snap.root_expiry.clone();
+            m.expiry_warned = None;
+            m.go(Screen::Input(Flow::Refresh));
+            Effect::Nothing
+        }
+        Action::Refresh => m.start(
+            Job::Refresh(None),
+            "Staging the next version…",
+            Screen::Review,
+        ),
         Action::ShowQr => m.start(
             Job::Qr,
             "Encoding the published root as QR frames…",
@@ -945,7 +1003,20 @@ fn enter_plan(m: &mut Model, mut plan: RootPlan, ticked: Vec<String>, step: Plan
             plan.snapshot = key;
             PlanStep::Timestamp
         }
+        PlanStep::Timestamp if m.snap.notary.is_none() => {
+            plan.timestamp = key;
+            // The expiry is asked for, the workspace's default offered.
+            m.input = m.snap.root_expiry.clone();
+            m.expiry_warned = None;
+            m.go(Screen::Input(Flow::NewRoot {
+                plan,
+                ticked,
+                step: PlanStep::Expires,
+            }));
+            return Effect::Nothing;
+        }
         _ => {
+            // A Notary root expires with its certificates: nothing to ask.
             plan.timestamp = key;
             return m.start(
                 Job::NewRoot(plan),
@@ -969,6 +1040,33 @@ fn enter_input(m: &mut Model, flow: Flow) -> Effect {
         return m.refuse("type it first", "then Enter");
     }
     let next = match flow {
+        Flow::NewRoot {
+            mut plan,
+            step: PlanStep::Expires,
+            ..
+        } => {
+            let Some(expires) = confirmed_expiry(m, &text) else {
+                return Effect::Nothing;
+            };
+            plan.expires = expires;
+            m.input.clear();
+            return m.start(
+                Job::NewRoot(plan),
+                "Staging root version 1…",
+                Screen::Review,
+            );
+        }
+        Flow::Refresh => {
+            let Some(expires) = confirmed_expiry(m, &text) else {
+                return Effect::Nothing;
+            };
+            m.input.clear();
+            return m.start(
+                Job::Refresh(Some(expires)),
+                "Staging the next version…",
+                Screen::Review,
+            );
+        }
         Flow::NewRoot {
             mut plan, ticked, ..
         } => {
@@ -1039,6 +1137,35 @@ fn enter_input(m: &mut Model, flow: Flow) -> Effect {
     m.input.clear();
     m.go(next);
     Effect::Nothing
+}
+
+/// The expiry typed on an expiry prompt, once it is readable and in the future; one inside the
+/// warning window is shown first and kept on a second Enter with the same text.
+fn confirmed_expiry(m: &mut Model, text: &str) -> Option<String> {
+    match m.snap.expiry(text) {
+        Err(e) => {
+            m.refuse(
+                e,
+                "type a date (2027-12-31), a span (365d, 52w) or RFC 3339",
+            );
+            None
+        }
+        Ok(p) if p.inside_window && m.expiry_warned.as_deref() != Some(text) => {
+            m.expiry_warned = Some(text.to_string());
+            m.refuse(
+                format!(
+                    "{} is only {} days away, inside the {} warning window: clients will be warned soon after publishing",
+                    p.expires, p.days, m.snap.expiry_warning
+                ),
+                "Enter again to keep it, or type a later one",
+            );
+            None
+        }
+        Ok(p) => {
+            m.expiry_warned = None;
+            Some(p.expires)
+        }
+    }
 }
 
 /// Enter on a request's review: an unverified one asks for the digest of the version it
@@ -1214,6 +1341,8 @@ mod tests {
             devices_read: true,
             online_allowed: false,
             notary: None,
+            root_expiry: "365d".into(),
+            expiry_warning: "60d".into(),
         }
     }
 
@@ -1278,10 +1407,14 @@ mod tests {
                 Action::Quit
             ]
         );
-        assert!(matches!(
-            update(&mut m, Msg::Enter),
-            Effect::Start(Job::Refresh)
-        ));
+        // The expiry is asked for first, the default offered (issue 21).
+        assert!(matches!(update(&mut m, Msg::Enter), Effect::Nothing));
+        assert_eq!(m.screen, Screen::Input(Flow::Refresh));
+        assert_eq!(m.input, "365d");
+        match update(&mut m, Msg::Enter) {
+            Effect::Start(Job::Refresh(Some(e))) => assert_eq!(e, "2027-11-29T10:00:00Z"),
+            other => panic!("{other:?}"),
+        }
         assert_eq!(m.screen, Screen::Busy);
         assert!(matches!(
             update(
@@ -1808,6 +1941,32 @@ mod tests {
         update(&mut m, Msg::Down);
         update(&mut m, Msg::Down);
         update(&mut m, Msg::Down);
+        // The expiry is asked for, the workspace's default offered (issue 21).
+        update(&mut m, Msg::Enter);
+        assert!(
+            matches!(
+                &m.screen,
+                Screen::Input(Flow::NewRoot {
+                    step: PlanStep::Expires,
+                    ..
+                })
+            ),
+            "{:?}",
+            m.screen
+        );
+        assert_eq!(m.input, "365d");
+        // A time in the past is refused; one inside the warning window is shown, then kept
+        // on a second Enter.
+        m.input = "2026-01-01".into();
+        assert!(matches!(update(&mut m, Msg::Enter), Effect::Nothing));
+        assert!(m.error.as_ref().unwrap().0.contains("not in the future"));
+        m.input = "30d".into();
+        assert!(matches!(update(&mut m, Msg::Enter), Effect::Nothing));
+        assert!(
+            m.error.as_ref().unwrap().0.contains("only 30 days away"),
+            "{:?}",
+            m.error
+        );
         match update(&mut m, Msg::Enter) {
             Effect::Start(Job::NewRoot(p)) => {
                 assert_eq!(p.root, vec!["alice", "bob"]);
@@ -1820,6 +1979,8 @@ mod tests {
                     ),
                     ("t", "t", "t")
                 );
+                // 30 days from the header's clock, as shown.
+                assert_eq!(p.expires, "2026-12-29T10:00:00Z");
             }
             other => panic!("{other:?}"),
         }

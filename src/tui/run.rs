@@ -195,6 +195,8 @@ pub fn load(s: &Settings, list_devices: bool) -> Result<Snapshot> {
         devices_read: list_devices,
         online_allowed: s.allow_online,
         notary: o.gun,
+        root_expiry: o.root_expiry,
+        expiry_warning: o.expiry_warning,
     })
 }
 
@@ -238,11 +240,11 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
     }
     match job {
         Job::Load { devices } => Msg::Loaded(load(s, devices).map(Box::new).map_err(pair)),
-        Job::Refresh => {
+        Job::Refresh(expires) => {
             let ctx = context(s, &NoPrompt);
             staged_lines(
                 &ctx,
-                ops::root::refresh(&ctx, None),
+                ops::root::refresh(&ctx, expires.as_deref()),
                 |v, exp| format!("Staged root version {v} with the same keys, expiring {exp}."),
                 "same keys, new certificates".into(),
             )
@@ -546,7 +548,7 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
                 targets_threshold: 1,
                 snapshot_key: plan.snapshot.clone(),
                 timestamp_key: plan.timestamp.clone(),
-                expires: None,
+                expires: (!plan.expires.is_empty()).then(|| plan.expires.clone()),
                 consistent_snapshot: true,
             };
             staged_lines(

@@ -488,10 +488,25 @@ fn secret(f: &mut Frame, inner: Rect, m: &Model, flow: &Flow, key: &str) {
 
 fn input(f: &mut Frame, inner: Rect, m: &Model, flow: &Flow) {
     let threshold_q;
+    let expiry_q;
     let what = match flow {
         Flow::Delegate { .. } => "Name of the tagging role to delegate (e.g. targets/releases):",
         Flow::Generate { .. } => "Name of the new key (e.g. the keyholder's name):",
         Flow::Discard => "Type discard to drop the staged root and its signatures (Esc keeps it):",
+        Flow::NewRoot {
+            step: PlanStep::Expires,
+            ..
+        }
+        | Flow::Refresh => {
+            let v = match (flow, &m.snap.published) {
+                (Flow::Refresh, Some((v, _))) => v + 1,
+                _ => 1,
+            };
+            expiry_q = format!(
+                "When does root version {v} expire? A date (2027-12-31), a span from now (365d, 52w) or RFC 3339:"
+            );
+            expiry_q.as_str()
+        }
         Flow::NewRoot { plan, .. } => {
             threshold_q = format!(
                 "Root threshold: how many of the {} root keys must sign each version?",
@@ -504,14 +519,40 @@ fn input(f: &mut Frame, inner: Rect, m: &Model, flow: &Flow) {
         }
         _ => "Path of the signing request brought on the USB stick:",
     };
-    f.render_widget(
-        Paragraph::new(vec![
-            Line::from(what),
-            Line::from(""),
-            Line::from(format!("  > {}", m.input)),
-        ]),
-        inner,
-    );
+    let mut lines = vec![
+        Line::from(what),
+        Line::from(""),
+        Line::from(format!("  > {}", m.input)),
+    ];
+    // An expiry is read back as it is typed: the time, and the days left.
+    if matches!(
+        flow,
+        Flow::Refresh
+            | Flow::NewRoot {
+                step: PlanStep::Expires,
+                ..
+            }
+    ) && let Ok(p) = m.snap.expiry(&m.input)
+    {
+        let text = format!(
+            "  = {} — in {} days{}",
+            p.expires,
+            p.days,
+            if p.inside_window {
+                format!(", inside the {} warning window", m.snap.expiry_warning)
+            } else {
+                String::new()
+            }
+        );
+        let style = if p.inside_window && m.color {
+            Style::default().fg(Color::Yellow)
+        } else {
+            Style::default()
+        };
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(text, style)));
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
 /// QR frames: black on white always (an inverted code does not scan), NO_COLOR or not.
@@ -590,6 +631,8 @@ mod tests {
             devices_read: true,
             online_allowed: false,
             notary: None,
+            root_expiry: "365d".into(),
+            expiry_warning: "60d".into(),
         };
         if staged {
             s.staged = Some(Staged {

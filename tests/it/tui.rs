@@ -102,8 +102,9 @@ impl Tmux {
 
 /// From the menu: version 1 with root keys alice (software) and hsm (SoftHSM2), threshold 2,
 /// key t for the online roles; reviewed, signed by both keyholders, published and sealed by
-/// alice. `tick` sees the screen where the root keys are ticked. Returns the last screen.
-fn version_1_of_alice_and_hsm(tm: &Tmux, tick: impl Fn(&str)) -> String {
+/// alice. `tick` sees the screen where the root keys are ticked; `expiry`: a TUF root's expiry
+/// is asked for (a Notary root expires with its certificates). Returns the last screen.
+fn version_1_of_alice_and_hsm(tm: &Tmux, expiry: bool, tick: impl Fn(&str)) -> String {
     tm.select("Create root version 1");
     tm.keys(&["Enter"]);
     tick(&tm.wait_for("Tick version 1's root keys"));
@@ -120,6 +121,21 @@ fn version_1_of_alice_and_hsm(tm: &Tmux, tick: impl Fn(&str)) -> String {
         tm.select(" t ");
         tm.keys(&["Enter"]);
     }
+    if expiry {
+        // The expiry is asked for, the default offered and read back (issue 21); one inside
+        // the warning window is shown before it is kept.
+        let s = tm.wait_for("When does root version 1 expire?");
+        assert!(s.contains("> 365d") && s.contains("in 365 days"), "{s}");
+        tm.keys(&["BSpace", "BSpace", "BSpace", "BSpace"]);
+        tm.type_text("30d");
+        tm.wait_for("inside the 60d warning window");
+        tm.keys(&["Enter"]);
+        tm.wait_for("only 30 days away");
+        tm.keys(&["BSpace", "BSpace", "BSpace"]);
+        tm.type_text("400d");
+        tm.wait_for("in 400 days");
+        tm.keys(&["Enter"]);
+    }
     let s = tm.wait_for("4 Review");
     assert!(
         s.contains("Root version 1") && s.contains("Still to sign: alice, hsm"),
@@ -127,6 +143,9 @@ fn version_1_of_alice_and_hsm(tm: &Tmux, tick: impl Fn(&str)) -> String {
     );
     // Version 1's review shows its expiry, with the days left (issue 21).
     assert!(s.contains("Expires: ") && s.contains(" days)"), "{s}");
+    if expiry {
+        assert!(s.contains("(in 400 days)"), "{s}");
+    }
     for (name, secret) in [("alice", "software passphrase"), ("hsm", PIN)] {
         tm.keys(&["s"]);
         tm.wait_for("3 Keys");
@@ -231,6 +250,10 @@ fn a_whole_ceremony_through_the_screen_on_software_and_softhsm2_keys() {
     }
     tm.keys(&["Enter"]);
     tm.wait_for("Refresh the expiry");
+    tm.keys(&["Enter"]);
+    // The new expiry is asked for, the default offered (issue 21).
+    let s = tm.wait_for("When does root version 2 expire?");
+    assert!(s.contains("> 365d") && s.contains("in 365 days"), "{s}");
     tm.keys(&["Enter"]);
     let s = tm.wait_for("4 Review");
     assert!(
@@ -397,7 +420,7 @@ fn version_1_from_an_empty_workspace_entirely_on_the_screen() {
         tm.wait_for("Create root version 1");
     }
     // Version 1: alice and hsm, threshold 2; t for the online roles.
-    let s = version_1_of_alice_and_hsm(&tm, |_| {});
+    let s = version_1_of_alice_and_hsm(&tm, true, |_| {});
     assert!(s.contains("Transcript sealed by alice"), "{s}");
     tm.keys(&["Enter"]);
     tm.select("Export the published roots");
@@ -473,7 +496,7 @@ fn a_notary_root_entirely_on_the_screen() {
         tm.keys(&["Enter"]);
         tm.wait_for("Create root version 1");
     }
-    let s = version_1_of_alice_and_hsm(&tm, |tick| {
+    let s = version_1_of_alice_and_hsm(&tm, false, |tick| {
         assert!(tick.contains("certificate ready"), "{tick}")
     });
     assert!(s.contains("Transcript sealed by alice"), "{s}");
