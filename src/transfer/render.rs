@@ -80,6 +80,12 @@ pub fn terminal_version(cols: usize, rows: usize, max: i16) -> i16 {
     best
 }
 
+/// The largest QR version (at most `max`) whose code, drawn two modules per character cell with
+/// its quiet zone, fills a full-screen view of `cols` × `rows` with one caption line below it.
+pub fn full_screen_version(cols: usize, rows: usize, max: i16) -> i16 {
+    terminal_version(cols, rows + 1, max)
+}
+
 /// Decodes every QR code in an image (PNG, …) to its text.
 fn is_image(bytes: &[u8]) -> bool {
     bytes.starts_with(b"\x89PNG")

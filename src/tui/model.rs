@@ -316,6 +316,8 @@ pub type QrFrame = (usize, Vec<bool>);
 pub enum Msg {
     Up,
     Down,
+    PageUp,
+    PageDown,
     Enter,
     Esc,
     Char(char),
@@ -360,6 +362,10 @@ pub struct Model {
     pub color: bool,
     /// An expiry inside the warning window, shown once: Enter on the same text keeps it.
     expiry_warned: Option<String>,
+    /// The first line shown of a screen of text longer than the terminal (0 on a new screen).
+    pub scroll: u16,
+    /// How far that text can scroll, as the last drawing found it (0: it fits).
+    pub scroll_limit: std::cell::Cell<u16>,
 }
 
 /// An expiry typed on the screen, read as `rootcellar --expires` reads it, as of the header's
@@ -412,7 +418,22 @@ impl Model {
             reset_nav: false,
             color,
             expiry_warned: None,
+            scroll: 0,
+            scroll_limit: std::cell::Cell::new(0),
         }
+    }
+
+    /// Screens of text rather than lists or fields: ↑ ↓ PgUp PgDn scroll them.
+    fn scrolls(&self) -> bool {
+        matches!(
+            self.screen,
+            Screen::Preflight | Screen::Review | Screen::RequestReview(_) | Screen::Done
+        )
+    }
+
+    fn scroll_by(&mut self, delta: i32) {
+        let limit = i32::from(self.scroll_limit.get());
+        self.scroll = (i32::from(self.scroll) + delta).clamp(0, limit) as u16;
     }
 
     /// The effect to start with.
@@ -560,8 +581,18 @@ impl Model {
     }
 }
 
-/// Applies `msg` to `m`; returns what the runner must do.
+/// Applies `msg` to `m`; returns what the runner must do. A new screen starts at its top.
 pub fn update(m: &mut Model, msg: Msg) -> Effect {
+    let before = std::mem::discriminant(&m.screen);
+    let effect = apply(m, msg);
+    if std::mem::discriminant(&m.screen) != before {
+        m.scroll = 0;
+        m.scroll_limit.set(0);
+    }
+    effect
+}
+
+fn apply(m: &mut Model, msg: Msg) -> Effect {
     // While an operation runs, only its end (and the spinner) count.
     if m.screen == Screen::Busy {
         return finish(m, msg);
@@ -618,6 +649,16 @@ pub fn update(m: &mut Model, msg: Msg) -> Effect {
                 m.screen = prev;
                 m.cursor = 0;
             }
+            Effect::Nothing
+        }
+        Msg::Up | Msg::PageUp | Msg::Down | Msg::PageDown if m.scrolls() => {
+            let page = i32::from(m.scroll_limit.get()).clamp(1, 10);
+            m.scroll_by(match msg {
+                Msg::Up => -1,
+                Msg::Down => 1,
+                Msg::PageUp => -page,
+                _ => page,
+            });
             Effect::Nothing
         }
         Msg::Up => {

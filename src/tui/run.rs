@@ -404,13 +404,8 @@ pub fn execute(s: &Settings, job: Job) -> Msg {
             let (cols, rows) = crossterm::terminal::size()
                 .map(|(c, r)| (c as usize, r as usize))
                 .unwrap_or((80, 24));
-            // The frame's border, title and footer take 2 columns and 4 rows.
-            let v = crate::transfer::render::terminal_version(
-                cols.saturating_sub(2),
-                rows.saturating_sub(3),
-                25,
-            )
-            .max(4);
+            // The QR view is full screen: the code, and one caption line below it.
+            let v = crate::transfer::render::full_screen_version(cols, rows, 25).max(4);
             Msg::Frames(
                 ops::transfer::export_qr(&ctx, None, v, "L", &ops::transfer::QrOutputs::default())
                     .map(|r| {
@@ -596,6 +591,8 @@ fn key_msg(k: event::KeyEvent) -> Option<Msg> {
         KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => Msg::Interrupt,
         KeyCode::Up => Msg::Up,
         KeyCode::Down => Msg::Down,
+        KeyCode::PageUp => Msg::PageUp,
+        KeyCode::PageDown => Msg::PageDown,
         KeyCode::Enter => Msg::Enter,
         KeyCode::Esc => Msg::Esc,
         KeyCode::Backspace => Msg::Backspace,

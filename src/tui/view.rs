@@ -56,10 +56,15 @@ fn keys(screen: &Screen) -> &'static str {
 
 pub fn draw(f: &mut Frame, m: &Model) {
     let area = f.area();
+    // QR frames take the whole terminal: larger codes, fewer frames.
+    if let Screen::Qr(q) = &m.screen {
+        qr(f, area, q);
+        return;
+    }
     let [title, body, err, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(5),
-        Constraint::Length(if m.error.is_some() { 3 } else { 0 }),
+        Constraint::Length(error_height(m, area)),
         Constraint::Length(1),
     ])
     .areas(area);
@@ -92,15 +97,8 @@ pub fn draw(f: &mut Frame, m: &Model) {
         )),
         footer,
     );
-    if let Some((msg, hint)) = &m.error {
-        let mut lines = vec![Line::from(Span::styled(
-            format!(" ✗ {msg}"),
-            style(m, Color::Red).add_modifier(Modifier::BOLD),
-        ))];
-        if let Some(h) = hint {
-            lines.push(Line::from(format!("   what to do: {h}")));
-        }
-        f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), err);
+    if let Some(p) = error_text(m) {
+        f.render_widget(p, err);
     }
     match &m.screen {
         Screen::Preflight => preflight(f, inner, m),
@@ -135,7 +133,7 @@ pub fn draw(f: &mut Frame, m: &Model) {
             f.render_widget(Paragraph::new(l), inner);
         }
         Screen::Input(flow) => input(f, inner, m, flow),
-        Screen::Qr(q) => qr(f, inner, q),
+        Screen::Qr(_) => {}
         Screen::Busy => {
             let t = format!(
                 "{} {}",
@@ -146,12 +144,71 @@ pub fn draw(f: &mut Frame, m: &Model) {
         }
         Screen::Done => {
             let l: Vec<Line> = m.done.iter().map(|d| Line::from(d.clone())).collect();
-            f.render_widget(Paragraph::new(l).wrap(Wrap { trim: false }), inner);
+            scrolled(f, inner, m, l);
         }
         Screen::QuitConfirm => {
             f.render_widget(Paragraph::new("Quit the ceremony screen? y/n\n\nWhat is in the workspace (the staged root and its signatures) stays."), inner);
         }
     }
+}
+
+/// The error and what to do, wrapped.
+fn error_text(m: &Model) -> Option<Paragraph<'static>> {
+    let (msg, hint) = m.error.as_ref()?;
+    let mut lines = vec![Line::from(Span::styled(
+        format!(" ✗ {msg}"),
+        style(m, Color::Red).add_modifier(Modifier::BOLD),
+    ))];
+    if let Some(h) = hint {
+        lines.push(Line::from(format!("   what to do: {h}")));
+    }
+    Some(Paragraph::new(lines).wrap(Wrap { trim: false }))
+}
+
+/// Rows for the error: all of it as wrapped at this width, at most a third of the screen.
+fn error_height(m: &Model, area: Rect) -> u16 {
+    error_text(m).map_or(0, |p| {
+        let rows = p.line_count(area.width).max(1);
+        (rows as u16).min((area.height / 3).max(2))
+    })
+}
+
+/// Lines that may not fit: wrapped, scrolled by the operator (↑ ↓, PgUp PgDn), and when they
+/// do not fit, the last row says which lines show and how to see the rest.
+fn scrolled(f: &mut Frame, inner: Rect, m: &Model, lines: Vec<Line<'static>>) {
+    let p = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let total = p.line_count(inner.width);
+    let rows = inner.height as usize;
+    if total <= rows || rows < 2 {
+        m.scroll_limit.set(0);
+        f.render_widget(p, inner);
+        return;
+    }
+    let shown = rows - 1;
+    m.scroll_limit
+        .set(u16::try_from(total - shown).unwrap_or(u16::MAX));
+    let top = (m.scroll as usize).min(total - shown);
+    let [body, more] =
+        Layout::vertical([Constraint::Length(shown as u16), Constraint::Length(1)]).areas(inner);
+    f.render_widget(p.scroll((top as u16, 0)), body);
+    let hint = format!(
+        "lines {}–{} of {} · ↑↓ PgUp PgDn scroll{}",
+        top + 1,
+        top + shown,
+        total,
+        if top + shown < total {
+            " · more below"
+        } else {
+            ""
+        }
+    );
+    f.render_widget(
+        Paragraph::new(Span::styled(
+            hint,
+            style(m, Color::Yellow).add_modifier(Modifier::BOLD),
+        )),
+        more,
+    );
 }
 
 fn preflight(f: &mut Frame, inner: Rect, m: &Model) {
@@ -199,7 +256,7 @@ fn preflight(f: &mut Frame, inner: Rect, m: &Model) {
     for d in &s.devices {
         l.push(Line::from(format!("  {d}")));
     }
-    f.render_widget(Paragraph::new(l).wrap(Wrap { trim: false }), inner);
+    scrolled(f, inner, m, l);
 }
 
 /// Version 1's keys: the root keys to tick, then each online key.
@@ -359,7 +416,7 @@ fn review(f: &mut Frame, inner: Rect, m: &Model) {
             l.push(Line::from(Span::styled(d.clone(), style(m, Color::Green))));
         }
     }
-    f.render_widget(Paragraph::new(l).wrap(Wrap { trim: false }), inner);
+    scrolled(f, inner, m, l);
 }
 
 /// A request's review, computed here: what changes, and the digest to compare with the one
@@ -401,7 +458,7 @@ fn request_review(f: &mut Frame, inner: Rect, m: &Model, flow: &Flow) {
             style(m, Color::Green),
         ))),
     }
-    f.render_widget(Paragraph::new(l).wrap(Wrap { trim: false }), inner);
+    scrolled(f, inner, m, l);
 }
 
 /// What a signature will cover, shown above the secret field: the version and digest.
@@ -556,7 +613,7 @@ fn input(f: &mut Frame, inner: Rect, m: &Model, flow: &Flow) {
 }
 
 /// QR frames: black on white always (an inverted code does not scan), NO_COLOR or not.
-fn qr(f: &mut Frame, inner: Rect, q: &QrView) {
+fn qr(f: &mut Frame, area: Rect, q: &QrView) {
     let black = Style::default().fg(Color::Black).bg(Color::White);
     let mut lines = Vec::new();
     if let Some((side, dark)) = q.frames.get(q.frame) {
@@ -583,12 +640,15 @@ fn qr(f: &mut Frame, inner: Rect, q: &QrView) {
             lines.push(Line::from(spans));
             y += 2;
         }
-        lines.push(Line::from(Span::styled(
-            format!(" frame {}/{} · {} ", q.frame + 1, q.frames.len(), q.caption),
-            black,
-        )));
+        // The keys are named when the line has room for them.
+        let mut caption = format!(" frame {}/{} · {} ", q.frame + 1, q.frames.len(), q.caption);
+        let keys = "· space next · b previous · Enter done ";
+        if caption.chars().count() + keys.chars().count() <= area.width as usize {
+            caption.push_str(keys);
+        }
+        lines.push(Line::from(Span::styled(caption, black)));
     }
-    f.render_widget(Paragraph::new(lines), inner);
+    f.render_widget(Paragraph::new(lines), area);
 }
 
 fn list(f: &mut Frame, area: Rect, items: Vec<ListItem>, cursor: usize) {
@@ -670,6 +730,55 @@ mod tests {
             update(&mut m, k);
         }
         m
+    }
+
+    /// At 80×24 a review longer than the screen says so and scrolls to its last line; a long
+    /// error is shown whole (issue 21).
+    #[test]
+    fn long_text_scrolls_at_80_by_24() {
+        let mut s = snap(true);
+        if let Some(st) = s.staged.as_mut() {
+            for i in 0..30 {
+                st.diff
+                    .push(format!("+ key k{i:02} (0000:0000:0000:{i:04})"));
+            }
+            st.diff.push("LAST DIFF LINE".into());
+        }
+        let mut m = Model::new(false);
+        update(&mut m, Msg::Loaded(Ok(Box::new(s))));
+        update(&mut m, Msg::Enter);
+        update(&mut m, Msg::Enter);
+        assert_eq!(m.screen, Screen::Review);
+        let first = render(&m);
+        assert!(first.contains("more below"), "{first}");
+        assert!(!first.contains("LAST DIFF LINE"), "{first}");
+        // Scrolling stops at the last line, and comes back to the top.
+        for _ in 0..20 {
+            update(&mut m, Msg::PageDown);
+            render(&m);
+        }
+        let last = render(&m);
+        assert!(last.contains("LAST DIFF LINE"), "{last}");
+        assert!(!last.contains("more below"), "{last}");
+        for _ in 0..20 {
+            update(&mut m, Msg::PageUp);
+        }
+        assert_eq!(m.scroll, 0);
+        // A new screen starts at its top.
+        update(&mut m, Msg::PageDown);
+        assert!(m.scroll > 0);
+        update(&mut m, Msg::Esc);
+        assert_eq!(m.scroll, 0);
+        // An error with a long hint is shown whole, not cut at three lines.
+        m.error = Some((
+            "a long error ".repeat(8) + "END OF ERROR",
+            Some("a long hint ".repeat(10) + "END OF HINT"),
+        ));
+        let e = render(&m);
+        assert!(
+            e.contains("END OF ERROR") && e.contains("END OF HINT"),
+            "{e}"
+        );
     }
 
     #[test]

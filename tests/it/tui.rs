@@ -297,6 +297,13 @@ fn a_whole_ceremony_through_the_screen_on_software_and_softhsm2_keys() {
     tm.keys(&["Down", "Down", "Down", "Down", "Down", "Down", "Enter"]);
     let s = tm.wait_for("frame 1/");
     assert!(s.contains("\u{2580}"), "{s}");
+    // Full screen (issue 21): no header or border, the code starts on the first line, and it is
+    // the largest that fits 80×24 with its caption line.
+    assert!(!s.contains("rootcellar ceremony"), "{s}");
+    assert!(s.lines().next().unwrap_or("").contains('\u{2580}'), "{s}");
+    let v = rootcellar::transfer::render::full_screen_version(80, 24, 25);
+    assert!(v > 4, "{v}");
+    assert!(s.contains(&format!("QR {v}-L")), "version {v}:\n{s}");
     // Drawn in explicit black on white although NO_COLOR is set (issue 21): without colours a
     // QR code does not show at all.
     let c = tm.screen_with_colours();
