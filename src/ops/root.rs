@@ -44,6 +44,18 @@ fn stage(
     for n in &s.notes {
         ctx.notice(n.clone());
     }
+    // A staging verb sets the expiry too: say so, whatever else it changed.
+    if let Some(before) = staged.as_ref().or(published.last())
+        && before.expires() != s.doc.expires()
+    {
+        ctx.notice(format!(
+            "root version {} expires {} (version {} expires {}); --expires sets another",
+            s.doc.version(),
+            s.doc.expires(),
+            before.version(),
+            before.expires()
+        ));
+    }
     // The transcript first: it is the authority on what is staged (a crash between the two
     // leaves the root staged before, which it still accepts).
     ctx.record(&ws, "root-staged", s.detail.clone())?;

@@ -1149,6 +1149,13 @@ mod operator {
             ])
             .json();
         assert_eq!(r["result"]["expires"], "2028-03-01T00:00:00Z", "{r}");
+        // The new expiry is said, beside the one it replaces (issue 21).
+        assert!(
+            r["notices"]
+                .to_string()
+                .contains("root version 2 expires 2028-03-01T00:00:00Z (version 1 expires"),
+            "{r}"
+        );
         // Problems one per entry, not joined (issue 21).
         let problems = r["result"]["status"]["problems"].as_array().unwrap();
         assert_eq!(problems.len(), 2, "{r}");
