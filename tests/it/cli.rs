@@ -1135,6 +1135,17 @@ mod operator {
             "no key named \"r33\"",
         );
         assert!(r.stderr.contains("did you mean r3?"), "{}", r.stderr);
+        // Keys are named in errors, not by 64-hex key IDs (issue 21).
+        let r = w.run(&["rotate", "root", "--old", "r3", "--new", "r1"]);
+        assert_ne!(r.code, 0);
+        assert!(r.stderr.contains("r1"), "{}", r.stderr);
+        assert!(
+            !r.stderr
+                .split(|c: char| !c.is_ascii_hexdigit())
+                .any(|w| w.len() == 64),
+            "{}",
+            r.stderr
+        );
         let r = w
             .ok(&[
                 "rotate",
