@@ -23,7 +23,9 @@ pub const TEMP_SUFFIX: &str = ".tmp";
 static STEPS: AtomicU64 = AtomicU64::new(0);
 
 /// One write step: aborts the process here when `ROOTCELLAR_TEST_CRASH_AT` names this step.
-fn step() {
+/// Also called after a write to a device (a key created on a token), so that the tests crash
+/// there too.
+pub(crate) fn step() {
     let n = STEPS.fetch_add(1, Ordering::SeqCst) + 1;
     if let Ok(v) = std::env::var("ROOTCELLAR_TEST_CRASH_AT")
         && v.parse::<u64>() == Ok(n)

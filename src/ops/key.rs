@@ -205,7 +205,21 @@ pub fn generate_pkcs11(
         let pin = ctx.unlock.token_pin(&ts.token, &profile, SecretKind::Pin)?;
         ts.login(UserType::User, pin.as_ref())?;
     }
+    // A `key generate` of this name that a crash interrupted after the transcript's line: the
+    // token holds the key the line names (by key ID), no record registers it. Finish it.
+    if let Some(rec) = interrupted_pkcs11_generate(&ws, &ts, name, &profile, scheme, ctx)? {
+        ctx.notice(format!(
+            "finished an interrupted `key generate` of {name}: the key the transcript names is on token {:?}; registered",
+            ts.token.label
+        ));
+        if let Some(a) = &rec.attributes {
+            pkcs11_notices(ctx, name, &profile, a);
+        }
+        return Ok(KeyInfo::of(&rec));
+    }
     let (pk, attrs, uri) = ts.generate(&profile, alg, scheme, name)?;
+    // The key exists on the token from here.
+    crate::atomic::step();
     let key = pk.to_tuf_key();
     let rec = KeyRecord {
         profile: Some(profile.name.clone()),
@@ -219,17 +233,75 @@ pub fn generate_pkcs11(
             format_tuf_time(ctx.now),
         )
     };
-    if let Err(e) = ws
-        .check_new_key(name, &rec.key)
-        .and_then(|()| ws.add_key_record(&rec))
-    {
+    if let Err(e) = ws.check_new_key(name, &rec.key) {
         // Leave no key on the token that the workspace does not know.
         let _ = ts.destroy(&uri);
         return Err(e);
     }
-    pkcs11_notices(ctx, name, &profile, &attrs);
+    // The transcript's line first (it binds the name to the key ID and the token object), then
+    // the record: a crash between the two is finished by the next `key generate` of the name.
     ctx.record(&ws, "key-generated", super::audit::key_detail(&rec, None))?;
+    ws.add_key_record(&rec)?;
+    pkcs11_notices(ctx, name, &profile, &attrs);
     Ok(KeyInfo::of(&rec))
+}
+
+/// The record of a PKCS#11 key whose `key generate` was interrupted after its transcript line:
+/// the last `key-generated` line for `name` (no record has that name), when the token open in
+/// `ts` holds the object it names and that object's public key has the key ID the line
+/// recorded. Written here; `None` when there is nothing to finish.
+fn interrupted_pkcs11_generate(
+    ws: &crate::workspace::Workspace,
+    ts: &crate::signer::pkcs11::TokenSession,
+    name: &str,
+    profile: &crate::signer::profiles::Profile,
+    scheme: RsaScheme,
+    ctx: &Context,
+) -> Result<Option<KeyRecord>> {
+    let t = ws.transcript()?;
+    let Some(line) = t.entries.iter().rev().find(|e| {
+        e.action == "key-generated"
+            && e.detail.get("key").and_then(|v| v.as_str()) == Some(name)
+            && e.detail.get("backend").and_then(|v| v.as_str()) == Some("pkcs11")
+    }) else {
+        return Ok(None);
+    };
+    let (Some(reference), Some(keyid)) = (
+        line.detail.get("token").and_then(|v| v.as_str()),
+        line.detail.get("keyid").and_then(|v| v.as_str()),
+    ) else {
+        return Ok(None);
+    };
+    let Ok(uri) = reference.parse::<crate::signer::pkcs11::Pkcs11Uri>() else {
+        return Ok(None);
+    };
+    if uri.serial.as_deref().is_some_and(|s| s != ts.token.serial) {
+        return Ok(None);
+    }
+    let Ok((pk, Some(attrs), _)) = ts.read_key(&uri) else {
+        return Ok(None);
+    };
+    let pk = pk.with_rsa_scheme(scheme).unwrap_or(pk);
+    let key = pk.to_tuf_key();
+    if key.keyid() != keyid {
+        return Ok(None);
+    }
+    ws.check_new_key(name, &key)?;
+    let rec = KeyRecord {
+        profile: Some(profile.name.clone()),
+        // What the token says now, not what the line says.
+        attributes: Some(attrs),
+        ..KeyRecord::new(
+            name,
+            key,
+            pk.algorithm(),
+            Backend::Pkcs11,
+            Some(reference.to_string()),
+            format_tuf_time(ctx.now),
+        )
+    };
+    ws.add_key_record(&rec)?;
+    Ok(Some(rec))
 }
 
 /// `rootcellar key add --backend pkcs11 --uri URI --name NAME`: registers a key already on a token.
@@ -340,6 +412,21 @@ pub fn destroy(ctx: &Context, k: &str, confirm: Option<&str>) -> Result<KeyInfo>
             ),
         );
     }
+    // The transcript's line comes once the device is confirmed and unlocked, just before the
+    // key is deleted (the intent: this key is being destroyed); then the record. A destroy
+    // interrupted after its line is finished by the next `key destroy` of the key (its line is
+    // not written twice): a key the device no longer holds was deleted before the interruption.
+    let resuming = ws.transcript()?.entries.iter().rev().any(|e| {
+        e.action == "key-destroyed"
+            && e.detail.get("keyid").and_then(|v| v.as_str()) == Some(rec.keyid.as_str())
+    });
+    let intent = || {
+        if resuming {
+            Ok(())
+        } else {
+            ctx.record(&ws, "key-destroyed", super::audit::key_detail(&rec, None))
+        }
+    };
     match rec.backend {
         Backend::Public => {
             return Err(Error::bad_input(format!(
@@ -350,6 +437,7 @@ pub fn destroy(ctx: &Context, k: &str, confirm: Option<&str>) -> Result<KeyInfo>
         }
         Backend::Software => {
             let p = ws.software_key_path(rec.reference.as_deref().unwrap_or(""))?;
+            intent()?;
             // Gone already: a destroy interrupted after it removed the file is finished.
             match std::fs::remove_file(&p) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -358,13 +446,34 @@ pub fn destroy(ctx: &Context, k: &str, confirm: Option<&str>) -> Result<KeyInfo>
                 _ => {}
             }
         }
-        Backend::Pkcs11 => ctx.unlock.destroy_pkcs11(&rec)?,
+        Backend::Pkcs11 => {
+            if !ctx.unlock.destroy_pkcs11(&rec, resuming, &intent)? {
+                ctx.notice(format!(
+                    "finished an interrupted `key destroy` of {}: the token no longer holds it",
+                    rec.name
+                ));
+            }
+        }
         Backend::Yubikey => {
             use crate::signer::yubikey as y;
             let r: y::YkRef = rec.reference.as_deref().unwrap_or("").parse()?;
             let mut yk = y::open(Some(r.serial))?;
-            let pk = y::slot_public_key(&mut yk, r.slot)?;
-            if pk.identity() != rec.public_key()?.identity() {
+            let me = rec.public_key()?.identity();
+            let held = y::slot_public_key(&mut yk, r.slot).ok();
+            if held.is_some_and(|pk| pk.identity() == me) {
+                ctx.unlock.yubikey_pin(&mut yk)?;
+                ctx.unlock.yubikey_management(&mut yk)?;
+                intent()?;
+                y::overwrite_slot(&mut yk, r.slot)?;
+            } else if resuming {
+                // The slot was overwritten before the interruption.
+                ctx.notice(format!(
+                    "finished an interrupted `key destroy` of {}: slot {} of YubiKey {} no longer holds it",
+                    rec.name,
+                    y::slot_name(r.slot),
+                    r.serial
+                ));
+            } else {
                 return Err(Error::refused(format!(
                     "slot {} of YubiKey {} no longer holds {}",
                     y::slot_name(r.slot),
@@ -373,14 +482,12 @@ pub fn destroy(ctx: &Context, k: &str, confirm: Option<&str>) -> Result<KeyInfo>
                 ))
                 .hint("nothing to destroy there; the record was left as it was"));
             }
-            ctx.unlock.yubikey_pin(&mut yk)?;
-            ctx.unlock.yubikey_management(&mut yk)?;
-            y::overwrite_slot(&mut yk, r.slot)?;
         }
     }
+    // The private key is gone from here on.
+    crate::atomic::step();
     rec.destroyed_at = Some(format_tuf_time(ctx.now));
     ws.update_key_record(&rec)?;
-    ctx.record(&ws, "key-destroyed", super::audit::key_detail(&rec, None))?;
     Ok(KeyInfo::of(&rec))
 }
 

@@ -869,8 +869,14 @@ impl TokenSession {
                 .find_objects(&[Attribute::Label(label.as_bytes().to_vec())])
                 .map_err(ck("search for keys", &self.token.label))?;
             if !same.is_empty() {
-                return Err(Error::refused(format!("token {name} already holds an object labelled {label:?}"))
-                    .hint("choose another --name, or register the existing key with `rootcellar key add --backend pkcs11 --uri URI`"));
+                let uri = Pkcs11Uri {
+                    token: Some(self.token.label.clone()),
+                    serial: Some(self.token.serial.clone()),
+                    object: Some(label.to_string()),
+                    id: None,
+                };
+                return Err(Error::refused(format!("token {name} already holds an object labelled {label:?} (a key of another workspace, or one an interrupted `key generate` made before it wrote anything)"))
+                    .hint(format!("choose another --name, or register that key: rootcellar key add --backend pkcs11 --profile {} --uri '{uri}' --name {label}", profile.name)));
             }
         }
         let same_id = self

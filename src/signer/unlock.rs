@@ -201,12 +201,46 @@ impl<'a> Unlocker<'a> {
         .hint("plug in the device that holds the key (a token whose public keys are hidden until login cannot be confirmed: give its serial in the key's URI)"))
     }
 
-    /// Deletes the PKCS#11 key pair of `rec`, on the token confirmed to hold its public key.
-    pub fn destroy_pkcs11(&self, rec: &KeyRecord) -> Result<()> {
+    /// Deletes the PKCS#11 key pair of `rec`, on the token confirmed to hold its public key;
+    /// returns whether it deleted it. `resuming` (the transcript records that this destroy began
+    /// and was interrupted): when the token the record names by serial is present and, once
+    /// logged in, holds no key under the record's URI, the key was deleted before the
+    /// interruption (`Ok(false)`).
+    /// `before` runs once the token is confirmed and logged in, just before the key is deleted.
+    pub fn destroy_pkcs11(
+        &self,
+        rec: &KeyRecord,
+        resuming: bool,
+        before: &dyn Fn() -> Result<()>,
+    ) -> Result<bool> {
         let uri: Pkcs11Uri = rec.reference.as_deref().unwrap_or("").parse()?;
         let profile = self.profile(rec.profile.as_deref())?;
-        let (ts, _) = self.open_token_holding(&uri, &profile, true, &rec.public_key()?)?;
-        ts.destroy(&uri)
+        let expected = rec.public_key()?;
+        match self.open_token_holding(&uri, &profile, true, &expected) {
+            Ok((ts, _)) => {
+                before()?;
+                ts.destroy(&uri).map(|()| true)
+            }
+            Err(e) if resuming && uri.serial.is_some() => {
+                let module = self.module_for(&profile)?;
+                let ctx = pkcs11::context(&module)?;
+                let Some(token) =
+                    pkcs11::matching_tokens(&ctx, uri.token.as_deref(), uri.serial.as_deref())?
+                        .into_iter()
+                        .next()
+                else {
+                    return Err(e);
+                };
+                let mut ts = TokenSession::open(&ctx, token, true)?;
+                let pin = self.token_pin(&ts.token, &profile, SecretKind::Pin)?;
+                ts.login(UserType::User, pin.as_ref())?;
+                match ts.read_key(&uri) {
+                    Err(_) => Ok(false),
+                    Ok(_) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The PIN of YubiKey `yk`, after the retry gate, asked at most once per process and verified.

@@ -1184,3 +1184,148 @@ fn the_pin_goes_only_to_the_token_that_holds_the_recorded_key() {
     );
     std::fs::rename(&moved, &token_a[0]).unwrap();
 }
+
+/// Issue 23, item 5: `key generate` on a PKCS#11 token crashed at every step (after the key is
+/// made on the token, at each write of the transcript and of the record): `audit verify` passes,
+/// and the rerun under the same name either finishes it (the transcript names the key; the
+/// token holds it) or, when the crash came before anything was written, says exactly how to
+/// register the key the token holds; a crash after the record leaves it complete. Every way,
+/// the key signs and the token holds one key.
+#[test]
+fn key_generate_on_a_token_survives_a_crash_at_every_step() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut crashes = 0;
+    let mut finished = 0;
+    let mut told = 0;
+    for n in 1.. {
+        let w = HsmWs::new("crash-gen");
+        let generate = [
+            "key",
+            "generate",
+            "--backend",
+            "pkcs11",
+            "--profile",
+            "softhsm2",
+            "--token",
+            "crash-gen",
+            "--name",
+            "k",
+            "--algorithm",
+            "ecdsa-p256",
+        ];
+        let mut c = w.cmd(&generate);
+        c.env("ROOTCELLAR_TEST_CRASH_AT", n.to_string());
+        let o = c.output().unwrap();
+        if o.status.success() {
+            break;
+        }
+        assert_eq!(
+            o.status.signal(),
+            Some(6),
+            "step {n}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        crashes += 1;
+        w.ok(&["audit", "verify"]);
+        let r = w.run(&generate);
+        if r.code == 0 {
+            if r.stderr
+                .contains("finished an interrupted `key generate` of k")
+            {
+                finished += 1;
+            }
+        } else if r.stderr.contains("a key named \"k\" exists already") {
+            // The crash came after the record: the job was complete.
+        } else {
+            // Nothing was written before the crash: the refusal names the command to run.
+            let hint = r
+                .stderr
+                .split("register that key: rootcellar ")
+                .nth(1)
+                .unwrap_or_else(|| panic!("step {n}: {}", r.stderr));
+            let uri = hint.split('\'').nth(1).unwrap();
+            assert!(hint.contains("--name k"), "{hint}");
+            w.ok(&[
+                "key",
+                "add",
+                "--backend",
+                "pkcs11",
+                "--profile",
+                "softhsm2",
+                "--uri",
+                uri,
+                "--name",
+                "k",
+            ]);
+            told += 1;
+        }
+        w.ok(&["audit", "verify"]);
+        w.ok(&["drill", "--key", "k"]);
+        let list = w
+            .ok(&["device", "list", "--profile", "softhsm2", "--json"])
+            .json();
+        assert_eq!(
+            list["result"]["pkcs11"][0]["tokens"][0]["keys"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1,
+            "step {n}: {list}"
+        );
+    }
+    assert!(crashes >= 5, "only {crashes} crash points");
+    assert!(
+        finished >= 1 && told >= 1,
+        "finished {finished}, told {told}"
+    );
+}
+
+/// Issue 23, item 5: `key destroy` of a key on a PKCS#11 token crashed at every step (at each
+/// write of the transcript's line, after the token deleted the key, at each write of the
+/// record): `audit verify` passes and a rerun finishes it — the record ends destroyed and the
+/// token holds no key, whether the crash came before or after the deletion.
+#[test]
+fn key_destroy_on_a_token_survives_a_crash_at_every_step() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut crashes = 0;
+    let destroy = ["key", "destroy", "old", "--confirm", "old"];
+    for n in 1.. {
+        let w = HsmWs::new("crash-destroy");
+        w.generate("old", "ecdsa-p256");
+        let mut c = w.cmd(&destroy);
+        c.env("ROOTCELLAR_TEST_CRASH_AT", n.to_string());
+        let o = c.output().unwrap();
+        let keys = |w: &HsmWs| {
+            w.ok(&["device", "list", "--profile", "softhsm2", "--json"])
+                .json()["result"]["pkcs11"][0]["tokens"][0]["keys"]
+                .as_array()
+                .map_or(0, Vec::len)
+        };
+        if o.status.success() {
+            assert_eq!(keys(&w), 0);
+            break;
+        }
+        assert_eq!(
+            o.status.signal(),
+            Some(6),
+            "step {n}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        crashes += 1;
+        w.ok(&["audit", "verify"]);
+        let r = w.run(&destroy);
+        assert!(
+            r.code == 0 || r.stderr.contains("destroyed already"),
+            "step {n}: {}",
+            r.stderr
+        );
+        assert!(
+            w.record("old")["destroyed_at"].is_string(),
+            "step {n}: {}",
+            w.record("old")
+        );
+        assert_eq!(keys(&w), 0, "step {n}");
+        w.ok(&["audit", "verify"]);
+    }
+    assert!(crashes >= 8, "only {crashes} crash points");
+}
