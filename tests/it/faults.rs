@@ -489,3 +489,100 @@ fn import_notary_survives_a_crash_at_every_write_step() {
     );
     assert!(n >= 10, "only {n} crash points");
 }
+
+/// Issue 23: `merge` of signatures made apart and `request export` crashed at any write step:
+/// the workspace is old-or-new, the transcript holds, and a rerun completes.
+#[test]
+fn merge_and_request_export_survive_a_crash_at_every_write_step() {
+    let w = Ws::new();
+    w.staged_v1();
+    let xfer = tempfile::tempdir().unwrap();
+    let req = xfer.path().join("request.json");
+    std::fs::copy(w.path().join("staged/root.json"), &req).unwrap();
+    w.ok(&["sign", "--file", req.to_str().unwrap(), "--key", "r1"]);
+    let none = |_: &Path, _: &[u8]| false;
+    let n = crash_everywhere(&w, &["merge", req.to_str().unwrap()], None, &none);
+    assert!(n >= 5, "only {n} crash points");
+    let n = crash_everywhere(
+        &w,
+        &["request", "export", "--out", "../out/request.json"],
+        Some("out"),
+        &none,
+    );
+    assert!(n >= 5, "only {n} crash points");
+}
+
+/// Issue 23: `notary root` (a Notary workspace's next root, with a certificate made for its
+/// root key) and `notary certificate` crashed at any write step: `audit verify` passes, the
+/// rerun completes (or says the work is there already), and the staged root signs and
+/// publishes. Certificates are made anew on a rerun (a new serial and start time), so the
+/// states are compared by what they allow, not byte for byte.
+#[test]
+fn notary_commands_survive_a_crash_at_every_write_step() {
+    let template = Ws::with_init(&["init", "--format", "notary", "--gun", "example.com/app"]);
+    template.keys(&[("h1", "ecdsa-p256"), ("online", "ecdsa-p256")]);
+    let stage = [
+        "notary",
+        "root",
+        "--root-key",
+        "h1",
+        "--targets-key",
+        "online",
+        "--snapshot-key",
+        "online",
+        "--timestamp-key",
+        "online",
+    ];
+    for (args, done_already) in [
+        (&["notary", "certificate", "--key", "h1"][..], "already"),
+        (&stage[..], "staged already"),
+    ] {
+        let mut crashes = 0;
+        for n in 1.. {
+            let d = tempfile::tempdir().unwrap();
+            let ws = d.path().join("ws");
+            copy_dir(template.path(), &ws);
+            let o = run(&template, &ws, args, Some(n));
+            if o.status.success() {
+                break;
+            }
+            assert_eq!(
+                o.status.signal(),
+                Some(6),
+                "{args:?} step {n}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            crashes += 1;
+            let audit = run(&template, &ws, &["audit", "verify"], None);
+            assert!(
+                audit.status.success(),
+                "{args:?} step {n}: {}",
+                String::from_utf8_lossy(&audit.stderr)
+            );
+            let o = run(&template, &ws, args, None);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(
+                o.status.success() || err.contains(done_already),
+                "{args:?} step {n}: {err}"
+            );
+            // What the command was for works: stage (if needed), sign, publish.
+            if args[1] == "certificate" {
+                let o = run(&template, &ws, &stage, None);
+                assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            }
+            for a in [
+                &["sign", "--key", "h1"][..],
+                &["publish"][..],
+                &["audit", "verify"][..],
+            ] {
+                let o = run(&template, &ws, a, None);
+                assert!(
+                    o.status.success(),
+                    "{args:?} step {n}, then {a:?}: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+            }
+        }
+        assert!(crashes >= 3, "{args:?}: only {crashes} crash points");
+    }
+}
