@@ -64,6 +64,24 @@ pub fn generate(
     if matches!(alg, Algorithm::EcdsaP256 | Algorithm::EcdsaP384) {
         firmware_notices(ctx, &yk);
     }
+    // A `key generate` of this name into this slot that a crash interrupted after the
+    // transcript's line: the slot holds the key the line names (by key ID). Finish it.
+    if let Some(keyid) = interrupted_generate(&ws, name, serial, slot)?
+        && y::slot_public_key(&mut yk, slot)
+            .map(|pk| {
+                pk.with_rsa_scheme(scheme)
+                    .unwrap_or(pk)
+                    .to_tuf_key()
+                    .keyid()
+            })
+            .is_ok_and(|id| id == keyid)
+    {
+        ctx.notice(format!(
+            "finished an interrupted `key generate` of {name}: slot {} of YubiKey {serial} holds the key the transcript names; registered",
+            y::slot_name(slot)
+        ));
+        return register_slot(ctx, &ws, name, &mut yk, slot, scheme, false);
+    }
     if y::slot_occupied(&mut yk, slot) && !t.overwrite {
         return Err(Error::refused(format!("slot {} of YubiKey {serial} already holds a key", y::slot_name(slot)))
             .hint("choose another --slot, register that key with `rootcellar key add --backend yubikey`, or pass --overwrite to replace it for good"));
@@ -79,6 +97,8 @@ pub fn generate(
         (&t.touch_policy, touch_policy),
         name,
     )?;
+    // The key exists on the card from here.
+    crate::atomic::step();
     let key = g.public.to_tuf_key();
     let reference = Some(y::YkRef { serial, slot }.to_string());
     let rec = KeyRecord {
@@ -93,17 +113,42 @@ pub fn generate(
         )
     };
     ws.check_new_key(name, &rec.key)?;
-    ws.add_key_record(&rec)?;
     let out = info(&rec, ctx.now);
     if let Some(a) = &out.attestation {
         ctx.notice(format!("{name}: {a}"));
     }
+    // The transcript's line first (it binds the name to the key ID and the slot), then the
+    // record: a crash between the two is finished by the next `key generate` of the name.
     ctx.record(
         &ws,
         "key-generated",
         super::audit::key_detail(&rec, out.attestation.as_deref()),
     )?;
+    ws.add_key_record(&rec)?;
     Ok(out)
+}
+
+/// The key ID that the last `key-generated` line for `name` on YubiKey `serial`, `slot` names
+/// (no record has that name: the caller checked).
+fn interrupted_generate(
+    ws: &crate::workspace::Workspace,
+    name: &str,
+    serial: u32,
+    slot: ::yubikey::piv::SlotId,
+) -> Result<Option<String>> {
+    let t = ws.transcript()?;
+    Ok(t.entries
+        .iter()
+        .rev()
+        .find(|e| {
+            let d = &e.detail;
+            e.action == "key-generated"
+                && d.get("key").and_then(|v| v.as_str()) == Some(name)
+                && d.get("device_serial").and_then(|v| v.as_u64()) == Some(u64::from(serial))
+                && d.get("slot").and_then(|v| v.as_str()) == Some(y::slot_name(slot).as_str())
+        })
+        .and_then(|e| e.detail.get("keyid").and_then(|v| v.as_str()))
+        .map(str::to_string))
 }
 
 /// `rootcellar key add --backend yubikey --serial N --slot 9c --name NAME`.
@@ -119,12 +164,26 @@ pub fn add(
     check_name(name)?;
     let slot = y::parse_slot(slot)?;
     let mut yk = y::open(serial)?;
-    let serial = yk.serial().0;
     firmware_notices(ctx, &yk);
-    let public = y::slot_public_key(&mut yk, slot)?;
+    register_slot(ctx, &ws, name, &mut yk, slot, scheme, true)
+}
+
+/// Registers the key in `slot` of `yk` as `name` (policies from its attestation); with
+/// `line`, the transcript records it as added (a finished `key generate` has its line already).
+fn register_slot(
+    ctx: &Context,
+    ws: &crate::workspace::Workspace,
+    name: &str,
+    yk: &mut ::yubikey::YubiKey,
+    slot: ::yubikey::piv::SlotId,
+    scheme: crate::tuf::key::RsaScheme,
+    line: bool,
+) -> Result<KeyInfo> {
+    let serial = yk.serial().0;
+    let public = y::slot_public_key(yk, slot)?;
     let public = public.with_rsa_scheme(scheme).unwrap_or(public);
     let key = public.to_tuf_key();
-    let (attestation, attestation_missing) = match y::read_attestation(&mut yk, slot) {
+    let (attestation, attestation_missing) = match y::read_attestation(yk, slot) {
         Ok(p) => (Some(p), None),
         Err(w) => (None, Some(w)),
     };
@@ -167,11 +226,13 @@ pub fn add(
         ));
     }
     let out = info(&rec, ctx.now);
-    ctx.record(
-        &ws,
-        "key-added",
-        super::audit::key_detail(&rec, out.attestation.as_deref()),
-    )?;
+    if line {
+        ctx.record(
+            ws,
+            "key-added",
+            super::audit::key_detail(&rec, out.attestation.as_deref()),
+        )?;
+    }
     Ok(out)
 }
 

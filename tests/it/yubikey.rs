@@ -936,3 +936,104 @@ fn a_slot_holding_another_key_never_sees_the_pin() {
         r.stderr
     );
 }
+
+/// Issue 23, item 5, on a virtual card: `key generate` crashed at every step (after the card
+/// made the key, at each write of the transcript's line and of the record) is finished by the
+/// rerun when the line was written (the slot's key is the one the line names) and redone
+/// otherwise; `key destroy` crashed at every step is finished by the rerun, also after the
+/// slot was overwritten. `audit verify` passes after every crash.
+#[test]
+fn key_generate_and_destroy_on_a_card_survive_a_crash_at_every_step() {
+    use std::os::unix::process::ExitStatusExt;
+    let _g = fresh_cards();
+    let (s1, _) = serials();
+    let s = s1.to_string();
+    let generate = [
+        "key",
+        "generate",
+        "--backend",
+        "yubikey",
+        "--serial",
+        &s,
+        "--slot",
+        "9a",
+        "--name",
+        "k",
+        "--overwrite",
+        "--default-management-key",
+    ];
+    let destroy = [
+        "key",
+        "destroy",
+        "k",
+        "--confirm",
+        "k",
+        "--default-management-key",
+    ];
+    let crashed = |w: &YkWs, args: &[&str], n: u64| {
+        let mut c = w.cmd(args);
+        c.env("ROOTCELLAR_TEST_CRASH_AT", n.to_string());
+        let o = c.output().unwrap();
+        if o.status.success() {
+            return false;
+        }
+        assert_eq!(
+            o.status.signal(),
+            Some(6),
+            "{args:?} step {n}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        w.ok(&["audit", "verify"]);
+        true
+    };
+    let (mut crashes, mut finished) = (0, 0);
+    for n in 1.. {
+        let w = YkWs::new();
+        if !crashed(&w, &generate, n) {
+            break;
+        }
+        crashes += 1;
+        let r = w.run(&generate);
+        assert!(
+            r.code == 0 || r.stderr.contains("a key named \"k\" exists already"),
+            "step {n}: {}",
+            r.stderr
+        );
+        if r.stderr
+            .contains("finished an interrupted `key generate` of k")
+        {
+            finished += 1;
+        }
+        w.ok(&["audit", "verify"]);
+        w.ok(&["drill", "--key", "k"]);
+    }
+    assert!(
+        crashes >= 5 && finished >= 1,
+        "{crashes} crashes, {finished} finished"
+    );
+    let mut crashes = 0;
+    for n in 1.. {
+        let w = YkWs::new();
+        w.ok(&generate);
+        if !crashed(&w, &destroy, n) {
+            break;
+        }
+        crashes += 1;
+        let r = w.run(&destroy);
+        assert!(
+            r.code == 0 || r.stderr.contains("destroyed already"),
+            "step {n}: {}",
+            r.stderr
+        );
+        let rec: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(w.path().join("keys/k.json")).unwrap()).unwrap();
+        assert!(rec["destroyed_at"].is_string(), "step {n}: {rec}");
+        assert!(
+            w.devices()[0]["slots"].as_array().unwrap().is_empty(),
+            "step {n}: {:?}",
+            w.devices()
+        );
+        w.ok(&["audit", "verify"]);
+    }
+    assert!(crashes >= 5, "only {crashes} crash points");
+}
