@@ -581,12 +581,10 @@ pub fn handover(ctx: &Context, spec: &HandoverSpec) -> Result<HandoverReport> {
         signed_by.push(r.name.clone());
     }
     let bytes = statement.to_file_bytes();
-    if spec.add_to.is_some() {
-        crate::atomic::write_public(&path, &bytes)?;
-    } else {
-        crate::atomic::write_new_public(&path, &bytes)?;
-    }
     let verdict = check(&statement, &notary_bytes, &tuf_bytes, ctx.now);
+    // The transcript's line (what is about to be written, by digest) before the file: a crash
+    // between the two leaves no statement the transcript does not name; the same command run
+    // again writes it.
     ctx.record(
         &ws,
         "handover",
@@ -600,6 +598,11 @@ pub fn handover(ctx: &Context, spec: &HandoverSpec) -> Result<HandoverReport> {
             "threshold_met": verdict.signatures.met,
         }),
     )?;
+    if spec.add_to.is_some() {
+        crate::atomic::write_public(&path, &bytes)?;
+    } else {
+        crate::atomic::write_new_public(&path, &bytes)?;
+    }
     Ok(HandoverReport {
         path,
         signed_by,
