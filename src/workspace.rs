@@ -551,6 +551,55 @@ impl Workspace {
         self.transcript_with_text().map(|(c, _)| c)
     }
 
+    /// The detail of the last transcript line with `action` whose detail has `field` equal to
+    /// `value` (e.g. the last `key-generated` line of a key name).
+    pub fn last_line(
+        &self,
+        action: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        Ok(self
+            .transcript()?
+            .entries
+            .into_iter()
+            .rev()
+            .find(|e| {
+                e.action == action && e.detail.get(field).and_then(|v| v.as_str()) == Some(value)
+            })
+            .map(|e| e.detail))
+    }
+
+    /// `text` with each full key ID in it given as the name of the key recorded under it and
+    /// the ID's first 12 digits (an operator reads names, not 64 hex digits).
+    pub fn name_key_ids(&self, text: &str) -> String {
+        let records = self.keys().unwrap_or_default();
+        let mut out = String::new();
+        let mut word = String::new();
+        let flush = |word: &mut String, out: &mut String| {
+            if word.len() == 64 {
+                let short = &word[..12];
+                match records.iter().find(|r| r.keyid == *word) {
+                    Some(r) => out.push_str(&format!("{} ({short})", r.name)),
+                    None => out.push_str(&format!("{short}…")),
+                }
+            } else {
+                out.push_str(word);
+            }
+            word.clear();
+        };
+        for c in text.chars() {
+            if c.is_ascii_hexdigit() {
+                word.push(c);
+            } else {
+                flush(&mut word, &mut out);
+                out.push(c);
+            }
+        }
+        flush(&mut word, &mut out);
+        out
+    }
+
     /// The transcript checked, with its text (to add to it).
     pub fn transcript_with_text(&self) -> Result<(crate::audit::Checked, String)> {
         let text = self.transcript_text()?;

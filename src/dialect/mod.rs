@@ -799,30 +799,16 @@ fn shown(doc: &Doc, id: &str) -> String {
 
 /// The key IDs of each root in `roots` (oldest first) that named other key material in an
 /// earlier root of `roots`: a review that compares key IDs would miss such a change.
-/// Over a history, each key ID that is not the SHA-256 of its key object (TUF; tough refuses
-/// such roots), once per key object: `(version first listing it, key ID, the hash)`. A chain
-/// lists the same key objects version after version; each distinct one is hashed once.
+/// Over a history, each key ID that is not the SHA-256 of its key object, once per key object
+/// (see [`crate::tuf::verify::keyid_mismatches_in`]; Notary key IDs are always checked).
 pub fn keyid_mismatches_in(roots: &[Doc]) -> Vec<(u64, String, String)> {
-    use rayon::prelude::*;
-    let mut seen: BTreeMap<&str, Vec<&crate::tuf::Key>> = BTreeMap::new();
-    let mut first = Vec::new();
-    for doc in roots {
-        let Doc::Tuf(m) = doc else { continue };
-        for (id, k) in &m.signed.keys {
-            let objects = seen.entry(id.as_str()).or_default();
-            if !objects.contains(&k) {
-                objects.push(k);
-                first.push((m.signed.version, id, k));
-            }
-        }
-    }
-    first
-        .par_iter()
-        .filter_map(|(v, id, k)| {
-            let actual = k.keyid();
-            (&actual != *id).then(|| (*v, (*id).clone(), actual))
+    let tuf: Vec<&Root> = (roots.iter())
+        .filter_map(|d| match d {
+            Doc::Tuf(m) => Some(&m.signed),
+            Doc::Notary(_) => None,
         })
-        .collect()
+        .collect();
+    crate::tuf::verify::keyid_mismatches_in(&tuf)
 }
 
 pub fn changed_key_ids(roots: &[&Doc]) -> Vec<KeyIdChange> {

@@ -191,40 +191,10 @@ pub(super) fn edit(b: &Base, args: &EditRoot) -> Result<Staging> {
         edits.push(Edit::Threshold(role.clone(), *n));
     }
     edit::apply(&mut root, &edits).map_err(|e| {
-        Error::refused(format!("edit refused: {}", named_keys(ws, &e)))
+        Error::refused(format!("edit refused: {}", ws.name_key_ids(&e)))
             .hint("the staged root was left as it was")
     })?;
     staging(root)
-}
-
-/// `text` with each full key ID in it given as the key's name here and the ID's first 12 digits
-/// (an operator reads names; 64 hex digits are not read).
-fn named_keys(ws: &Workspace, text: &str) -> String {
-    let records = ws.keys().unwrap_or_default();
-    let mut out = String::new();
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        if word.len() == 64 {
-            let short = &word[..12];
-            match records.iter().find(|r| r.keyid == *word) {
-                Some(r) => out.push_str(&format!("{} ({short})", r.name)),
-                None => out.push_str(&format!("{short}…")),
-            }
-        } else {
-            out.push_str(word);
-        }
-        word.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_hexdigit() {
-            word.push(c);
-        } else {
-            flush(&mut word, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut word, &mut out);
-    out
 }
 
 /// `revoke K`: K out of every role of the next root.

@@ -207,14 +207,31 @@ pub fn generate_pkcs11(
     }
     // A `key generate` of this name that a crash interrupted after the transcript's line: the
     // token holds the key the line names (by key ID), no record registers it. Finish it.
-    if let Some(rec) = interrupted_pkcs11_generate(&ws, &ts, name, &profile, scheme, ctx)? {
+    // A `key generate` of this name that a crash interrupted after the transcript's line: the
+    // token holds the key the line names (by key ID), no record registers it. Finish it, with
+    // what the token says of the key now.
+    let line = (ws.last_line("key-generated", "key", name)?)
+        .filter(|d| d.get("backend").and_then(|v| v.as_str()) == Some("pkcs11"));
+    if let Some((pk, attrs, reference)) = line.and_then(|d| ts.generated_key(&d, scheme)) {
+        let rec = KeyRecord {
+            profile: Some(profile.name.clone()),
+            attributes: Some(attrs),
+            ..KeyRecord::new(
+                name,
+                pk.to_tuf_key(),
+                pk.algorithm(),
+                Backend::Pkcs11,
+                Some(reference),
+                format_tuf_time(ctx.now),
+            )
+        };
+        ws.check_new_key(name, &rec.key)?;
+        ws.add_key_record(&rec)?;
         ctx.notice(format!(
             "finished an interrupted `key generate` of {name}: the key the transcript names is on token {:?}; registered",
             ts.token.label
         ));
-        if let Some(a) = &rec.attributes {
-            pkcs11_notices(ctx, name, &profile, a);
-        }
+        pkcs11_notices(ctx, name, &profile, &attrs);
         return Ok(KeyInfo::of(&rec));
     }
     let (pk, attrs, uri) = ts.generate(&profile, alg, scheme, name)?;
@@ -244,64 +261,6 @@ pub fn generate_pkcs11(
     ws.add_key_record(&rec)?;
     pkcs11_notices(ctx, name, &profile, &attrs);
     Ok(KeyInfo::of(&rec))
-}
-
-/// The record of a PKCS#11 key whose `key generate` was interrupted after its transcript line:
-/// the last `key-generated` line for `name` (no record has that name), when the token open in
-/// `ts` holds the object it names and that object's public key has the key ID the line
-/// recorded. Written here; `None` when there is nothing to finish.
-fn interrupted_pkcs11_generate(
-    ws: &crate::workspace::Workspace,
-    ts: &crate::signer::pkcs11::TokenSession,
-    name: &str,
-    profile: &crate::signer::profiles::Profile,
-    scheme: RsaScheme,
-    ctx: &Context,
-) -> Result<Option<KeyRecord>> {
-    let t = ws.transcript()?;
-    let Some(line) = t.entries.iter().rev().find(|e| {
-        e.action == "key-generated"
-            && e.detail.get("key").and_then(|v| v.as_str()) == Some(name)
-            && e.detail.get("backend").and_then(|v| v.as_str()) == Some("pkcs11")
-    }) else {
-        return Ok(None);
-    };
-    let (Some(reference), Some(keyid)) = (
-        line.detail.get("token").and_then(|v| v.as_str()),
-        line.detail.get("keyid").and_then(|v| v.as_str()),
-    ) else {
-        return Ok(None);
-    };
-    let Ok(uri) = reference.parse::<crate::signer::pkcs11::Pkcs11Uri>() else {
-        return Ok(None);
-    };
-    if uri.serial.as_deref().is_some_and(|s| s != ts.token.serial) {
-        return Ok(None);
-    }
-    let Ok((pk, Some(attrs), _)) = ts.read_key(&uri) else {
-        return Ok(None);
-    };
-    let pk = pk.with_rsa_scheme(scheme).unwrap_or(pk);
-    let key = pk.to_tuf_key();
-    if key.keyid() != keyid {
-        return Ok(None);
-    }
-    ws.check_new_key(name, &key)?;
-    let rec = KeyRecord {
-        profile: Some(profile.name.clone()),
-        // What the token says now, not what the line says.
-        attributes: Some(attrs),
-        ..KeyRecord::new(
-            name,
-            key,
-            pk.algorithm(),
-            Backend::Pkcs11,
-            Some(reference.to_string()),
-            format_tuf_time(ctx.now),
-        )
-    };
-    ws.add_key_record(&rec)?;
-    Ok(Some(rec))
 }
 
 /// `rootcellar key add --backend pkcs11 --uri URI --name NAME`: registers a key already on a token.
@@ -416,10 +375,7 @@ pub fn destroy(ctx: &Context, k: &str, confirm: Option<&str>) -> Result<KeyInfo>
     // key is deleted (the intent: this key is being destroyed); then the record. A destroy
     // interrupted after its line is finished by the next `key destroy` of the key (its line is
     // not written twice): a key the device no longer holds was deleted before the interruption.
-    let resuming = ws.transcript()?.entries.iter().rev().any(|e| {
-        e.action == "key-destroyed"
-            && e.detail.get("keyid").and_then(|v| v.as_str()) == Some(rec.keyid.as_str())
-    });
+    let resuming = (ws.last_line("key-destroyed", "keyid", &rec.keyid)?).is_some();
     let intent = || {
         if resuming {
             Ok(())
@@ -455,32 +411,11 @@ pub fn destroy(ctx: &Context, k: &str, confirm: Option<&str>) -> Result<KeyInfo>
             }
         }
         Backend::Yubikey => {
-            use crate::signer::yubikey as y;
-            let r: y::YkRef = rec.reference.as_deref().unwrap_or("").parse()?;
-            let mut yk = y::open(Some(r.serial))?;
-            let me = rec.public_key()?.identity();
-            let held = y::slot_public_key(&mut yk, r.slot).ok();
-            if held.is_some_and(|pk| pk.identity() == me) {
-                ctx.unlock.yubikey_pin(&mut yk)?;
-                ctx.unlock.yubikey_management(&mut yk)?;
-                intent()?;
-                y::overwrite_slot(&mut yk, r.slot)?;
-            } else if resuming {
-                // The slot was overwritten before the interruption.
+            if !ctx.unlock.destroy_yubikey(&rec, resuming, &intent)? {
                 ctx.notice(format!(
-                    "finished an interrupted `key destroy` of {}: slot {} of YubiKey {} no longer holds it",
-                    rec.name,
-                    y::slot_name(r.slot),
-                    r.serial
-                ));
-            } else {
-                return Err(Error::refused(format!(
-                    "slot {} of YubiKey {} no longer holds {}",
-                    y::slot_name(r.slot),
-                    r.serial,
+                    "finished an interrupted `key destroy` of {}: its slot no longer holds it",
                     rec.name
-                ))
-                .hint("nothing to destroy there; the record was left as it was"));
+                ));
             }
         }
     }

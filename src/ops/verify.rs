@@ -184,21 +184,11 @@ pub fn verify_files_as(
             "{c}: a review that compares key IDs would not see this key change"
         ));
     }
-    for (version, id, actual) in mismatches {
-        let what = format!(
-            "version {} lists key ID {} that is not the SHA-256 of its key object ({})",
-            version,
-            id.chars().take(16).collect::<String>(),
-            actual.get(..16).unwrap_or(&actual)
-        );
-        if strict_keyids && failure.is_none() {
-            failure = Some(format!("{what}: tough-based clients refuse this root"));
-        } else if !strict_keyids {
-            warnings.push(format!(
-                "{what}: python-tuf and go-tuf take it as a label, tough-based clients refuse the root (--strict-keyids checks as tough does)"
-            ));
-        }
+    let (fails, notes) = crate::tuf::verify::keyid_notes(&mismatches, strict_keyids);
+    if failure.is_none() {
+        failure = fails;
     }
+    warnings.extend(notes);
     let mut attestations = Vec::new();
     if let (Some(a), Some(newest)) = (&o.attestations, docs.last()) {
         let keys: Vec<_> = (newest.key_ids().into_iter())

@@ -136,19 +136,13 @@ fn interrupted_generate(
     serial: u32,
     slot: ::yubikey::piv::SlotId,
 ) -> Result<Option<String>> {
-    let t = ws.transcript()?;
-    Ok(t.entries
-        .iter()
-        .rev()
-        .find(|e| {
-            let d = &e.detail;
-            e.action == "key-generated"
-                && d.get("key").and_then(|v| v.as_str()) == Some(name)
-                && d.get("device_serial").and_then(|v| v.as_u64()) == Some(u64::from(serial))
+    Ok(ws
+        .last_line("key-generated", "key", name)?
+        .filter(|d| {
+            d.get("device_serial").and_then(|v| v.as_u64()) == Some(u64::from(serial))
                 && d.get("slot").and_then(|v| v.as_str()) == Some(y::slot_name(slot).as_str())
         })
-        .and_then(|e| e.detail.get("keyid").and_then(|v| v.as_str()))
-        .map(str::to_string))
+        .and_then(|d| d.get("keyid").and_then(|v| v.as_str()).map(str::to_string)))
 }
 
 /// `rootcellar key add --backend yubikey --serial N --slot 9c --name NAME`.

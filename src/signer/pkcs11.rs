@@ -668,6 +668,30 @@ impl TokenSession {
     }
 
     /// Reads the public key (and, when logged in, the private key's attributes) of `uri`.
+    /// The key a `key-generated` transcript line names (`detail`: its `token` URI and `keyid`),
+    /// when this token holds it under that URI with that key ID: its public key (with RSA
+    /// `scheme`), the private key's attributes as the token gives them, and the URI.
+    pub fn generated_key(
+        &self,
+        detail: &serde_json::Value,
+        scheme: crate::tuf::key::RsaScheme,
+    ) -> Option<(PublicKey, KeyAttributes, String)> {
+        let reference = detail.get("token")?.as_str()?;
+        let keyid = detail.get("keyid")?.as_str()?;
+        let uri: Pkcs11Uri = reference.parse().ok()?;
+        if uri
+            .serial
+            .as_deref()
+            .is_some_and(|s| s != self.token.serial)
+        {
+            return None;
+        }
+        let (pk, attrs, _) = self.read_key(&uri).ok()?;
+        let pk = pk.with_rsa_scheme(scheme).unwrap_or(pk);
+        let attrs = attrs?;
+        (pk.to_tuf_key().keyid() == keyid).then(|| (pk, attrs, reference.to_string()))
+    }
+
     pub fn read_key(
         &self,
         uri: &Pkcs11Uri,

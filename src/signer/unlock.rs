@@ -243,6 +243,41 @@ impl<'a> Unlocker<'a> {
         }
     }
 
+    /// Overwrites the slot of YubiKey key `rec` once the slot is confirmed to hold its public
+    /// key (PIN and management key asked then); returns whether it did. `before` runs just
+    /// before the slot is overwritten. `resuming` (the transcript records that this destroy
+    /// began): a slot that no longer holds the key was overwritten before the interruption
+    /// (`Ok(false)`).
+    pub fn destroy_yubikey(
+        &self,
+        rec: &KeyRecord,
+        resuming: bool,
+        before: &dyn Fn() -> Result<()>,
+    ) -> Result<bool> {
+        use crate::signer::yubikey as y;
+        let r: y::YkRef = rec.reference.as_deref().unwrap_or("").parse()?;
+        let mut yk = y::open(Some(r.serial))?;
+        let me = rec.public_key()?.identity();
+        let held = y::slot_public_key(&mut yk, r.slot).ok();
+        if held.is_some_and(|pk| pk.identity() == me) {
+            self.yubikey_pin(&mut yk)?;
+            self.yubikey_management(&mut yk)?;
+            before()?;
+            y::overwrite_slot(&mut yk, r.slot)?;
+            return Ok(true);
+        }
+        if resuming {
+            return Ok(false);
+        }
+        Err(Error::refused(format!(
+            "slot {} of YubiKey {} no longer holds {}",
+            y::slot_name(r.slot),
+            r.serial,
+            rec.name
+        ))
+        .hint("nothing to destroy there; the record was left as it was"))
+    }
+
     /// The PIN of YubiKey `yk`, after the retry gate, asked at most once per process and verified.
     pub fn yubikey_pin(&self, yk: &mut ::yubikey::YubiKey) -> Result<SecretString> {
         use crate::signer::yubikey as y;

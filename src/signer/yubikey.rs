@@ -242,8 +242,30 @@ const KEY_SLOTS: [SlotId; 4] = [
     SlotId::CardAuthentication,
 ];
 
+/// What to install when PC/SC is missing (the binary loads pcsclite only when a YubiKey is
+/// used: everything else works without it).
+pub const PCSC_INSTALL: &str = "install libpcsclite1 and pcscd (Debian and Ubuntu: apt-get install libpcsclite1 pcscd; docs/offline-laptop.md lists the .deb files to bring to an offline machine), then run the command again; commands that use no YubiKey work without them";
+
+/// Why PC/SC cannot be used on this machine, when pcsclite is not installed.
+pub fn pcsc_missing() -> Option<String> {
+    pcsc_sys::load_error().map(|e| {
+        format!("PC/SC is not installed on this machine ({e}): YubiKeys cannot be reached")
+    })
+}
+
+/// The error for a YubiKey command on a machine without pcsclite.
+fn require_pcsc() -> Result<()> {
+    match pcsc_missing() {
+        Some(why) => Err(Error::environment(why).hint(PCSC_INSTALL)),
+        None => Ok(()),
+    }
+}
+
 /// The YubiKeys that pcscd sees. An unreachable pcscd is no YubiKey, with the reason.
 pub fn list() -> std::result::Result<Vec<DeviceInfo>, String> {
+    if let Some(why) = pcsc_missing() {
+        return Err(format!("{why}: {PCSC_INSTALL}"));
+    }
     let mut ctx = yubikey::reader::Context::open()
         .map_err(|e| format!("pcscd cannot be reached ({e}): is it installed and running?"))?;
     let readers = ctx
@@ -282,6 +304,7 @@ pub fn list() -> std::result::Result<Vec<DeviceInfo>, String> {
 
 /// Opens the YubiKey with `serial`, or the only one connected.
 pub fn open(serial: Option<u32>) -> Result<YubiKey> {
+    require_pcsc()?;
     match serial {
         Some(s) => YubiKey::open_by_serial(Serial(s)).map_err(|e| match e {
             yubikey::Error::NotFound | yubikey::Error::PcscError { .. } => {

@@ -256,6 +256,56 @@ pub fn keyid_mismatches(root: &Root) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Over a history, each key ID that is not the SHA-256 of its key object (tough refuses such
+/// roots), once per key object: `(version first listing it, key ID, the hash)`. A chain lists
+/// the same key objects version after version; each distinct one is hashed once, in parallel.
+pub fn keyid_mismatches_in(roots: &[&Root]) -> Vec<(u64, String, String)> {
+    use rayon::prelude::*;
+    let mut seen: BTreeMap<&str, Vec<&Key>> = BTreeMap::new();
+    let mut first = Vec::new();
+    for root in roots {
+        for (id, k) in &root.keys {
+            let objects = seen.entry(id.as_str()).or_default();
+            if !objects.contains(&k) {
+                objects.push(k);
+                first.push((root.version, id, k));
+            }
+        }
+    }
+    first
+        .par_iter()
+        .filter_map(|(v, id, k)| {
+            let actual = k.keyid();
+            (&actual != *id).then(|| (*v, (*id).clone(), actual))
+        })
+        .collect()
+}
+
+/// What `verify` says of the key IDs [`keyid_mismatches_in`] found: with `strict` (as tough
+/// checks), the first one fails the chain; else each is a warning.
+pub fn keyid_notes(
+    mismatches: &[(u64, String, String)],
+    strict: bool,
+) -> (Option<String>, Vec<String>) {
+    let what = |(version, id, actual): &(u64, String, String)| {
+        format!(
+            "version {version} lists key ID {} that is not the SHA-256 of its key object ({})",
+            id.chars().take(16).collect::<String>(),
+            actual.get(..16).unwrap_or(actual)
+        )
+    };
+    if strict {
+        let failure = (mismatches.first())
+            .map(|m| format!("{}: tough-based clients refuse this root", what(m)));
+        return (failure, Vec::new());
+    }
+    let warnings = mismatches.iter().map(|m| format!(
+        "{}: python-tuf and go-tuf take it as a label, tough-based clients refuse the root (--strict-keyids checks as tough does)",
+        what(m)
+    ));
+    (None, warnings.collect())
+}
+
 fn short(keyid: &str) -> String {
     keyid.chars().take(12).collect()
 }

@@ -1037,3 +1037,67 @@ fn key_generate_and_destroy_on_a_card_survive_a_crash_at_every_step() {
     }
     assert!(crashes >= 5, "only {crashes} crash points");
 }
+
+/// Issue 22: the binary does not link pcsclite (a live system without PC/SC starts it); it is
+/// loaded when a YubiKey is used. Without it (simulated with `PCSCLITE_LIBRARY` naming a file
+/// that does not exist), YubiKey commands say what to install (exit 3), `device list` says why
+/// it found no YubiKey, and commands that use no YubiKey work.
+#[test]
+fn pcsclite_is_loaded_only_when_a_yubikey_is_used() {
+    let bin = std::env::var_os("ROOTCELLAR_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_rootcellar")));
+    let o = Command::new("readelf")
+        .args(["-d"])
+        .arg(&bin)
+        .output()
+        .expect("readelf (binutils, installed with gcc) reads the binary's dynamic section");
+    assert!(o.status.success());
+    let dynamic = String::from_utf8_lossy(&o.stdout);
+    let needed: Vec<&str> = dynamic.lines().filter(|l| l.contains("(NEEDED)")).collect();
+    assert!(!needed.is_empty(), "{dynamic}");
+    assert!(
+        needed.iter().all(|l| !l.contains("pcsc")),
+        "pcsclite is linked: {needed:?}"
+    );
+    let w = YkWs::new();
+    let without = |args: &[&str]| {
+        let mut c = w.cmd(args);
+        c.env("PCSCLITE_LIBRARY", "/nonexistent/libpcsclite.so.1");
+        run(c)
+    };
+    for args in [
+        &["key", "generate", "--backend", "yubikey", "--name", "a"][..],
+        &["yubikey", "change-pin"][..],
+    ] {
+        let r = without(args);
+        assert_eq!(r.code, 3, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("PC/SC is not installed")
+                && r.stderr.contains("apt-get install libpcsclite1 pcscd"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    let r = without(&["device", "list"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("PC/SC is not installed"), "{}", r.stdout);
+    // What needs no YubiKey works: software keys, a root, its verification.
+    w.ok(&[
+        "key",
+        "generate",
+        "--name",
+        "soft",
+        "--algorithm",
+        "ed25519",
+    ]);
+    let r = without(&["key", "list"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let d = tempfile::tempdir().unwrap();
+    let mut c = rootcellar();
+    c.current_dir(d.path())
+        .env("PCSCLITE_LIBRARY", "/nonexistent/libpcsclite.so.1")
+        .args(["demo", "--software"]);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}
