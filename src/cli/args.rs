@@ -6,10 +6,23 @@ use crate::tuf::key::RsaScheme;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+/// `--version`: the version, the commit `scripts/release` built (ROOTCELLAR_COMMIT at build
+/// time) and the target.
+fn long_version() -> String {
+    format!(
+        "{} (commit {}, {}-{})",
+        env!("CARGO_PKG_VERSION"),
+        option_env!("ROOTCELLAR_COMMIT").unwrap_or("unknown: not built by scripts/release"),
+        std::env::consts::ARCH,
+        std::env::consts::OS
+    )
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "rootcellar",
     version,
+    long_version = long_version(),
     about = "Keeps the root of trust of a TUF / Docker Content Trust repository offline and in hardware"
 )]
 pub struct Cli {

@@ -591,6 +591,24 @@ fn json_errors_have_a_documented_shape() {
     assert!(j["notices"].is_array());
 }
 
+/// `--version` names the commit (when scripts/release built it) and the target (issue 22).
+#[test]
+fn version_names_the_commit_and_the_target() {
+    let mut c = rootcellar();
+    c.arg("--version");
+    let r = run(c);
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stdout
+            .contains(&format!("rootcellar {}", env!("CARGO_PKG_VERSION")))
+            && r.stdout.contains("(commit ")
+            && r.stdout
+                .contains(&format!("{}-linux", std::env::consts::ARCH)),
+        "{}",
+        r.stdout
+    );
+}
+
 #[test]
 fn help_is_everywhere() {
     for args in [
