@@ -358,11 +358,13 @@ pub(super) fn edit_targets(
             let pos =
                 r.keyids.iter().position(|k| *k == old_id).ok_or_else(|| {
                     Error::refused(format!("key {old} is not a key of role {role}"))
+                        .hint("`rootcellar delegate list` shows the role's keys (a rotation already done leaves the new key there)")
                 })?;
             if r.keyids.contains(&new_rec.keyid) {
-                return Err(Error::refused(format!(
-                    "key {new} is a key of role {role} already"
-                )));
+                return Err(
+                    Error::refused(format!("key {new} is a key of role {role} already"))
+                        .hint("`rootcellar delegate list` shows the role's keys"),
+                );
             }
             r.keyids[pos] = new_rec.keyid.clone();
             del.keys.insert(new_rec.keyid, new_rec.key);

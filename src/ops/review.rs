@@ -312,7 +312,7 @@ pub fn ceremony_status(ctx: &Context) -> Result<CeremonyStatus> {
             l.expires_at().ok().map(|e| PublishedState {
                 version: l.version(),
                 expires: l.expires().to_string(),
-                days_left: (e - ctx.now).whole_days(),
+                days_left: crate::tuf::expiry::days_until(e, ctx.now),
             })
         }),
         staged_digest: staged.as_ref().map(Doc::digest),

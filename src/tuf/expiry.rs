@@ -74,6 +74,17 @@ fn parse_span(s: &str) -> Option<Result<Duration, String>> {
     Some(Ok(d))
 }
 
+/// The days from `now` until `t` as people count them on a screen: to the nearest whole day (a
+/// time 399 days and 23 hours away is "in 400 days", whether it is read now or a minute later).
+pub fn days_until(t: Timestamp, now: Timestamp) -> i64 {
+    let d = t - now;
+    if d.is_negative() {
+        -(-d + Duration::hours(12)).whole_days()
+    } else {
+        (d + Duration::hours(12)).whole_days()
+    }
+}
+
 /// Whole seconds, UTC: what metadata can hold.
 pub fn truncate(t: Timestamp) -> Timestamp {
     t.to_offset(UtcOffset::UTC)
@@ -85,6 +96,24 @@ pub fn truncate(t: Timestamp) -> Timestamp {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    /// Days on a screen are counted to the nearest day: the same expiry read a minute apart
+    /// shows the same number (issue 21: a review said 399 where the prompt had said 400).
+    #[test]
+    fn days_are_counted_to_the_nearest_day() {
+        let now = datetime!(2026-12-01 08:00 UTC);
+        let t = now + Duration::days(400);
+        assert_eq!(days_until(t, now), 400);
+        assert_eq!(days_until(t, now + Duration::minutes(1)), 400);
+        assert_eq!(days_until(t, now + Duration::hours(11)), 400);
+        assert_eq!(days_until(t, now + Duration::hours(13)), 399);
+        assert_eq!(days_until(now, now), 0);
+        assert_eq!(days_until(now - Duration::days(3), now), -3);
+        assert_eq!(
+            days_until(now - Duration::days(3) + Duration::minutes(1), now),
+            -3
+        );
+    }
 
     #[test]
     fn tuf_time_round_trips_and_is_strict() {

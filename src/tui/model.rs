@@ -394,7 +394,7 @@ impl Snapshot {
         let window = parse_user_time(&self.expiry_warning, now).unwrap_or(now);
         Ok(ExpiryPreview {
             expires: format_tuf_time(t),
-            days: (t - now).whole_days(),
+            days: crate::tuf::expiry::days_until(t, now),
             inside_window: t <= window,
         })
     }

@@ -99,7 +99,7 @@ pub fn load(s: &Settings, list_devices: bool) -> Result<Snapshot> {
             expires: clean(&d.expires_after),
             expires_in_days: crate::tuf::expiry::parse_tuf_time(&d.expires_after)
                 .ok()
-                .map(|t| (t - ctx.now).whole_days()),
+                .map(|t| crate::tuf::expiry::days_until(t, ctx.now)),
         }),
         _ => None,
     };

@@ -399,6 +399,67 @@ fn delegate_add_survives_a_crash_at_every_write_step() {
     assert!(run(&w, &ws, &["audit", "verify"], None).status.success());
 }
 
+/// Issue 23, item 3: `delegate rotate` and `delegate remove` crashed at any write step: the
+/// workspace is old-or-new, the transcript holds, and the rerun completes.
+#[test]
+fn delegate_rotate_and_remove_survive_a_crash_at_every_write_step() {
+    let w = Ws::new();
+    w.keys(&[
+        ("r1", "ecdsa-p256"),
+        ("tk", "ed25519"),
+        ("release", "ed25519"),
+        ("release2", "ed25519"),
+    ]);
+    w.ok(&[
+        "root",
+        "new",
+        "--root-key",
+        "r1",
+        "--threshold",
+        "1",
+        "--targets-key",
+        "tk",
+        "--snapshot-key",
+        "tk",
+        "--timestamp-key",
+        "tk",
+    ]);
+    w.ok(&["sign", "--key", "r1"]);
+    w.ok(&["publish"]);
+    w.ok(&[
+        "delegate",
+        "add",
+        "targets/releases",
+        "--key",
+        "release",
+        "--expires",
+        "2027-06-01",
+    ]);
+    let none = |_: &Path, _: &[u8]| false;
+    let rotate = [
+        "delegate",
+        "rotate",
+        "targets/releases",
+        "--old",
+        "release",
+        "--new",
+        "release2",
+        "--expires",
+        "2027-06-01",
+    ];
+    let n = crash_everywhere(&w, &rotate, None, &none);
+    assert!(n >= 10, "rotate: only {n} crash points");
+    let remove = [
+        "delegate",
+        "remove",
+        "targets/releases",
+        "--expires",
+        "2027-06-01",
+    ];
+    let n = crash_everywhere(&w, &remove, None, &none);
+    assert!(n >= 10, "remove: only {n} crash points");
+}
+
 /// Issue 23, item 5: `key generate` (software) crashed at any write step: the workspace stays
 /// consistent (`audit verify`), a rerun under the same name works (a key file the crash left
 /// without a record is set aside, kept), and the key it registers signs.
