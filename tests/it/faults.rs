@@ -647,3 +647,106 @@ fn notary_commands_survive_a_crash_at_every_write_step() {
         assert!(crashes >= 3, "{args:?}: only {crashes} crash points");
     }
 }
+
+/// Issue 23: `notary handover` (a statement that hands a Notary repository over to a TUF root)
+/// crashed at any write step: `audit verify` passes, and the rerun either writes the statement
+/// (the crash came after the transcript's line, before the file) or, the statement being whole,
+/// refuses to overwrite it and says what to do; the statement on disk is always whole.
+#[test]
+fn notary_handover_survives_a_crash_at_every_write_step() {
+    let gun = "example.com/app";
+    let notary = Ws::with_init(&["init", "--format", "notary", "--gun", gun]);
+    notary.keys(&[("h1", "ecdsa-p256"), ("online", "ecdsa-p256")]);
+    notary.ok(&[
+        "notary",
+        "root",
+        "--root-key",
+        "h1",
+        "--targets-key",
+        "online",
+        "--snapshot-key",
+        "online",
+        "--timestamp-key",
+        "online",
+    ]);
+    notary.ok(&["sign", "--key", "h1"]);
+    notary.ok(&["publish"]);
+    let tuf = Ws::new();
+    tuf.staged_v1();
+    tuf.ok(&["sign", "--key", "r1", "--key", "r2"]);
+    tuf.ok(&["publish"]);
+    let tuf_root = tuf.path().join("metadata/1.root.json");
+    let mut crashes = 0;
+    for n in 1.. {
+        let d = tempfile::tempdir().unwrap();
+        let ws = d.path().join("ws");
+        copy_dir(notary.path(), &ws);
+        let out = d.path().join("handover.json");
+        let args = [
+            "notary",
+            "handover",
+            "--tuf-root",
+            tuf_root.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--key",
+            "h1",
+        ];
+        let o = run(&notary, &ws, &args, Some(n));
+        if o.status.success() {
+            break;
+        }
+        assert_eq!(
+            o.status.signal(),
+            Some(6),
+            "step {n}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        crashes += 1;
+        let audit = run(&notary, &ws, &["audit", "verify"], None);
+        assert!(
+            audit.status.success(),
+            "step {n}: {}",
+            String::from_utf8_lossy(&audit.stderr)
+        );
+        // Never a part of a statement.
+        if out.exists() {
+            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap())
+                .unwrap_or_else(|e| panic!("step {n}: the statement is not whole: {e}"));
+            assert_eq!(
+                v["signatures"].as_array().map(Vec::len),
+                Some(1),
+                "step {n}"
+            );
+        }
+        let o = run(&notary, &ws, &args, None);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            o.status.success()
+                || (err.contains("does not overwrite a hand-over") && err.contains("what to do")),
+            "step {n}: {err}"
+        );
+        assert!(out.exists(), "step {n}: no statement after the rerun");
+        let o = run(
+            &notary,
+            &ws,
+            &[
+                "notary",
+                "check-handover",
+                out.to_str().unwrap(),
+                "--notary-root",
+                ws.join("metadata/1.root.json").to_str().unwrap(),
+                "--tuf-root",
+                tuf_root.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert!(
+            o.status.success(),
+            "step {n}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    assert!(crashes >= 5, "only {crashes} crash points");
+}
