@@ -166,9 +166,38 @@ fn write(path: &Path, bytes: &[u8], replace: bool, mode: u32) -> Result<()> {
     Ok(())
 }
 
+/// Renames `from` to `to` in the same folder and syncs the folder, so the new name survives a
+/// power cut (a write step before and after, for the fault-injection tests).
+pub fn rename_synced(from: &Path, to: &Path) -> Result<()> {
+    step();
+    std::fs::rename(from, to).map_err(|e| Error::io("rename", from, &e))?;
+    let dir = match to.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("sync the folder", dir, &e))?;
+    step();
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_synced_rename_moves_the_file_and_reports_a_missing_one() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a"), d.path().join("b"));
+        std::fs::write(&a, b"x").unwrap();
+        rename_synced(&a, &b).unwrap();
+        assert!(!a.exists());
+        assert_eq!(std::fs::read(&b).unwrap(), b"x");
+        let e = rename_synced(&a, &b).unwrap_err();
+        assert!(e.message.contains("rename"), "{}", e.message);
+        assert_eq!(std::fs::read(&b).unwrap(), b"x");
+    }
 
     #[test]
     fn writes_replaces_and_refuses_to_clobber() {

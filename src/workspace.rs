@@ -1241,7 +1241,7 @@ impl Workspace {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let aside = path.with_file_name(format!("{name}.interrupted-{secs}"));
-        fs::rename(path, &aside).map_err(|e| Error::io("set aside", path, &e))?;
+        crate::atomic::rename_synced(path, &aside)?;
         Ok(Some(aside))
     }
 
